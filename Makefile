@@ -1,0 +1,104 @@
+# reap: build, test, bundle. `make help` lists targets.
+#   make                 build build/reap (CUDA auto-detected: CUDA=auto|0|1)
+#   make test            build and run the whole test suite (prints "N passed, N failed")
+#   make CUDA=0 test     the CPU-only build and tests (what CI runs on machines without a GPU)
+#   make SAN=1 test      ASan + UBSan build in build/san
+#   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
+#   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath)
+
+CC      ?= gcc
+NVCC    ?= nvcc
+CUDA    ?= auto
+SAN     ?= 0
+ARCH    ?= sm_90
+
+ifeq ($(CUDA),auto)
+  ifneq ($(shell command -v $(NVCC) 2>/dev/null),)
+    CUDA := 1
+  else
+    CUDA := 0
+  endif
+endif
+
+ifeq ($(SAN),1)
+  BUILD ?= build/san
+  SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  BUILD ?= build
+  SANFLAGS =
+endif
+
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v $(NVCC) 2>/dev/null))
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp -Ilib -Icalib -Ikernels $(SANFLAGS)
+LDLIBS  = -lcjson -lzstd -larchive -lpcre2-8 -lm
+LDFLAGS += -fopenmp $(SANFLAGS)
+
+ifeq ($(CUDA),1)
+  CFLAGS  += -DREAP_CUDA=1 -I$(CUDA_HOME)/include
+  NVFLAGS = -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+            -Ilib -Ikernels -DREAP_CUDA=1 -Xcompiler -fPIC,-Wall -lineinfo
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++ -ldl -lpthread
+  CU_SRC  = $(wildcard kernels/*.cu)
+else
+  CU_SRC  =
+endif
+
+LIB_SRC  = $(wildcard lib/*.c) $(wildcard calib/*.c)
+CALIB_DATA = $(wildcard calib/data/*.zst)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+CMD_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/*.c))
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DEV_SRC  = $(wildcard kernels/dev/*.cu)
+DEV_BIN  = $(DEV_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
+
+.PHONY: all test deps bundle clean help info dev
+all: info $(BUILD)/reap
+
+info:
+	@echo "reap: CUDA=$(CUDA)$(if $(filter 1,$(CUDA)), (nvcc in $(CUDA_HOME), $(ARCH) + PTX),) SAN=$(SAN) BUILD=$(BUILD)"
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h calib/*.h kernels/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/calib/builtin_data.o: calib/builtin_data.S $(CALIB_DATA)
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu $(wildcard lib/*.h kernels/*.h)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(BUILD)/libreap.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/reap: $(CMD_OBJ) $(BUILD)/libreap.a
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreap.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libreap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libreap.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/dev/%: kernels/dev/%.cu $(BUILD)/libreap.a
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -o $@ $< $(BUILD)/libreap.a -Xcompiler -fopenmp $(LDLIBS)
+
+dev: $(DEV_BIN)
+
+test: all $(TEST_BIN)
+	@BUILD=$(BUILD) CUDA=$(CUDA) sh tests/run.sh
+
+deps:
+	@sh tests/deps.sh
+
+bundle: all
+	@sh examples/bundle.sh $(BUILD)/reap dist/reap
+
+clean:
+	rm -rf build dist
+
+help:
+	@sed -n '1,9p' Makefile

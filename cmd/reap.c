@@ -1,0 +1,67 @@
+// reap.c: the `reap` command-line entry point: dispatches to subcommands and turns their status
+// into an exit code and a one-line error message.
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"synth", reap_cmd_synth, "write a random checkpoint in the MiniMax-M2 layout"},
+    {"inspect", reap_cmd_inspect, "validate a checkpoint and summarise it (sizes, experts, pruned sizes)"},
+    {"tokenize", reap_cmd_tokenize, "encode or decode text with a checkpoint's tokenizer.json"},
+    {"calib", reap_cmd_calib, "render, tokenise and pack calibration data (inspect what score will see)"},
+    {"score", reap_cmd_score, "run calibration and write REAP expert statistics"},
+    {"merge", reap_cmd_merge, "merge statistics files from data shards"},
+    {"report", reap_cmd_report, "per-layer saliency report, CSV and SVG heatmap"},
+    {"prune", reap_cmd_prune, "drop the lowest-saliency experts and write a new checkpoint"},
+    {"verify", reap_cmd_verify, "check a pruned checkpoint against its source"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: reap COMMAND [options]   (reap COMMAND --help for its options)\n\n"
+                 "REAP expert pruning for Mixture-of-Experts checkpoints (MiniMax-M2 first).\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n  --version  print the version\n  --help     this help\n\n"
+                 "exit codes: 0 ok, 1 error (bad input, I/O), 2 usage, 3 verify mismatch, 4 GPU error, "
+                 "130 interrupted\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("reap %s (%s)\n", REAP_VERSION,
+#ifdef REAP_CUDA
+               "CUDA"
+#else
+               "CPU only"
+#endif
+        );
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        int st = commands[i].fn(argc - 1, argv + 1);
+        if (st != REAP_OK) {
+            fflush(stdout);
+            fprintf(stderr, "reap: error: %s\n", reap_err_msg());
+        }
+        return reap_exit_code(st);
+    }
+    fprintf(stderr, "reap: error: unknown command '%s' (see reap --help)\n", argv[1]);
+    return 2;
+}

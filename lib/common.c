@@ -1,0 +1,455 @@
+// common.c: see common.h.
+
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int reap_log_level = 0;
+
+static _Thread_local char err_buf[1024];
+
+void reap_err_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+}
+
+const char *reap_err_msg(void) { return err_buf[0] ? err_buf : "unknown error"; }
+
+int reap_fail(int st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+int reap_exit_code(int st) {
+    switch (st) {
+    case REAP_OK: return 0;
+    case REAP_EUSAGE: return 2;
+    case REAP_EVERIFY: return 3;
+    case REAP_EDEVICE: return 4;
+    case REAP_EINTR: return 130;
+    default: return 1;
+    }
+}
+
+void reap_abort(const char *file, int line, const char *what) {
+    fprintf(stderr, "reap: internal error at %s:%d: %s\n", file, line, what);
+    fflush(stderr);
+    abort();
+}
+
+static void oom(size_t n) {
+    fprintf(stderr, "reap: error: out of memory allocating %zu bytes\n", n);
+    exit(1);
+}
+
+void *reap_xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *reap_xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) oom(n * size);
+    return p;
+}
+
+void *reap_xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *reap_xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = reap_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *reap_xasprintf(const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    REAP_ASSERT(n >= 0);
+    char *p = reap_xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+static void vlog(const char *prefix, const char *fmt, va_list ap) {
+    reap_progress_done();
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void reap_info(const char *fmt, ...) {
+    if (reap_log_level < 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("", fmt, ap);
+    va_end(ap);
+}
+
+void reap_verbose(const char *fmt, ...) {
+    if (reap_log_level < 1) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("", fmt, ap);
+    va_end(ap);
+}
+
+void reap_warn(const char *fmt, ...) {
+    if (reap_log_level < 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("reap: warning: ", fmt, ap);
+    va_end(ap);
+}
+
+static int progress_active;
+
+int reap_progress_enabled(void) { return reap_log_level >= 0 && isatty(STDERR_FILENO); }
+
+void reap_progress(const char *fmt, ...) {
+    if (!reap_progress_enabled()) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+    progress_active = 1;
+}
+
+void reap_progress_done(void) {
+    if (progress_active) {
+        fputs("\r\033[K", stderr);
+        progress_active = 0;
+    }
+}
+
+double reap_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int reap_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open directory: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && e != EINVAL) return reap_fail(REAP_EIO, "%s: fsync failed: %s", dir, strerror(e));
+    return REAP_OK;
+}
+
+int reap_mkdir_p(const char *dir) {
+    char *p = reap_xstrdup(dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            free(p);
+            return reap_fail(REAP_EIO, "%s: cannot create directory: %s", dir, strerror(e));
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0755);
+    int e = errno;
+    free(p);
+    if (rc != 0 && e != EEXIST) return reap_fail(REAP_EIO, "%s: cannot create directory: %s", dir, strerror(e));
+    return REAP_OK;
+}
+
+int reap_read_file(const char *path, char **data, size_t *len) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    char *buf = reap_xmalloc(n + 1);
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return reap_fail(REAP_EIO, "%s: read failed: %s", path, r < 0 ? strerror(e) : "unexpected end of file");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *data = buf;
+    if (len) *len = n;
+    return REAP_OK;
+}
+
+static int write_all(int fd, const void *data, size_t len, const char *path) {
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return reap_fail(REAP_EIO, "%s: write failed: %s", path, strerror(errno));
+        p += w;
+        len -= (size_t)w;
+    }
+    return REAP_OK;
+}
+
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return reap_xstrdup(".");
+    if (slash == path) return reap_xstrdup("/");
+    char *d = reap_xmalloc((size_t)(slash - path) + 1);
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = 0;
+    return d;
+}
+
+int reap_write_file_atomic(const char *path, const void *data, size_t len) {
+    char *tmp = reap_xasprintf("%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        int st = reap_fail(REAP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    int st = write_all(fd, data, len, tmp);
+    if (st == REAP_OK && fsync(fd) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+    close(fd);
+    if (st == REAP_OK && rename(tmp, path) != 0)
+        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (st != REAP_OK) unlink(tmp);
+    free(tmp);
+    if (st == REAP_OK) {
+        char *d = dir_of(path);
+        st = reap_fsync_dir(d);
+        free(d);
+    }
+    return st;
+}
+
+int reap_copy_file(const char *src, const char *dst) {
+    int in = open(src, O_RDONLY);
+    if (in < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", src, strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        close(in);
+        return reap_fail(REAP_EIO, "%s: cannot create: %s", dst, strerror(errno));
+    }
+    enum { BUF = 1 << 20 };
+    char *buf = reap_xmalloc(BUF);
+    int st = REAP_OK;
+    for (;;) {
+        ssize_t r = read(in, buf, BUF);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            st = reap_fail(REAP_EIO, "%s: read failed: %s", src, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        if ((st = write_all(out, buf, (size_t)r, dst)) != REAP_OK) break;
+    }
+    if (st == REAP_OK && fsync(out) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", dst, strerror(errno));
+    free(buf);
+    close(in);
+    close(out);
+    return st;
+}
+
+char *reap_path_join(const char *a, const char *b) {
+    size_t la = strlen(a);
+    if (la && a[la - 1] == '/') return reap_xasprintf("%s%s", a, b);
+    return reap_xasprintf("%s/%s", a, b);
+}
+
+int reap_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int reap_exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+const char *reap_fmt_bytes(double b, char *buf, size_t cap) {
+    const char *u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    int i = 0;
+    while (b >= 1000.0 && i < 5) {
+        b /= 1000.0;
+        i++;
+    }
+    if (i == 0) snprintf(buf, cap, "%.0f B", b);
+    else snprintf(buf, cap, "%.2f %s", b, u[i]);
+    return buf;
+}
+
+// ---- SHA-256 (FIPS 180-4), small and portable; used only for provenance hashes.
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} sha256_ctx;
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256_ctx *c, const uint8_t *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+        h = g; g = f; f = e; e = d + t1; d = cc; cc = b; b = a; a = t1 + t2;
+    }
+    c->h[0] += a; c->h[1] += b; c->h[2] += cc; c->h[3] += d;
+    c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
+}
+
+static void sha256_init(sha256_ctx *c) {
+    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, h0, sizeof h0);
+    c->len = 0;
+    c->nbuf = 0;
+}
+
+static void sha256_update(sha256_ctx *c, const void *data, size_t n) {
+    const uint8_t *p = data;
+    c->len += n;
+    while (n) {
+        size_t take = 64 - c->nbuf < n ? 64 - c->nbuf : n;
+        memcpy(c->buf + c->nbuf, p, take);
+        c->nbuf += take;
+        p += take;
+        n -= take;
+        if (c->nbuf == 64) {
+            sha256_block(c, c->buf);
+            c->nbuf = 0;
+        }
+    }
+}
+
+static void sha256_final(sha256_ctx *c, char hex[65]) {
+    uint64_t bits = c->len * 8;
+    uint8_t pad = 0x80;
+    sha256_update(c, &pad, 1);
+    pad = 0;
+    while (c->nbuf != 56) sha256_update(c, &pad, 1);
+    uint8_t lb[8];
+    for (int i = 0; i < 8; i++) lb[i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha256_update(c, lb, 8);
+    for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
+}
+
+void reap_sha256_buf(const void *data, size_t len, char hex[65]) {
+    sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, data, len);
+    sha256_final(&c, hex);
+}
+
+int reap_sha256_file(const char *path, char hex[65]) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    sha256_ctx c;
+    sha256_init(&c);
+    enum { BUF = 1 << 20 };
+    char *buf = reap_xmalloc(BUF);
+    int st = REAP_OK;
+    for (;;) {
+        ssize_t r = read(fd, buf, BUF);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            st = reap_fail(REAP_EIO, "%s: read failed: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        sha256_update(&c, buf, (size_t)r);
+    }
+    free(buf);
+    close(fd);
+    if (st == REAP_OK) sha256_final(&c, hex);
+    return st;
+}
+
+void reap_sbuf_append(reap_sbuf *b, const void *data, size_t len) {
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + len + 1) cap *= 2;
+        b->p = reap_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    if (len) memcpy(b->p + b->n, data, len);
+    b->n += len;
+    b->p[b->n] = 0;
+}
+
+void reap_sbuf_puts(reap_sbuf *b, const char *s) { reap_sbuf_append(b, s, strlen(s)); }
+
+void reap_sbuf_printf(reap_sbuf *b, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    REAP_ASSERT(n >= 0);
+    reap_sbuf_append(b, "", 0);
+    if (b->n + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap;
+        while (cap < b->n + (size_t)n + 1) cap *= 2;
+        b->p = reap_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->n += (size_t)n;
+}
+
+void reap_sbuf_free(reap_sbuf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}

@@ -1,0 +1,83 @@
+// common.h: status codes, error messages, logging and small file-system helpers shared by
+// every module. Two error paths (STYLE.md): a reap_status plus a message for bad input, I/O and
+// device errors; REAP_ASSERT (abort with file:line) for broken invariants only.
+#ifndef REAP_COMMON_H
+#define REAP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define REAP_VERSION "0.1.0"
+
+typedef enum {
+    REAP_OK = 0,
+    REAP_EUSAGE,   // bad command line (exit 2)
+    REAP_EINVAL,   // bad input file or value (exit 1)
+    REAP_EIO,      // read/write/fsync failed (exit 1)
+    REAP_ENOMEM,   // allocation failed (exit 1)
+    REAP_EVERIFY,  // `reap verify` found a mismatch (exit 3)
+    REAP_EDEVICE,  // CUDA / NCCL error (exit 4)
+    REAP_EINTR,    // interrupted by SIGINT/SIGTERM (exit 130)
+    REAP_STATUS_COUNT
+} reap_status;
+
+// The last error message of this thread. Functions that return a status != REAP_OK set it.
+void reap_err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *reap_err_msg(void);
+// Sets the message and returns st, so callers can write `return reap_fail(REAP_EINVAL, ...)`.
+int reap_fail(int st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Exit code for a status (documented in README "Exit codes").
+int reap_exit_code(int st);
+
+// Broken invariants: print file:line and abort.
+_Noreturn void reap_abort(const char *file, int line, const char *what);
+#define REAP_ASSERT(c) do { if (!(c)) reap_abort(__FILE__, __LINE__, #c); } while (0)
+
+// Allocation that aborts with a clear message: used where a failure is not recoverable input.
+void *reap_xmalloc(size_t n);
+void *reap_xcalloc(size_t n, size_t size);
+void *reap_xrealloc(void *p, size_t n);
+char *reap_xstrdup(const char *s);
+char *reap_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Logging on stderr. Level: -1 quiet (errors only), 0 normal, 1 verbose (-v), 2 debug (-vv).
+extern int reap_log_level;
+void reap_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    // level >= 0
+void reap_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // level >= 1
+void reap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    // level >= -1... shown unless -q
+// Progress lines (overwritten with \r) only when stderr is a terminal and not quiet.
+int reap_progress_enabled(void);
+void reap_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void reap_progress_done(void);
+
+// Wall clock in seconds (monotonic).
+double reap_now(void);
+
+// File-system helpers. All return REAP_OK or a status with a message naming the path.
+int reap_fsync_dir(const char *dir);
+int reap_mkdir_p(const char *dir);
+int reap_read_file(const char *path, char **data, size_t *len); // whole small file, NUL-terminated
+int reap_write_file_atomic(const char *path, const void *data, size_t len); // tmp + fsync + rename + fsync dir
+int reap_copy_file(const char *src, const char *dst); // streamed copy + fsync (dst written in place)
+char *reap_path_join(const char *a, const char *b);  // malloc'd "a/b"
+int reap_is_dir(const char *path);
+int reap_exists(const char *path);
+// Human-readable byte count ("3.62 GB", "512 MiB" style: decimal GB for totals).
+const char *reap_fmt_bytes(double bytes, char *buf, size_t cap);
+
+// SHA-256 of a file, hex (65 bytes with NUL). Used for provenance in score and prune outputs.
+int reap_sha256_file(const char *path, char hex[65]);
+void reap_sha256_buf(const void *data, size_t len, char hex[65]);
+
+// Growable byte string (always NUL-terminated after the first append).
+typedef struct {
+    char *p;
+    size_t n, cap;
+} reap_sbuf;
+void reap_sbuf_append(reap_sbuf *b, const void *data, size_t len);
+void reap_sbuf_puts(reap_sbuf *b, const char *s);
+void reap_sbuf_printf(reap_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reap_sbuf_free(reap_sbuf *b);
+
+#endif

@@ -1,0 +1,45 @@
+// forward.h: the MiniMax-M2 forward pass on CPU (OpenMP, fp32 arithmetic on dequantised weights),
+// one layer at a time, with the REAP observer. The CPU path is the numerical reference for the GPU.
+#ifndef REAP_FORWARD_H
+#define REAP_FORWARD_H
+
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "m2config.h"
+#include "stats.h"
+
+// One layer's weights as read from the checkpoint. Attention, norms and router are dequantised to
+// f32 at load; expert weights stay in their stored form (FP8 bytes + f32 block scales, or BF16/F32)
+// and are dequantised one expert at a time into a workspace, so memory stays one layer + workspace.
+typedef struct {
+    int layer;
+    float *ln1, *ln2;              // (H) input_layernorm, post_attention_layernorm
+    float *wq, *wk, *wv, *wo;      // (nh*hd, H), (nkv*hd, H), (nkv*hd, H), (H, nh*hd)
+    float *q_norm, *k_norm;        // (nh*hd), (nkv*hd); NULL without qk norm
+    float *gate;                   // (E, H) router, f32
+    float *bias;                   // (E) e_score_correction_bias, NULL without routing bias
+    // Expert weights, raw: w1/w3 (E, I, H), w2 (E, H, I) in dtype expert_dtype; when FP8, scales
+    // s1/s3 (E, ceil(I/br), ceil(H/bc)) and s2 (E, ceil(H/br), ceil(I/bc)) f32.
+    int expert_dtype;              // reap_dtype
+    uint8_t *w1, *w3, *w2;
+    float *s1, *s3, *s2;
+    size_t bytes;                  // host bytes held
+} reap_layer_weights;
+
+int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w);
+void reap_layer_free(reap_layer_weights *w);
+
+// Runs one decoder layer in place on h (rows*T, H) f32 for packed rows of T tokens (positions
+// 0..T-1 in each row, causal attention within the row), mask (rows*T) marks tokens counted in
+// statistics, and accumulates the observer statistics of this layer into st. Deterministic for
+// any number of threads.
+int reap_layer_forward_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int rows,
+                           int T, const uint8_t *mask, reap_router_mode mode, reap_layer_stats *st);
+
+// Embedding lookup: ids (rows*T) -> h (rows*T, H) f32.
+int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h);
+// Final norm + lm_head for the given positions: logits (n, vocab) f32 (tests and golden checks).
+int reap_logits_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const float *h, int64_t n, float *logits);
+
+#endif

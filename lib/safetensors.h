@@ -1,0 +1,80 @@
+// safetensors.h: strict reader and deterministic streaming writer of the safetensors format.
+//
+// File layout: u64 little-endian header length N, N bytes of JSON header, then the data region.
+// Header: {"__metadata__": {str: str}, name: {"dtype": D, "shape": [..], "data_offsets": [b, e]}}
+// with offsets relative to the data region. The reader validates like the Rust reference:
+// N <= 100 MB and inside the file, JSON object, known dtypes, overflow-checked shapes and offsets,
+// byte size == elements x dtype size, offsets sorted, contiguous, no holes, ending exactly at the
+// end of the file, no duplicate names, __metadata__ values strings. Errors name file and tensor.
+#ifndef REAP_SAFETENSORS_H
+#define REAP_SAFETENSORS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "dtype.h"
+
+#define REAP_ST_MAX_DIMS 8
+#define REAP_ST_MAX_HEADER (100u * 1000u * 1000u)
+
+typedef struct {
+    char *name;
+    reap_dtype dtype;
+    int ndim;
+    int64_t shape[REAP_ST_MAX_DIMS];
+    uint64_t begin, end;  // byte offsets relative to the data region
+} reap_st_tensor;
+
+typedef struct {
+    char *path;
+    int fd;                // opened O_RDONLY
+    uint64_t file_size;
+    uint64_t header_len;   // N
+    uint64_t data_offset;  // 8 + N: absolute file offset of the data region
+    int n_tensors;
+    reap_st_tensor *tensors;  // sorted by begin offset (file order)
+    int *by_name;             // indices into tensors, sorted by name (for bsearch)
+    int n_meta;
+    char **meta_keys, **meta_vals;  // __metadata__, in header order
+} reap_st_file;
+
+int reap_st_open(const char *path, reap_st_file **out);
+void reap_st_close(reap_st_file *f);  // accepts NULL
+// Validates a header in memory (the bytes after the 8-byte length); data_size is the file size
+// minus 8 minus len. Used by reap_st_open, exposed for tests. path is used in messages only.
+int reap_st_parse_header(const char *path, const char *hdr, size_t len, uint64_t data_size,
+                         reap_st_file *f);
+
+const reap_st_tensor *reap_st_find(const reap_st_file *f, const char *name);  // NULL if absent
+int64_t reap_st_numel(const reap_st_tensor *t);
+uint64_t reap_st_nbytes(const reap_st_tensor *t);
+// Reads len bytes at offset off inside tensor t into dst (pread; no mmap residency).
+int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, uint64_t len, void *dst);
+// Tells the kernel the pages of [off, off+len) of t are no longer needed (posix_fadvise DONTNEED).
+void reap_st_release(const reap_st_file *f, const reap_st_tensor *t);
+
+// ---- Writer. Declare every tensor (in data order), then reap_st_writer_begin writes the header,
+// then the data of each tensor is appended in declaration order, then finish. The file is
+// written to "<path>.tmp.<pid>" and renamed on finish (fsync file, rename, fsync directory).
+// Header: {"__metadata__":{...}} first (keys in insertion order) then tensors in data order,
+// compact JSON, padded with spaces so the data region starts 8-byte aligned. Same input, same bytes.
+typedef struct reap_st_writer reap_st_writer;
+
+int reap_st_writer_open(const char *path, reap_st_writer **out);
+int reap_st_writer_meta(reap_st_writer *w, const char *key, const char *value);
+int reap_st_writer_add(reap_st_writer *w, const char *name, reap_dtype dt, int ndim, const int64_t *shape);
+int reap_st_writer_begin(reap_st_writer *w);
+uint64_t reap_st_writer_data_size(const reap_st_writer *w);  // total bytes of declared tensors
+int reap_st_writer_write(reap_st_writer *w, const void *data, size_t len);
+// Appends len bytes read from fd at offset off (copy_file_range where possible, else pread/write).
+int reap_st_writer_copy_fd(reap_st_writer *w, int fd, uint64_t off, uint64_t len);
+// Appends len bytes as a file hole (for sparse synthetic checkpoints); reads back as zeros.
+int reap_st_writer_skip(reap_st_writer *w, uint64_t len);
+// Checks that exactly the declared bytes were written, fsyncs, renames into place. Frees w.
+int reap_st_writer_finish(reap_st_writer *w);
+// Removes the temporary file and frees w (accepts NULL). Safe to call after a failed call.
+void reap_st_writer_abort(reap_st_writer *w);
+// Path of the temporary file (for signal handlers that must unlink it).
+const char *reap_st_writer_tmp_path(const reap_st_writer *w);
+
+#endif

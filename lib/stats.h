@@ -1,0 +1,88 @@
+// stats.h: REAP statistics (spec reap.md section 1): per (layer, expert) count, gate_sum, norm_sum,
+// reap_sum, max_act in float64, per layer tokens seen; the versioned JSON statistics file; exact
+// merging of data shards; the pruning criteria derived from them.
+#ifndef REAP_STATS_H
+#define REAP_STATS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "ckpt.h"
+
+typedef enum {
+    REAP_ROUTER_MODEL,           // what the model does (sigmoid + bias top-k, renormalised)
+    REAP_ROUTER_SOFTMAX,         // top-k of raw logits; g = softmax over all experts
+    REAP_ROUTER_SOFTMAX_RENORM,  // top-k of raw logits; g = softmax over the chosen k (clamped at fp32 eps)
+    REAP_ROUTER_COUNT
+} reap_router_mode;
+
+typedef enum {
+    REAP_CRIT_REAP,                // reap_sum / count (0 if count == 0)
+    REAP_CRIT_FREQUENCY,           // count
+    REAP_CRIT_WEIGHTED_FREQUENCY,  // gate_sum
+    REAP_CRIT_EAN_SUM,             // norm_sum
+    REAP_CRIT_EAN_MEAN,            // norm_sum / count
+    REAP_CRIT_WEIGHTED_EAN_SUM,    // reap_sum
+    REAP_CRIT_MAX_ACTIVATION,      // max_act
+    REAP_CRIT_COUNT
+} reap_criterion;
+
+const char *reap_router_mode_name(reap_router_mode m);  // "model", "softmax", "softmax-renorm"
+int reap_router_mode_parse(const char *s, reap_router_mode *out);
+const char *reap_criterion_name(reap_criterion c);      // kebab-case names of the spec
+int reap_criterion_parse(const char *s, reap_criterion *out);
+
+typedef struct {
+    uint64_t count;
+    double gate_sum, norm_sum, reap_sum;
+    double max_act;  // -INFINITY when never routed
+} reap_expert_stats;
+
+// One layer's accumulators (what the observer fills, CPU or GPU).
+typedef struct {
+    int n_experts;
+    uint64_t tokens;          // valid (unmasked) tokens seen
+    reap_expert_stats *e;     // (n_experts)
+} reap_layer_stats;
+
+void reap_layer_stats_init(reap_layer_stats *s, int n_experts);
+void reap_layer_stats_free(reap_layer_stats *s);
+void reap_layer_stats_add(reap_layer_stats *dst, const reap_layer_stats *src);  // sums add, max maxes
+
+// Observer update for one token of one layer (the reference formulas; CPU path and unit tests).
+// logits (E) f32 raw router logits, bias (E) or NULL, norms: caller supplies a callback-free form:
+// chosen (k) expert ids and g (k) gate weights are computed by reap_route; the observer then adds
+// g * ||E_j(x)|| with the expert norms the forward pass computed.
+// reap_route: chosen (k) int, g (k) float64, for mode m; with_bias applies to REAP_ROUTER_MODEL.
+void reap_route(reap_router_mode m, const float *logits, const float *bias, int n_experts, int k,
+                int *chosen, double *g);
+
+// A statistics file in memory.
+typedef struct {
+    int version;              // REAP_STATS_VERSION
+    int n_layers, n_experts, top_k;
+    int layers_done;          // layers whose statistics are complete (all layers when finished)
+    reap_router_mode router;
+    char fingerprint[65];     // reap_stats_fingerprint of the model
+    cJSON *model;             // model description (architecture, sizes); owned
+    cJSON *calib;             // calibration description (sources, rows, seq_len, seed, shards); owned
+    reap_layer_stats *layers; // (n_layers)
+} reap_stats;
+
+#define REAP_STATS_VERSION 1
+
+// Fingerprint of a checkpoint: sha256 over the config sizes and every tensor's name, dtype and shape.
+int reap_stats_fingerprint(const reap_ckpt *c, char hex[65]);
+
+int reap_stats_init(reap_stats *s, int n_layers, int n_experts, int top_k);
+void reap_stats_free(reap_stats *s);
+int reap_stats_save(const reap_stats *s, const char *path);  // atomic write
+int reap_stats_load(const char *path, reap_stats *s);        // validates; errors name the file
+// Merges src into dst: same model fingerprint and router mode and shard count, disjoint shard
+// sets, else an error naming the file and what differs (src_path used in messages).
+int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path);
+// Saliency of every expert of one layer under criterion c: out (n_experts) float64.
+// REAP_EINVAL if the statistics cannot give c.
+int reap_stats_saliency(const reap_stats *s, int layer, reap_criterion c, double *out);
+
+#endif

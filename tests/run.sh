@@ -1,0 +1,63 @@
+#!/bin/sh
+# run.sh: runs every test binary (build/tests/test_*), every end-to-end script (tests/e2e_*.sh)
+# and every Python cross-check (tests/py/check_*.py, in a venv with numpy/safetensors/tokenizers).
+# Each prints "PASS name" / "FAIL name" lines; a program that crashes or exits non-zero without a
+# FAIL line counts as one failure. Ends with "N passed, N failed"; exits 1 on any failure.
+BUILD=${BUILD:-build}
+export BUILD
+export REAP="$PWD/$BUILD/reap"
+LOG=$BUILD/test-logs
+mkdir -p "$LOG"
+pass=0
+fail=0
+failed_names=""
+
+run_one() { # name, command...
+    name=$1
+    shift
+    out="$LOG/$name.log"
+    start=$(date +%s)
+    "$@" >"$out" 2>&1
+    rc=$?
+    p=$(grep -c '^PASS ' "$out")
+    f=$(grep -c '^FAIL ' "$out")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name (exit $rc)" >>"$out"
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+    secs=$(( $(date +%s) - start ))
+    if [ "$f" -ne 0 ]; then
+        echo "FAIL  $name: $p passed, $f failed (${secs}s) -- log $out"
+        grep -B5 '^FAIL ' "$out" | head -40 | sed 's/^/    /'
+        failed_names="$failed_names $name"
+    else
+        echo "ok    $name: $p passed (${secs}s)"
+    fi
+}
+
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    run_one "$(basename "$t")" "$t"
+done
+
+for s in tests/e2e_*.sh; do
+    [ -f "$s" ] || continue
+    run_one "$(basename "$s" .sh)" sh "$s"
+done
+
+if ls tests/py/check_*.py >/dev/null 2>&1; then
+    if sh tests/pyenv.sh "$BUILD/venv" >"$LOG/pyenv.log" 2>&1; then
+        for s in tests/py/check_*.py; do
+            run_one "$(basename "$s" .py)" "$BUILD/venv/bin/python" "$s"
+        done
+    else
+        echo "FAIL  pyenv: could not create the Python venv (log $LOG/pyenv.log)"
+        tail -5 "$LOG/pyenv.log" | sed 's/^/    /'
+        fail=$((fail + 1))
+    fi
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
