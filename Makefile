@@ -50,6 +50,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o $(CU_SRC:%.
 CMD_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/*.c))
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOL_BIN = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tool_*.c))
 DEV_SRC  = $(wildcard kernels/dev/*.cu)
 DEV_BIN  = $(DEV_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
 
@@ -88,7 +89,7 @@ $(BUILD)/dev/%: kernels/dev/%.cu $(BUILD)/libreap.a
 
 dev: $(DEV_BIN)
 
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) CUDA=$(CUDA) sh tests/run.sh
 
 deps:
