@@ -1,0 +1,34 @@
+// gpu_stub.c: the CUDA entry points of kernels/gpu.h for builds without CUDA (make CUDA=0).
+#ifndef REAP_CUDA
+#include "common.h"
+#include "gpu.h"
+
+int reap_gpu_count(void) { return 0; }
+
+int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out) {
+    (void)cfg;
+    (void)p;
+    *out = NULL;
+    return reap_fail(REAP_EDEVICE, "this reap was built without CUDA (make CUDA=1): use --device cpu");
+}
+
+void reap_gpu_close(reap_gpu *g) { (void)g; }
+
+int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,
+                           reap_router_mode mode, reap_layer_stats *st) {
+    (void)g, (void)w, (void)h, (void)mask, (void)mode, (void)st;
+    return reap_fail(REAP_EDEVICE, "this reap was built without CUDA");
+}
+
+size_t reap_gpu_peak_mem(const reap_gpu *g) {
+    (void)g;
+    return 0;
+}
+
+void reap_gpu_times(const reap_gpu *g, double t[5]) {
+    (void)g;
+    for (int i = 0; i < 5; i++) t[i] = 0;
+}
+#else
+typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
+#endif
