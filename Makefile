@@ -37,7 +37,7 @@ LDFLAGS += -fopenmp $(SANFLAGS)
 ifeq ($(CUDA),1)
   CFLAGS  += -DREAP_CUDA=1 -I$(CUDA_HOME)/include
   NVFLAGS = -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
-            -Ilib -Ikernels -DREAP_CUDA=1 -Xcompiler -fPIC,-Wall -lineinfo
+            -Ilib -Ikernels -DREAP_CUDA=1 -Xcompiler -fPIC,-Wall,-fopenmp -lineinfo
   LDLIBS  += -L$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++ -ldl -lpthread
   CU_SRC  = $(wildcard kernels/*.cu)
 else

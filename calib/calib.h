@@ -11,7 +11,8 @@
 typedef struct {
     char *text;    // rendered UTF-8 text (chat format applied for chat-like records)
     size_t len;
-    char *origin;  // "file:line" or "builtin:code:17" (for messages)
+    char *origin;  // "file:line", "data.tar:part1.jsonl:17" or "builtin:code:17" (for messages)
+    char *source;  // the spec it was loaded from ("builtin", "data.jsonl:100"), for summaries
 } reap_sample;
 
 typedef struct {
@@ -19,14 +20,30 @@ typedef struct {
     int n;
 } reap_samples;
 
-// Reads one source spec and appends its samples, rendered with fam.
-//   PATH[:N]         JSONL (.jsonl, .jsonl.zst), or a tar / tar.gz / zip of such files (members in
-//                    name order); with :N the first N records after a shuffle seeded by seed.
-//   builtin          the built-in calibration set (code + tool calls); builtin:code, builtin:tools
-//   heldout          the built-in held-out evaluation set (never used by default)
-// Record shapes, detected per record: {"messages",["tools"]}, {"text"}, {"instruction","output"},
-// {"query","tools","answers"}. Errors name the file and line.
+// Reads one source spec and appends its samples, rendered with fam. Call it once per spec to mix
+// several sources; samples keep their source in origin.
+//   PATH             a JSONL file (.jsonl or any name; *.zst decompressed on the fly), a tar /
+//                    tar.gz / tgz / tar.zst / zip archive of such files (members *.jsonl and
+//                    *.jsonl.zst read in name order, in memory, never extracted; other members
+//                    skipped), or a directory (its *.jsonl / *.jsonl.zst files in name order).
+//   PATH:N           the first N records after a shuffle seeded by seed (splitmix64 + Fisher-Yates
+//                    over all records in name order). Only a trailing ":DIGITS" is a count, and
+//                    only when PATH:DIGITS itself does not exist, so paths holding ':' work.
+//   builtin[:N]      the built-in calibration set (code + tool calls); builtin:code[:N] and
+//                    builtin:tools[:N] one of them; :N as for files (over the named set)
+//   heldout[:N]      the built-in held-out evaluation set (never used by default)
+// Record shapes, detected per record (first match in this order):
+//   {"messages": [...], "tools": [...] | "JSON string" | null}   chat (OpenAI / HF style)
+//   {"query", "tools", "answers"}   xlam function calling; tools and answers may be JSON strings;
+//                                   rendered as user query + assistant tool-call turn
+//   {"instruction", "output"[, "input"]}   a user / assistant pair (a non-empty "input" is
+//                                   appended to the instruction after a blank line)
+//   {"text": "..."}                 raw text, used as is
+// Blank lines are skipped. Bad JSON, non-UTF-8 bytes, a record of no known shape, wrong field
+// types, corrupt zstd or archive data: REAP_EINVAL naming file[:member]:line.
 int reap_calib_load(const char *spec, const reap_chat_family *fam, uint64_t seed, reap_samples *out);
+// Renders one parsed record (any shape above) into text. Errors have no file/line (caller adds).
+int reap_calib_render_record(const cJSON *rec, const reap_chat_family *fam, reap_sbuf *out);
 void reap_samples_free(reap_samples *s);
 
 typedef struct {
@@ -43,9 +60,29 @@ typedef struct {
     int rows, seq_len;
     int32_t *ids;   // (rows, seq_len)
     uint8_t *mask;  // (rows, seq_len): 1 = counted in statistics, 0 = gap or padding
+    // What happened to the samples (for summaries):
+    int samples_total;     // samples offered
+    int samples_used;      // placed (wholly or truncated) in some row
+    int samples_truncated; // placed but cut at a row end (the rest dropped, as the reference does)
+    int samples_empty;     // zero tokens: skipped
+    int64_t tokens_total;  // tokens of all offered samples
+    int64_t tokens_kept;   // tokens with mask 1
+    int64_t tokens_dropped;// tokens cut by truncation
+    int out_of_samples;    // 1 when --rows asked for more rows than the samples filled
 } reap_packed;
 
+// Tokenises every sample (tok) and packs them with reap_pack_ids.
 int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out);
+// Packs pre-tokenised samples: ids[i] (lens[i] tokens) for i < n. Order: a Fisher-Yates shuffle of
+// 0..n-1 driven by splitmix64(seed). pack=1: each sample is copied after the previous one with one
+// gap token (gap_id, mask 0); a sample that overflows the row is cut at the row end and its rest
+// dropped; the next sample starts the next row; the tail is padding (gap_id, mask 0). pack=0: one
+// sample per row, cut at seq_len, padded. Stops after p->rows rows (0: when samples run out).
+int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const reap_pack_params *p, reap_packed *out);
+
+// The seeded permutation both the readers (PATH:N) and the packer use: perm[i] = i shuffled by
+// Fisher-Yates from the top, j = uniform in [0, i] by rejection from splitmix64(seed) outputs.
+void reap_calib_shuffle(uint64_t seed, int64_t *perm, int64_t n);
 void reap_packed_free(reap_packed *p);
 
 // Built-in blobs (zstd-compressed JSONL embedded by calib/builtin_data.S).

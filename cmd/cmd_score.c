@@ -1,9 +1,202 @@
-// cmd_score.c: `reap score` (not written yet).
+// cmd_score.c: `reap score DIR`: runs the calibration data through the model one layer at a time
+// and writes the REAP statistics file (lib/score.c does the work).
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
 #include "commands.h"
 #include "common.h"
+#include "gpu.h"
+#include "score.h"
+#include "synth.h"
+
+static volatile sig_atomic_t cancel_flag;
+static void on_signal(int sig) {
+    (void)sig;
+    cancel_flag = 1;
+}
+
+static const char *k_details =
+    "Calibration (--calib, repeatable; default: builtin, the built-in code + tool-calling set): see\n"
+    "`reap calib --help` for source specs; `reap calib DIR` shows exactly the rows scored here.\n"
+    "Router modes: model (default: sigmoid + e_score_correction_bias top-k, what MiniMax-M2 does),\n"
+    "softmax (top-k of raw logits, g = softmax over all experts: the public reference's standard path),\n"
+    "softmax-renorm (top-k of raw logits, g renormalised over the k: the reference's default). The\n"
+    "hidden states always follow the model's own routing; the mode only changes the statistics.\n"
+    "\n"
+    "Clusters: --shard I/N scores rows I, I+N, I+2N, ... of the packed set (every shard packs the same\n"
+    "set, so shards never overlap); merge the files with `reap merge`. Inside a Slurm array job the\n"
+    "shard defaults to I = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP and\n"
+    "N = SLURM_ARRAY_TASK_COUNT, so `--array=0-7` and `--array=1-8` both give shards 0..7 of 8.\n"
+    "The default output is then scores.shard-I-of-N.json. See examples/slurm/.\n"
+    "\n"
+    "Resume: with --work-dir DIR the statistics of finished layers and the hidden states after the\n"
+    "last one are kept (written atomically after every layer); rerunning the same command after a\n"
+    "crash or kill continues from there. A work dir of a different run (model, calibration, router,\n"
+    "shard) is refused. Memory: one layer's weights + rows x seq-len x hidden x 4 bytes of hidden\n"
+    "states + a bounded workspace, printed at start; the peak RSS is printed at the end.";
+
+static int parse_shard(const char *s, int *i, int *n) {
+    char *e1, *e2;
+    long a = strtol(s, &e1, 10);
+    if (e1 == s || *e1 != '/') return reap_fail(REAP_EUSAGE, "reap score: --shard wants I/N (e.g. 0/4), got '%s'", s);
+    long b = strtol(e1 + 1, &e2, 10);
+    if (e2 == e1 + 1 || *e2 || b < 1 || b > 1000000 || a < 0 || a >= b)
+        return reap_fail(REAP_EUSAGE, "reap score: --shard %s: need 0 <= I < N", s);
+    *i = (int)a, *n = (int)b;
+    return REAP_OK;
+}
+
+// Shard from a Slurm array job's environment, if any. Returns 1 when set.
+static int slurm_shard(int *i, int *n, int *st) {
+    const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT");
+    if (!id || !cnt) return 0;
+    const char *mn = getenv("SLURM_ARRAY_TASK_MIN"), *step = getenv("SLURM_ARRAY_TASK_STEP");
+    long a = strtol(id, NULL, 10), c = strtol(cnt, NULL, 10), m = mn ? strtol(mn, NULL, 10) : 0;
+    long s = step ? strtol(step, NULL, 10) : 1;
+    if (s < 1) s = 1;
+    long idx = (a - m) / s;
+    if (c < 1 || idx < 0 || idx >= c) {
+        *st = reap_fail(REAP_EUSAGE,
+                        "reap score: Slurm array task %s (min %s, step %s, count %s) does not map to a shard in [0, %ld): "
+                        "pass --shard I/N",
+                        id, mn ? mn : "unset", step ? step : "unset", cnt, c);
+        return 1;
+    }
+    *i = (int)idx, *n = (int)c;
+    return 1;
+}
+
+static int parse_gpus(const char *s, int **out, int *n) {
+    *out = NULL, *n = 0;
+    if (!s || !strcmp(s, "all")) return REAP_OK;
+    int cap = 8;
+    int *v = reap_xmalloc(sizeof(int) * cap);
+    const char *p = s;
+    while (*p) {
+        char *e;
+        long d = strtol(p, &e, 10);
+        if (e == p || d < 0 || d > 1023 || (*e && *e != ',')) {
+            free(v);
+            return reap_fail(REAP_EUSAGE, "reap score: --gpus wants all or a list like 0,1,3; got '%s'", s);
+        }
+        if (*n == cap) v = reap_xrealloc(v, sizeof(int) * (cap *= 2));
+        v[(*n)++] = (int)d;
+        p = *e ? e + 1 : e;
+    }
+    *out = v;
+    return REAP_OK;
+}
 
 int reap_cmd_score(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return reap_fail(REAP_EUSAGE, "reap score: not implemented yet");
+    reap_strlist calib = {0};
+    long long rows = 0, seq_len = 2048, seed = 42, threads = 0;
+    const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
+               *out = NULL;
+    int no_pack = 0;
+    const reap_opt opts[] = {
+        {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
+        {"rows", 'n', REAP_OPT_INT, &rows, "N", "rows of the whole calibration set (default 0: as many as the samples fill)"},
+        {"seq-len", 'L', REAP_OPT_INT, &seq_len, "L", "tokens per row (default 2048)"},
+        {"seed", 's', REAP_OPT_INT, &seed, "S", "seed for sample selection and order (default 42)"},
+        {"no-pack", 0, REAP_OPT_FLAG, &no_pack, NULL, "one sample per row instead of packing (default: packed)"},
+        {"router", 'r', REAP_OPT_STRING, &router, "MODE", "model | softmax | softmax-renorm (default model)"},
+        {"device", 'd', REAP_OPT_STRING, &device, "DEV", "cpu | cuda (default: cuda when a GPU is visible, else cpu)"},
+        {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
+        {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device, e.g. 24GiB (default: no cap)"},
+        {"shard", 0, REAP_OPT_STRING, &shard, "I/N", "score rows I, I+N, ... (default 0/1, or from SLURM_ARRAY_*)"},
+        {"work-dir", 'w', REAP_OPT_STRING, &work_dir, "DIR", "keep finished layers here and resume from them"},
+        {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
+        {"output", 'o', REAP_OPT_STRING, &out, "FILE", "statistics file (default scores.json, or scores.shard-I-of-N.json)"},
+    };
+    const reap_cmd_spec spec = {
+        .name = "score",
+        .usage = "DIR [--calib SPEC ...] [--rows N] [--seq-len L] [--router MODE] [--device cpu|cuda] [--shard I/N] "
+                 "[--work-dir DIR] [-o FILE]",
+        .summary = "Run calibration data through the model layer by layer and write REAP expert statistics.",
+        .details = k_details,
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    char **pos = NULL;
+    int npos = 0;
+    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    if (st == REAP_CLI_HELP) return REAP_OK;
+    if (st) return st;
+    const char *dir = pos[0];
+    free(pos);
+
+    reap_score_params p = reap_score_default_params();
+    int *gpu_list = NULL;
+    char *out_buf = NULL;
+    p.calib = (const char *const *)calib.v;
+    p.n_calib = calib.n;
+    p.pack = !no_pack;
+    if (rows < 0 || rows > (1 << 30)) st = reap_fail(REAP_EUSAGE, "reap score: --rows must be >= 0, got %lld", rows);
+    else if (seq_len < 2 || seq_len > (1 << 24))
+        st = reap_fail(REAP_EUSAGE, "reap score: --seq-len must be in [2, 16777216], got %lld", seq_len);
+    else if (seed < 0) st = reap_fail(REAP_EUSAGE, "reap score: --seed must be >= 0");
+    else if (threads < 0 || threads > 4096) st = reap_fail(REAP_EUSAGE, "reap score: --threads must be in [0, 4096]");
+    else st = reap_router_mode_parse(router, &p.router);
+    p.rows = (int)rows, p.seq_len = (int)seq_len, p.seed = (uint64_t)seed, p.threads = (int)threads;
+    if (!st && device) {
+        if (!strcmp(device, "cpu")) p.device = REAP_DEVICE_CPU;
+        else if (!strcmp(device, "cuda") || !strcmp(device, "gpu")) p.device = REAP_DEVICE_CUDA;
+        else if (!strcmp(device, "auto")) p.device = REAP_DEVICE_AUTO;
+        else st = reap_fail(REAP_EUSAGE, "reap score: --device must be cpu or cuda, got '%s'", device);
+    }
+    if (!st) st = parse_gpus(gpus, &gpu_list, &p.n_gpus);
+    p.gpus = gpu_list;
+    if (!st && gpu_mem) {
+        uint64_t b;
+        if ((st = reap_synth_parse_size(gpu_mem, &b))) st = reap_fail(REAP_EUSAGE, "reap score: --gpu-mem: bad size '%s'", gpu_mem);
+        p.gpu_mem = (size_t)b;
+    }
+    int from_slurm = 0;
+    if (!st && shard) st = parse_shard(shard, &p.shard_index, &p.shard_count);
+    else if (!st) from_slurm = slurm_shard(&p.shard_index, &p.shard_count, &st);
+    if (!st && from_slurm) reap_info("shard %d/%d from SLURM_ARRAY_TASK_*", p.shard_index, p.shard_count);
+    if (!st && !out)
+        out = p.shard_count > 1 ? (out_buf = reap_xasprintf("scores.shard-%d-of-%d.json", p.shard_index, p.shard_count))
+                                : "scores.json";
+    p.work_dir = work_dir;
+    p.cancel = &cancel_flag;
+
+    if (!st) {
+        struct sigaction sa, old_int, old_term;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        reap_stats stats;
+        reap_score_info info;
+        st = reap_score_run(dir, &p, &stats, &info);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (!st) st = reap_stats_save(&stats, out);
+        if (!st && reap_log_level >= 0) {
+            char a[32], b[32];
+            int64_t run_tokens = (int64_t)info.rows * info.seq_len;
+            double tps = info.seconds > 0 ? (double)run_tokens * info.layers / stats.n_layers / info.seconds : 0;
+            printf("wrote %s: %d layers x %d experts, router %s, shard %d/%d\n", out, stats.n_layers, stats.n_experts,
+                   reap_router_mode_name(stats.router), p.shard_index, p.shard_count);
+            printf("  %d rows x %d tokens = %lld tokens (%lld counted)%s; calibration %.1f s\n", info.rows, info.seq_len,
+                   (long long)run_tokens, (long long)info.tokens_valid,
+                   info.resumed_at ? " (resumed)" : "", info.calib_seconds);
+            printf("  %d layers in %.1f s on %s = %.0f tokens/s (whole model)\n", info.layers, info.seconds,
+                   reap_device_name(info.device), tps);
+            printf("  peak RSS %s (estimate %s)\n", reap_fmt_bytes((double)info.peak_rss_kb * 1024, a, sizeof a),
+                   reap_fmt_bytes((double)info.mem_estimate, b, sizeof b));
+        }
+        reap_stats_free(&stats);
+    }
+    free(gpu_list);
+    free(out_buf);
+    reap_strlist_free(&calib);
+    return st;
 }

@@ -32,4 +32,20 @@ int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, c
 size_t reap_gpu_peak_mem(const reap_gpu *g);
 void reap_gpu_times(const reap_gpu *g, double t[5]);
 
+// Finer time split (seconds, summed over layers, max over GPUs): weights to the GPU (host copy),
+// dequantisation to bf16, hidden states in, attention, router + permutation, expert GEMMs,
+// statistics + combine, hidden states out. (reap_gpu_times folds these into its five.)
+enum { REAP_GPU_PHASES = 7 };
+// Names of the phases, in order: "h2d", "dequant", "attention", "router", "experts", "stats", "d2h".
+// ("h2d" counts weights and hidden states in.)
+void reap_gpu_phase_times(const reap_gpu *g, double t[REAP_GPU_PHASES]);
+// Floating-point operations done so far: routed expert GEMMs, and the whole layer (projections,
+// attention scores, router, experts), summed over layers and GPUs.
+void reap_gpu_flops(const reap_gpu *g, double *experts, double *total);
+// Rows per chunk the GPU path chose (from the memory cap; env REAP_GPU_CHUNK_TOKENS overrides).
+int reap_gpu_chunk_rows(const reap_gpu *g);
+// Checks: when chosen != NULL, every later reap_gpu_layer_forward writes the model's chosen experts
+// of every token there: chosen (rows*T, top_k) int, in the order the router ranked them.
+void reap_gpu_set_trace(reap_gpu *g, int *chosen);
+
 #endif

@@ -16,8 +16,16 @@ typedef struct {
     int (*render)(const cJSON *messages, const cJSON *tools, reap_sbuf *out);
 } reap_chat_family;
 
-// The family for a config.json model_type ("minimax_m2", "minimax"); NULL if unknown.
+// The family for a config.json model_type ("minimax_m2"); NULL if unknown. ("minimax", the
+// MiniMax-Text-01 / M1 family, has a different chat format and no renderer yet.)
 const reap_chat_family *reap_chat_family_find(const char *model_type);
 extern const reap_chat_family reap_chat_minimax_m2;
+
+// Appends v as JSON the way the HF chat templates' `tojson` filter writes it (Python json.dumps
+// with ensure_ascii=False, default separators ", " and ": ", keys in input order): non-ASCII kept
+// raw, control characters as \uXXXX (lowercase hex), floats in Python repr ("0.1", "1e-07").
+// Limitation: cJSON keeps no integer/float distinction, so an integral float written "2.0" in the
+// input comes out as "2" (Python would keep "2.0"); integers beyond 2^53 lose precision.
+void reap_chat_json_py(const cJSON *v, reap_sbuf *out);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct {
     reap_st_file **shards;
     int n_tensors;
     reap_ckpt_tensor *tensors;  // sorted by name
+    int64_t block_r, block_c;   // config.json quantization_config.weight_block_size; 0 when absent
 } reap_ckpt;
 
 // Opens and validates every shard header, the index (weight_map names exist in the named shard,
@@ -36,7 +37,9 @@ void reap_ckpt_close(reap_ckpt *c);  // accepts NULL
 
 const reap_ckpt_tensor *reap_ckpt_find(const reap_ckpt *c, const char *name);  // NULL if absent
 // Reads a whole tensor as f32: float dtypes are converted; an F8 tensor with a sibling
-// "<name>_scale_inv" (e.g. "x.weight_scale_inv") is block-dequantised with it.
+// "<name>_scale_inv" (e.g. "x.weight_scale_inv") is block-dequantised with it. The block size is
+// config.json's quantization_config.weight_block_size when present (checked against the scale's
+// shape: ceil(dim / block) == scale dim), else ceil(dim / scale dim), which must be consistent.
 // If expect_ndim > 0 the shape must match expect_shape, else an error names the tensor.
 int reap_ckpt_read_f32(const reap_ckpt *c, const char *name, int expect_ndim, const int64_t *expect_shape,
                        float *dst);

@@ -42,4 +42,34 @@ int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t 
 // Final norm + lm_head for the given positions: logits (n, vocab) f32 (tests and golden checks).
 int reap_logits_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const float *h, int64_t n, float *logits);
 
+// ---- Additions (observer, traces, sizing) ------------------------------------------------------
+
+// The model's routing of one layer for every token (rows*T), filled by reap_layer_forward_cpu_ex
+// when asked (golden tests): chosen (n, k) expert ids, weight (n, k) renormalised gate weights,
+// norm (n, k) ||E_j(x)||_2 of those experts' outputs, max_act (n, k) their largest element.
+typedef struct {
+    int *chosen;
+    double *weight, *norm;
+    float *max_act;
+} reap_layer_trace;
+
+// reap_layer_forward_cpu plus an optional trace (NULL: none) and st may be NULL (no statistics).
+int reap_layer_forward_cpu_ex(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int rows, int T,
+                              const uint8_t *mask, reap_router_mode mode, reap_layer_stats *st,
+                              reap_layer_trace *trace);
+
+// Observer update for one valid token: chosen (k) experts, g (k) gate weights, norm (k) expert
+// output norms, max_act (k) largest output element (or NULL). Adds to st in slot order.
+void reap_observer_add_token(reap_layer_stats *st, int k, const int *chosen, const double *g, const double *norm,
+                             const float *max_act);
+
+// Host bytes of one layer's weights as reap_layer_load holds them (attention, norms and router
+// as f32, experts as stored), from the checkpoint's tensor dtypes.
+int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes);
+// Peak workspace bytes of reap_layer_forward_cpu for rows of T tokens with n_threads threads.
+size_t reap_forward_workspace_bytes(const reap_m2_config *cfg, int rows, int T, int n_threads);
+// Checks the configuration is one this forward pass supports (sigmoid scoring, per_layer or no QK
+// norm, GQA divisibility, rotary_dim even and <= head_dim); path is used in messages.
+int reap_forward_check_config(const reap_m2_config *cfg, const char *path);
+
 #endif

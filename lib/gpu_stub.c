@@ -29,6 +29,21 @@ void reap_gpu_times(const reap_gpu *g, double t[5]) {
     (void)g;
     for (int i = 0; i < 5; i++) t[i] = 0;
 }
+void reap_gpu_phase_times(const reap_gpu *g, double t[REAP_GPU_PHASES]) {
+    (void)g;
+    for (int i = 0; i < REAP_GPU_PHASES; i++) t[i] = 0;
+}
+
+void reap_gpu_flops(const reap_gpu *g, double *experts, double *total) {
+    (void)g;
+    *experts = *total = 0;
+}
+
+int reap_gpu_chunk_rows(const reap_gpu *g) {
+    (void)g;
+    return 0;
+}
+void reap_gpu_set_trace(reap_gpu *g, int *chosen) { (void)g, (void)chosen; }
 #else
 typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
 #endif

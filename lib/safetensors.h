@@ -40,6 +40,8 @@ typedef struct {
 
 int reap_st_open(const char *path, reap_st_file **out);
 void reap_st_close(reap_st_file *f);  // accepts NULL
+// Frees what reap_st_parse_header allocated in f (tensors, names, metadata); f itself is kept.
+void reap_st_clear(reap_st_file *f);
 // Validates a header in memory (the bytes after the 8-byte length); data_size is the file size
 // minus 8 minus len. Used by reap_st_open, exposed for tests. path is used in messages only.
 int reap_st_parse_header(const char *path, const char *hdr, size_t len, uint64_t data_size,
@@ -70,7 +72,8 @@ int reap_st_writer_write(reap_st_writer *w, const void *data, size_t len);
 int reap_st_writer_copy_fd(reap_st_writer *w, int fd, uint64_t off, uint64_t len);
 // Appends len bytes as a file hole (for sparse synthetic checkpoints); reads back as zeros.
 int reap_st_writer_skip(reap_st_writer *w, uint64_t len);
-// Checks that exactly the declared bytes were written, fsyncs, renames into place. Frees w.
+// Checks that exactly the declared bytes were written, fsyncs, renames into place. Frees w;
+// on failure it also removes the temporary file (no abort needed).
 int reap_st_writer_finish(reap_st_writer *w);
 // Removes the temporary file and frees w (accepts NULL). Safe to call after a failed call.
 void reap_st_writer_abort(reap_st_writer *w);

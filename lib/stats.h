@@ -75,6 +75,11 @@ typedef struct {
 int reap_stats_fingerprint(const reap_ckpt *c, char hex[65]);
 
 int reap_stats_init(reap_stats *s, int n_layers, int n_experts, int top_k);
+// A calibration description in the file's schema (see the format comment in stats.c):
+// {"sources": [...], "rows": R (whole set, before sharding), "seq_len", "seed", "shard_count": N,
+//  "shards": [I]}; save adds "router". Producers may add keys (e.g. "rows_scored").
+cJSON *reap_stats_calib_new(const char *const *sources, int n_sources, int64_t rows, int seq_len, uint64_t seed,
+                            int shard_index, int shard_count);
 void reap_stats_free(reap_stats *s);
 int reap_stats_save(const reap_stats *s, const char *path);  // atomic write
 int reap_stats_load(const char *path, reap_stats *s);        // validates; errors name the file

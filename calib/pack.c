@@ -1,0 +1,136 @@
+// pack.c: samples -> rows of token ids plus a mask, as the REAP reference packs them.
+//
+// What the reference does (CerebrasResearch/reap, src/reap/data.py,
+// BaseDatasetProcessor._process_batches_for_category_packed, read for this port): a row is a
+// zero tensor of max_input_len ids with a zero attention mask; samples are drawn at random
+// without replacement; each is written at seq_idx with mask 1; if it runs past the row end it
+// is cut there (encoded_sample[:, :max_input_len - seq_idx]) and the cut-off rest is never used
+// (the sample is already marked as drawn); then seq_idx = end + 1, leaving one zero id with mask 0
+// between samples; the row ends when seq_idx reaches max_input_len, and the next sample starts a
+// fresh row. When the samples run out the partly filled row is still emitted (its tail zeros,
+// mask 0). Rows stop at the requested count. Here the same, with a documented PRNG for the order
+// (splitmix64 + Fisher-Yates, reap_calib_shuffle) instead of Python's random.randint. One
+// difference: a sample with zero tokens is skipped instead of taking a gap slot.
+//
+// pack = 0 (one sample per row) follows the reference's unpacked path with truncation: a sample
+// longer than seq_len is cut, a shorter one padded (gap_id, mask 0).
+#include <stdlib.h>
+#include <string.h>
+
+#include "calib.h"
+
+reap_pack_params reap_pack_default_params(void) {
+    return (reap_pack_params){.seq_len = 2048, .rows = 0, .pack = 1, .seed = 42, .gap_id = 0};
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// Uniform in [0, bound) without modulo bias (rejects the top partial range).
+static uint64_t uniform(uint64_t *s, uint64_t bound) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do r = splitmix64(s);
+    while (r >= limit);
+    return r % bound;
+}
+
+void reap_calib_shuffle(uint64_t seed, int64_t *perm, int64_t n) {
+    uint64_t s = seed;
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)uniform(&s, (uint64_t)i + 1);
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static void add_row(reap_packed *out, int *cap, int32_t gap_id) {
+    if (out->rows == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        out->ids = reap_xrealloc(out->ids, sizeof(int32_t) * (size_t)*cap * (size_t)out->seq_len);
+        out->mask = reap_xrealloc(out->mask, (size_t)*cap * (size_t)out->seq_len);
+    }
+    size_t off = (size_t)out->rows * (size_t)out->seq_len;
+    for (int i = 0; i < out->seq_len; i++) out->ids[off + (size_t)i] = gap_id;
+    memset(out->mask + off, 0, (size_t)out->seq_len);
+    out->rows++;
+}
+
+int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const reap_pack_params *p, reap_packed *out) {
+    memset(out, 0, sizeof *out);
+    if (p->seq_len < 2) return reap_fail(REAP_EINVAL, "packing: seq_len must be at least 2, got %d", p->seq_len);
+    if (p->rows < 0) return reap_fail(REAP_EINVAL, "packing: rows must be >= 0, got %d", p->rows);
+    const int L = p->seq_len;
+    out->seq_len = L;
+    out->samples_total = n;
+    for (int i = 0; i < n; i++) out->tokens_total += (int64_t)lens[i];
+    int64_t *order = reap_xmalloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    reap_calib_shuffle(p->seed, order, n);
+    int cap = 0, next = 0;
+    while (next < n && (p->rows == 0 || out->rows < p->rows)) {
+        // skip empty samples before opening a row, so no row is left without a sample
+        while (next < n && lens[order[next]] == 0) next++, out->samples_empty++;
+        if (next == n) break;
+        add_row(out, &cap, p->gap_id);
+        size_t off = (size_t)(out->rows - 1) * (size_t)L;
+        int pos = 0;
+        while (pos < L && next < n) {
+            int64_t k = order[next++];
+            size_t len = lens[k];
+            if (len == 0) {
+                out->samples_empty++;
+                continue;
+            }
+            size_t room = (size_t)(L - pos), take = len < room ? len : room;
+            memcpy(out->ids + off + (size_t)pos, ids[k], sizeof(int32_t) * take);
+            memset(out->mask + off + (size_t)pos, 1, take);
+            out->samples_used++;
+            out->tokens_kept += (int64_t)take;
+            if (take < len) {
+                out->samples_truncated++;
+                out->tokens_dropped += (int64_t)(len - take);
+            }
+            pos += (int)take + 1;  // one gap token (gap_id, mask 0) after each sample
+            if (!p->pack) break;    // one sample per row
+        }
+    }
+    while (next < n && lens[order[next]] == 0) next++, out->samples_empty++;
+    out->out_of_samples = p->rows > 0 && out->rows < p->rows;
+    free(order);
+    return REAP_OK;
+}
+
+int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out) {
+    int32_t **ids = reap_xcalloc((size_t)(s->n ? s->n : 1), sizeof(int32_t *));
+    size_t *lens = reap_xcalloc((size_t)(s->n ? s->n : 1), sizeof(size_t));
+    int st = REAP_OK;
+    for (int i = 0; i < s->n && !st; i++) {
+        size_t cap = 0;
+        st = reap_tok_encode(tok, s->v[i].text, s->v[i].len, &ids[i], &lens[i], &cap);
+        if (st) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", reap_err_msg());
+            st = reap_fail(st, "%s: tokenising: %s", s->v[i].origin, msg);
+        }
+    }
+    if (!st) st = reap_pack_ids((const int32_t *const *)ids, lens, s->n, p, out);
+    for (int i = 0; i < s->n; i++) free(ids[i]);
+    free(ids);
+    free(lens);
+    return st;
+}
+
+void reap_packed_free(reap_packed *p) {
+    if (!p) return;
+    free(p->ids);
+    free(p->mask);
+    p->ids = NULL;
+    p->mask = NULL;
+    p->rows = 0;
+}

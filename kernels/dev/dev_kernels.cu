@@ -1,0 +1,452 @@
+// dev_kernels: checks each kernel of kernels/kern.cu against a CPU reference on fresh random data
+// with the output poisoned (0xFF bytes = NaN) before the run, then times it at MiniMax-M2 sizes.
+// Tolerances follow the dtypes: exact for dequantisation (same bf16 rounding), 1e-5 relative for
+// f32 outputs, bf16 outputs within 2^-7 relative in L2, attention (bf16 P and V) within 1e-2.
+// Prints "PASS name" / "FAIL name: ..." and a timing table. Exit 1 on any failure.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <algorithm>
+#include <vector>
+
+#include "kern.cuh"
+#ifndef _Noreturn
+#define _Noreturn __attribute__((noreturn))
+#endif
+extern "C" {
+#include "common.h"
+#include "dtype.h"
+#include "stats.h"
+}
+
+typedef __nv_bfloat16 bf16;
+static int failures = 0;
+#define CU(x)                                                                                   \
+    do {                                                                                        \
+        cudaError_t e_ = (x);                                                                   \
+        if (e_ != cudaSuccess) {                                                                \
+            printf("FAIL cuda: %s: %s (line %d)\n", #x, cudaGetErrorString(e_), __LINE__);      \
+            exit(1);                                                                            \
+        }                                                                                       \
+    } while (0)
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static double urand() {  // [0, 1)
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+static float nrand() { return (float)(sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307 * urand())); }
+static float bf(float x) { return reap_bf16_to_f32(reap_f32_to_bf16(x)); }
+
+template <class T> static T *dev(size_t n) {
+    T *p;
+    CU(cudaMalloc((void **)&p, n * sizeof(T) + 16));
+    CU(cudaMemset(p, 0xFF, n * sizeof(T) + 16));
+    return p;
+}
+template <class T> static T *up(const std::vector<T> &v) {
+    T *p = dev<T>(v.size());
+    CU(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+    return p;
+}
+template <class T> static std::vector<T> down(const T *p, size_t n) {
+    std::vector<T> v(n);
+    CU(cudaMemcpy(v.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return v;
+}
+static std::vector<float> down_bf(const bf16 *p, size_t n) {
+    std::vector<uint16_t> v(n);
+    CU(cudaMemcpy(v.data(), p, n * 2, cudaMemcpyDeviceToHost));
+    std::vector<float> f(n);
+    for (size_t i = 0; i < n; i++) f[i] = reap_bf16_to_f32(v[i]);
+    return f;
+}
+static std::vector<uint16_t> to_bf(const std::vector<float> &x) {
+    std::vector<uint16_t> v(x.size());
+    for (size_t i = 0; i < x.size(); i++) v[i] = reap_f32_to_bf16(x[i]);
+    return v;
+}
+// relative L2 error; NaN anywhere -> inf
+static double rel_l2(const std::vector<float> &got, const std::vector<double> &ref) {
+    double d = 0, r = 0;
+    for (size_t i = 0; i < ref.size(); i++) {
+        if (!std::isfinite(got[i])) return INFINITY;
+        d += (got[i] - ref[i]) * (got[i] - ref[i]);
+        r += ref[i] * ref[i];
+    }
+    return sqrt(d / (r > 0 ? r : 1));
+}
+static void verdict(const char *name, int ok, const char *fmt, double v) {
+    printf("%s %s: ", ok ? "PASS" : "FAIL", name);
+    printf(fmt, v);
+    printf("\n");
+    failures += !ok;
+}
+
+struct Timer {
+    cudaEvent_t a, b;
+    Timer() { cudaEventCreate(&a), cudaEventCreate(&b); }
+    template <class F> double median_ms(F f, int reps = 10) {
+        f();
+        CU(cudaDeviceSynchronize());
+        std::vector<float> t;
+        for (int i = 0; i < reps; i++) {
+            cudaEventRecord(a);
+            f();
+            cudaEventRecord(b);
+            cudaEventSynchronize(b);
+            float ms;
+            cudaEventElapsedTime(&ms, a, b);
+            t.push_back(ms);
+        }
+        std::sort(t.begin(), t.end());
+        CU(cudaGetLastError());
+        return t[t.size() / 2];
+    }
+};
+
+// ---- dequantisation --------------------------------------------------------------------------
+static void check_dequant(Timer &tm) {
+    const int R = 300, C = 520, br = 128, bc = 128;  // partial edge blocks
+    std::vector<uint8_t> w(R * C);
+    for (auto &b : w) {
+        b = (uint8_t)(urand() * 256);
+        if ((b & 0x7F) == 0x7F) b = 0x3F;
+    }
+    int sr = (R + br - 1) / br, sc = (C + bc - 1) / bc;
+    std::vector<float> s(sr * sc);
+    for (auto &x : s) x = (float)(urand() * 0.01 + 1e-4);
+    std::vector<float> ref(R * C);
+    reap_dequant_fp8_block(REAP_DT_F8_E4M3, w.data(), R, C, s.data(), br, bc, ref.data());
+    uint8_t *dw = up(w);
+    float *ds = up(s);
+    bf16 *out = dev<bf16>(R * C);
+    reap_k_dequant_bf16(REAP_DT_F8_E4M3, dw, ds, R, C, br, bc, out, 0);
+    auto got = down_bf(out, R * C);
+    size_t bad = 0;
+    for (size_t i = 0; i < got.size(); i++) bad += got[i] != bf(ref[i]);
+    verdict("dequant_fp8_block_exact_bf16", bad == 0, "%.0f mismatches", (double)bad);
+    cudaFree(dw), cudaFree(ds), cudaFree(out);
+    // timing: 16 experts' w1 at MiniMax-M2 size
+    const int64_t n = 16ll * 1536 * 3072;
+    uint8_t *bw = dev<uint8_t>(n);
+    CU(cudaMemset(bw, 0x31, n));
+    float *bs = dev<float>(16 * 12 * 24);
+    bf16 *bo = dev<bf16>(n);
+    std::vector<float> ones(16 * 12 * 24, 1.f);
+    CU(cudaMemcpy(bs, ones.data(), ones.size() * 4, cudaMemcpyHostToDevice));
+    double ms = tm.median_ms([&] { reap_k_dequant_bf16(REAP_DT_F8_E4M3, bw, bs, 16 * 1536, 3072, 128, 128, bo, 0); });
+    printf("TIME dequant_fp8 %lld elems: %.3f ms, %.0f GB/s (1 B read + 2 B written per element)\n", (long long)n, ms,
+           3.0 * n / ms / 1e6);
+    cudaFree(bw), cudaFree(bs), cudaFree(bo);
+}
+
+// ---- RMSNorm ---------------------------------------------------------------------------------
+static void check_rmsnorm(Timer &tm) {
+    const int N = 777, H = 3072;
+    std::vector<float> x(N * H), w(H);
+    for (auto &v : x) v = nrand() * 3;
+    for (auto &v : w) v = 1 + 0.1f * nrand();
+    std::vector<double> ref(N * H), refb(N * H);
+    for (int t = 0; t < N; t++) {
+        double ss = 0;
+        for (int i = 0; i < H; i++) ss += (double)x[t * H + i] * x[t * H + i];
+        double r = 1 / sqrt(ss / H + 1e-6);
+        for (int i = 0; i < H; i++) ref[t * H + i] = w[i] * (x[t * H + i] * r);
+    }
+    float *dx = up(x), *dw = up(w), *of = dev<float>(N * H);
+    bf16 *ob = dev<bf16>(N * H);
+    reap_k_rmsnorm(dx, dw, N, H, 1e-6f, ob, of, 0);
+    double ef = rel_l2(down(of, N * H), ref), eb = rel_l2(down_bf(ob, N * H), ref);
+    verdict("rmsnorm_f32", ef < 1e-5, "rel L2 %.2e", ef);
+    verdict("rmsnorm_bf16", eb < 1.0 / 128, "rel L2 %.2e", eb);
+    cudaFree(dx), cudaFree(of), cudaFree(ob);
+    const int NB = 32768;
+    float *bx = dev<float>((size_t)NB * H), *bo = dev<float>((size_t)NB * H);
+    bf16 *bb = dev<bf16>((size_t)NB * H);
+    CU(cudaMemset(bx, 0x3F, (size_t)NB * H * 4));
+    double ms = tm.median_ms([&] { reap_k_rmsnorm(bx, dw, NB, H, 1e-6f, bb, bo, 0); });
+    printf("TIME rmsnorm %d x %d: %.3f ms, %.0f GB/s\n", NB, H, ms, 10.0 * NB * H / ms / 1e6);
+    cudaFree(bx), cudaFree(bo), cudaFree(bb), cudaFree(dw);
+}
+
+// ---- QK norm + RoPE ----------------------------------------------------------------------------
+static void check_qknorm_rope(Timer &tm) {
+    const int T = 300, N = 2 * T, nh = 12, nkv = 4, hd = 128, rot = 64, half = rot / 2;
+    const int qw = nh * hd, kw = nkv * hd, W = qw + 2 * kw;
+    const double theta = 5e6;
+    std::vector<float> x((size_t)N * W), qn(qw), kn(kw);
+    for (auto &v : x) v = nrand();
+    for (auto &v : qn) v = 1 + 0.2f * nrand();
+    for (auto &v : kn) v = 1 + 0.2f * nrand();
+    std::vector<float2> cs((size_t)T * half);
+    for (int p = 0; p < T; p++)
+        for (int j = 0; j < half; j++) {
+            double a = p * pow(theta, -2.0 * j / rot);
+            cs[(size_t)p * half + j] = make_float2((float)cos(a), (float)sin(a));
+        }
+    std::vector<double> rq((size_t)N * qw), rk((size_t)N * kw), rv((size_t)N * kw);
+    for (int t = 0; t < N; t++) {
+        const float *xq = &x[(size_t)t * W], *xk = xq + qw, *xv = xk + kw;
+        for (int part = 0; part < 2; part++) {
+            int wd = part ? kw : qw;
+            const float *xx = part ? xk : xq;
+            const float *wn = part ? kn.data() : qn.data();
+            double ss = 0;
+            for (int i = 0; i < wd; i++) ss += (double)xx[i] * xx[i];
+            double r = 1 / sqrt(ss / wd + 1e-6);
+            std::vector<double> y(wd);
+            for (int i = 0; i < wd; i++) y[i] = wn[i] * xx[i] * r;
+            double *o = part ? &rk[(size_t)t * kw] : &rq[(size_t)t * qw];
+            for (int i = 0; i < wd; i++) o[i] = y[i];
+            for (int h0 = 0; h0 < wd; h0 += hd)
+                for (int j = 0; j < half; j++) {
+                    double a = (t % T) * pow(theta, -2.0 * j / rot), c = cos(a), s = sin(a);
+                    double u = y[h0 + j], v = y[h0 + j + half];
+                    o[h0 + j] = u * c - v * s;
+                    o[h0 + j + half] = v * c + u * s;
+                }
+        }
+        for (int i = 0; i < kw; i++) rv[(size_t)t * kw + i] = xv[i];
+    }
+    float *dx = up(x), *dqn = up(qn), *dkn = up(kn);
+    float2 *dcs = up(cs);
+    bf16 *q = dev<bf16>((size_t)N * qw), *k = dev<bf16>((size_t)N * kw), *v = dev<bf16>((size_t)N * kw);
+    reap_k_qknorm_rope(dx, dqn, dkn, dcs, N, T, nh, nkv, hd, rot, 1e-6f, q, k, v, 0);
+    double eq = rel_l2(down_bf(q, (size_t)N * qw), rq), ek = rel_l2(down_bf(k, (size_t)N * kw), rk),
+           ev = rel_l2(down_bf(v, (size_t)N * kw), rv);
+    double e = fmax(eq, fmax(ek, ev));
+    verdict("qknorm_rope_bf16", e < 1.0 / 128, "worst rel L2 %.2e", e);
+    cudaFree(dx), cudaFree(dqn), cudaFree(dkn), cudaFree(dcs), cudaFree(q), cudaFree(k), cudaFree(v);
+    (void)tm;
+}
+
+// ---- attention ----------------------------------------------------------------------------------
+static void check_attention_case(int rows, int T, int nh, int nkv, int hd, int force_scalar, const char *name) {
+    size_t N = (size_t)rows * T, qw = (size_t)nh * hd, kw = (size_t)nkv * hd;
+    std::vector<float> q(N * qw), k(N * kw), v(N * kw);
+    for (auto &x : q) x = bf(nrand());
+    for (auto &x : k) x = bf(nrand());
+    for (auto &x : v) x = bf(nrand());
+    std::vector<double> ref(N * qw);
+    std::vector<double> p(T);
+    for (int r = 0; r < rows; r++)
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < nh; h++) {
+                int g = h / (nh / nkv);
+                const float *qr = &q[((size_t)r * T + t) * qw + (size_t)h * hd];
+                double mx = -1e300;
+                for (int j = 0; j <= t; j++) {
+                    const float *kr = &k[((size_t)r * T + j) * kw + (size_t)g * hd];
+                    double s = 0;
+                    for (int d = 0; d < hd; d++) s += (double)qr[d] * kr[d];
+                    p[j] = s / sqrt((double)hd);
+                    if (p[j] > mx) mx = p[j];
+                }
+                double z = 0;
+                for (int j = 0; j <= t; j++) z += (p[j] = exp(p[j] - mx));
+                double *o = &ref[((size_t)r * T + t) * qw + (size_t)h * hd];
+                for (int d = 0; d < hd; d++) o[d] = 0;
+                for (int j = 0; j <= t; j++) {
+                    const float *vr = &v[((size_t)r * T + j) * kw + (size_t)g * hd];
+                    for (int d = 0; d < hd; d++) o[d] += p[j] / z * vr[d];
+                }
+            }
+    bf16 *dq = (bf16 *)up(to_bf(q)), *dk = (bf16 *)up(to_bf(k)), *dv = (bf16 *)up(to_bf(v));
+    bf16 *out = dev<bf16>(N * qw);
+    reap_k_attention(dq, dk, dv, rows, T, nh, nkv, hd, out, force_scalar, 0);
+    CU(cudaDeviceSynchronize());
+    double e = rel_l2(down_bf(out, N * qw), ref);
+    verdict(name, e < 1e-2, "rel L2 %.2e", e);
+    cudaFree(dq), cudaFree(dk), cudaFree(dv), cudaFree(out);
+}
+
+static void check_attention(Timer &tm) {
+    check_attention_case(2, 200, 6, 2, 128, 0, "attention_wmma_hd128");
+    check_attention_case(1, 130, 4, 1, 64, 0, "attention_wmma_hd64");
+    check_attention_case(2, 77, 4, 2, 16, 0, "attention_scalar_hd16");
+    check_attention_case(1, 150, 6, 2, 128, 1, "attention_scalar_hd128");
+    for (int T : {2048, 16384}) {
+        int rows = T == 2048 ? 8 : 1, nh = 48, nkv = 8, hd = 128;
+        size_t N = (size_t)rows * T;
+        bf16 *q = dev<bf16>(N * nh * hd), *k = dev<bf16>(N * nkv * hd), *v = dev<bf16>(N * nkv * hd),
+             *o = dev<bf16>(N * nh * hd);
+        CU(cudaMemset(q, 0x3C, N * nh * hd * 2));
+        CU(cudaMemset(k, 0x3C, N * nkv * hd * 2));
+        CU(cudaMemset(v, 0x3C, N * nkv * hd * 2));
+        double ms = tm.median_ms([&] { reap_k_attention(q, k, v, rows, T, nh, nkv, hd, o, 0, 0); }, 5);
+        double flop = 4.0 * rows * (T * (T + 1.0) / 2) * nh * hd;
+        printf("TIME attention %d x %d tokens, 48/8 heads of 128: %.3f ms, %.1f TFLOP/s (causal FLOPs)\n", rows, T, ms,
+               flop / ms / 1e9);
+        cudaFree(q), cudaFree(k), cudaFree(v), cudaFree(o);
+    }
+}
+
+// ---- routing -------------------------------------------------------------------------------------
+static void check_route(Timer &tm) {
+    const int N = 3000, E = 256, k = 8;
+    std::vector<float> l((size_t)N * E), b(E);
+    for (auto &x : l) x = nrand() * 2;
+    for (auto &x : b) x = (float)(4.7 + 4 * urand());
+    for (int i = 0; i < 40; i++) l[i * E + 7] = l[i * E + 9];  // exact ties
+    std::vector<uint8_t> mask(N);
+    for (int t = 0; t < N; t++) mask[t] = t % 11 != 0;
+    float *dl = up(l), *db = up(b);
+    uint8_t *dm = up(mask);
+    const char *names[3] = {"route_model", "route_softmax", "route_softmax_renorm"};
+    for (int mode = 0; mode < 3; mode++) {
+        int S = mode == 0 ? k : 2 * k;
+        int *se = dev<int>((size_t)N * S);
+        float *sw = dev<float>((size_t)N * S);
+        double *sg = dev<double>((size_t)N * S);
+        reap_k_route(dl, db, dm, N, E, k, mode, se, sw, sg, 0);
+        auto ge = down(se, (size_t)N * S);
+        auto gw = down(sw, (size_t)N * S);
+        auto gg = down(sg, (size_t)N * S);
+        int bad = 0;
+        double worst = 0;
+        for (int t = 0; t < N && bad < 5; t++) {
+            int mc[k], sc[k];
+            double mg[k], sgv[k];
+            reap_route(REAP_ROUTER_MODEL, &l[(size_t)t * E], b.data(), E, k, mc, mg);
+            reap_route((reap_router_mode)mode, &l[(size_t)t * E], b.data(), E, k, sc, sgv);
+            for (int j = 0; j < k; j++) {
+                if (ge[(size_t)t * S + j] != mc[j]) bad++;
+                worst = fmax(worst, fabs(gw[(size_t)t * S + j] - mg[j]) / mg[j]);
+            }
+            // statistics slots: every expert of sc with its g, when the token counts
+            for (int i = 0; i < k; i++) {
+                int found = 0;
+                for (int j = 0; j < S; j++)
+                    if (ge[(size_t)t * S + j] == sc[i] && gg[(size_t)t * S + j] >= 0) {
+                        found = 1;
+                        worst = fmax(worst, fabs(gg[(size_t)t * S + j] - sgv[i]) / sgv[i]);
+                    }
+                if (found != (int)mask[t]) bad++;
+            }
+        }
+        printf("%s %s: %d mismatched choices, worst weight rel diff %.2e\n", bad == 0 && worst < 1e-6 ? "PASS" : "FAIL",
+               names[mode], bad, worst);
+        failures += !(bad == 0 && worst < 1e-6);
+        cudaFree(se), cudaFree(sw), cudaFree(sg);
+    }
+    const int NB = 32768;
+    float *bl = dev<float>((size_t)NB * E);
+    CU(cudaMemset(bl, 0x3F, (size_t)NB * E * 4));
+    int *se = dev<int>((size_t)NB * k);
+    float *sw = dev<float>((size_t)NB * k);
+    double *sg = dev<double>((size_t)NB * k);
+    double ms = tm.median_ms([&] { reap_k_route(bl, db, NULL, NB, E, k, 0, se, sw, sg, 0); });
+    printf("TIME route %d tokens x 256 experts, top-8: %.3f ms\n", NB, ms);
+    cudaFree(bl), cudaFree(se), cudaFree(sw), cudaFree(sg), cudaFree(dl), cudaFree(db), cudaFree(dm);
+}
+
+// ---- permutation, gather, SiLU, statistics, combine ---------------------------------------------
+static void check_moe_glue(Timer &tm) {
+    const int N = 500, E = 16, k = 4, S = k, H = 96, I = 40;
+    std::vector<int> se((size_t)N * S);
+    std::vector<float> sw((size_t)N * S);
+    std::vector<double> sg((size_t)N * S);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            se[t * S + j] = (t * 7 + j * 5) % E;
+            sw[t * S + j] = (float)urand();
+            sg[t * S + j] = t % 9 ? urand() : -1.0;
+        }
+    int *dse = up(se);
+    float *dsw = up(sw);
+    double *dsg = up(sg);
+    int *cnt = dev<int>(E), *off = dev<int>(E + 1), *cur = dev<int>(E), *ptok = dev<int>(N * S), *pslot = dev<int>(N * S),
+        *spos = dev<int>(N * S);
+    reap_k_permute(dse, N, S, E, cnt, off, cur, ptok, pslot, spos, 0);
+    auto hoff = down(off, E + 1);
+    auto hptok = down(ptok, N * S);
+    auto hpslot = down(pslot, N * S);
+    auto hspos = down(spos, N * S);
+    int bad = hoff[E] != N * S;
+    for (int p = 0; p < N * S && !bad; p++) {
+        int sl = hpslot[p];
+        bad |= hptok[p] != sl / S || hspos[sl] != p || p < hoff[se[sl]] || p >= hoff[se[sl] + 1];
+    }
+    verdict("permute_by_expert", !bad, "%g", (double)bad);
+    const int P = N * S;
+    std::vector<float> x((size_t)N * H), G((size_t)P * 2 * I), Y((size_t)P * H), h0((size_t)N * H);
+    for (auto &v : x) v = bf(nrand());
+    for (auto &v : G) v = nrand() * 2;
+    for (auto &v : Y) v = nrand();
+    for (auto &v : h0) v = nrand();
+    bf16 *dx = (bf16 *)up(to_bf(x)), *xe = dev<bf16>((size_t)P * H), *act = dev<bf16>((size_t)P * I);
+    reap_k_gather(dx, ptok, P, H, xe, 0);
+    auto gx = down_bf(xe, (size_t)P * H);
+    int gbad = 0;
+    for (int p = 0; p < P; p++)
+        for (int c = 0; c < H; c++) gbad += gx[(size_t)p * H + c] != x[(size_t)hptok[p] * H + c];
+    verdict("gather_rows", gbad == 0, "%g mismatches", gbad);
+    float *dG = up(G);
+    reap_k_silu_mul(dG, P, I, act, 0);
+    std::vector<double> ra((size_t)P * I);
+    for (int p = 0; p < P; p++)
+        for (int c = 0; c < I; c++) {
+            double a = G[(size_t)p * 2 * I + c], b2 = G[(size_t)p * 2 * I + I + c];
+            ra[(size_t)p * I + c] = a / (1 + exp(-a)) * b2;
+        }
+    double es = rel_l2(down_bf(act, (size_t)P * I), ra);
+    verdict("silu_mul_bf16", es < 1.0 / 128, "rel L2 %.2e", es);
+    float *dY = up(Y), *dh = up(h0);
+    unsigned long long *c64 = dev<unsigned long long>(E);
+    double *gs = dev<double>(E), *ns = dev<double>(E), *rs = dev<double>(E), *mx = dev<double>(E);
+    CU(cudaMemset(c64, 0, E * 8)); CU(cudaMemset(gs, 0, E * 8)); CU(cudaMemset(ns, 0, E * 8)); CU(cudaMemset(rs, 0, E * 8));
+    reap_k_fill_neg_inf(mx, E, 0);
+    reap_k_expert_stats(dY, pslot, dse, dsg, P, H, c64, gs, ns, rs, mx, 0);
+    reap_k_combine(dY, spos, dsw, N, S, H, dh, 0);
+    auto hc = down(c64, E);
+    auto hg = down(gs, E), hn = down(ns, E), hr = down(rs, E), hm = down(mx, E);
+    std::vector<double> rc(E), rg(E), rn(E), rr(E), rm(E, -INFINITY);
+    for (int p = 0; p < P; p++) {
+        int sl = hpslot[p];
+        if (sg[sl] < 0) continue;
+        int e = se[sl];
+        double ss = 0, m = -INFINITY;
+        for (int c = 0; c < H; c++) ss += (double)Y[(size_t)p * H + c] * Y[(size_t)p * H + c], m = fmax(m, Y[(size_t)p * H + c]);
+        rc[e]++, rg[e] += sg[sl], rn[e] += sqrt(ss), rr[e] += sg[sl] * sqrt(ss), rm[e] = fmax(rm[e], m);
+    }
+    double worst = 0;
+    int cbad = 0;
+    for (int e = 0; e < E; e++) {
+        cbad += (double)hc[e] != rc[e] || hm[e] != rm[e];
+        worst = fmax(worst, fabs(hg[e] - rg[e]) / rg[e]);
+        worst = fmax(worst, fabs(hn[e] - rn[e]) / rn[e]);
+        worst = fmax(worst, fabs(hr[e] - rr[e]) / rr[e]);
+    }
+    printf("%s expert_stats: %d count/max mismatches, worst sum rel diff %.2e\n", !cbad && worst < 1e-5 ? "PASS" : "FAIL",
+           cbad, worst);
+    failures += !(!cbad && worst < 1e-5);
+    std::vector<double> rh((size_t)N * H);
+    for (int t = 0; t < N; t++)
+        for (int c = 0; c < H; c++) {
+            double a = 0;
+            for (int j = 0; j < S; j++) a += (double)sw[t * S + j] * Y[(size_t)hspos[t * S + j] * H + c];
+            rh[(size_t)t * H + c] = h0[(size_t)t * H + c] + a;
+        }
+    double ec = rel_l2(down(dh, (size_t)N * H), rh);
+    verdict("combine_f32", ec < 1e-5, "rel L2 %.2e", ec);
+    (void)tm;
+}
+
+int main(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        printf("SKIP dev_kernels: no CUDA device\n");
+        return 0;
+    }
+    Timer tm;
+    check_dequant(tm);
+    check_rmsnorm(tm);
+    check_qknorm_rope(tm);
+    check_attention(tm);
+    check_route(tm);
+    check_moe_glue(tm);
+    printf("%d failures\n", failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,590 @@
+// gpu.cu: the CUDA path of one decoder layer + REAP observer (kernels/gpu.h), on one or several
+// GPUs of one node. Per layer and GPU: the layer's weights are uploaded (attention/router f32 ->
+// bf16, experts raw -> dequantised to bf16 on the GPU), then the GPU's rows go through in chunks of
+// whole rows: RMSNorm, fused q/k/v GEMM (cuBLAS bf16, fp32 accumulate), QK norm + partial RoPE,
+// flash-style causal GQA attention, o-proj into the residual, RMSNorm, fp32 router GEMM, routing,
+// permutation by expert, per-expert GEMMs over routed pairs only, SiLU x up, statistics in float64
+// on the GPU, weighted combine into the residual. Statistics are copied back and added to st.
+#include <cublas_v2.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern.cuh"
+
+#ifndef _Noreturn
+#define _Noreturn __attribute__((noreturn))  // C11 keyword in common.h
+#endif
+extern "C" {
+#include "common.h"
+#include "dtype.h"
+#include "gpu.h"
+}
+
+typedef __nv_bfloat16 bf16;
+
+enum { PH_H2D, PH_DEQUANT, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H, PH_N };
+
+typedef struct {
+    int ordinal;
+    int row0, rows;           // this GPU's rows of the packed batch
+    int chunk_rows;           // rows per chunk
+    cudaStream_t s, s_copy;
+    cublasHandle_t blas;
+    size_t used_base;         // device bytes in use before our allocations
+    size_t allocated, peak;
+    // weights (current layer)
+    uint8_t *raw;             // expert bytes w1|w3|w2 then scales s1|s3|s2, then attention f32
+    size_t raw_bytes;
+    int raw_dt;               // expert dtype the buffers were sized for (-1: none yet)
+    bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
+    bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
+    float *ln1, *ln2, *qn, *kn, *gate, *bias;
+    float2 *rope;             // (T, rot/2)
+    // chunk workspace (N = chunk_rows * T tokens, S slots per token)
+    float *h, *big, *logits;
+    bf16 *xb, *qb, *kb, *vb, *xe, *act;
+    float *gy;
+    int *slot_e, *slot_pos, *pair_tok, *pair_slot, *cnt, *off, *cursor;
+    float *slot_w;
+    double *slot_g;
+    uint8_t *mask;
+    int *h_off;               // (E+1) pinned host copy of the offsets
+    // statistics of the current layer
+    unsigned long long *st_cnt, *st_tokens;
+    double *st_gate, *st_norm, *st_reap, *st_max;
+    // timing
+    cudaEvent_t ev[PH_N + 1];
+    double t[PH_N];
+    double pairs;             // routed pairs computed (for FLOP counts)
+    char err[1024];
+} gdev;
+
+struct reap_gpu {
+    reap_m2_config cfg;
+    int rows, T, n;
+    size_t mem_cap;
+    gdev *d;
+    double flop_experts, flop_total;
+    int *trace;  // (rows*T, top_k) host, or NULL
+};
+
+#define CK(x)                                                                                              \
+    do {                                                                                                   \
+        cudaError_t e_ = (x);                                                                              \
+        if (e_ != cudaSuccess)                                                                             \
+            return reap_fail(REAP_EDEVICE, "GPU %d: %s: %s (%s:%d)", d->ordinal, #x, cudaGetErrorString(e_), \
+                             __FILE__, __LINE__);                                                          \
+    } while (0)
+#define CB(x)                                                                                                \
+    do {                                                                                                     \
+        cublasStatus_t b_ = (x);                                                                             \
+        if (b_ != CUBLAS_STATUS_SUCCESS)                                                                     \
+            return reap_fail(REAP_EDEVICE, "GPU %d: %s: cuBLAS status %d (%s:%d)", d->ordinal, #x, (int)b_, \
+                             __FILE__, __LINE__);                                                            \
+    } while (0)
+#define TRY(x)                          \
+    do {                          \
+        int st_ = (x);            \
+        if (st_ != REAP_OK) return st_; \
+    } while (0)
+
+static int dmalloc(gdev *d, void **p, size_t bytes) {
+    if (bytes == 0) bytes = 16;
+    cudaError_t e = cudaMalloc(p, bytes);
+    if (e != cudaSuccess) {
+        char b1[32], b2[32];
+        return reap_fail(REAP_EDEVICE, "GPU %d: cannot allocate %s (%s allocated so far): %s", d->ordinal,
+                         reap_fmt_bytes((double)bytes, b1, sizeof b1), reap_fmt_bytes((double)d->allocated, b2, sizeof b2),
+                         cudaGetErrorString(e));
+    }
+    d->allocated += bytes;
+    return REAP_OK;
+}
+#define DMALLOC(p, bytes) TRY(dmalloc(d, (void **)&(p), (bytes)))
+
+// ---- sizes ----------------------------------------------------------------------------------
+
+static int qkv_width(const reap_m2_config *c) { return (c->n_heads + 2 * c->n_kv_heads) * c->head_dim; }
+static int slots_per_token(const reap_m2_config *c, reap_router_mode m) {
+    return m == REAP_ROUTER_MODEL ? c->top_k : 2 * c->top_k;
+}
+static size_t bytes_per_token(const reap_m2_config *c) {
+    size_t H = c->hidden, I = c->inter, Q = qkv_width(c), S = 2 * c->top_k, E = c->n_experts;
+    size_t big = 4 * Q;
+    if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
+    if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
+    size_t gy = 8 * I > 4 * H ? 8 * I : 4 * H;
+    return 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4 + 4 + 4) + S * (2 * H + gy + 2 * I) + 1 + 4 * E;
+}
+static size_t scale_elems(int64_t r, int64_t c, int br, int bc) {
+    return (size_t)((r + br - 1) / br) * (size_t)((c + bc - 1) / bc);
+}
+static size_t expert_raw_bytes(const reap_m2_config *c, int dt) {
+    size_t es = reap_dtype_size((reap_dtype)dt);
+    size_t E = c->n_experts, I = c->inter, H = c->hidden;
+    size_t b = 3 * E * I * H * es;
+    b = (b + 255) & ~(size_t)255;
+    if (dt == REAP_DT_F8_E4M3)
+        b += 4 * E * (2 * scale_elems(I, H, c->block_r, c->block_c) + scale_elems(H, I, c->block_r, c->block_c));
+    return (b + 255) & ~(size_t)255;
+}
+static size_t attn_f32_elems(const reap_m2_config *c) {
+    size_t H = c->hidden, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
+    return Q * H + H * O + 2 * H + O + (size_t)c->n_kv_heads * c->head_dim + (size_t)c->n_experts * H + c->n_experts;
+}
+static size_t weight_bytes(const reap_m2_config *c, int dt) {
+    size_t H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
+    return expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c) + 2 * 3 * E * I * H + 2 * (Q * H + H * O) +
+           4 * (2 * H + O + (size_t)c->n_kv_heads * c->head_dim + E * H + E);
+}
+
+// ---- open / close -----------------------------------------------------------------------------
+
+static void free_dev(gdev *d) {
+    if (d->s) cudaSetDevice(d->ordinal);
+    void *ptrs[] = {d->raw,  d->w13,    d->w2,       d->wqkv,      d->wo,     d->ln1,     d->ln2,      d->qn,
+                    d->kn,   d->gate,   d->bias,     d->rope,      d->h,      d->big,     d->logits,   d->xb,
+                    d->qb,   d->kb,     d->vb,       d->xe,        d->act,    d->gy,      d->slot_e,   d->slot_pos,
+                    d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->mask,
+                    d->st_cnt, d->st_tokens, d->st_gate, d->st_norm, d->st_reap, d->st_max};
+    for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
+        if (ptrs[i]) cudaFree(ptrs[i]);
+    if (d->h_off) cudaFreeHost(d->h_off);
+    for (int i = 0; i <= PH_N; i++)
+        if (d->ev[i]) cudaEventDestroy(d->ev[i]);
+    if (d->blas) cublasDestroy(d->blas);
+    if (d->s) cudaStreamDestroy(d->s);
+    if (d->s_copy) cudaStreamDestroy(d->s_copy);
+}
+
+static int open_dev(reap_gpu *g, gdev *d) {
+    const reap_m2_config *c = &g->cfg;
+    CK(cudaSetDevice(d->ordinal));
+    CK(cudaFree(0));
+    size_t fr, tot;
+    CK(cudaMemGetInfo(&fr, &tot));
+    d->used_base = tot - fr;
+    CK(cudaStreamCreateWithFlags(&d->s, cudaStreamNonBlocking));
+    CK(cudaStreamCreateWithFlags(&d->s_copy, cudaStreamNonBlocking));
+    CB(cublasCreate(&d->blas));
+    CB(cublasSetStream(d->blas, d->s));
+    for (int i = 0; i <= PH_N; i++) CK(cudaEventCreate(&d->ev[i]));
+    d->raw_dt = -1;
+
+    // chunk size: whole rows, about 32k tokens, bounded by the memory cap
+    size_t bpt = bytes_per_token(c);
+    size_t wb = weight_bytes(c, c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16) + (size_t)g->T * c->rotary_dim * 4;
+    size_t cap = g->mem_cap ? g->mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
+    size_t overhead = (size_t)256 << 20;  // cuBLAS workspace and the like
+    char b1[32], b2[32], b3[32];
+    if (cap <= wb + overhead + bpt * (size_t)g->T)
+        return reap_fail(REAP_EDEVICE,
+                         "GPU %d: memory cap %s too small: one layer's weights need %s and one row of %d tokens %s "
+                         "(raise --gpu-mem or use fewer tokens per row)",
+                         d->ordinal, reap_fmt_bytes((double)cap, b1, sizeof b1), reap_fmt_bytes((double)wb, b2, sizeof b2),
+                         g->T, reap_fmt_bytes((double)bpt * g->T, b3, sizeof b3));
+    size_t fit = (cap - wb - overhead) / (bpt * (size_t)g->T);
+    size_t want = (32768 + g->T - 1) / g->T;
+    const char *env = getenv("REAP_GPU_CHUNK_TOKENS");
+    if (env && atoi(env) > 0) want = ((size_t)atoi(env) + g->T - 1) / g->T;
+    size_t cr = want < fit ? want : fit;
+    if (cr > (size_t)d->rows) cr = d->rows;
+    if (cr < 1) cr = 1;
+    d->chunk_rows = (int)cr;
+
+    size_t N = (size_t)d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
+    size_t S = 2 * c->top_k, P = N * S;
+    size_t big = 4 * Q;
+    if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
+    if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
+    size_t gyw = 2 * I > H ? 2 * I : H;
+    DMALLOC(d->h, N * H * 4);
+    DMALLOC(d->xb, N * H * 2);
+    DMALLOC(d->big, N * big);
+    DMALLOC(d->qb, N * c->n_heads * c->head_dim * 2);
+    DMALLOC(d->kb, N * c->n_kv_heads * c->head_dim * 2);
+    DMALLOC(d->vb, N * c->n_kv_heads * c->head_dim * 2);
+    DMALLOC(d->logits, N * E * 4);
+    DMALLOC(d->slot_e, P * 4);
+    DMALLOC(d->slot_w, P * 4);
+    DMALLOC(d->slot_g, P * 8);
+    DMALLOC(d->slot_pos, P * 4);
+    DMALLOC(d->pair_tok, P * 4);
+    DMALLOC(d->pair_slot, P * 4);
+    DMALLOC(d->xe, P * H * 2);
+    DMALLOC(d->gy, P * gyw * 4);
+    DMALLOC(d->act, P * I * 2);
+    DMALLOC(d->mask, N);
+    DMALLOC(d->cnt, E * 4);
+    DMALLOC(d->off, (E + 1) * 4);
+    DMALLOC(d->cursor, E * 4);
+    DMALLOC(d->st_cnt, E * 8);
+    DMALLOC(d->st_tokens, 8);
+    DMALLOC(d->st_gate, E * 8);
+    DMALLOC(d->st_norm, E * 8);
+    DMALLOC(d->st_reap, E * 8);
+    DMALLOC(d->st_max, E * 8);
+    CK(cudaMallocHost((void **)&d->h_off, (E + 1) * 4));
+    // attention weights and norms (bf16 GEMM operands; norms, router f32)
+    size_t O = (size_t)c->n_heads * c->head_dim;
+    DMALLOC(d->wqkv, Q * H * 2);
+    DMALLOC(d->wo, H * O * 2);
+    DMALLOC(d->ln1, H * 4);
+    DMALLOC(d->ln2, H * 4);
+    DMALLOC(d->qn, O * 4);
+    DMALLOC(d->kn, (size_t)c->n_kv_heads * c->head_dim * 4);
+    DMALLOC(d->gate, E * H * 4);
+    DMALLOC(d->bias, E * 4);
+    DMALLOC(d->w13, E * 2 * I * H * 2);
+    DMALLOC(d->w2, E * H * I * 2);
+    // RoPE table in double precision on the host
+    int half = c->rotary_dim / 2;
+    if (half > 0) {
+        float2 *tab = (float2 *)reap_xmalloc((size_t)g->T * half * sizeof(float2));
+        for (int p = 0; p < g->T; p++)
+            for (int j = 0; j < half; j++) {
+                double inv = pow(c->rope_theta, -2.0 * j / c->rotary_dim), a = p * inv;
+                tab[(size_t)p * half + j] = make_float2((float)cos(a), (float)sin(a));
+            }
+        cudaError_t e = cudaMalloc((void **)&d->rope, (size_t)g->T * half * sizeof(float2));
+        if (e == cudaSuccess) {
+            d->allocated += (size_t)g->T * half * sizeof(float2);
+            e = cudaMemcpy(d->rope, tab, (size_t)g->T * half * sizeof(float2), cudaMemcpyHostToDevice);
+        }
+        free(tab);
+        CK(e);
+    }
+    return REAP_OK;
+}
+
+extern "C" int reap_gpu_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out) {
+    *out = NULL;
+    int nvis = reap_gpu_count();
+    if (nvis == 0) return reap_fail(REAP_EDEVICE, "no CUDA device visible (use --device cpu)");
+    if (p->n_devices < 1) return reap_fail(REAP_EINVAL, "no GPU selected");
+    for (int i = 0; i < p->n_devices; i++)
+        if (p->devices[i] < 0 || p->devices[i] >= nvis)
+            return reap_fail(REAP_EINVAL, "GPU %d does not exist (%d visible)", p->devices[i], nvis);
+    if (!cfg->scoring_sigmoid)
+        return reap_fail(REAP_EINVAL, "the CUDA path supports sigmoid routing only (scoring_func of this model is softmax)");
+    if (cfg->top_k > 32 || cfg->n_experts > 1024 || cfg->head_dim > 256 || cfg->n_heads % cfg->n_kv_heads)
+        return reap_fail(REAP_EINVAL, "the CUDA path supports top_k <= 32, <= 1024 experts, head_dim <= 256 "
+                                      "(got %d, %d, %d)", cfg->top_k, cfg->n_experts, cfg->head_dim);
+    if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
+    reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
+    g->cfg = *cfg;
+    g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
+    g->n = p->n_devices < p->rows ? p->n_devices : p->rows;
+    g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        d->ordinal = p->devices[i];
+        d->row0 = (int)((int64_t)p->rows * i / g->n);
+        d->rows = (int)((int64_t)p->rows * (i + 1) / g->n) - d->row0;
+        int st = open_dev(g, d);
+        if (st != REAP_OK) {
+            reap_gpu_close(g);
+            return st;
+        }
+        reap_verbose("GPU %d: rows %d..%d, %d rows per chunk, %.2f GiB allocated", d->ordinal, d->row0,
+                     d->row0 + d->rows - 1, d->chunk_rows, d->allocated / 1073741824.0);
+    }
+    *out = g;
+    return REAP_OK;
+}
+
+extern "C" void reap_gpu_close(reap_gpu *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n; i++) free_dev(&g->d[i]);
+    free(g->d);
+    free(g);
+}
+
+// ---- one layer --------------------------------------------------------------------------------
+
+static void note_peak(gdev *d) {
+    size_t fr, tot;
+    if (cudaMemGetInfo(&fr, &tot) == cudaSuccess && tot - fr > d->used_base && tot - fr - d->used_base > d->peak)
+        d->peak = tot - fr - d->used_base;
+}
+
+// Row-major C (n, m) = A (n, k) * W (m, k)^T, bf16 operands, fp32 accumulate; C in ctype.
+static int gemm_bf16(gdev *d, int m, int n, int k, const bf16 *W, const bf16 *A, void *C, cudaDataType_t ctype,
+                     float beta) {
+    const float one = 1.f;
+    CB(cublasGemmEx(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W, CUDA_R_16BF, k, A, CUDA_R_16BF, k, &beta, C,
+                    ctype, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return REAP_OK;
+}
+
+static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
+    const reap_m2_config *c = &g->cfg;
+    size_t H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
+    size_t KV = (size_t)c->n_kv_heads * c->head_dim;
+    int dt = w->expert_dtype;
+    if (dt != REAP_DT_F8_E4M3 && dt != REAP_DT_BF16 && dt != REAP_DT_F32)
+        return reap_fail(REAP_EINVAL, "layer %d: expert dtype %s is not supported on the GPU", w->layer,
+                         reap_dtype_name((reap_dtype)dt));
+    if (d->raw_dt != dt) {
+        if (d->raw) cudaFree(d->raw), d->allocated -= d->raw_bytes;
+        d->raw = NULL;
+        d->raw_bytes = expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c);
+        DMALLOC(d->raw, d->raw_bytes);
+        d->raw_dt = dt;
+    }
+    double t0 = reap_now();
+    size_t es = reap_dtype_size((reap_dtype)dt), one = I * H * es * E;
+    uint8_t *r = d->raw;
+    CK(cudaMemcpyAsync(r, w->w1, one, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(r + one, w->w3, one, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(r + 2 * one, w->w2, one, cudaMemcpyHostToDevice, d->s_copy));
+    size_t off = (3 * one + 255) & ~(size_t)255;
+    float *s1 = NULL, *s3 = NULL, *s2 = NULL;
+    size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
+    if (dt == REAP_DT_F8_E4M3) {
+        s1 = (float *)(r + off), s3 = s1 + E * n13, s2 = s3 + E * n13;
+        CK(cudaMemcpyAsync(s1, w->s1, E * n13 * 4, cudaMemcpyHostToDevice, d->s_copy));
+        CK(cudaMemcpyAsync(s3, w->s3, E * n13 * 4, cudaMemcpyHostToDevice, d->s_copy));
+        CK(cudaMemcpyAsync(s2, w->s2, E * n2 * 4, cudaMemcpyHostToDevice, d->s_copy));
+    }
+    float *af = (float *)(r + expert_raw_bytes(c, dt));
+    float *fq = af, *fk = fq + O * H, *fv = fk + KV * H, *fo = fv + KV * H;
+    CK(cudaMemcpyAsync(fq, w->wq, O * H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(fk, w->wk, KV * H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(fv, w->wv, KV * H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(fo, w->wo, H * O * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(d->ln1, w->ln1, H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(d->ln2, w->ln2, H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    if (w->q_norm) CK(cudaMemcpyAsync(d->qn, w->q_norm, O * 4, cudaMemcpyHostToDevice, d->s_copy));
+    if (w->k_norm) CK(cudaMemcpyAsync(d->kn, w->k_norm, KV * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaMemcpyAsync(d->gate, w->gate, E * H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    if (w->bias) CK(cudaMemcpyAsync(d->bias, w->bias, E * 4, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaStreamSynchronize(d->s_copy));
+    d->t[PH_H2D] += reap_now() - t0;
+
+    // to bf16 on the compute stream
+    CK(cudaEventRecord(d->ev[0], d->s));
+    reap_k_f32_to_bf16(fq, (int64_t)(O + 2 * KV) * H, d->wqkv, d->s);  // q|k|v contiguous = fused Wqkv
+    reap_k_f32_to_bf16(fo, (int64_t)H * O, d->wo, d->s);
+    for (size_t e = 0; e < E; e++) {
+        reap_k_dequant_bf16(dt, r + e * I * H * es, s1 ? s1 + e * n13 : NULL, I, H, c->block_r, c->block_c,
+                            d->w13 + e * 2 * I * H, d->s);
+        reap_k_dequant_bf16(dt, r + one + e * I * H * es, s3 ? s3 + e * n13 : NULL, I, H, c->block_r, c->block_c,
+                            d->w13 + e * 2 * I * H + I * H, d->s);
+        reap_k_dequant_bf16(dt, r + 2 * one + e * H * I * es, s2 ? s2 + e * n2 : NULL, H, I, c->block_r, c->block_c,
+                            d->w2 + e * H * I, d->s);
+    }
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(d->ev[1], d->s));
+    CK(cudaEventSynchronize(d->ev[1]));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, d->ev[0], d->ev[1]));
+    d->t[PH_DEQUANT] += ms / 1e3;
+    return REAP_OK;
+}
+
+static int run_chunk(reap_gpu *g, gdev *d, size_t t0, float *h_host, const uint8_t *mask_host, int rows,
+                     reap_router_mode mode, int has_qn, int has_kn, int has_bias) {
+    const reap_m2_config *c = &g->cfg;
+    const int T = g->T, N = rows * T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
+    const int O = c->n_heads * c->head_dim, S = slots_per_token(c, mode);
+    const float eps = (float)c->rms_eps;
+    cudaStream_t s = d->s;
+    cudaEvent_t *ev = d->ev;
+
+    CK(cudaEventRecord(ev[0], s));
+    CK(cudaMemcpyAsync(d->h, h_host, (size_t)N * H * 4, cudaMemcpyHostToDevice, s));
+    if (mask_host) CK(cudaMemcpyAsync(d->mask, mask_host, (size_t)N, cudaMemcpyHostToDevice, s));
+    CK(cudaEventRecord(ev[1], s));
+    // attention
+    reap_k_rmsnorm(d->h, d->ln1, N, H, eps, d->xb, NULL, s);
+    float *qkv = d->big;
+    TRY(gemm_bf16(d, Q, N, H, d->wqkv, d->xb, qkv, CUDA_R_32F, 0.f));
+    reap_k_qknorm_rope(qkv, has_qn ? d->qn : NULL, has_kn ? d->kn : NULL, d->rope, N, T, c->n_heads, c->n_kv_heads,
+                       c->head_dim, c->rotary_dim, eps, d->qb, d->kb, d->vb, s);
+    bf16 *ao = (bf16 *)d->big;
+    reap_k_attention(d->qb, d->kb, d->vb, rows, T, c->n_heads, c->n_kv_heads, c->head_dim, ao, 0, s);
+    TRY(gemm_bf16(d, H, N, O, d->wo, ao, d->h, CUDA_R_32F, 1.f));
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(ev[2], s));
+    // router
+    float *xf = d->big;
+    reap_k_rmsnorm(d->h, d->ln2, N, H, eps, d->xb, xf, s);
+    {
+        const float one = 1.f, zero = 0.f;
+        CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, d->gate, H, xf, H, &zero, d->logits, E));
+    }
+    reap_k_route(d->logits, has_bias ? d->bias : NULL, mask_host ? d->mask : NULL, N, E, c->top_k, (int)mode,
+                 d->slot_e, d->slot_w, d->slot_g, s);
+    reap_k_permute(d->slot_e, N, S, E, d->cnt, d->off, d->cursor, d->pair_tok, d->pair_slot, d->slot_pos, s);
+    CK(cudaMemcpyAsync(d->h_off, d->off, (size_t)(E + 1) * 4, cudaMemcpyDeviceToHost, s));
+    if (g->trace)  // the model's choices are the first top_k slots of every token
+        CK(cudaMemcpy2DAsync(g->trace + t0 * c->top_k, (size_t)c->top_k * 4, d->slot_e, (size_t)S * 4,
+                             (size_t)c->top_k * 4, (size_t)N, cudaMemcpyDeviceToHost, s));
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(ev[3], s));
+    CK(cudaEventSynchronize(ev[3]));
+    const int P = d->h_off[E];
+    d->pairs += P;
+    // experts over routed pairs only
+    reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
+    for (int e = 0; e < E; e++) {
+        int n = d->h_off[e + 1] - d->h_off[e];
+        if (n == 0) continue;
+        TRY(gemm_bf16(d, 2 * I, n, H, d->w13 + (size_t)e * 2 * I * H, d->xe + (size_t)d->h_off[e] * H,
+                      d->gy + (size_t)d->h_off[e] * 2 * I, CUDA_R_32F, 0.f));
+    }
+    reap_k_silu_mul(d->gy, P, I, d->act, s);
+    float *Y = d->gy;
+    for (int e = 0; e < E; e++) {
+        int n = d->h_off[e + 1] - d->h_off[e];
+        if (n == 0) continue;
+        TRY(gemm_bf16(d, H, n, I, d->w2 + (size_t)e * H * I, d->act + (size_t)d->h_off[e] * I,
+                      Y + (size_t)d->h_off[e] * H, CUDA_R_32F, 0.f));
+    }
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(ev[4], s));
+    // statistics and combine
+    reap_k_expert_stats(Y, d->pair_slot, d->slot_e, d->slot_g, P, H, d->st_cnt, d->st_gate, d->st_norm, d->st_reap,
+                        d->st_max, s);
+    reap_k_count_tokens(mask_host ? d->mask : NULL, N, d->st_tokens, s);
+    reap_k_combine(Y, d->slot_pos, d->slot_w, N, S, H, d->h, s);
+    CK(cudaGetLastError());
+    CK(cudaEventRecord(ev[5], s));
+    CK(cudaMemcpyAsync(h_host, d->h, (size_t)N * H * 4, cudaMemcpyDeviceToHost, s));
+    CK(cudaEventRecord(ev[6], s));
+    CK(cudaEventSynchronize(ev[6]));
+    note_peak(d);
+    float ms;
+    const int map[6] = {PH_H2D, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H};
+    for (int i = 0; i < 6; i++) {
+        CK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
+        d->t[map[i]] += ms / 1e3;
+    }
+    return REAP_OK;
+}
+
+static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h, const uint8_t *mask,
+                     reap_router_mode mode, reap_layer_stats *out) {
+    const reap_m2_config *c = &g->cfg;
+    const int E = c->n_experts;
+    CK(cudaSetDevice(d->ordinal));
+    TRY(upload_weights(g, d, w));
+    CK(cudaMemsetAsync(d->st_cnt, 0, (size_t)E * 8, d->s));
+    CK(cudaMemsetAsync(d->st_tokens, 0, 8, d->s));
+    CK(cudaMemsetAsync(d->st_gate, 0, (size_t)E * 8, d->s));
+    CK(cudaMemsetAsync(d->st_norm, 0, (size_t)E * 8, d->s));
+    CK(cudaMemsetAsync(d->st_reap, 0, (size_t)E * 8, d->s));
+    reap_k_fill_neg_inf(d->st_max, E, d->s);
+    const size_t tok_row = (size_t)g->T;
+    for (int r = 0; r < d->rows; r += d->chunk_rows) {
+        int nr = d->rows - r < d->chunk_rows ? d->rows - r : d->chunk_rows;
+        size_t t0 = (size_t)(d->row0 + r) * tok_row;
+        TRY(run_chunk(g, d, t0, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr, mode, w->q_norm != NULL,
+                      w->k_norm != NULL, w->bias != NULL));
+    }
+    unsigned long long *cnt = (unsigned long long *)reap_xmalloc((size_t)E * 8), tokens = 0;
+    double *buf = (double *)reap_xmalloc((size_t)E * 8 * 4);
+    cudaError_t e1 = cudaMemcpy(cnt, d->st_cnt, (size_t)E * 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) e1 = cudaMemcpy(&tokens, d->st_tokens, 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) e1 = cudaMemcpy(buf, d->st_gate, (size_t)E * 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) e1 = cudaMemcpy(buf + E, d->st_norm, (size_t)E * 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) e1 = cudaMemcpy(buf + 2 * E, d->st_reap, (size_t)E * 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) e1 = cudaMemcpy(buf + 3 * E, d->st_max, (size_t)E * 8, cudaMemcpyDeviceToHost);
+    if (e1 == cudaSuccess) {
+        out->tokens = tokens;
+        for (int j = 0; j < E; j++) {
+            out->e[j].count = cnt[j];
+            out->e[j].gate_sum = buf[j];
+            out->e[j].norm_sum = buf[E + j];
+            out->e[j].reap_sum = buf[2 * E + j];
+            out->e[j].max_act = buf[3 * E + j];
+        }
+    }
+    free(cnt);
+    free(buf);
+    CK(e1);
+    return REAP_OK;
+}
+
+extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,
+                                      reap_router_mode mode, reap_layer_stats *st) {
+    const reap_m2_config *c = &g->cfg;
+    if (st->n_experts != c->n_experts)
+        return reap_fail(REAP_EINVAL, "statistics have %d experts, the model %d", st->n_experts, c->n_experts);
+    if ((int)mode < 0 || mode >= REAP_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "bad router mode %d", (int)mode);
+    reap_layer_stats *part = (reap_layer_stats *)reap_xcalloc((size_t)g->n, sizeof *part);
+    int *status = (int *)reap_xcalloc((size_t)g->n, sizeof(int));
+    for (int i = 0; i < g->n; i++) reap_layer_stats_init(&part[i], c->n_experts);
+#pragma omp parallel for num_threads(g->n) schedule(static, 1) if (g->n > 1)
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        status[i] = layer_dev(g, d, w, h, mask, mode, &part[i]);
+        if (status[i] != REAP_OK) snprintf(d->err, sizeof d->err, "%s", reap_err_msg());
+    }
+    int st_all = REAP_OK;
+    for (int i = 0; i < g->n && st_all == REAP_OK; i++)
+        if (status[i] != REAP_OK) st_all = reap_fail(status[i], "%s", g->d[i].err);
+    if (st_all == REAP_OK)
+        for (int i = 0; i < g->n; i++) reap_layer_stats_add(st, &part[i]);
+    for (int i = 0; i < g->n; i++) reap_layer_stats_free(&part[i]);
+    free(part);
+    free(status);
+    if (st_all != REAP_OK) return st_all;
+    // FLOP count of this layer (all GPUs)
+    double H = c->hidden, I = c->inter, Qw = qkv_width(c), O = (double)c->n_heads * c->head_dim;
+    double N = (double)g->rows * g->T, pairs = 0;
+    for (int i = 0; i < g->n; i++) pairs += g->d[i].pairs, g->d[i].pairs = 0;
+    double fe = 2.0 * pairs * 3.0 * I * H;
+    double fa = 2.0 * N * H * (Qw + O) + 4.0 * g->rows * (g->T * (g->T + 1.0) / 2.0) * O;
+    g->flop_experts += fe;
+    g->flop_total += fe + fa + 2.0 * N * H * c->n_experts;
+    return REAP_OK;
+}
+
+extern "C" size_t reap_gpu_peak_mem(const reap_gpu *g) {
+    size_t p = 0;
+    for (int i = 0; g && i < g->n; i++) {
+        size_t x = g->d[i].peak > g->d[i].allocated ? g->d[i].peak : g->d[i].allocated;
+        if (x > p) p = x;
+    }
+    return p;
+}
+
+extern "C" void reap_gpu_times(const reap_gpu *g, double t[5]) {
+    double x[REAP_GPU_PHASES];
+    reap_gpu_phase_times(g, x);
+    t[0] = x[0] + x[1] + x[6];
+    t[1] = x[2];
+    t[2] = x[3];
+    t[3] = x[4];
+    t[4] = x[5];
+}
+
+extern "C" void reap_gpu_phase_times(const reap_gpu *g, double t[REAP_GPU_PHASES]) {
+    for (int k = 0; k < REAP_GPU_PHASES; k++) {
+        t[k] = 0;
+        for (int i = 0; g && i < g->n; i++)
+            if (g->d[i].t[k] > t[k]) t[k] = g->d[i].t[k];  // GPUs run side by side: the slowest counts
+    }
+}
+
+extern "C" void reap_gpu_flops(const reap_gpu *g, double *experts, double *total) {
+    *experts = g ? g->flop_experts : 0;
+    *total = g ? g->flop_total : 0;
+}
+
+extern "C" int reap_gpu_chunk_rows(const reap_gpu *g) { return g && g->n ? g->d[0].chunk_rows : 0; }
+
+extern "C" void reap_gpu_set_trace(reap_gpu *g, int *chosen) { g->trace = chosen; }

@@ -1,0 +1,68 @@
+// kern.cuh: the CUDA kernels of the GPU forward pass + observer (kernels/kern.cu), as host-side
+// launchers on a stream. Used by kernels/gpu.cu and by the harnesses in kernels/dev/, which check
+// each one against a CPU reference. Layouts are row-major; "N" is a number of tokens.
+#ifndef REAP_KERN_CUH
+#define REAP_KERN_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+// Block-scaled weight -> bf16. w (rows, cols) in dtype dt (REAP_DT_F8_E4M3 with scale
+// (ceil(rows/br), ceil(cols/bc)) f32 multipliers; REAP_DT_BF16 or REAP_DT_F32 with scale NULL);
+// out (rows, cols) bf16 at row stride cols.
+void reap_k_dequant_bf16(int dt, const void *w, const float *scale, int64_t rows, int64_t cols, int br,
+                         int bc, __nv_bfloat16 *out, cudaStream_t s);
+// f32 -> bf16, n elements.
+void reap_k_f32_to_bf16(const float *x, int64_t n, __nv_bfloat16 *out, cudaStream_t s);
+
+// RMSNorm per token: x (N, H) f32, w (H) f32 -> out_bf (N, H) bf16 and, when out_f32 != NULL,
+// out_f32 (N, H) f32. y = w * x / sqrt(mean(x^2) + eps), statistics in fp32.
+void reap_k_rmsnorm(const float *x, const float *w, int N, int H, float eps, __nv_bfloat16 *out_bf,
+                    float *out_f32, cudaStream_t s);
+
+// QK norm ("per_layer": one RMSNorm over the whole q width and one over the whole k width, when
+// qn/kn are not NULL) + partial NeoX RoPE on dims 0..rot-1 of every head, then bf16.
+// qkv (N, (nh + 2 nkv) hd) f32 as [q | k | v] per token; token i has position i % T.
+// rope_cs (T, rot/2) float2 (cos, sin). Outputs q (N, nh hd), k and v (N, nkv hd) bf16.
+void reap_k_qknorm_rope(const float *qkv, const float *qn, const float *kn, const float2 *rope_cs, int N,
+                        int T, int nh, int nkv, int hd, int rot, float eps, __nv_bfloat16 *q, __nv_bfloat16 *k,
+                        __nv_bfloat16 *v, cudaStream_t s);
+
+// Causal GQA attention over packed rows of T tokens: q (rows*T, nh hd), k/v (rows*T, nkv hd) bf16;
+// out (rows*T, nh hd) bf16. Query head h uses kv head h / (nh / nkv); scale 1/sqrt(hd).
+// Tensor cores (WMMA) for hd in {64, 128}; a scalar kernel otherwise (or when force_scalar).
+void reap_k_attention(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v, int rows, int T,
+                      int nh, int nkv, int hd, __nv_bfloat16 *out, int force_scalar, cudaStream_t s);
+
+// Routing. logits (N, E) f32. Every token gets S slots (S = k, or 2k when stat_mode != model):
+// slot_e (N, S) expert id or -1, slot_w (N, S) combine weight (the model's routing: sigmoid +
+// bias top-k, renormalised; 0 for experts only the statistics chose), slot_g (N, S) the
+// statistics gate under stat_mode (reap_router_mode), -1 when the slot does not count (masked
+// token or expert not chosen by stat_mode). mask (N) or NULL. bias (E) or NULL.
+void reap_k_route(const float *logits, const float *bias, const uint8_t *mask, int N, int E, int k, int stat_mode,
+                  int *slot_e, float *slot_w, double *slot_g, cudaStream_t s);
+
+// Permutation by expert: counts (E) and offsets (E+1) of the pairs; pair_tok (P) the token of
+// each pair, pair_slot (P) its slot index t*S+j, slot_pos (N*S) each slot's pair index (or -1).
+// cnt and cursor (E) int scratch. Pairs of expert e are pair_tok[off[e]..off[e+1]).
+void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, int *cursor, int *pair_tok,
+                    int *pair_slot, int *slot_pos, cudaStream_t s);
+// Xe (P, H) bf16 = x[pair_tok[p]] for p < P (P = off[E], known on the host after permute).
+void reap_k_gather(const __nv_bfloat16 *x, const int *pair_tok, int P, int H, __nv_bfloat16 *xe, cudaStream_t s);
+// act (P, I) bf16 = silu(G[:, :I]) * G[:, I:], G (P, 2I) f32.
+void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
+// Statistics of every counted pair: Y (P, H) f32 expert outputs; adds to cnt/gate/norm/reap (E)
+// and maxes max_act (E) in float64 for pairs whose slot_g >= 0.
+void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P,
+                         int H, unsigned long long *cnt, double *gate, double *norm, double *reap, double *max_act,
+                         cudaStream_t s);
+// h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot order.
+void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, int N, int S, int H, float *h,
+                    cudaStream_t s);
+// Number of counted (unmasked) tokens added to *tokens (u64 on device). mask may be NULL.
+void reap_k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens, cudaStream_t s);
+// Fills max_act (E) with -inf.
+void reap_k_fill_neg_inf(double *x, int n, cudaStream_t s);
+
+#endif

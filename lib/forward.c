@@ -1,0 +1,339 @@
+// forward.c: the MiniMax-M2 forward pass on CPU, one layer at a time (spec minimax-m2.md section 2):
+// loading and releasing one layer's weights, the embedding, the attention block (RMSNorm, q/k/v,
+// per_layer QK norm, partial NeoX RoPE, causal GQA attention over packed rows, o_proj, residual),
+// the MoE block (moe.c) and the final norm + lm_head.
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cpu_ops.h"
+#include "moe.h"
+
+enum { ATTN_BUDGET = 256 << 20, ATTN_MAX_TOKENS = 16384 };
+
+int reap_forward_check_config(const reap_m2_config *cfg, const char *path) {
+    if (!cfg->scoring_sigmoid)
+        return reap_fail(REAP_EINVAL, "%s: scoring_func is not \"sigmoid\": only MiniMax-M2's sigmoid router is supported",
+                         path);
+    if (cfg->hidden <= 0 || cfg->inter <= 0 || cfg->n_layers <= 0 || cfg->n_experts <= 0 || cfg->top_k <= 0 ||
+        cfg->top_k > cfg->n_experts || cfg->top_k > 64)
+        return reap_fail(REAP_EINVAL, "%s: unsupported sizes: hidden %d, intermediate %d, %d layers, %d experts, top-k %d",
+                         path, cfg->hidden, cfg->inter, cfg->n_layers, cfg->n_experts, cfg->top_k);
+    if (cfg->n_heads <= 0 || cfg->n_kv_heads <= 0 || cfg->n_heads % cfg->n_kv_heads != 0 || cfg->head_dim <= 0)
+        return reap_fail(REAP_EINVAL, "%s: %d attention heads are not a multiple of %d KV heads (head_dim %d)", path,
+                         cfg->n_heads, cfg->n_kv_heads, cfg->head_dim);
+    if (cfg->rotary_dim < 0 || cfg->rotary_dim % 2 != 0 || cfg->rotary_dim > cfg->head_dim || cfg->rotary_dim > 1024)
+        return reap_fail(REAP_EINVAL, "%s: rotary_dim %d must be even and at most head_dim %d", path, cfg->rotary_dim,
+                         cfg->head_dim);
+    if (!(cfg->rope_theta > 0) || !(cfg->rms_eps > 0))
+        return reap_fail(REAP_EINVAL, "%s: rope_theta %g and rms_norm_eps %g must be positive", path, cfg->rope_theta,
+                         cfg->rms_eps);
+    return REAP_OK;
+}
+
+// ---- loading
+
+static int read_f32(const reap_ckpt *c, const char *name, int ndim, int64_t d0, int64_t d1, float **out,
+                    size_t *bytes) {
+    int64_t shape[2] = {d0, d1};
+    size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
+    *out = reap_cpu_alloc(n);
+    *bytes += n * sizeof(float);
+    return reap_ckpt_read_f32(c, name, ndim, shape, *out);
+}
+
+static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what, int64_t r, int64_t cols,
+                         reap_dtype *dt, const reap_ckpt_tensor **out) {
+    char name[128];
+    reap_m2_expert_name(name, layer, e, what);
+    const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
+    if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
+    if (t->t->ndim != 2 || t->t->shape[0] != r || t->t->shape[1] != cols)
+        return reap_fail(REAP_EINVAL, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]", c->dir, name,
+                         (long long)t->t->shape[0], (long long)(t->t->ndim > 1 ? t->t->shape[1] : 0), (long long)r,
+                         (long long)cols);
+    if ((int)*dt < 0) *dt = t->t->dtype;
+    if (t->t->dtype != *dt)
+        return reap_fail(REAP_EINVAL, "%s: tensor %s is %s but other expert weights are %s", c->dir, name,
+                         reap_dtype_name(t->t->dtype), reap_dtype_name(*dt));
+    *out = t;
+    return REAP_OK;
+}
+
+static int is_fp8(reap_dtype dt) { return dt == REAP_DT_F8_E4M3 || dt == REAP_DT_F8_E5M2; }
+
+// Reads expert e's matrix `what` (r, cols) raw into dst and, for FP8, its block scales into sdst.
+static int load_expert_matrix(const reap_ckpt *c, const reap_m2_config *cfg, int layer, int e, const char *what,
+                              int64_t r, int64_t cols, reap_dtype *dt, uint8_t *dst, float *sdst) {
+    const reap_ckpt_tensor *t;
+    int st = expert_tensor(c, layer, e, what, r, cols, dt, &t);
+    if (st) return st;
+    if ((st = reap_ckpt_read_raw(c, t->name, dst))) return st;
+    reap_st_release(c->shards[t->shard], t->t);
+    if (!is_fp8(*dt)) return REAP_OK;
+    char sname[160];
+    snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
+    int64_t shape[2] = {(r + cfg->block_r - 1) / cfg->block_r, (cols + cfg->block_c - 1) / cfg->block_c};
+    if (!reap_ckpt_find(c, sname))
+        return reap_fail(REAP_EINVAL, "%s: FP8 tensor %s has no %s", c->dir, t->name, sname);
+    return reap_ckpt_read_f32(c, sname, 2, shape, sdst);
+}
+
+int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
+    size_t H = (size_t)cfg->hidden, q = (size_t)cfg->n_heads * cfg->head_dim, kv = (size_t)cfg->n_kv_heads * cfg->head_dim;
+    size_t E = (size_t)cfg->n_experts, I = (size_t)cfg->inter;
+    size_t f = 2 * H + 2 * q * H + 2 * kv * H + (cfg->qk_norm ? q + kv : 0) + E * H + E;
+    char name[128];
+    reap_m2_expert_name(name, layer, 0, "w1.weight");
+    const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
+    if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
+    size_t esz = reap_dtype_size(t->t->dtype);
+    size_t experts = E * 3 * I * H * esz;
+    if (is_fp8(t->t->dtype) && cfg->block_r > 0 && cfg->block_c > 0)
+        experts += E * 4 *
+                   (2 * (size_t)((I + cfg->block_r - 1) / cfg->block_r) * ((H + cfg->block_c - 1) / cfg->block_c) +
+                    (size_t)((H + cfg->block_r - 1) / cfg->block_r) * ((I + cfg->block_c - 1) / cfg->block_c));
+    *bytes = f * 4 + experts;
+    return REAP_OK;
+}
+
+int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w) {
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+    int st = reap_forward_check_config(cfg, c->dir);
+    if (st) return st;
+    if (layer < 0 || layer >= cfg->n_layers)
+        return reap_fail(REAP_EINVAL, "%s: layer %d out of range (0..%d)", c->dir, layer, cfg->n_layers - 1);
+    int64_t H = cfg->hidden, q = (int64_t)cfg->n_heads * cfg->head_dim, kv = (int64_t)cfg->n_kv_heads * cfg->head_dim;
+    int64_t E = cfg->n_experts, I = cfg->inter;
+    char n[128];
+    size_t b = 0;
+#define F32(field, what, nd, d0, d1)                                                             \
+    if ((st = read_f32(c, reap_m2_layer_name(n, layer, what), nd, d0, d1, &w->field, &b))) goto fail
+    F32(ln1, "input_layernorm.weight", 1, H, 0);
+    F32(ln2, "post_attention_layernorm.weight", 1, H, 0);
+    F32(wq, "self_attn.q_proj.weight", 2, q, H);
+    F32(wk, "self_attn.k_proj.weight", 2, kv, H);
+    F32(wv, "self_attn.v_proj.weight", 2, kv, H);
+    F32(wo, "self_attn.o_proj.weight", 2, H, q);
+    if (cfg->qk_norm) {
+        F32(q_norm, "self_attn.q_norm.weight", 1, q, 0);
+        F32(k_norm, "self_attn.k_norm.weight", 1, kv, 0);
+    }
+    F32(gate, "block_sparse_moe.gate.weight", 2, E, H);
+    if (cfg->use_routing_bias) F32(bias, "block_sparse_moe.e_score_correction_bias", 1, E, 0);
+#undef F32
+
+    reap_dtype dt = (reap_dtype)-1;
+    const reap_ckpt_tensor *t0;
+    if ((st = expert_tensor(c, layer, 0, "w1.weight", I, H, &dt, &t0))) goto fail;
+    if (dt != REAP_DT_F32 && dt != REAP_DT_BF16 && dt != REAP_DT_F16 && !is_fp8(dt)) {
+        st = reap_fail(REAP_EINVAL, "%s: tensor %s has dtype %s: expert weights must be F8_E4M3, F8_E5M2, BF16, F16 or F32",
+                       c->dir, t0->name, reap_dtype_name(dt));
+        goto fail;
+    }
+    if (is_fp8(dt) && (cfg->block_r <= 0 || cfg->block_c <= 0)) {
+        st = reap_fail(REAP_EINVAL, "%s: FP8 expert weights but config.json has no quantization_config.weight_block_size",
+                       c->dir);
+        goto fail;
+    }
+    w->expert_dtype = dt;
+    size_t esz = reap_dtype_size(dt), m13 = (size_t)I * H * esz;
+    w->w1 = reap_xmalloc(E * m13);
+    w->w3 = reap_xmalloc(E * m13);
+    w->w2 = reap_xmalloc(E * m13);
+    b += 3 * E * m13;
+    size_t s13 = 0, s2 = 0;
+    if (is_fp8(dt)) {
+        s13 = (size_t)((I + cfg->block_r - 1) / cfg->block_r) * ((H + cfg->block_c - 1) / cfg->block_c);
+        s2 = (size_t)((H + cfg->block_r - 1) / cfg->block_r) * ((I + cfg->block_c - 1) / cfg->block_c);
+        w->s1 = reap_xmalloc(E * s13 * sizeof(float));
+        w->s3 = reap_xmalloc(E * s13 * sizeof(float));
+        w->s2 = reap_xmalloc(E * s2 * sizeof(float));
+        b += E * (2 * s13 + s2) * sizeof(float);
+    }
+    for (int64_t e = 0; e < E; e++) {
+        if ((st = load_expert_matrix(c, cfg, layer, (int)e, "w1.weight", I, H, &dt, w->w1 + e * m13,
+                                     w->s1 ? w->s1 + e * s13 : NULL)) ||
+            (st = load_expert_matrix(c, cfg, layer, (int)e, "w3.weight", I, H, &dt, w->w3 + e * m13,
+                                     w->s3 ? w->s3 + e * s13 : NULL)) ||
+            (st = load_expert_matrix(c, cfg, layer, (int)e, "w2.weight", H, I, &dt, w->w2 + e * m13,
+                                     w->s2 ? w->s2 + e * s2 : NULL)))
+            goto fail;
+    }
+    w->bytes = b;
+    return REAP_OK;
+fail:
+    reap_layer_free(w);
+    return st;
+}
+
+void reap_layer_free(reap_layer_weights *w) {
+    if (!w) return;
+    free(w->ln1), free(w->ln2), free(w->wq), free(w->wk), free(w->wv), free(w->wo);
+    free(w->q_norm), free(w->k_norm), free(w->gate), free(w->bias);
+    free(w->w1), free(w->w3), free(w->w2), free(w->s1), free(w->s3), free(w->s2);
+    int layer = w->layer;
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+}
+
+// ---- attention block
+
+static int attn_rows_per_chunk(const reap_m2_config *cfg, int T) {
+    size_t q = (size_t)cfg->n_heads * cfg->head_dim, kv = (size_t)cfg->n_kv_heads * cfg->head_dim;
+    size_t per_tok = 4 * (2 * (size_t)cfg->hidden + 2 * q + 2 * kv);
+    size_t tok = ATTN_BUDGET / per_tok;
+    if (tok > ATTN_MAX_TOKENS) tok = ATTN_MAX_TOKENS;
+    size_t r = tok / (size_t)T;
+    return r < 1 ? 1 : (int)r;
+}
+
+static size_t attn_workspace_bytes(const reap_m2_config *cfg, int rows, int T, int n_threads) {
+    size_t H = (size_t)cfg->hidden, q = (size_t)cfg->n_heads * cfg->head_dim, kv = (size_t)cfg->n_kv_heads * cfg->head_dim;
+    int rc = attn_rows_per_chunk(cfg, T);
+    if (rc > rows) rc = rows;
+    size_t tok = (size_t)rc * T;
+    size_t per_thread = reap_cpu_panels_floats(T, cfg->head_dim) + reap_cpu_panels_floats(cfg->head_dim, T) +
+                        4 * ((size_t)T + REAP_NR);
+    return 4 * (tok * (2 * H + 2 * q + 2 * kv) + reap_cpu_panels_floats((int)(q + 2 * kv), (int)H) +
+                reap_cpu_panels_floats((int)H, (int)q) + (size_t)n_threads * per_thread);
+}
+
+size_t reap_forward_workspace_bytes(const reap_m2_config *cfg, int rows, int T, int n_threads) {
+    size_t a = attn_workspace_bytes(cfg, rows, T, n_threads);
+    size_t m = reap_moe_workspace_bytes(cfg, (int64_t)rows * T);
+    return a > m ? a : m;
+}
+
+// h (rows*T, H) += o_proj(attention(rmsnorm(h, ln1))), rows processed in chunks.
+static void attention_block(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int rows, int T) {
+    int H = cfg->hidden, hd = cfg->head_dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads;
+    int q = nh * hd, kv = nkv * hd, nqkv = q + 2 * kv;
+    int rc = attn_rows_per_chunk(cfg, T);
+    if (rc > rows) rc = rows;
+    size_t tok = (size_t)rc * T;
+    // q, k and v in one GEMM: panels of the stacked (q + 2 kv, H) matrix.
+    float *pqkv = reap_cpu_alloc(reap_cpu_panels_floats(nqkv, H));
+    reap_cpu_pack_rows(REAP_DT_F32, (const uint8_t *)w->wq, NULL, 0, 0, q, H, 0, nqkv, pqkv);
+    reap_cpu_pack_rows(REAP_DT_F32, (const uint8_t *)w->wk, NULL, 0, 0, kv, H, q, nqkv, pqkv);
+    reap_cpu_pack_rows(REAP_DT_F32, (const uint8_t *)w->wv, NULL, 0, 0, kv, H, q + kv, nqkv, pqkv);
+    reap_cpu_pack_zero_pad(nqkv, H, pqkv);
+    float *po = reap_cpu_alloc(reap_cpu_panels_floats(H, q));
+    reap_cpu_pack_f32(w->wo, H, q, po);
+    float *x = reap_cpu_alloc(tok * H), *qkv = reap_cpu_alloc(tok * nqkv), *att = reap_cpu_alloc(tok * q),
+          *o = reap_cpu_alloc(tok * H);
+
+    for (int r0 = 0; r0 < rows; r0 += rc) {
+        int nr = rows - r0 < rc ? rows - r0 : rc;
+        int n = nr * T;
+        float *hc = h + (size_t)r0 * T * H;
+        reap_cpu_rmsnorm(hc, n, H, H, w->ln1, cfg->rms_eps, x, H);
+        reap_cpu_gemm(x, n, H, H, pqkv, nqkv, qkv);
+        if (cfg->qk_norm) {
+            // per_layer QK norm: one RMSNorm over the whole q width and one over the whole k width,
+            // before the split into heads and before RoPE.
+            reap_cpu_rmsnorm(qkv, n, q, nqkv, w->q_norm, cfg->rms_eps, qkv, nqkv);
+            reap_cpu_rmsnorm(qkv + q, n, kv, nqkv, w->k_norm, cfg->rms_eps, qkv + q, nqkv);
+        }
+        for (int r = 0; r < nr; r++) {
+            float *qr = qkv + (size_t)r * T * nqkv;
+            if (cfg->rotary_dim > 0) {
+                reap_cpu_rope(qr, T, nh, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
+                reap_cpu_rope(qr + q, T, nkv, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
+            }
+            reap_cpu_attention(qr, qr + q, qr + q + kv, T, nh, nkv, hd, nqkv, nqkv, att + (size_t)r * T * q, q);
+        }
+        reap_cpu_gemm(att, n, q, q, po, H, o);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int d = 0; d < H; d++) hc[(size_t)i * H + d] += o[(size_t)i * H + d];
+    }
+    free(pqkv), free(po), free(x), free(qkv), free(att), free(o);
+}
+
+int reap_layer_forward_cpu_ex(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int rows, int T,
+                              const uint8_t *mask, reap_router_mode mode, reap_layer_stats *st,
+                              reap_layer_trace *trace) {
+    int s = reap_forward_check_config(cfg, "config.json");
+    if (s) return s;
+    if (rows <= 0 || T <= 0) return reap_fail(REAP_EINVAL, "layer %d: no tokens (%d rows of %d)", w->layer, rows, T);
+    if ((unsigned)mode >= REAP_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "layer %d: bad router mode %d", w->layer, mode);
+    if (!w->wq || !w->gate || !w->w1) return reap_fail(REAP_EINVAL, "layer %d: weights not loaded", w->layer);
+    attention_block(cfg, w, h, rows, T);
+    return reap_moe_cpu(cfg, w, h, (int64_t)rows * T, mask, mode, st, trace);
+}
+
+int reap_layer_forward_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int rows, int T,
+                           const uint8_t *mask, reap_router_mode mode, reap_layer_stats *st) {
+    return reap_layer_forward_cpu_ex(cfg, w, h, rows, T, mask, mode, st, NULL);
+}
+
+// ---- embedding and logits
+
+static int find_matrix(const reap_ckpt *c, const char *name, int64_t rows, int64_t cols, const reap_ckpt_tensor **out) {
+    const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
+    if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
+    if (t->t->ndim != 2 || t->t->shape[0] != rows || t->t->shape[1] != cols)
+        return reap_fail(REAP_EINVAL, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]", c->dir, name,
+                         (long long)t->t->shape[0], (long long)(t->t->ndim > 1 ? t->t->shape[1] : 0),
+                         (long long)rows, (long long)cols);
+    reap_dtype dt = t->t->dtype;
+    if (!reap_dtype_table[dt].is_float || is_fp8(dt))
+        return reap_fail(REAP_EINVAL, "%s: tensor %s has dtype %s (expected BF16, F16 or F32)", c->dir, name,
+                         reap_dtype_name(dt));
+    *out = t;
+    return REAP_OK;
+}
+
+int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h) {
+    const reap_ckpt_tensor *t;
+    int st = find_matrix(c, "model.embed_tokens.weight", cfg->vocab, cfg->hidden, &t);
+    if (st) return st;
+    size_t esz = reap_dtype_size(t->t->dtype), rb = (size_t)cfg->hidden * esz;
+    uint8_t *row = reap_xmalloc(rb);
+    for (int64_t i = 0; i < n && !st; i++) {
+        if (ids[i] < 0 || ids[i] >= cfg->vocab) {
+            st = reap_fail(REAP_EINVAL, "token %lld has id %d outside the vocabulary (0..%d)", (long long)i, ids[i],
+                           cfg->vocab - 1);
+            break;
+        }
+        st = reap_st_read(c->shards[t->shard], t->t, (uint64_t)ids[i] * rb, rb, row);
+        if (!st) reap_dtype_to_f32(t->t->dtype, row, (size_t)cfg->hidden, h + i * cfg->hidden);
+    }
+    free(row);
+    return st;
+}
+
+int reap_logits_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const float *h, int64_t n, float *logits) {
+    int H = cfg->hidden, V = cfg->vocab;
+    const reap_ckpt_tensor *t;
+    const char *head = cfg->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    int st = find_matrix(c, head, V, H, &t);
+    if (st) return st;
+    float *nw = reap_xmalloc((size_t)H * sizeof *nw);
+    int64_t shape[1] = {H};
+    if ((st = reap_ckpt_read_f32(c, "model.norm.weight", 1, shape, nw))) {
+        free(nw);
+        return st;
+    }
+    float *x = reap_cpu_alloc((size_t)n * H);
+    reap_cpu_rmsnorm(h, (int)n, H, H, nw, cfg->rms_eps, x, H);
+    enum { VB = 4096 };  // vocabulary rows per block
+    size_t esz = reap_dtype_size(t->t->dtype);
+    uint8_t *raw = reap_xmalloc((size_t)VB * H * esz);
+    float *p = reap_cpu_alloc(reap_cpu_panels_floats(VB, H)), *out = reap_cpu_alloc((size_t)n * VB);
+    for (int v0 = 0; v0 < V && !st; v0 += VB) {
+        int nv = V - v0 < VB ? V - v0 : VB;
+        if ((st = reap_st_read(c->shards[t->shard], t->t, (uint64_t)v0 * H * esz, (uint64_t)nv * H * esz, raw))) break;
+        reap_cpu_pack_rows(t->t->dtype, raw, NULL, 0, 0, nv, H, 0, nv, p);
+        reap_cpu_pack_zero_pad(nv, H, p);
+        reap_cpu_gemm(x, (int)n, H, H, p, nv, out);
+        for (int64_t i = 0; i < n; i++) memcpy(logits + i * V + v0, out + i * nv, (size_t)nv * sizeof(float));
+    }
+    free(nw), free(x), free(raw), free(p), free(out);
+    return st;
+}

@@ -1,0 +1,420 @@
+// prune_write.c: the streamed rewriter of a pruning plan (prune.h) and its file safety: lock,
+// temporary sibling directory, interruption, atomic replacement of OUT.
+//
+// Order of work: lock OUT.lock -> mkdtemp OUT.tmp-XXXXXX -> shards (survivors copied with
+// copy_file_range in chunks, router rows and bias entries sliced, source pages released after each
+// tensor) -> config.json (one value edited in the raw text) -> every non-weight file -> reap.json ->
+// index (last) -> fsync -> rename into place (with force: old OUT renamed aside first, deleted after).
+#include "prune.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "m2config.h"
+
+#define COPY_CHUNK (64u << 20)  // bytes per copy call: the interval at which a signal is noticed
+
+static int cancelled(const reap_prune_write_opts *o) { return o->cancel && *o->cancel; }
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void remove_tree(const char *path) { (void)nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
+
+// Absolute path of a file that may not exist yet: realpath(dirname) + "/" + basename.
+static int abs_out_path(const char *out, char **abs) {
+    char *d = reap_xstrdup(out);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/') d[--n] = 0;
+    char *slash = strrchr(d, '/');
+    const char *base = slash ? slash + 1 : d;
+    char *parent = slash ? (slash == d ? reap_xstrdup("/") : reap_xasprintf("%.*s", (int)(slash - d), d))
+                         : reap_xstrdup(".");
+    int st = REAP_OK;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        st = reap_fail(REAP_EUSAGE, "%s: the output must name a new directory", out);
+    } else if ((st = reap_mkdir_p(parent)) == REAP_OK) {
+        char rp[PATH_MAX];
+        if (!realpath(parent, rp)) st = reap_fail(REAP_EIO, "%s: cannot resolve: %s", parent, strerror(errno));
+        else *abs = reap_xasprintf("%s%s%s", rp, strcmp(rp, "/") ? "/" : "", base);
+    }
+    free(parent);
+    free(d);
+    return st;
+}
+
+static int is_within(const char *inner, const char *outer) {
+    size_t n = strlen(outer);
+    return strncmp(inner, outer, n) == 0 && (inner[n] == '/' || (n == 1 && outer[0] == '/'));
+}
+
+// flock on OUT.lock; the inode check makes the lock survive a concurrent unlink of the lock file.
+static int take_lock(const char *lock_path, int *fd_out) {
+    for (int tries = 0; tries < 10; tries++) {
+        int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot create the lock file: %s", lock_path, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return reap_fail(REAP_EUSAGE, "%s is locked: another reap prune is writing this output", lock_path);
+            return reap_fail(REAP_EIO, "%s: flock failed: %s", lock_path, strerror(e));
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(lock_path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            *fd_out = fd;
+            return REAP_OK;
+        }
+        close(fd);
+    }
+    return reap_fail(REAP_EIO, "%s: could not take the lock", lock_path);
+}
+
+// Removes OUT.tmp-* siblings left by a killed run (we hold OUT's lock, so no live run owns them).
+static void remove_stale_tmp(const char *abs_out) {
+    char *parent = reap_xstrdup(abs_out);
+    char *slash = strrchr(parent, '/');
+    const char *base = abs_out + (slash - parent) + 1;
+    if (slash == parent) slash[1] = 0;
+    else *slash = 0;
+    char *prefix = reap_xasprintf("%s.tmp-", base);
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || strlen(e->d_name) != strlen(prefix) + 6) continue;
+        char *p = reap_path_join(parent, e->d_name);
+        reap_info("removing %s left by an interrupted run", p);
+        remove_tree(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    free(prefix);
+    free(parent);
+}
+
+// ---- shards
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int copy_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_tensor *t,
+                       const reap_prune_write_opts *o) {
+    uint64_t off = f->data_offset + t->begin, len = reap_st_nbytes(t);
+    while (len) {
+        if (cancelled(o)) return reap_fail(REAP_EINTR, "interrupted");
+        uint64_t n = len < COPY_CHUNK ? len : COPY_CHUNK;
+        int st = reap_st_writer_copy_fd(w, f->fd, off, n);
+        if (st) return st;
+        off += n;
+        len -= n;
+    }
+    return REAP_OK;
+}
+
+// Rows (first dimension) of the survivors, in order. t (E, ...) any dtype -> (K, ...).
+static int slice_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_tensor *t, const int *kept, int K,
+                        int E, char **buf, size_t *cap) {
+    uint64_t row = reap_st_nbytes(t) / (uint64_t)E;
+    if (row > *cap) {
+        *buf = reap_xrealloc(*buf, (size_t)row);
+        *cap = (size_t)row;
+    }
+    for (int k = 0; k < K; k++) {
+        int st = reap_st_read(f, t, (uint64_t)kept[k] * row, row, *buf);
+        if (!st) st = reap_st_writer_write(w, *buf, (size_t)row);
+        if (st) return st;
+    }
+    return REAP_OK;
+}
+
+static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
+                        const reap_prune_write_opts *o) {
+    int done = 0, st = REAP_OK, n_out = 0;
+    for (int i = 0; i < pl->n_tensors; i++) n_out += pl->tensors[i].action != REAP_PRUNE_DROP;
+    char *buf = NULL;
+    size_t cap = 0;
+    double t0 = reap_now();
+    uint64_t bytes = 0;
+    for (int s = 0; s < pl->n_out_shards && !st; s++) {
+        char *path = reap_path_join(tmp_dir, pl->out_shard_names[s]);
+        reap_st_writer *w = NULL;
+        st = reap_st_writer_open(path, &w);
+        int first = -1;
+        for (int i = 0; i < pl->n_tensors && !st; i++) {
+            const reap_prune_tensor *pt = &pl->tensors[i];
+            if (pt->out_shard != s) continue;
+            if (first < 0) {
+                first = i;
+                const reap_st_file *f = c->shards[pt->src_shard];
+                for (int m = 0; m < f->n_meta && !st; m++) st = reap_st_writer_meta(w, f->meta_keys[m], f->meta_vals[m]);
+            }
+            if (!st) st = reap_st_writer_add(w, pt->out_name, pt->src->dtype, pt->src->ndim, pt->out_shape);
+        }
+        if (!st) st = reap_st_writer_begin(w);
+        for (int i = 0; i < pl->n_tensors && !st; i++) {
+            const reap_prune_tensor *pt = &pl->tensors[i];
+            if (pt->out_shard != s) continue;
+            const reap_st_file *f = c->shards[pt->src_shard];
+            if (o->slow_ms > 0) sleep_ms(o->slow_ms);
+            if (cancelled(o)) {
+                st = reap_fail(REAP_EINTR, "interrupted");
+                break;
+            }
+            if (pt->action == REAP_PRUNE_SLICE)
+                st = slice_tensor(w, f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, &buf,
+                                  &cap);
+            else
+                st = copy_tensor(w, f, pt->src, o);
+            reap_st_release(f, pt->src);
+            if (st) break;
+            bytes += pt->out_bytes;
+            done++;
+            char shape[96] = "[", sz[32];
+            for (int d = 0; d < pt->src->ndim; d++)
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64, d ? ", " : "",
+                         pt->out_shape[d]);
+            strncat(shape, "]", sizeof shape - strlen(shape) - 1);
+            reap_fmt_bytes((double)pt->out_bytes, sz, sizeof sz);
+            const char *act = pt->action == REAP_PRUNE_SLICE ? "slice" : "keep";
+            if (reap_log_level >= 1)
+                reap_verbose("[%*d/%d] %s %s %s %s %s", (int)snprintf(NULL, 0, "%d", n_out), done, n_out, pt->out_name,
+                             shape, reap_dtype_name(pt->src->dtype), act, sz);
+            else
+                reap_progress("[%d/%d] %s %s %s %s %s", done, n_out, pt->out_name, shape, reap_dtype_name(pt->src->dtype),
+                              act, sz);
+        }
+        if (!st) st = reap_st_writer_finish(w);
+        else reap_st_writer_abort(w);
+        free(path);
+    }
+    reap_progress_done();
+    free(buf);
+    double dt = reap_now() - t0;
+    if (!st)
+        reap_verbose("tensors written: %d (%.1f MB/s)", done, dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
+    return st;
+}
+
+// ---- other files
+
+static int copy_tree(const char *src, const char *dst, const reap_ckpt *c, int top, const reap_prune_write_opts *o) {
+    DIR *d = opendir(src);
+    if (!d) return reap_fail(REAP_EIO, "%s: cannot list: %s", src, strerror(errno));
+    int st = REAP_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+        if (top) {
+            int skip = !strcmp(n, "config.json") || !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "reap.json");
+            for (int s = 0; s < c->n_shards && !skip; s++) skip = !strcmp(n, c->shard_names[s]);
+            if (skip) continue;
+        }
+        char *sp = reap_path_join(src, n), *dp = reap_path_join(dst, n);
+        struct stat sb;
+        size_t ln = strlen(n);
+        if (cancelled(o)) st = reap_fail(REAP_EINTR, "interrupted");
+        else if (stat(sp, &sb) != 0) reap_warn("%s: skipped (cannot stat: %s)", sp, strerror(errno));
+        else if (S_ISDIR(sb.st_mode)) {
+            if (mkdir(dp, 0755) != 0) st = reap_fail(REAP_EIO, "%s: cannot create directory: %s", dp, strerror(errno));
+            else st = copy_tree(sp, dp, c, 0, o);
+        } else if (!S_ISREG(sb.st_mode)) {
+            reap_warn("%s: skipped (not a regular file)", sp);
+        } else if (top && ln > 12 && !strcmp(n + ln - 12, ".safetensors")) {
+            reap_warn("%s: skipped (a weights file the checkpoint's index does not reference)", sp);
+        } else {
+            reap_verbose("copy %s", sp);
+            st = reap_copy_file(sp, dp);
+        }
+        free(sp);
+        free(dp);
+    }
+    closedir(d);
+    return st;
+}
+
+// ---- reap.json and the index
+
+static int write_reap_json(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
+                           const reap_prune_write_opts *o) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "format", "reap-prune");
+    cJSON_AddNumberToObject(r, "version", 1);
+    cJSON_AddStringToObject(r, "tool", "reap " REAP_VERSION);
+    char rp[PATH_MAX], fp[65];
+    cJSON *src = cJSON_AddObjectToObject(r, "source");
+    cJSON_AddStringToObject(src, "path", realpath(c->dir, rp) ? rp : c->dir);
+    reap_stats_fingerprint(c, fp);
+    cJSON_AddStringToObject(src, "fingerprint", fp);
+    cJSON_AddNumberToObject(src, "total_size", (double)c->total_size);
+    cJSON_AddStringToObject(r, "criterion", reap_criterion_name(pl->params.criterion));
+    if (pl->params.ratio >= 0) cJSON_AddNumberToObject(r, "ratio", pl->params.ratio);
+    else cJSON_AddNullToObject(r, "ratio");
+    if (pl->params.ratio < 0) cJSON_AddNumberToObject(r, "keep_requested", pl->params.keep);
+    if (pl->params.align > 1) cJSON_AddNumberToObject(r, "align", pl->params.align);
+    cJSON_AddNumberToObject(r, "n_experts_before", pl->n_experts);
+    cJSON_AddNumberToObject(r, "n_experts_after", pl->keep);
+    cJSON_AddNumberToObject(r, "top_k", pl->top_k);
+    cJSON_AddStringToObject(r, "tie_rule", "equal saliency: the higher original index is dropped first");
+    if (o->stats_path) {
+        cJSON *s = cJSON_AddObjectToObject(r, "statistics");
+        char hex[65];
+        int st = reap_sha256_file(o->stats_path, hex);
+        if (st) {
+            cJSON_Delete(r);
+            return st;
+        }
+        cJSON_AddStringToObject(s, "file", realpath(o->stats_path, rp) ? rp : o->stats_path);
+        cJSON_AddStringToObject(s, "sha256", hex);
+        if (o->stats) {
+            cJSON_AddStringToObject(s, "fingerprint", o->stats->fingerprint);
+            cJSON_AddStringToObject(s, "router", reap_router_mode_name(o->stats->router));
+            if (o->stats->calib) cJSON_AddItemToObject(s, "calibration", cJSON_Duplicate(o->stats->calib, 1));
+        }
+    } else {
+        cJSON_AddNullToObject(r, "statistics");
+    }
+    cJSON *layers = cJSON_AddArrayToObject(r, "layers");
+    for (int l = 0; l < pl->n_layers; l++) {
+        cJSON *lo = cJSON_CreateObject();
+        cJSON_AddNumberToObject(lo, "layer", l);
+        cJSON_AddItemToObject(lo, "kept", cJSON_CreateIntArray(pl->kept + (size_t)l * pl->keep, pl->keep));
+        if (pl->mass_removed) cJSON_AddNumberToObject(lo, "saliency_mass_removed", pl->mass_removed[l]);
+        cJSON_AddItemToArray(layers, lo);
+    }
+    char *text = cJSON_Print(r);
+    cJSON_Delete(r);
+    char *path = reap_path_join(tmp_dir, "reap.json");
+    reap_sbuf b = {0};
+    reap_sbuf_puts(&b, text);
+    reap_sbuf_puts(&b, "\n");
+    int st = reap_write_file_atomic(path, b.p, b.n);
+    reap_sbuf_free(&b);
+    free(text);
+    free(path);
+    return st;
+}
+
+static int cmp_name(const void *a, const void *b) {
+    const reap_prune_tensor *x = *(const reap_prune_tensor *const *)a, *y = *(const reap_prune_tensor *const *)b;
+    return strcmp(x->out_name, y->out_name);
+}
+
+static int write_index(const reap_prune_plan *pl, const char *tmp_dir) {
+    const reap_prune_tensor **v = reap_xmalloc(sizeof *v * (size_t)(pl->n_tensors + 1));
+    int n = 0;
+    for (int i = 0; i < pl->n_tensors; i++)
+        if (pl->tensors[i].action != REAP_PRUNE_DROP) v[n++] = &pl->tensors[i];
+    qsort(v, (size_t)n, sizeof *v, cmp_name);
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b, "{\n  \"metadata\": {\n    \"total_size\": %" PRIu64 "\n  },\n  \"weight_map\": {", pl->bytes_out);
+    for (int i = 0; i < n; i++)
+        reap_sbuf_printf(&b, "%s\n    \"%s\": \"%s\"", i ? "," : "", v[i]->out_name, pl->out_shard_names[v[i]->out_shard]);
+    reap_sbuf_puts(&b, "\n  }\n}\n");
+    free(v);
+    char *path = reap_path_join(tmp_dir, "model.safetensors.index.json");
+    int st = reap_write_file_atomic(path, b.p, b.n);
+    free(path);
+    reap_sbuf_free(&b);
+    return st;
+}
+
+static int write_all(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp,
+                     const reap_prune_write_opts *o) {
+    int st = write_shards(c, pl, tmp, o);
+    if (st) return st;
+    char *cfg_path = reap_path_join(c->dir, "config.json"), *text = NULL;
+    if (!c->config_text) st = reap_fail(REAP_EINVAL, "%s: no config.json", c->dir);
+    else st = reap_prune_edit_config(c->config_text, cfg_path, REAP_M2_EXPERTS_KEY, pl->keep, &text);
+    free(cfg_path);
+    if (!st) {
+        char *p = reap_path_join(tmp, "config.json");
+        st = reap_write_file_atomic(p, text, strlen(text));
+        free(p);
+    }
+    free(text);
+    if (!st) st = copy_tree(c->dir, tmp, c, 1, o);
+    if (!st && cancelled(o)) st = reap_fail(REAP_EINTR, "interrupted");
+    if (!st) st = write_reap_json(c, pl, tmp, o);
+    if (!st && pl->write_index) st = write_index(pl, tmp);
+    if (!st) st = reap_fsync_dir(tmp);
+    return st;
+}
+
+int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *out_dir,
+                     const reap_prune_write_opts *o) {
+    char src[PATH_MAX], *out = NULL;
+    if (!realpath(c->dir, src)) return reap_fail(REAP_EIO, "%s: cannot resolve: %s", c->dir, strerror(errno));
+    int st = abs_out_path(out_dir, &out);
+    if (st) return st;
+    if (!strcmp(out, src)) st = reap_fail(REAP_EUSAGE, "%s: the output is the source directory", out_dir);
+    else if (is_within(out, src)) st = reap_fail(REAP_EUSAGE, "%s: the output is inside the source %s", out_dir, c->dir);
+    else if (is_within(src, out)) st = reap_fail(REAP_EUSAGE, "%s: the source %s is inside the output", out_dir, c->dir);
+    if (st) {
+        free(out);
+        return st;
+    }
+    char *lock = reap_xasprintf("%s.lock", out), *tmp = reap_xasprintf("%s.tmp-XXXXXX", out), *old = NULL;
+    int lock_fd = -1;
+    if ((st = take_lock(lock, &lock_fd))) goto done;
+    if (reap_exists(out) && !o->force) {
+        st = reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
+        goto unlock;
+    }
+    remove_stale_tmp(out);
+    if (!mkdtemp(tmp)) {
+        st = reap_fail(REAP_EIO, "%s: cannot create the temporary directory: %s", tmp, strerror(errno));
+        goto unlock;
+    }
+    chmod(tmp, 0755);
+    reap_verbose("writing into %s", tmp);
+    st = write_all(c, pl, tmp, o);
+    if (st) {
+        remove_tree(tmp);
+        goto unlock;
+    }
+    if (reap_exists(out)) {
+        old = reap_xasprintf("%s.old-%d", out, (int)getpid());
+        if (rename(out, old) != 0) {
+            st = reap_fail(REAP_EIO, "%s: cannot move the old output aside: %s", out, strerror(errno));
+            remove_tree(tmp);
+            goto unlock;
+        }
+    }
+    if (rename(tmp, out) != 0) {
+        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, out, strerror(errno));
+        if (old) rename(old, out);
+        remove_tree(tmp);
+        goto unlock;
+    }
+    char *parent = reap_xstrdup(out);
+    *strrchr(parent, '/') = 0;
+    st = reap_fsync_dir(*parent ? parent : "/");
+    free(parent);
+    if (old) remove_tree(old);
+unlock:
+    unlink(lock);
+    close(lock_fd);
+done:
+    free(old);
+    free(lock);
+    free(tmp);
+    free(out);
+    return st;
+}

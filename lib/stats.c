@@ -1,0 +1,493 @@
+// stats.c: criteria and router-mode names, the statistics file (save/load/merge), saliency and the
+// model fingerprint. The observer itself (reap_route, reap_layer_stats_*) lives in observer.c.
+//
+// ---- Statistics file format ("reap-stats", version 1) ---------------------------------------
+// One JSON object. Numbers that are doubles are written with %.17g (strtod reads them back to the
+// same bits, so save -> load -> save is byte-identical); counts are integers (< 2^53).
+//   "format":      "reap-stats"
+//   "version":     1 (REAP_STATS_VERSION; a reader refuses other versions)
+//   "tool":        "reap 0.1.0" (the tool that wrote the file; informational)
+//   "fingerprint": sha256 hex of the model (reap_stats_fingerprint: config sizes and every tensor's
+//                  name, dtype and shape); prune refuses statistics of another model
+//   "model":       {"architecture", "model_type", "n_layers", "n_experts", "top_k", ...}
+//                  description for people; n_layers/n_experts/top_k must match the arrays
+//   "calibration": {"sources": [spec strings], "rows": rows of the whole calibration set (before
+//                  sharding), "seq_len": L, "seed": S, "router": "model"|"softmax"|"softmax-renorm",
+//                  "shard_count": N, "shards": [sorted shard indices this file covers],
+//                  "rows_scored": rows this file covers (optional; added up by merge)}
+//                  plus any other keys the writer adds (kept from the first file on merge)
+//   "layers_done": number of leading layers whose statistics are complete (== n_layers when done)
+//   "layers":      [n_layers objects] {"layer": i, "tokens": valid tokens seen,
+//                  "count": [E ints], "gate_sum": [E], "norm_sum": [E], "reap_sum": [E],
+//                  "max_act": [E numbers, null for an expert never routed]}
+//                  ("max_act" may be absent: then max-activation is not available)
+// Merge rules: same fingerprint, router, shard_count, seq_len, seed, rows and sources; disjoint
+// shard sets; both files complete. Sums and counts add, max_act takes the max, shards are united.
+#include "stats.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static const char *const router_names[REAP_ROUTER_COUNT] = {"model", "softmax", "softmax-renorm"};
+static const char *const crit_names[REAP_CRIT_COUNT] = {
+    "reap", "frequency", "weighted-frequency", "ean-sum", "ean-mean", "weighted-ean-sum", "max-activation"};
+
+const char *reap_router_mode_name(reap_router_mode m) {
+    return (unsigned)m < REAP_ROUTER_COUNT ? router_names[m] : "?";
+}
+
+int reap_router_mode_parse(const char *s, reap_router_mode *out) {
+    for (int i = 0; i < REAP_ROUTER_COUNT; i++)
+        if (s && strcmp(s, router_names[i]) == 0) {
+            *out = (reap_router_mode)i;
+            return REAP_OK;
+        }
+    return reap_fail(REAP_EUSAGE, "unknown router mode '%s' (expected model, softmax or softmax-renorm)", s ? s : "");
+}
+
+const char *reap_criterion_name(reap_criterion c) { return (unsigned)c < REAP_CRIT_COUNT ? crit_names[c] : "?"; }
+
+int reap_criterion_parse(const char *s, reap_criterion *out) {
+    for (int i = 0; i < REAP_CRIT_COUNT; i++)
+        if (s && strcmp(s, crit_names[i]) == 0) {
+            *out = (reap_criterion)i;
+            return REAP_OK;
+        }
+    return reap_fail(REAP_EUSAGE,
+                     "unknown criterion '%s' (expected reap, frequency, weighted-frequency, ean-sum, ean-mean, "
+                     "weighted-ean-sum or max-activation)",
+                     s ? s : "");
+}
+
+cJSON *reap_stats_calib_new(const char *const *sources, int n_sources, int64_t rows, int seq_len, uint64_t seed,
+                            int shard_index, int shard_count) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON *src = cJSON_AddArrayToObject(c, "sources");
+    for (int i = 0; i < n_sources; i++) cJSON_AddItemToArray(src, cJSON_CreateString(sources[i]));
+    cJSON_AddNumberToObject(c, "rows", (double)rows);
+    cJSON_AddNumberToObject(c, "seq_len", seq_len);
+    cJSON_AddNumberToObject(c, "seed", (double)seed);
+    cJSON_AddNumberToObject(c, "shard_count", shard_count);
+    cJSON *sh = cJSON_AddArrayToObject(c, "shards");
+    cJSON_AddItemToArray(sh, cJSON_CreateNumber(shard_index));
+    return c;
+}
+
+int reap_stats_init(reap_stats *s, int n_layers, int n_experts, int top_k) {
+    memset(s, 0, sizeof *s);
+    if (n_layers <= 0 || n_experts <= 0 || top_k <= 0 || top_k > n_experts)
+        return reap_fail(REAP_EINVAL, "statistics: bad sizes: %d layers, %d experts, top-k %d", n_layers, n_experts,
+                         top_k);
+    s->version = REAP_STATS_VERSION;
+    s->n_layers = n_layers;
+    s->n_experts = n_experts;
+    s->top_k = top_k;
+    s->router = REAP_ROUTER_MODEL;
+    s->layers = reap_xcalloc((size_t)n_layers, sizeof *s->layers);
+    for (int l = 0; l < n_layers; l++) reap_layer_stats_init(&s->layers[l], n_experts);
+    return REAP_OK;
+}
+
+void reap_stats_free(reap_stats *s) {
+    if (!s) return;
+    if (s->layers)
+        for (int l = 0; l < s->n_layers; l++) reap_layer_stats_free(&s->layers[l]);
+    free(s->layers);
+    cJSON_Delete(s->model);
+    cJSON_Delete(s->calib);
+    memset(s, 0, sizeof *s);
+}
+
+// ---- save
+
+static void put_double(reap_sbuf *b, double v) {
+    char tmp[40];
+    snprintf(tmp, sizeof tmp, "%.17g", v);
+    reap_sbuf_puts(b, tmp);
+}
+
+static void put_json(reap_sbuf *b, const cJSON *j) {
+    char *t = cJSON_PrintUnformatted(j);
+    REAP_ASSERT(t);
+    reap_sbuf_puts(b, t);
+    free(t);
+}
+
+static void put_array(reap_sbuf *b, const char *key, const reap_layer_stats *ls, int field) {
+    reap_sbuf_printf(b, ",\n   \"%s\": [", key);
+    for (int e = 0; e < ls->n_experts; e++) {
+        const reap_expert_stats *x = &ls->e[e];
+        if (e) reap_sbuf_puts(b, ",");
+        switch (field) {
+        case 0: reap_sbuf_printf(b, "%" PRIu64, x->count); break;
+        case 1: put_double(b, x->gate_sum); break;
+        case 2: put_double(b, x->norm_sum); break;
+        case 3: put_double(b, x->reap_sum); break;
+        default:
+            if (x->count == 0 || isinf(x->max_act)) reap_sbuf_puts(b, "null");
+            else put_double(b, x->max_act);
+        }
+    }
+    reap_sbuf_puts(b, "]");
+}
+
+// max_act is "available" unless every routed expert carries NaN (a producer that did not track it).
+static int has_max_act(const reap_stats *s) {
+    for (int l = 0; l < s->n_layers; l++)
+        for (int e = 0; e < s->n_experts; e++)
+            if (s->layers[l].e[e].count && !isnan(s->layers[l].e[e].max_act)) return 1;
+    return 0;
+}
+
+int reap_stats_save(const reap_stats *s, const char *path) {
+    int with_max = has_max_act(s);
+    for (int l = 0; l < s->n_layers; l++)
+        for (int e = 0; e < s->n_experts; e++) {
+            const reap_expert_stats *x = &s->layers[l].e[e];
+            if (!isfinite(x->gate_sum) || !isfinite(x->norm_sum) || !isfinite(x->reap_sum) ||
+                (with_max && x->count && !isfinite(x->max_act)))
+                return reap_fail(REAP_EINVAL, "%s: layer %d expert %d: statistics not finite (gate_sum %g, norm_sum %g, "
+                                 "reap_sum %g, max_act %g)", path, l, e, x->gate_sum, x->norm_sum, x->reap_sum, x->max_act);
+        }
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b, "{\n \"format\": \"reap-stats\",\n \"version\": %d,\n \"tool\": \"reap %s\",\n", REAP_STATS_VERSION,
+                     REAP_VERSION);
+    reap_sbuf_printf(&b, " \"fingerprint\": \"%s\",\n \"model\": ", s->fingerprint);
+    cJSON *model = s->model ? cJSON_Duplicate(s->model, 1) : cJSON_CreateObject();
+    // The sizes in "model" are the ones of the arrays: keep them consistent whatever the producer wrote.
+    cJSON_DeleteItemFromObjectCaseSensitive(model, "n_layers");
+    cJSON_DeleteItemFromObjectCaseSensitive(model, "n_experts");
+    cJSON_DeleteItemFromObjectCaseSensitive(model, "top_k");
+    cJSON_AddNumberToObject(model, "n_layers", s->n_layers);
+    cJSON_AddNumberToObject(model, "n_experts", s->n_experts);
+    cJSON_AddNumberToObject(model, "top_k", s->top_k);
+    put_json(&b, model);
+    cJSON_Delete(model);
+    cJSON *calib = s->calib ? cJSON_Duplicate(s->calib, 1) : cJSON_CreateObject();
+    cJSON_DeleteItemFromObjectCaseSensitive(calib, "router");
+    cJSON_AddStringToObject(calib, "router", reap_router_mode_name(s->router));
+    reap_sbuf_puts(&b, ",\n \"calibration\": ");
+    put_json(&b, calib);
+    cJSON_Delete(calib);
+    reap_sbuf_printf(&b, ",\n \"layers_done\": %d,\n \"layers\": [", s->layers_done);
+    for (int l = 0; l < s->n_layers; l++) {
+        const reap_layer_stats *ls = &s->layers[l];
+        reap_sbuf_printf(&b, "%s\n  {\"layer\": %d, \"tokens\": %" PRIu64, l ? "," : "", l, ls->tokens);
+        put_array(&b, "count", ls, 0);
+        put_array(&b, "gate_sum", ls, 1);
+        put_array(&b, "norm_sum", ls, 2);
+        put_array(&b, "reap_sum", ls, 3);
+        if (with_max) put_array(&b, "max_act", ls, 4);
+        reap_sbuf_puts(&b, "}");
+    }
+    reap_sbuf_puts(&b, "\n ]\n}\n");
+    int st = reap_write_file_atomic(path, b.p, b.n);
+    reap_sbuf_free(&b);
+    return st;
+}
+
+// ---- load
+
+static int get_int(const cJSON *o, const char *key, const char *path, const char *where, int64_t lo, int64_t hi,
+                   int64_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
+        v->valuedouble > (double)hi)
+        return reap_fail(REAP_EINVAL, "%s: %s\"%s\" must be an integer in [%" PRId64 ", %" PRId64 "]", path, where, key,
+                         lo, hi);
+    *out = (int64_t)v->valuedouble;
+    return REAP_OK;
+}
+
+static int load_array(const cJSON *layer, const char *key, const char *path, int l, reap_layer_stats *ls, int field) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(layer, key);
+    if (!a && field == 4) {  // no max_act recorded: mark it unavailable
+        for (int e = 0; e < ls->n_experts; e++) ls->e[e].max_act = NAN;
+        return REAP_OK;
+    }
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != ls->n_experts)
+        return reap_fail(REAP_EINVAL, "%s: layer %d: \"%s\" must be an array of %d numbers", path, l, key, ls->n_experts);
+    int e = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        reap_expert_stats *x = &ls->e[e];
+        if (field == 4 && cJSON_IsNull(v)) {
+            x->max_act = -INFINITY;
+            e++;
+            continue;
+        }
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return reap_fail(REAP_EINVAL, "%s: layer %d: \"%s\"[%d] is not a finite number", path, l, key, e);
+        double d = v->valuedouble;
+        switch (field) {
+        case 0:
+            if (d < 0 || d != floor(d) || d > 9007199254740992.0)
+                return reap_fail(REAP_EINVAL, "%s: layer %d: count[%d] = %g is not a count", path, l, e, d);
+            x->count = (uint64_t)d;
+            break;
+        case 1: x->gate_sum = d; break;
+        case 2: x->norm_sum = d; break;
+        case 3: x->reap_sum = d; break;
+        default: x->max_act = d;
+        }
+        e++;
+    }
+    return REAP_OK;
+}
+
+int reap_stats_load(const char *path, reap_stats *s) {
+    memset(s, 0, sizeof *s);
+    char *text;
+    size_t len;
+    int st = reap_read_file(path, &text, &len);
+    if (st) return st;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return reap_fail(REAP_EINVAL, "%s: not a JSON object (is it a reap statistics file?)", path);
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    int64_t version, nl, ne, k, done;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *calib = cJSON_GetObjectItemCaseSensitive(root, "calibration");
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(root, "fingerprint");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-stats") != 0) {
+        st = reap_fail(REAP_EINVAL, "%s: \"format\" is not \"reap-stats\" (not a reap statistics file)", path);
+        goto out;
+    }
+    if ((st = get_int(root, "version", path, "", 0, 1000000, &version))) goto out;
+    if (version != REAP_STATS_VERSION) {
+        st = reap_fail(REAP_EINVAL, "%s: statistics format version %" PRId64 " (this reap reads version %d)", path,
+                       version, REAP_STATS_VERSION);
+        goto out;
+    }
+    if (!cJSON_IsObject(model) || !cJSON_IsObject(calib)) {
+        st = reap_fail(REAP_EINVAL, "%s: \"model\" and \"calibration\" must be objects", path);
+        goto out;
+    }
+    if (!cJSON_IsString(fp) || strlen(fp->valuestring) != 64 || strspn(fp->valuestring, "0123456789abcdef") != 64) {
+        st = reap_fail(REAP_EINVAL, "%s: \"fingerprint\" must be 64 lowercase hex digits", path);
+        goto out;
+    }
+    if ((st = get_int(model, "n_layers", path, "model.", 1, 100000, &nl)) ||
+        (st = get_int(model, "n_experts", path, "model.", 1, 1000000, &ne)) ||
+        (st = get_int(model, "top_k", path, "model.", 1, ne, &k)) ||
+        (st = get_int(root, "layers_done", path, "", 0, nl, &done)))
+        goto out;
+    const cJSON *router = cJSON_GetObjectItemCaseSensitive(calib, "router");
+    reap_router_mode mode;
+    if (!cJSON_IsString(router) || reap_router_mode_parse(router->valuestring, &mode) != REAP_OK) {
+        st = reap_fail(REAP_EINVAL, "%s: calibration.router must be \"model\", \"softmax\" or \"softmax-renorm\"", path);
+        goto out;
+    }
+    if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) != nl) {
+        st = reap_fail(REAP_EINVAL, "%s: \"layers\" must be an array of %" PRId64 " layers", path, nl);
+        goto out;
+    }
+    if ((st = reap_stats_init(s, (int)nl, (int)ne, (int)k))) goto out;
+    s->layers_done = (int)done;
+    s->router = mode;
+    memcpy(s->fingerprint, fp->valuestring, 65);
+    s->model = cJSON_Duplicate(model, 1);
+    s->calib = cJSON_Duplicate(calib, 1);
+    int l = 0;
+    const cJSON *layer;
+    cJSON_ArrayForEach(layer, layers) {
+        int64_t idx, tokens;
+        reap_layer_stats *ls = &s->layers[l];
+        if (!cJSON_IsObject(layer)) {
+            st = reap_fail(REAP_EINVAL, "%s: layers[%d] is not an object", path, l);
+            goto fail;
+        }
+        if ((st = get_int(layer, "layer", path, "layers[].", l, l, &idx)) ||
+            (st = get_int(layer, "tokens", path, "layers[].", 0, INT64_C(9007199254740992), &tokens)))
+            goto fail;
+        ls->tokens = (uint64_t)tokens;
+        static const char *const keys[5] = {"count", "gate_sum", "norm_sum", "reap_sum", "max_act"};
+        for (int f = 0; f < 5; f++)
+            if ((st = load_array(layer, keys[f], path, l, ls, f))) goto fail;
+        for (int e = 0; e < ls->n_experts; e++)
+            if (ls->e[e].count == 0 && !isnan(ls->e[e].max_act)) ls->e[e].max_act = -INFINITY;
+            else if (ls->e[e].count && isinf(ls->e[e].max_act) && ls->e[e].max_act < 0) {
+                st = reap_fail(REAP_EINVAL, "%s: layer %d: expert %d was routed %" PRIu64 " times but max_act is null",
+                               path, l, e, ls->e[e].count);
+                goto fail;
+            }
+        l++;
+    }
+    goto out;
+fail:
+    reap_stats_free(s);
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+// ---- merge
+
+static const cJSON *calib_item(const reap_stats *s, const char *key) {
+    return s->calib ? cJSON_GetObjectItemCaseSensitive(s->calib, key) : NULL;
+}
+
+static char *json_text(const cJSON *j) {
+    if (!j) return reap_xstrdup("(absent)");
+    char *t = cJSON_PrintUnformatted(j);
+    return t ? t : reap_xstrdup("?");
+}
+
+// Reads calibration.shards as a sorted list of distinct indices in [0, count).
+static int read_shards(const reap_stats *s, const char *path, int *count, int **list, int *n) {
+    int64_t c;
+    if (!s->calib || get_int(s->calib, "shard_count", path, "calibration.", 1, 1000000, &c))
+        return reap_fail(REAP_EINVAL, "%s: calibration.shard_count missing or not a positive integer", path);
+    const cJSON *a = calib_item(s, "shards");
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1)
+        return reap_fail(REAP_EINVAL, "%s: calibration.shards missing or empty", path);
+    int *v = reap_xmalloc(sizeof(int) * (size_t)cJSON_GetArraySize(a));
+    int k = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a) {
+        if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || x->valuedouble < 0 ||
+            x->valuedouble >= (double)c || (k && x->valuedouble <= v[k - 1])) {
+            free(v);
+            return reap_fail(REAP_EINVAL, "%s: calibration.shards must be increasing indices in [0, %" PRId64 ")", path, c);
+        }
+        v[k++] = (int)x->valuedouble;
+    }
+    *count = (int)c;
+    *list = v;
+    *n = k;
+    return REAP_OK;
+}
+
+int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path) {
+    const char *p = src_path ? src_path : "(statistics)";
+    if (strcmp(dst->fingerprint, src->fingerprint) != 0)
+        return reap_fail(REAP_EINVAL, "%s: statistics of a different model (fingerprint %.12s..., expected %.12s...)", p,
+                         src->fingerprint, dst->fingerprint);
+    if (dst->n_layers != src->n_layers || dst->n_experts != src->n_experts || dst->top_k != src->top_k)
+        return reap_fail(REAP_EINVAL, "%s: model sizes differ: %d layers x %d experts top-%d, expected %d x %d top-%d", p,
+                         src->n_layers, src->n_experts, src->top_k, dst->n_layers, dst->n_experts, dst->top_k);
+    if (dst->router != src->router)
+        return reap_fail(REAP_EINVAL, "%s: router mode %s differs from %s", p, reap_router_mode_name(src->router),
+                         reap_router_mode_name(dst->router));
+    if (src->layers_done != src->n_layers)
+        return reap_fail(REAP_EINVAL, "%s: incomplete statistics (%d of %d layers done)", p, src->layers_done,
+                         src->n_layers);
+    if (dst->layers_done != dst->n_layers)
+        return reap_fail(REAP_EINVAL, "merge target is incomplete (%d of %d layers done)", dst->layers_done,
+                         dst->n_layers);
+    static const char *const same[] = {"sources", "seq_len", "seed", "rows"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        const cJSON *a = calib_item(dst, same[i]), *b = calib_item(src, same[i]);
+        if ((a || b) && !(a && b && cJSON_Compare(a, b, 1))) {
+            char *ta = json_text(a), *tb = json_text(b);
+            int st = reap_fail(REAP_EINVAL, "%s: calibration %s differs: %s, expected %s", p, same[i], tb, ta);
+            free(ta);
+            free(tb);
+            return st;
+        }
+    }
+    int ca, cb, na, nb, *la, *lb;
+    int st = read_shards(dst, "merge target", &ca, &la, &na);
+    if (st) return st;
+    if ((st = read_shards(src, p, &cb, &lb, &nb))) {
+        free(la);
+        return st;
+    }
+    if (ca != cb) {
+        free(la);
+        free(lb);
+        return reap_fail(REAP_EINVAL, "%s: shard count %d differs from %d", p, cb, ca);
+    }
+    int *u = reap_xmalloc(sizeof(int) * (size_t)(na + nb)), nu = 0;
+    for (int i = 0, j = 0; i < na || j < nb;) {
+        if (i < na && j < nb && la[i] == lb[j]) {
+            st = reap_fail(REAP_EINVAL, "%s: shard %d of %d is already included (overlapping shards)", p, la[i], ca);
+            break;
+        }
+        if (j >= nb || (i < na && la[i] < lb[j])) u[nu++] = la[i++];
+        else u[nu++] = lb[j++];
+    }
+    free(la);
+    free(lb);
+    if (st) {
+        free(u);
+        return st;
+    }
+    cJSON *arr = cJSON_CreateIntArray(u, nu);
+    free(u);
+    cJSON_ReplaceItemInObjectCaseSensitive(dst->calib, "shards", arr);
+    const cJSON *ra = calib_item(dst, "rows_scored"), *rb = calib_item(src, "rows_scored");
+    if (cJSON_IsNumber(ra) && cJSON_IsNumber(rb))
+        cJSON_ReplaceItemInObjectCaseSensitive(dst->calib, "rows_scored",
+                                               cJSON_CreateNumber(ra->valuedouble + rb->valuedouble));
+    else if (ra)
+        cJSON_DeleteItemFromObjectCaseSensitive(dst->calib, "rows_scored");
+    for (int l = 0; l < dst->n_layers; l++) reap_layer_stats_add(&dst->layers[l], &src->layers[l]);
+    return REAP_OK;
+}
+
+// ---- criteria
+
+int reap_stats_saliency(const reap_stats *s, int layer, reap_criterion c, double *out) {
+    if (layer < 0 || layer >= s->n_layers) return reap_fail(REAP_EINVAL, "statistics: no layer %d", layer);
+    if (layer >= s->layers_done)
+        return reap_fail(REAP_EINVAL, "statistics: layer %d is not complete (%d of %d layers done)", layer,
+                         s->layers_done, s->n_layers);
+    const reap_layer_stats *ls = &s->layers[layer];
+    for (int e = 0; e < s->n_experts; e++) {
+        const reap_expert_stats *x = &ls->e[e];
+        double n = (double)x->count;
+        switch (c) {
+        case REAP_CRIT_REAP: out[e] = x->count ? x->reap_sum / n : 0.0; break;
+        case REAP_CRIT_FREQUENCY: out[e] = n; break;
+        case REAP_CRIT_WEIGHTED_FREQUENCY: out[e] = x->gate_sum; break;
+        case REAP_CRIT_EAN_SUM: out[e] = x->norm_sum; break;
+        case REAP_CRIT_EAN_MEAN: out[e] = x->count ? x->norm_sum / n : 0.0; break;
+        case REAP_CRIT_WEIGHTED_EAN_SUM: out[e] = x->reap_sum; break;
+        case REAP_CRIT_MAX_ACTIVATION:
+            if (x->count && isnan(x->max_act))
+                return reap_fail(REAP_EINVAL, "statistics: criterion max-activation is not available (the file has "
+                                 "no max_act values)");
+            out[e] = x->count ? x->max_act : -INFINITY;
+            break;
+        default: return reap_fail(REAP_EINVAL, "statistics: unknown criterion %d", (int)c);
+        }
+    }
+    return REAP_OK;
+}
+
+// ---- fingerprint
+
+// Config keys that define the model's sizes (absent keys are hashed as absent).
+static const char *const fp_keys[] = {"model_type", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                      "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
+                                      "num_local_experts", "num_experts_per_tok"};
+
+int reap_stats_fingerprint(const reap_ckpt *c, char hex[65]) {
+    reap_sbuf b = {0};
+    reap_sbuf_puts(&b, "reap-fingerprint-v1\n");
+    for (size_t i = 0; i < sizeof fp_keys / sizeof fp_keys[0]; i++) {
+        const cJSON *v = c->config ? cJSON_GetObjectItemCaseSensitive(c->config, fp_keys[i]) : NULL;
+        char *t = json_text(v);
+        reap_sbuf_printf(&b, "%s=%s\n", fp_keys[i], t);
+        free(t);
+    }
+    for (int i = 0; i < c->n_tensors; i++) {
+        const reap_st_tensor *t = c->tensors[i].t;
+        reap_sbuf_printf(&b, "%s\t%s\t[", c->tensors[i].name, reap_dtype_name(t->dtype));
+        for (int d = 0; d < t->ndim; d++) reap_sbuf_printf(&b, "%s%" PRId64, d ? "," : "", t->shape[d]);
+        reap_sbuf_puts(&b, "]\n");
+    }
+    reap_sha256_buf(b.p, b.n, hex);
+    reap_sbuf_free(&b);
+    return REAP_OK;
+}

@@ -1,0 +1,320 @@
+// verify.c: see verify.h. Derives what the output must contain from the source and reap.json alone
+// (not from the pruning plan code) and compares byte for byte, streaming with a bounded buffer.
+#include "verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "common.h"
+#include "m2config.h"
+#include "stats.h"
+
+#define CMP_CHUNK (4u << 20)
+
+typedef struct {
+    reap_verify_result *r;
+    char *a, *b;  // compare buffers (CMP_CHUNK each)
+} vctx;
+
+static void mismatch(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mismatch(vctx *v, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!v->r->first[0]) snprintf(v->r->first, sizeof v->r->first, "%s", msg);
+    if (v->r->n_mismatch < 10) reap_info("MISMATCH %s", msg);
+    else reap_verbose("MISMATCH %s", msg);
+    v->r->n_mismatch++;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    int n_layers, E, K;
+    int *kept;  // (n_layers, K)
+} kept_map;
+
+static int read_reap_json(const char *out_dir, const reap_ckpt *src, kept_map *km) {
+    char *path = reap_path_join(out_dir, "reap.json"), *text;
+    int st = reap_read_file(path, &text, NULL);
+    if (st) {
+        free(path);
+        return st;
+    }
+    cJSON *r = cJSON_Parse(text);
+    free(text);
+    const cJSON *e0 = cJSON_GetObjectItemCaseSensitive(r, "n_experts_before");
+    const cJSON *e1 = cJSON_GetObjectItemCaseSensitive(r, "n_experts_after");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(r, "layers");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(r, "format");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-prune") || !cJSON_IsNumber(e0) || !cJSON_IsNumber(e1) ||
+        !cJSON_IsArray(layers)) {
+        st = reap_fail(REAP_EINVAL, "%s: not a reap-prune record (format, n_experts_before/after, layers)", path);
+        goto out;
+    }
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "source");
+    const cJSON *fp = s ? cJSON_GetObjectItemCaseSensitive(s, "fingerprint") : NULL;
+    char hex[65];
+    reap_stats_fingerprint(src, hex);
+    if (!cJSON_IsString(fp) || strcmp(fp->valuestring, hex) != 0) {
+        st = reap_fail(REAP_EVERIFY, "%s: made from another source (fingerprint %.12s..., %s has %.12s...)", path,
+                       cJSON_IsString(fp) ? fp->valuestring : "(none)", src->dir, hex);
+        goto out;
+    }
+    km->E = (int)e0->valuedouble;
+    km->K = (int)e1->valuedouble;
+    km->n_layers = cJSON_GetArraySize(layers);
+    const cJSON *nl = src->config ? cJSON_GetObjectItemCaseSensitive(src->config, "num_hidden_layers") : NULL;
+    const cJSON *ne = src->config ? cJSON_GetObjectItemCaseSensitive(src->config, REAP_M2_EXPERTS_KEY) : NULL;
+    if (!cJSON_IsNumber(nl) || !cJSON_IsNumber(ne) || nl->valuedouble != km->n_layers || ne->valuedouble != km->E ||
+        km->K < 1 || km->K > km->E) {
+        st = reap_fail(REAP_EVERIFY, "%s: %d layers, %d -> %d experts do not fit the source %s", path, km->n_layers,
+                       km->E, km->K, src->dir);
+        goto out;
+    }
+    km->kept = reap_xmalloc(sizeof(int) * (size_t)km->n_layers * (size_t)km->K);
+    int l = 0;
+    const cJSON *lo;
+    cJSON_ArrayForEach(lo, layers) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(lo, "kept");
+        const cJSON *li = cJSON_GetObjectItemCaseSensitive(lo, "layer");
+        if (!cJSON_IsNumber(li) || li->valuedouble != l || !cJSON_IsArray(k) || cJSON_GetArraySize(k) != km->K) {
+            st = reap_fail(REAP_EVERIFY, "%s: layers[%d] must have \"layer\": %d and %d kept ids", path, l, l, km->K);
+            goto out;
+        }
+        int j = 0, *row = km->kept + (size_t)l * km->K;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, k) {
+            if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || x->valuedouble < 0 ||
+                x->valuedouble >= km->E || (j && x->valuedouble <= row[j - 1])) {
+                st = reap_fail(REAP_EVERIFY, "%s: layer %d: kept ids must increase within [0, %d)", path, l, km->E);
+                goto out;
+            }
+            row[j++] = (int)x->valuedouble;
+        }
+        l++;
+    }
+out:
+    cJSON_Delete(r);
+    free(path);
+    return st;
+}
+
+// Compares len bytes of two tensors from the given offsets. Returns 1 when equal, 0 when different
+// (first differing byte offset in *at), or -1 on a read error (status in *st).
+static int same_bytes(vctx *v, const reap_ckpt *a, const reap_ckpt_tensor *ta, uint64_t oa, const reap_ckpt *b,
+                      const reap_ckpt_tensor *tb, uint64_t ob, uint64_t len, uint64_t *at, int *st) {
+    const reap_st_file *fa = a->shards[ta->shard], *fb = b->shards[tb->shard];
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = len - done < CMP_CHUNK ? len - done : CMP_CHUNK;
+        if ((*st = reap_st_read(fa, ta->t, oa + done, n, v->a)) || (*st = reap_st_read(fb, tb->t, ob + done, n, v->b)))
+            return -1;
+        if (memcmp(v->a, v->b, (size_t)n) != 0) {
+            uint64_t i = 0;
+            while (v->a[i] == v->b[i]) i++;
+            *at = done + i;
+            return 0;
+        }
+        done += n;
+        v->r->bytes_compared += n;
+    }
+    return 1;
+}
+
+static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, const kept_map *km) {
+    char *seen = reap_xcalloc((size_t)out->n_tensors + 1, 1);
+    char name[128], gate[128], bias[128];
+    int st = REAP_OK;
+    for (int i = 0; i < src->n_tensors && !st; i++) {
+        const reap_ckpt_tensor *ts = &src->tensors[i];
+        const char *want = ts->name;
+        int layer, expert, rest, slice_layer = -1;
+        if (reap_m2_parse_expert_name(ts->name, &layer, &expert, &rest)) {
+            if (layer < 0 || layer >= km->n_layers || expert < 0 || expert >= km->E) {
+                mismatch(v, "source tensor %s is outside the %d layers x %d experts", ts->name, km->n_layers, km->E);
+                continue;
+            }
+            const int *row = km->kept + (size_t)layer * km->K;
+            const int *hit = bsearch(&expert, row, (size_t)km->K, sizeof(int), cmp_int);
+            if (!hit) continue;  // dropped: its absence is checked by the name scan below
+            want = reap_m2_expert_name(name, layer, (int)(hit - row), ts->name + rest);
+        } else if (strstr(ts->name, "block_sparse_moe")) {
+            for (int l = 0; l < km->n_layers; l++) {
+                if (!strcmp(ts->name, reap_m2_layer_name(gate, l, "block_sparse_moe.gate.weight")) ||
+                    !strcmp(ts->name, reap_m2_layer_name(bias, l, "block_sparse_moe.e_score_correction_bias"))) {
+                    slice_layer = l;
+                    break;
+                }
+            }
+        }
+        const reap_ckpt_tensor *to = reap_ckpt_find(out, want);
+        if (!to) {
+            if (want == ts->name) mismatch(v, "tensor %s missing from the output", want);
+            else mismatch(v, "tensor %s (source %s) missing from the output", want, ts->name);
+            continue;
+        }
+        seen[to - out->tensors] = 1;
+        v->r->n_tensors++;
+        int64_t shape[REAP_ST_MAX_DIMS];
+        memcpy(shape, ts->t->shape, sizeof shape);
+        if (slice_layer >= 0) shape[0] = km->K;
+        if (to->t->dtype != ts->t->dtype || to->t->ndim != ts->t->ndim ||
+            memcmp(shape, to->t->shape, sizeof(int64_t) * (size_t)ts->t->ndim) != 0) {
+            mismatch(v, "tensor %s: dtype or shape differs from the expected %s [%" PRId64 ", ...]", want,
+                     reap_dtype_name(ts->t->dtype), shape[0]);
+            continue;
+        }
+        uint64_t at = 0;
+        int eq;
+        if (slice_layer < 0) {
+            eq = same_bytes(v, src, ts, 0, out, to, 0, reap_st_nbytes(ts->t), &at, &st);
+            if (eq == 0) mismatch(v, "tensor %s differs from source %s at byte %" PRIu64, want, ts->name, at);
+        } else {
+            uint64_t row = reap_st_nbytes(ts->t) / (uint64_t)km->E;
+            const int *kept = km->kept + (size_t)slice_layer * km->K;
+            for (int k = 0; k < km->K; k++) {
+                eq = same_bytes(v, src, ts, (uint64_t)kept[k] * row, out, to, (uint64_t)k * row, row, &at, &st);
+                if (eq < 0) break;
+                if (eq == 0) {
+                    mismatch(v, "tensor %s: %s %d (expert %d of the source) differs at byte %" PRIu64, want,
+                             ts->t->ndim == 1 ? "entry" : "row", k, kept[k], at);
+                    break;
+                }
+            }
+        }
+        reap_st_release(src->shards[ts->shard], ts->t);
+        reap_st_release(out->shards[to->shard], to->t);
+    }
+    for (int i = 0; i < out->n_tensors && !st; i++)
+        if (!seen[i]) mismatch(v, "extra tensor %s in the output (dropped expert or not in the source)", out->tensors[i].name);
+    free(seen);
+    return st;
+}
+
+static void check_config(vctx *v, const reap_ckpt *src, const reap_ckpt *out, int K) {
+    if (!src->config || !out->config) {
+        mismatch(v, "config.json missing in %s", !src->config ? src->dir : out->dir);
+        return;
+    }
+    const cJSON *a = src->config->child, *b = out->config->child;
+    for (; a && b; a = a->next, b = b->next) {
+        if (strcmp(a->string, b->string) != 0) {
+            mismatch(v, "config.json: key \"%s\" where the source has \"%s\" (order or keys changed)", b->string, a->string);
+            return;
+        }
+        if (!strcmp(a->string, REAP_M2_EXPERTS_KEY)) {
+            if (!cJSON_IsNumber(b) || b->valuedouble != K)
+                mismatch(v, "config.json: %s is not %d (the kept count in reap.json)", REAP_M2_EXPERTS_KEY, K);
+        } else if (!cJSON_Compare(a, b, 1)) {
+            mismatch(v, "config.json: \"%s\" differs from the source", a->string);
+        }
+    }
+    if (a || b) mismatch(v, "config.json: key \"%s\" %s", (a ? a : b)->string, a ? "missing in the output" : "not in the source");
+}
+
+static int same_file(vctx *v, const char *pa, const char *pb) {
+    int fa = open(pa, O_RDONLY), fb = open(pb, O_RDONLY), eq = fa >= 0 && fb >= 0;
+    while (eq) {
+        ssize_t na = read(fa, v->a, CMP_CHUNK), nb = read(fb, v->b, CMP_CHUNK);
+        if (na != nb || na < 0 || memcmp(v->a, v->b, (size_t)na) != 0) eq = 0;
+        else if (na == 0) break;
+    }
+    if (fa >= 0) close(fa);
+    if (fb >= 0) close(fb);
+    return eq;
+}
+
+static int is_weight_or_generated(const reap_ckpt *c, const char *n) {
+    size_t ln = strlen(n);
+    if (!strcmp(n, "config.json") || !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "reap.json")) return 1;
+    if (ln > 12 && !strcmp(n + ln - 12, ".safetensors")) return 1;
+    for (int s = 0; s < c->n_shards; s++)
+        if (!strcmp(n, c->shard_names[s])) return 1;
+    return 0;
+}
+
+// Every file under a (except weights and generated files at the top) must be in b with the same
+// bytes; with check_extra, files of b that a lacks are reported instead.
+static void check_files(vctx *v, const char *da, const char *db, const char *rel, const reap_ckpt *ca,
+                        const reap_ckpt *cb, int check_extra) {
+    DIR *d = opendir(da);
+    if (!d) {
+        mismatch(v, "%s: cannot list", da);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+        if (!*rel && (is_weight_or_generated(ca, n) || (check_extra && is_weight_or_generated(cb, n)))) continue;
+        if (!*rel && check_extra && !strcmp(n, "reap-stats.json")) continue;
+        char *pa = reap_path_join(da, n), *pb = reap_path_join(db, n);
+        char *r = *rel ? reap_xasprintf("%s/%s", rel, n) : reap_xstrdup(n);
+        struct stat sa, sb;
+        int ha = stat(pa, &sa) == 0, hb = stat(pb, &sb) == 0;
+        if (ha && (S_ISDIR(sa.st_mode) || S_ISREG(sa.st_mode))) {
+            if (check_extra) {
+                if (!hb) mismatch(v, "extra file %s in the output (not in the source)", r);
+                else if (S_ISDIR(sa.st_mode)) check_files(v, pa, pb, r, ca, cb, 1);
+            } else if (!hb || S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode)) {
+                mismatch(v, "file %s of the source is missing from the output", r);
+            } else if (S_ISDIR(sa.st_mode)) {
+                check_files(v, pa, pb, r, ca, cb, 0);
+            } else {
+                v->r->n_files++;
+                if (!same_file(v, pa, pb)) mismatch(v, "file %s differs from the source", r);
+            }
+        }
+        free(pa);
+        free(pb);
+        free(r);
+    }
+    closedir(d);
+}
+
+int reap_verify(const char *src_dir, const char *out_dir, reap_verify_result *r) {
+    memset(r, 0, sizeof *r);
+    double t0 = reap_now();
+    reap_ckpt *src = NULL, *out = NULL;
+    kept_map km = {0};
+    int st = reap_ckpt_open(src_dir, &src);
+    if (!st && (st = reap_ckpt_open(out_dir, &out))) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", reap_err_msg());
+        st = reap_fail(REAP_EVERIFY, "output %s is not a valid checkpoint: %s", out_dir, why);
+    }
+    if (!st) st = read_reap_json(out_dir, src, &km);
+    if (st) goto done;
+    vctx v = {r, reap_xmalloc(CMP_CHUNK), reap_xmalloc(CMP_CHUNK)};
+    st = check_tensors(&v, src, out, &km);
+    if (!st) {
+        check_config(&v, src, out, km.K);
+        check_files(&v, src_dir, out_dir, "", src, out, 0);
+        check_files(&v, out_dir, src_dir, "", out, src, 1);
+    }
+    free(v.a);
+    free(v.b);
+    if (!st && r->n_mismatch)
+        st = reap_fail(REAP_EVERIFY, "%s: %d mismatch%s; first: %s", out_dir, r->n_mismatch,
+                       r->n_mismatch == 1 ? "" : "es", r->first);
+done:
+    r->seconds = reap_now() - t0;
+    free(km.kept);
+    reap_ckpt_close(src);
+    reap_ckpt_close(out);
+    return st;
+}

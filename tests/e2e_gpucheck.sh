@@ -1,0 +1,15 @@
+#!/bin/sh
+# e2e_gpucheck: GPU and CPU statistics agree on a synthesised tiny checkpoint (issue 6 criteria).
+# Needs a CUDA build and a GPU; otherwise tool_gpucheck prints "SKIP ..." and nothing is counted.
+BUILD=${BUILD:-build}
+TOOL="$BUILD/tests/tool_gpucheck"
+[ -x "$TOOL" ] || { echo "SKIP e2e_gpucheck: $TOOL not built"; exit 0; }
+if "$TOOL" /nonexistent 2>/dev/null | grep -q '^SKIP'; then
+    echo "SKIP e2e_gpucheck: no CUDA device"
+    exit 0
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/reap-gpucheck.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+"$REAP" synth "$dir/tiny" --preset tiny -q || { echo "FAIL e2e_gpucheck_synth"; exit 0; }
+"$TOOL" "$dir/tiny" --rows 3 --seq-len 200 --check
+"$TOOL" "$dir/tiny" --rows 2 --seq-len 130 --router softmax-renorm --check | sed 's/^\(PASS\|FAIL\) gpucheck/\1 gpucheck_softmax_renorm/'
