@@ -140,7 +140,7 @@ static int list_field(const cJSON *rec, const char *k, int required, const cJSON
         return REAP_OK;
     }
     if (cJSON_IsString(v)) {
-        *owned = cJSON_Parse(v->valuestring);
+        *owned = reap_chat_json_parse(v->valuestring, strlen(v->valuestring), NULL);
         if (!cJSON_IsArray(*owned)) {
             cJSON_Delete(*owned);
             *owned = NULL;
@@ -273,7 +273,7 @@ static int do_line(load_ctx *c, reap_samples *dst, const char *unit, long lineno
         return reap_fail(REAP_EINVAL, "%s:%ld: %s at byte %zu of the line (0x%02x)", unit, lineno,
                          p[bad] ? "invalid UTF-8" : "NUL byte", bad + 1, (unsigned char)p[bad]);
     const char *end = NULL;
-    cJSON *rec = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+    cJSON *rec = reap_chat_json_parse(p, n, &end);
     if (!rec) {
         const char *e = cJSON_GetErrorPtr();
         size_t col = (e && e >= p && e <= p + n) ? (size_t)(e - p) + 1 : 0;

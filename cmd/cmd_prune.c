@@ -121,7 +121,7 @@ int reap_cmd_prune(int argc, char **argv) {
         st = reap_fail(REAP_EINTR, "interrupted: the temporary output was removed, %s was not written", out);
         goto done;
     }
-    if (!st) {
+    if (!st && reap_log_level >= 0) {
         double dt = reap_now() - t0;
         char b1[32], b2[32];
         reap_fmt_bytes((double)plan.bytes_in, b1, sizeof b1);

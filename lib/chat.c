@@ -93,7 +93,17 @@ static void put_py_float(double v, reap_sbuf *out) {
     }
 }
 
-static void put_number(double v, reap_sbuf *out) {
+static void put_number(const cJSON *item, reap_sbuf *out) {
+    double v = item->valuedouble;
+    const char *lit = item->valuestring;
+    if (lit && !strpbrk(lit, ".eE")) {  // a Python int: printed as written (arbitrary precision)
+        reap_sbuf_puts(out, strcmp(lit, "-0") == 0 ? "0" : lit);
+        return;
+    }
+    if (lit && isfinite(v)) {  // a Python float, integral or not
+        put_py_float(v, out);
+        return;
+    }
     if (v == 0) reap_sbuf_puts(out, "0");
     else if (v == floor(v) && fabs(v) <= 9007199254740992.0) reap_sbuf_printf(out, "%.0f", v);
     else if (isnan(v)) reap_sbuf_puts(out, "NaN");
@@ -109,7 +119,7 @@ void reap_chat_json_py(const cJSON *v, reap_sbuf *out) {
     } else if (cJSON_IsFalse(v)) {
         reap_sbuf_puts(out, "false");
     } else if (cJSON_IsNumber(v)) {
-        put_number(v->valuedouble, out);
+        put_number(v, out);
     } else if (cJSON_IsString(v)) {
         put_string(v->valuestring, out);
     } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
@@ -127,4 +137,61 @@ void reap_chat_json_py(const cJSON *v, reap_sbuf *out) {
     } else if (cJSON_IsRaw(v)) {
         reap_sbuf_puts(out, v->valuestring);
     }
+}
+
+static const char *skip_ws(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static const char *skip_string(const char *p, const char *end) {
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\') p++;
+    return p < end ? p + 1 : end;
+}
+
+// Walks the text in step with the tree (cJSON keeps every member, duplicates included, in
+// document order); returns the position after item's value, or NULL when they disagree.
+static const char *annotate(cJSON *item, const char *p, const char *end) {
+    p = skip_ws(p, end);
+    if (!item || p >= end) return NULL;
+    if (*p == '{' || *p == '[') {
+        int obj = *p == '{';
+        p++;
+        for (cJSON *c = item->child; c; c = c->next) {
+            p = skip_ws(p, end);
+            if (obj) {
+                if (p >= end || *p != '"') return NULL;
+                p = skip_ws(skip_string(p, end), end);
+                if (p >= end || *p != ':') return NULL;
+                p++;
+            }
+            if (!(p = annotate(c, p, end))) return NULL;
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') p++;
+        }
+        p = skip_ws(p, end);
+        return p < end ? p + 1 : NULL;
+    }
+    if (*p == '"') return skip_string(p, end);
+    const char *q = p;
+    while (q < end && (strchr("+-.eE", *q) || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z'))) q++;
+    if (cJSON_IsNumber(item) && !item->valuestring) {
+        item->valuestring = malloc((size_t)(q - p) + 1);
+        if (item->valuestring) {
+            memcpy(item->valuestring, p, (size_t)(q - p));
+            item->valuestring[q - p] = 0;
+        }
+    }
+    return q;
+}
+
+void reap_chat_json_annotate(cJSON *root, const char *text, size_t len) { annotate(root, text, text + len); }
+
+cJSON *reap_chat_json_parse(const char *text, size_t len, const char **end) {
+    const char *e = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &e, 0);
+    if (j) reap_chat_json_annotate(j, text, (size_t)(e - text));
+    if (end) *end = e;
+    return j;
 }

@@ -23,9 +23,15 @@ extern const reap_chat_family reap_chat_minimax_m2;
 
 // Appends v as JSON the way the HF chat templates' `tojson` filter writes it (Python json.dumps
 // with ensure_ascii=False, default separators ", " and ": ", keys in input order): non-ASCII kept
-// raw, control characters as \uXXXX (lowercase hex), floats in Python repr ("0.1", "1e-07").
-// Limitation: cJSON keeps no integer/float distinction, so an integral float written "2.0" in the
-// input comes out as "2" (Python would keep "2.0"); integers beyond 2^53 lose precision.
+// raw, control characters as \uXXXX (lowercase hex), floats in Python repr ("0.1", "1e-07",
+// "89.0"), integers exactly as written. Python tells int from float by the literal, which cJSON
+// drops: parse with reap_chat_json_parse (or annotate with reap_chat_json_annotate) to keep it.
+// Numbers without their literal print as an integer when integral and |v| <= 2^53.
 void reap_chat_json_py(const cJSON *v, reap_sbuf *out);
+// Parses JSON text (cJSON_ParseWithLengthOpts, *end as there, may be NULL) and annotates numbers.
+cJSON *reap_chat_json_parse(const char *text, size_t len, const char **end);
+// Stores each number's source literal (in document order) in its valuestring, which cJSON_Delete
+// and cJSON_Duplicate handle. root must have been parsed from text.
+void reap_chat_json_annotate(cJSON *root, const char *text, size_t len);
 
 #endif

@@ -93,7 +93,7 @@ static int put_tool_calls(const cJSON *calls, int idx, reap_sbuf *out) {
         const cJSON *args = cJSON_GetObjectItemCaseSensitive(tc, "arguments");
         cJSON *parsed = NULL;
         if (cJSON_IsString(args) && args->valuestring[strspn(args->valuestring, " \t\r\n")]) {
-            parsed = cJSON_Parse(args->valuestring);
+            parsed = reap_chat_json_parse(args->valuestring, strlen(args->valuestring), NULL);
             if (!cJSON_IsObject(parsed)) {
                 cJSON_Delete(parsed);
                 return reap_fail(REAP_EINVAL, "message %d: tool_calls[%d] (%s): \"arguments\" string is not a JSON object",

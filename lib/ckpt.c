@@ -191,8 +191,9 @@ static int check_index_against_shards(reap_ckpt *c, const char *idx, const map_e
     for (int i = 0; i < n_map; i++) {
         const reap_ckpt_tensor *t = reap_ckpt_find(c, map[i].name);
         if (!t)
-            return reap_fail(REAP_EINVAL, "%s: tensor '%s' is listed in weight_map under %s but that shard has no such tensor",
-                             idx, map[i].name, map[i].shard);
+            return reap_fail(REAP_EINVAL,
+                             "%s: tensor '%s' is listed in weight_map under %s but that shard has no such tensor", idx,
+                             map[i].name, map[i].shard);
         if (strcmp(c->shard_names[t->shard], map[i].shard) != 0)
             return reap_fail(REAP_EINVAL, "%s: tensor '%s' is listed in weight_map under %s but is stored in %s", idx,
                              map[i].name, map[i].shard, c->shard_names[t->shard]);
@@ -389,7 +390,8 @@ int reap_ckpt_read_f32(const reap_ckpt *c, const char *name, int expect_ndim, co
         if (!same) {
             char a[128], b[128];
             return reap_fail(REAP_EINVAL, "%s: tensor '%s' has shape %s, expected %s", f->path, name,
-                             shape_str(t->t->shape, t->t->ndim, a, sizeof a), shape_str(expect_shape, expect_ndim, b, sizeof b));
+                             shape_str(t->t->shape, t->t->ndim, a, sizeof a),
+                             shape_str(expect_shape, expect_ndim, b, sizeof b));
         }
     }
     if (!reap_dtype_table[t->t->dtype].is_float)

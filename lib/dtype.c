@@ -7,6 +7,7 @@
 #include "dtype.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 const reap_dtype_traits reap_dtype_table[REAP_DT_COUNT] = {
@@ -197,6 +198,14 @@ uint8_t reap_f32_to_e5m2(float f) {
     return sign | (uint8_t)code;
 }
 
+// E4M3 decoding is on the hot path of every FP8 read: a table, filled once (thread-safe).
+static float e4m3_lut[256];
+static pthread_once_t e4m3_once = PTHREAD_ONCE_INIT;
+static void e4m3_lut_init(void) {
+    for (int i = 0; i < 256; i++)
+        e4m3_lut[i] = reap_e4m3_to_f32((uint8_t)i);
+}
+
 int reap_dtype_to_f32(reap_dtype dt, const void *src, size_t n, float *dst) {
     const uint8_t *b = src;
     switch (dt) {
@@ -224,18 +233,11 @@ int reap_dtype_to_f32(reap_dtype dt, const void *src, size_t n, float *dst) {
             dst[i] = reap_f16_to_f32(h);
         }
         return 0;
-    case REAP_DT_F8_E4M3: {
-        static float lut[256];
-        static int init;
-        if (!init) {  // benign race: every thread writes identical values
-            for (int i = 0; i < 256; i++)
-                lut[i] = reap_e4m3_to_f32((uint8_t)i);
-            init = 1;
-        }
+    case REAP_DT_F8_E4M3:
+        pthread_once(&e4m3_once, e4m3_lut_init);
         for (size_t i = 0; i < n; i++)
-            dst[i] = lut[b[i]];
+            dst[i] = e4m3_lut[b[i]];
         return 0;
-    }
     case REAP_DT_F8_E5M2:
         for (size_t i = 0; i < n; i++)
             dst[i] = reap_e5m2_to_f32(b[i]);

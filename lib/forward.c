@@ -205,7 +205,7 @@ static size_t attn_workspace_bytes(const reap_m2_config *cfg, int rows, int T, i
 
 size_t reap_forward_workspace_bytes(const reap_m2_config *cfg, int rows, int T, int n_threads) {
     size_t a = attn_workspace_bytes(cfg, rows, T, n_threads);
-    size_t m = reap_moe_workspace_bytes(cfg, (int64_t)rows * T);
+    size_t m = reap_moe_workspace_bytes(cfg, (int64_t)rows * T, n_threads);
     return a > m ? a : m;
 }
 

@@ -17,14 +17,13 @@
 #include "common.h"
 #include "cpu_ops.h"
 
-enum { MOE_BUDGET = 256 << 20, MOE_MIN_CHUNK = 64, MOE_MAX_CHUNK = 16384 };
+enum { MOE_BUDGET = 256 << 20, MOE_MIN_CHUNK = 64, MOE_MAX_CHUNK = 16384, ROWS_PER_BLOCK = 256 };
 
 static size_t bytes_per_token(const reap_m2_config *cfg) {
     size_t H = (size_t)cfg->hidden, I = (size_t)cfg->inter, E = (size_t)cfg->n_experts, k = (size_t)cfg->top_k;
-    return 4 * (k * H          // outputs of the model's pairs
-                + 3 * H        // x, gathered x, expert output
-                + 3 * I + E)   // w1|w3 output, activation, logits
-           + k * 2 * (4 + 8 + 8 + 4 + 4) + k * 4;
+    (void)I;
+    return 4 * (k * H + H + E)                // outputs of the model's pairs, x, logits
+           + k * 2 * (4 + 8 + 8 + 4 + 4) + k * 4;  // routes, pair lists, norms and maxima
 }
 
 int reap_moe_chunk_tokens(const reap_m2_config *cfg) {
@@ -34,17 +33,19 @@ int reap_moe_chunk_tokens(const reap_m2_config *cfg) {
     return (int)c;
 }
 
-size_t reap_moe_workspace_bytes(const reap_m2_config *cfg, int64_t n_tokens) {
+size_t reap_moe_workspace_bytes(const reap_m2_config *cfg, int64_t n_tokens, int n_threads) {
     int64_t c = reap_moe_chunk_tokens(cfg);
     if (n_tokens < c) c = n_tokens;
-    return (size_t)c * bytes_per_token(cfg) + 4 * (reap_cpu_panels_floats(2 * cfg->inter, cfg->hidden) +
-                                                   reap_cpu_panels_floats(cfg->hidden, cfg->inter) +
-                                                   reap_cpu_panels_floats(cfg->n_experts, cfg->hidden));
+    int H = cfg->hidden, I = cfg->inter;
+    size_t per_thread = reap_cpu_panels_floats(2 * I, H) + reap_cpu_panels_floats(H, I) +
+                        (size_t)ROWS_PER_BLOCK * (2 * (size_t)H + 3 * (size_t)I);
+    return (size_t)c * bytes_per_token(cfg) +
+           4 * (reap_cpu_panels_floats(cfg->n_experts, H) + (size_t)(n_threads > 0 ? n_threads : 1) * per_thread);
 }
 
 typedef struct {
-    float *x, *logits, *xe, *g13, *act, *ye, *ybuf;
-    float *p13, *p2;
+    float *x, *logits, *ybuf;
+    int *elist;
     int *mchosen, *schosen, *sidx, *pexp, *order, *start;
     double *mg, *sg, *pnorm;
     float *pmax;
@@ -120,48 +121,65 @@ static void moe_chunk(const reap_m2_config *cfg, const reap_layer_weights *w, co
         free(fill);
     }
 
-    for (int e = 0; e < E; e++) {
-        int ne = start[e + 1] - start[e];
-        if (ne == 0) continue;
-        const int *pairs = ws->order + start[e];
-        pack_expert(cfg, w, e, ws->p13, ws->p2);
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < ne; r++) memcpy(ws->xe + (size_t)r * H, ws->x + (size_t)(pairs[r] / k2) * H, (size_t)H * 4);
-        reap_cpu_gemm(ws->xe, ne, H, H, ws->p13, 2 * I, ws->g13);
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < ne; r++) {
-            const float *g = ws->g13 + (size_t)r * 2 * I;
-            float *a = ws->act + (size_t)r * I;
-            for (int i = 0; i < I; i++) a[i] = silu(g[i]) * g[I + i];
-        }
-        reap_cpu_gemm(ws->act, ne, I, I, ws->p2, H, ws->ye);
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < ne; r++) {
-            const float *y = ws->ye + (size_t)r * H;
-            double ss = 0;
-            float mx = -INFINITY;
-            for (int d = 0; d < H; d++) {
-                ss += (double)y[d] * y[d];
-                if (y[d] > mx) mx = y[d];
+    // Experts in parallel, each computed by one thread in blocks of at most ROWS_PER_BLOCK tokens:
+    // few synchronisation points, bounded per-thread memory, and a fixed order of operations
+    // for every (token, expert) pair whatever the schedule.
+    int *byload = ws->elist;
+    int nbusy = 0;
+    for (int e = 0; e < E; e++)
+        if (start[e + 1] > start[e]) byload[nbusy++] = e;
+    for (int i = 1; i < nbusy; i++) {  // most tokens first, for the dynamic schedule's balance
+        int e = byload[i], j = i;
+        for (; j > 0 && start[byload[j - 1] + 1] - start[byload[j - 1]] < start[e + 1] - start[e]; j--)
+            byload[j] = byload[j - 1];
+        byload[j] = e;
+    }
+#pragma omp parallel
+    {
+        float *p13 = reap_cpu_alloc(reap_cpu_panels_floats(2 * I, H)), *p2 = reap_cpu_alloc(reap_cpu_panels_floats(H, I));
+        float *xe = reap_cpu_alloc((size_t)ROWS_PER_BLOCK * H), *g13 = reap_cpu_alloc((size_t)ROWS_PER_BLOCK * 2 * I),
+              *act = reap_cpu_alloc((size_t)ROWS_PER_BLOCK * I), *ye = reap_cpu_alloc((size_t)ROWS_PER_BLOCK * H);
+#pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < nbusy; i++) {
+            int e = byload[i];
+            pack_expert(cfg, w, e, p13, p2);
+            for (int r0 = start[e]; r0 < start[e + 1]; r0 += ROWS_PER_BLOCK) {
+                int ne = start[e + 1] - r0 < ROWS_PER_BLOCK ? start[e + 1] - r0 : ROWS_PER_BLOCK;
+                const int *pairs = ws->order + r0;
+                for (int r = 0; r < ne; r++) memcpy(xe + (size_t)r * H, ws->x + (size_t)(pairs[r] / k2) * H, (size_t)H * 4);
+                reap_cpu_gemm(xe, ne, H, H, p13, 2 * I, g13);
+                for (int r = 0; r < ne; r++) {
+                    const float *g = g13 + (size_t)r * 2 * I;
+                    float *a = act + (size_t)r * I;
+                    for (int j = 0; j < I; j++) a[j] = silu(g[j]) * g[I + j];
+                }
+                reap_cpu_gemm(act, ne, I, I, p2, H, ye);
+                for (int r = 0; r < ne; r++) {
+                    const float *y = ye + (size_t)r * H;
+                    double ss = 0;
+                    float mx = -INFINITY;
+                    for (int d = 0; d < H; d++) {
+                        ss += (double)y[d] * y[d];
+                        if (y[d] > mx) mx = y[d];
+                    }
+                    int p = pairs[r], t = p / k2, s = p % k2;
+                    ws->pnorm[p] = sqrt(ss);
+                    ws->pmax[p] = mx;
+                    if (s < k) memcpy(ws->ybuf + ((size_t)t * k + s) * H, y, (size_t)H * 4);
+                }
             }
-            int p = pairs[r], t = p / k2, s = p % k2;
-            ws->pnorm[p] = sqrt(ss);
-            ws->pmax[p] = mx;
-            if (s < k) memcpy(ws->ybuf + ((size_t)t * k + s) * H, y, (size_t)H * 4);
         }
+        free(p13), free(p2), free(xe), free(g13), free(act), free(ye);
     }
 
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < n; t++) {
         float *ht = h + (size_t)t * H;
-        float *acc = ws->xe + (size_t)t * H;  // free again: reused as the combine accumulator
-        for (int d = 0; d < H; d++) acc[d] = 0;
-        for (int s = 0; s < k; s++) {
-            float g = (float)ws->mg[(size_t)t * k + s];
-            const float *y = ws->ybuf + ((size_t)t * k + s) * H;
-            for (int d = 0; d < H; d++) acc[d] += g * y[d];
+        for (int d = 0; d < H; d++) {
+            float acc = 0;
+            for (int s = 0; s < k; s++) acc += (float)ws->mg[(size_t)t * k + s] * ws->ybuf[((size_t)t * k + s) * H + d];
+            ht[d] += acc;
         }
-        for (int d = 0; d < H; d++) ht[d] += acc[d];
     }
 
     if (trace) {
@@ -192,7 +210,7 @@ static void moe_chunk(const reap_m2_config *cfg, const reap_layer_weights *w, co
 
 int reap_moe_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *h, int64_t n, const uint8_t *mask,
                  reap_router_mode mode, reap_layer_stats *st, reap_layer_trace *trace) {
-    int H = cfg->hidden, I = cfg->inter, E = cfg->n_experts, k = cfg->top_k;
+    int H = cfg->hidden, E = cfg->n_experts, k = cfg->top_k;
     if (k > 64 || k > E) return reap_fail(REAP_EINVAL, "layer %d: top-k %d unsupported (at most 64 and <= %d experts)", w->layer, k, E);
     if (st && st->n_experts != E)
         return reap_fail(REAP_EINVAL, "layer %d: statistics hold %d experts, the model %d", w->layer, st->n_experts, E);
@@ -203,13 +221,8 @@ int reap_moe_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *
     moe_ws ws = {0};
     ws.x = reap_cpu_alloc(c * H);
     ws.logits = reap_cpu_alloc(c * E);
-    ws.xe = reap_cpu_alloc(c * H);
-    ws.g13 = reap_cpu_alloc(c * 2 * I);
-    ws.act = reap_cpu_alloc(c * I);
-    ws.ye = reap_cpu_alloc(c * H);
     ws.ybuf = reap_cpu_alloc(c * k * H);
-    ws.p13 = reap_cpu_alloc(reap_cpu_panels_floats(2 * I, H));
-    ws.p2 = reap_cpu_alloc(reap_cpu_panels_floats(H, I));
+    ws.elist = reap_xmalloc((size_t)E * sizeof(int));
     ws.mchosen = reap_xmalloc(c * k * sizeof(int));
     ws.schosen = reap_xmalloc(c * k * sizeof(int));
     ws.sidx = reap_xmalloc(c * k * sizeof(int));
@@ -237,8 +250,7 @@ int reap_moe_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *
     }
 
     free(gate_p);
-    free(ws.x), free(ws.logits), free(ws.xe), free(ws.g13), free(ws.act), free(ws.ye), free(ws.ybuf);
-    free(ws.p13), free(ws.p2);
+    free(ws.x), free(ws.logits), free(ws.ybuf), free(ws.elist);
     free(ws.mchosen), free(ws.schosen), free(ws.sidx), free(ws.pexp), free(ws.order), free(ws.start);
     free(ws.mg), free(ws.sg), free(ws.pnorm), free(ws.pmax);
     return REAP_OK;

@@ -17,6 +17,6 @@ int reap_moe_cpu(const reap_m2_config *cfg, const reap_layer_weights *w, float *
 
 // Tokens per MoE chunk (bounds the workspace) and the workspace bytes of one chunk.
 int reap_moe_chunk_tokens(const reap_m2_config *cfg);
-size_t reap_moe_workspace_bytes(const reap_m2_config *cfg, int64_t n_tokens);
+size_t reap_moe_workspace_bytes(const reap_m2_config *cfg, int64_t n_tokens, int n_threads);
 
 #endif

@@ -170,10 +170,11 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     if ((st = reap_read_file(spath, &text, &len))) goto out;
     if (strcmp(text, key) != 0) {
         cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(key);
-        const char *what = "the run";
+        const char *what = "its arguments differ";
         const char *fields[] = {"fingerprint", "router", "calibration", "shard_rows", "ids_sha256"};
-        const char *names[] = {"the model (fingerprint)", "the router mode", "the calibration arguments",
-                               "the shard", "the calibration rows (token ids)"};
+        const char *names[] = {"the model (fingerprint) differs", "the router mode differs",
+                               "the calibration arguments differ", "the shard differs",
+                               "the calibration rows (token ids) differ"};
         for (int i = 0; i < 5; i++) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, fields[i]), *y = cJSON_GetObjectItemCaseSensitive(b, fields[i]);
             if (!x || !y || !cJSON_Compare(x, y, 1)) {
@@ -181,7 +182,7 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
                 break;
             }
         }
-        st = reap_fail(REAP_EINVAL, "%s: this work dir belongs to another run (%s differs); use another --work-dir or "
+        st = reap_fail(REAP_EINVAL, "%s: this work dir belongs to another run (%s); use another --work-dir or "
                        "remove it",
                        dir, what);
         cJSON_Delete(a), cJSON_Delete(b);

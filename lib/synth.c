@@ -9,9 +9,9 @@
 //   saliency is not a function of routing frequency alone.
 // - Router rows are random directions with per-expert norms in [0.5, 2.5]: the sigmoid scores of
 //   high-norm experts swing further, so they are chosen more often and more selectively.
-// - e_score_correction_bias lies in 4.7..8.7 like the real model's: most experts in 8.2..8.7
+// - e_score_correction_bias lies in 4.7..8.7 like the real model's: most experts in 8.3..8.7
 //   (bias differences comparable to the sigmoid's range, so both matter), about 16% "cold"
-//   experts in 7.6..7.9 (chosen only when their score is high) and about 4% "dead" ones in
+//   experts in 7.9..8.3 (chosen only when their score is high) and about 4% "dead" ones in
 //   4.7..5.5 (never chosen: the bias gap exceeds the sigmoid's range).
 // - FP8 weights: each element is one of 256 normal quantiles scaled by K = 448/3 and rounded to
 //   E4M3 (so the codes use the format's range); weight_scale_inv = std/K times a per-block jitter
@@ -26,6 +26,7 @@
 #include <omp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,9 @@
 #include "m2config.h"
 #include "safetensors.h"
 
+
+// safetensors data are little-endian; the generators store multi-byte words directly.
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "reap synth assumes a little-endian host");
 
 enum { K_NORMAL, K_NORM, K_FP8, K_SCALE, K_GATE, K_BIAS };
 
@@ -132,6 +136,7 @@ static uint64_t tensor_key(uint64_t seed, const char *name) {
 
 static float normtab[65536];  // standard-normal quantiles at (i + 0.5) / 65536
 static uint8_t codetab[256];  // E4M3 code of FP8_K times the normal quantile at (i + 0.5) / 256
+static uint16_t pairtab[65536];  // codetab[i & 255] | codetab[i >> 8] << 8: two codes per lookup
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 // Standard-normal quantiles at the increasing probabilities p[0..n) (x[i]), by Newton's method on
@@ -159,6 +164,7 @@ static void tables_init(void) {
         codetab[128 + i] = reap_f32_to_e4m3(FP8_K * (float)x[i]);
         codetab[127 - i] = reap_f32_to_e4m3(-FP8_K * (float)x[i]);
     }
+    for (int i = 0; i < 65536; i++) pairtab[i] = (uint16_t)(codetab[i & 255] | codetab[i >> 8] << 8);
     free(p);
     free(x);
 }
@@ -178,8 +184,8 @@ static float value_of(const reap_synth_tensor *t, uint64_t key, uint64_t e, floa
     case K_BIAS: {
         double u = unit(group_hash(key, e)), v = unit(group_hash(key ^ 0x5bd1e995ull, e));
         if (u < 0.04) return (float)(4.7 + 0.8 * v);
-        if (u < 0.20) return (float)(7.6 + 0.3 * v);
-        return (float)(8.2 + 0.5 * v);
+        if (u < 0.20) return (float)(7.9 + 0.4 * v);
+        return (float)(8.3 + 0.4 * v);
     }
     }
     REAP_ASSERT(0);
@@ -189,20 +195,20 @@ void reap_synth_fill(const reap_synth_params *p, const reap_synth_tensor *t, uin
                      void *dst) {
     pthread_once(&tables_once, tables_init);
     uint64_t key = tensor_key(p->seed, t->name), end = first + n;
-    if (t->kind == K_FP8) {  // 8 codes per hash
+    if (t->kind == K_FP8) {  // 8 codes per hash: byte l of the hash picks code l
         uint8_t *out = dst;
-        int64_t g0 = (int64_t)(first / 8), g1 = (int64_t)((end + 7) / 8);
+        uint64_t gf0 = (first + 7) / 8, gf1 = end / 8;  // groups wholly inside [first, end)
+        if (gf0 >= gf1) gf0 = gf1 = first / 8;
+        for (uint64_t e = first; e < end && e < gf0 * 8; e++) out[e - first] = codetab[(group_hash(key, e / 8) >> (8 * (e % 8))) & 255];
+        for (uint64_t e = gf1 * 8 > first ? gf1 * 8 : first; e < end; e++)
+            out[e - first] = codetab[(group_hash(key, e / 8) >> (8 * (e % 8))) & 255];
+        uint8_t *base = out + (gf0 * 8 - first);
 #pragma omp parallel for schedule(static) if (n >= (1u << 18))
-        for (int64_t g = g0; g < g1; g++) {
-            uint64_t h = group_hash(key, (uint64_t)g), e0 = (uint64_t)g * 8;
-            uint8_t b[8];
-            for (int l = 0; l < 8; l++) b[l] = codetab[(h >> (8 * l)) & 255];
-            if (e0 >= first && e0 + 8 <= end) {
-                memcpy(out + (e0 - first), b, 8);
-            } else {
-                for (int l = 0; l < 8; l++)
-                    if (e0 + l >= first && e0 + l < end) out[e0 + l - first] = b[l];
-            }
+        for (int64_t g = (int64_t)gf0; g < (int64_t)gf1; g++) {
+            uint64_t h = group_hash(key, (uint64_t)g);
+            uint64_t v = (uint64_t)pairtab[h & 0xffff] | (uint64_t)pairtab[(h >> 16) & 0xffff] << 16 |
+                         (uint64_t)pairtab[(h >> 32) & 0xffff] << 32 | (uint64_t)pairtab[h >> 48] << 48;
+            memcpy(base + ((uint64_t)g - gf0) * 8, &v, 8);  // little-endian: byte l = code l
         }
         return;
     }

@@ -227,7 +227,7 @@ static const char *want_tool_result_parts =
 
 // Renders a {"messages", "tools"} JSON document; returns malloc'd text or NULL (error in reap_err_msg).
 static char *render_json(const char *doc) {
-    cJSON *j = cJSON_Parse(doc);
+    cJSON *j = reap_chat_json_parse(doc, strlen(doc), NULL);
     if (!j) return NULL;
     reap_sbuf out = {0};
     int st = reap_chat_minimax_m2.render(cJSON_GetObjectItem(j, "messages"), cJSON_GetObjectItem(j, "tools"), &out);
@@ -302,9 +302,12 @@ static void test_chat_json_matches_python_dumps(void) {
         {"{\"k\":\"a\\u0001b\\\"c\\\\d\\/e\\u007f\\u2028\"}", "{\"k\": \"a\\u0001b\\\"c\\\\d/e\x7f\u2028\"}"},
         {"{\"x\":[],\"y\":{},\"z\":[true,false,null]}", "{\"x\": [], \"y\": {}, \"z\": [true, false, null]}"},
         {"\"日本語 ✓\"", "\"日本語 ✓\""},
+        // int vs float follows the literal, as in Python: 89.0 stays a float, big ints stay exact
+        {"[89.0, 89, 1E5, 2.50, -0, -0.0, 12345678901234567890, 0.5e1]",
+         "[89.0, 89, 100000.0, 2.5, 0, -0.0, 12345678901234567890, 5.0]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cJSON *j = cJSON_Parse(cases[i].in);
+        cJSON *j = reap_chat_json_parse(cases[i].in, strlen(cases[i].in), NULL);
         CHECK(j);
         reap_sbuf out = {0};
         reap_chat_json_py(j, &out);

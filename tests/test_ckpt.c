@@ -118,7 +118,8 @@ static void test_ckpt_rejects_index_tensor_missing_from_shard(void) {
     char *d = two_shards("missing");
     write_text(d, "model.safetensors.index.json",
                "{\"metadata\":{\"total_size\":24},\"weight_map\":{" GOOD_MAP ",\"z\":\"s2.safetensors\"}}");
-    CHECK_STR_CONTAINS(open_fails(d), "tensor 'z' is listed in weight_map under s2.safetensors but that shard has no such tensor");
+    CHECK_STR_CONTAINS(open_fails(d),
+                       "tensor 'z' is listed in weight_map under s2.safetensors but that shard has no such tensor");
     free(d);
 }
 
@@ -134,7 +135,8 @@ static void test_ckpt_rejects_tensor_listed_under_wrong_shard(void) {
     char *d = two_shards("wrongshard");
     write_text(d, "model.safetensors.index.json",
                "{\"weight_map\":{\"a\":\"s1.safetensors\",\"b\":\"s2.safetensors\",\"c\":\"s2.safetensors\"}}");
-    CHECK_STR_CONTAINS(open_fails(d), "tensor 'b' is listed in weight_map under s2.safetensors but is stored in s1.safetensors");
+    CHECK_STR_CONTAINS(open_fails(d),
+                       "tensor 'b' is listed in weight_map under s2.safetensors but is stored in s1.safetensors");
     free(d);
 }
 

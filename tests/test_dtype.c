@@ -58,6 +58,16 @@ static void test_e4m3_all_256_codes_match_independent_table(void) {
         float got = reap_e4m3_to_f32((uint8_t)c);
         CHECK_MSG(same_float(got, want), "code 0x%02x: got %g want %g", c, got, want);
     }
+    // The bulk converter (a lookup table) agrees code for code.
+    uint8_t codes[256];
+    float bulk[256];
+    for (int c = 0; c < 256; c++)
+        codes[c] = (uint8_t)c;
+    CHECK(reap_dtype_to_f32(REAP_DT_F8_E4M3, codes, 256, bulk) == 0);
+    for (unsigned c = 0; c < 256; c++) {
+        double want = (c & 0x7f) == 0x7f ? NAN : field_value(c, 4, 3, 7);
+        CHECK_MSG(same_float(bulk[c], want), "bulk code 0x%02x: got %g want %g", c, bulk[c], want);
+    }
     // Literal anchors from the OCP 8-bit floating point spec (E4M3).
     CHECK(reap_e4m3_to_f32(0x7e) == 448.0f);
     CHECK(reap_e4m3_to_f32(0xfe) == -448.0f);

@@ -37,7 +37,8 @@ static int parse_edited(reap_m2_config *m, int n, const char **edits) {
     return st;
 }
 
-#define EDIT(m, ...) parse_edited(m, sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *), (const char *[]){__VA_ARGS__})
+#define EDIT(m, ...) \
+    parse_edited(m, sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *), (const char *[]){__VA_ARGS__})
 
 static void test_m2config_parses_released_config(void) {
     reap_m2_config m;

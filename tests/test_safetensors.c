@@ -161,7 +161,8 @@ static void test_reader_rejects_bad_data_offsets(void) {
     EXPECT_BROKEN("arity.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,16]}}", 8, "tensor 'w'",
                   "data_offsets must be an array of 2");
     EXPECT_BROKEN("offsovf.st",
-                  "{\"w\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[18446744073709551615,18446744073709551615]}}",
+                  "{\"w\":{\"dtype\":\"U8\",\"shape\":[0],"
+                  "\"data_offsets\":[18446744073709551615,18446744073709551615]}}",
                   0, "tensor 'w'", "below 2^53");
     EXPECT_BROKEN("offsneg.st", "{\"w\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[-8,-8]}}", 0, "tensor 'w'",
                   "non-negative");

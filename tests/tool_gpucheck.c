@@ -7,8 +7,14 @@
 // With --check it prints one PASS/FAIL line per criterion of issue 6 (99.9% choices, 1e-2 sums,
 // 98% pruned overlap). Without a GPU (or built without CUDA) it prints "SKIP ..." and exits 0.
 //
-//   tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--check] [--cpu-only-time]
+// With --bench it runs the GPU path alone over all layers (no CPU reference), reading layer L+1
+// from disk in a second thread while the GPU computes layer L, and prints the benchmark figures
+// bench/gpu_bench.sh collects (tokens/s, time split, TFLOP/s, peak memory, disk speed).
+//
+//   tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--check] [--bench]
+//                     [--gpu-mem BYTES] [--gpus N]
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +49,108 @@ static void pruned30(const reap_layer_stats *st, unsigned char *mark) {
     free(idx);
 }
 
+typedef struct {
+    const reap_ckpt *c;
+    const reap_m2_config *cfg;
+    int layer, st;
+    reap_layer_weights w;
+    double secs;
+    char err[512];
+} loader;
+
+static void *load_thread(void *arg) {
+    loader *l = arg;
+    double t0 = reap_now();
+    l->st = reap_layer_load(l->c, l->cfg, l->layer, &l->w);
+    l->secs = reap_now() - t0;
+    if (l->st) snprintf(l->err, sizeof l->err, "%s", reap_err_msg());
+    return NULL;
+}
+
+// GPU only, all layers, disk reads overlapped with compute; prints "BENCH key value" lines.
+static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int layers, reap_router_mode mode,
+                 size_t cap, int ngpu) {
+    const int64_t N = (int64_t)rows * T;
+    const int H = cfg->hidden;
+    int32_t *ids = reap_xmalloc(sizeof(int32_t) * N);
+    uint64_t x = 0x243F6A8885A308D3ull;
+    for (int64_t i = 0; i < N; i++) x ^= x << 13, x ^= x >> 7, x ^= x << 17, ids[i] = (int32_t)(x % (uint64_t)cfg->vocab);
+    float *h = reap_xmalloc(sizeof(float) * N * H);
+    int st = reap_embed_cpu(c, cfg, ids, N, h);
+    free(ids);
+    if (st) return st;
+    int devs[16];
+    for (int i = 0; i < 16; i++) devs[i] = i;
+    reap_gpu_params gp = {.devices = devs, .n_devices = ngpu, .mem_cap = cap, .rows = rows, .T = T};
+    reap_gpu *g = NULL;
+    if ((st = reap_gpu_open(cfg, &gp, &g))) return st;
+    printf("BENCH chunk_rows %d\n", reap_gpu_chunk_rows(g));
+    loader cur = {c, cfg, 0, 0, {0}, 0, ""}, next;
+    double t_start = reap_now(), disk = 0, gpu_s = 0, wait = 0, layer_bytes = 0;
+    load_thread(&cur);  // the first layer is read before anything can overlap
+    disk += cur.secs;
+    if (cur.st) return reap_fail(cur.st, "%s", cur.err);
+    double t_first = reap_now();
+    for (int L = 0; L < layers; L++) {
+        pthread_t th;
+        int have_next = L + 1 < layers;
+        if (have_next) {
+            next = (loader){c, cfg, L + 1, 0, {0}, 0, ""};
+            pthread_create(&th, NULL, load_thread, &next);
+        }
+        reap_layer_stats s;
+        reap_layer_stats_init(&s, cfg->n_experts);
+        double t0 = reap_now();
+        st = reap_gpu_layer_forward(g, &cur.w, h, NULL, mode, &s);
+        double t1 = reap_now();
+        gpu_s += t1 - t0;
+        layer_bytes = (double)cur.w.bytes;
+        reap_layer_free(&cur.w);
+        reap_layer_stats_free(&s);
+        if (have_next) {
+            pthread_join(th, NULL);
+            wait += reap_now() - t1;
+            disk += next.secs;
+            if (!st && next.st) st = reap_fail(next.st, "%s", next.err);
+            cur = next;
+        }
+        printf("BENCH layer %d gpu_s %.3f\n", L, t1 - t0);
+        fflush(stdout);
+        if (st) return st;
+    }
+    double wall = reap_now() - t_start, wall_overlap = reap_now() - t_first;
+    double t[REAP_GPU_PHASES], fe, ft;
+    reap_gpu_phase_times(g, t);
+    reap_gpu_flops(g, &fe, &ft);
+    printf("BENCH tokens %lld layers %d\n", (long long)N, layers);
+    printf("BENCH wall_s %.3f wall_after_first_read_s %.3f gpu_s %.3f disk_s %.3f wait_for_disk_s %.3f\n", wall,
+           wall_overlap, gpu_s, disk, wait);
+    printf("BENCH layer_host_bytes %.0f disk_GBps %.3f\n", layer_bytes, layer_bytes * layers / disk / 1e9);
+    printf("BENCH tokens_per_s %.1f (token-layers/s %.1f; gpu only %.1f)\n", N * layers / wall / layers,
+           N * layers / wall, N * layers / gpu_s);
+    const char *names[REAP_GPU_PHASES] = {"h2d", "dequant", "attention", "router", "experts", "stats", "d2h"};
+    for (int i = 0; i < REAP_GPU_PHASES; i++) printf("BENCH phase %s %.4f s_per_layer\n", names[i], t[i] / layers);
+    printf("BENCH flop_experts %.4e flop_total %.4e\n", fe, ft);
+    printf("BENCH tflops_experts %.1f tflops_layer_gpu %.1f\n", fe / t[4] / 1e12, ft / gpu_s / 1e12);
+    printf("BENCH peak_gpu_mem_GiB %.2f\n", reap_gpu_peak_mem(g) / 1073741824.0);
+    reap_gpu_close(g);
+    free(h);
+    return REAP_OK;
+}
+
 int main(int argc, char **argv) {
     const char *dir = NULL, *router = "model";
-    int rows = 4, T = 256, layers = -1, check = 0;
+    int rows = 4, T = 256, layers = -1, check = 0, bench_mode = 0, ngpu = 1;
+    size_t cap = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seq-len") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--layers") && i + 1 < argc) layers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--router") && i + 1 < argc) router = argv[++i];
         else if (!strcmp(argv[i], "--check")) check = 1;
+        else if (!strcmp(argv[i], "--bench")) bench_mode = 1;
+        else if (!strcmp(argv[i], "--gpu-mem") && i + 1 < argc) cap = (size_t)strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--gpus") && i + 1 < argc) ngpu = atoi(argv[++i]);
         else if (!dir) dir = argv[i];
         else {
             fprintf(stderr, "usage: tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--check]\n");
@@ -80,6 +179,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (layers < 0 || layers > cfg.n_layers) layers = cfg.n_layers;
+    if (bench_mode) {
+        st = bench(c, &cfg, rows, T, layers, mode, cap, ngpu);
+        if (st) {
+            fprintf(stderr, "tool_gpucheck: %s\n", reap_err_msg());
+            printf("FAIL gpubench_run\n");
+            return 1;
+        }
+        reap_ckpt_close(c);
+        return 0;
+    }
     const int64_t N = (int64_t)rows * T;
     const int H = cfg.hidden, E = cfg.n_experts, k = cfg.top_k;
     int32_t *ids = reap_xmalloc(sizeof(int32_t) * N);
@@ -96,13 +205,13 @@ int main(int argc, char **argv) {
 
     int dev0 = 0;
     reap_gpu_params gp = {.devices = &dev0, .n_devices = 1, .mem_cap = 0, .rows = rows, .T = T};
-    const char *ndev = getenv("REAP_GPUCHECK_GPUS");
     int devs[16];
-    if (ndev && atoi(ndev) > 1) {
-        int n = atoi(ndev) < 16 ? atoi(ndev) : 16;
+    if (ngpu > 1) {
+        int n = ngpu < 16 ? ngpu : 16;
         for (int i = 0; i < n; i++) devs[i] = i;
         gp.devices = devs, gp.n_devices = n;
     }
+    gp.mem_cap = cap;
     reap_gpu *g = NULL;
     if ((st = reap_gpu_open(&cfg, &gp, &g))) goto fail;
     int *trace_g = reap_xmalloc(sizeof(int) * N * k);

@@ -1,0 +1,113 @@
+#!/bin/sh
+# e2e_score: `reap score` on the real binary with a synthesised checkpoint: 4 shards merged equal
+# the single run (counts exactly, sums within 1e-12 relative); a run killed with SIGKILL after some
+# layers and restarted with the same --work-dir resumes and equals an uninterrupted run; a work dir
+# of another run is refused; thread count does not change the file; router modes; Slurm defaults.
+REAP=${REAP:-build/reap}
+case $REAP in /*) ;; *) REAP=$PWD/$REAP ;; esac
+BUILD=${BUILD:-build}
+DIFF="$PWD/$BUILD/tests/tool_statsdiff"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/reap-e2e-score.XXXXXX")
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1${2:+: $2}"; }
+
+ck=$dir/ck
+if "$REAP" synth "$ck" --preset tiny --layers 10 -q; then ok synth_tiny; else bad synth_tiny; exit 1; fi
+args="--device cpu --calib builtin:40 --rows 8 --seq-len 96"
+
+# Single run, then 4 shards and a merge.
+if "$REAP" score "$ck" $args -o "$dir/full.json" -q; then ok score_single; else bad score_single; fi
+sh_ok=1
+for i in 0 1 2 3; do
+    "$REAP" score "$ck" $args --shard $i/4 -o "$dir/s$i.json" -q || sh_ok=0
+done
+if [ $sh_ok = 1 ]; then ok score_four_shards; else bad score_four_shards; fi
+if "$REAP" merge "$dir/s2.json" "$dir/s0.json" "$dir/s3.json" "$dir/s1.json" -o "$dir/merged.json" >/dev/null &&
+    "$DIFF" "$dir/full.json" "$dir/merged.json" 1e-12 >"$dir/diff.txt"; then
+    ok merged_shards_equal_single_run
+else
+    bad merged_shards_equal_single_run "$(head -3 "$dir/diff.txt")"
+fi
+if "$REAP" merge "$dir/s0.json" "$dir/s0.json" -o "$dir/bad.json" 2>"$dir/err.txt"; then
+    bad merge_refuses_overlapping_shards
+elif grep -q "already included" "$dir/err.txt"; then ok merge_refuses_overlapping_shards
+else bad merge_refuses_overlapping_shards "$(cat "$dir/err.txt")"; fi
+
+# The statistics file carries the calibration description.
+if grep -q '"rows_scored":2' "$dir/s1.json" && grep -q '"shard_count":4' "$dir/s1.json" &&
+    grep -q '"sources":\["builtin:40"\]' "$dir/s1.json" && grep -q '"seq_len":96' "$dir/s1.json"; then
+    ok stats_file_describes_calibration
+else
+    bad stats_file_describes_calibration
+fi
+
+# Thread count never changes a bit.
+if "$REAP" score "$ck" $args --threads 1 -o "$dir/t1.json" -q && "$REAP" score "$ck" $args --threads 3 -o "$dir/t3.json" -q &&
+    cmp -s "$dir/t1.json" "$dir/t3.json"; then
+    ok score_thread_count_independent
+else
+    bad score_thread_count_independent
+fi
+
+# Kill with SIGKILL once some layers are finished, then resume.
+wd=$dir/work
+"$REAP" score "$ck" $args --threads 1 -w "$wd" -o "$dir/resumed.json" -q 2>"$dir/kill.txt" &
+pid=$!
+n=0
+while [ $n -lt 600 ] && ! ls "$wd"/hidden-*.bin >/dev/null 2>&1; do
+    sleep 0.05
+    n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+pid=
+if [ -f "$dir/resumed.json" ]; then
+    bad killed_run_left_no_output "the run finished before it was killed"
+else
+    ok killed_run_left_no_output
+fi
+if "$REAP" score "$ck" $args --threads 1 -w "$wd" -o "$dir/resumed.json" 2>"$dir/resume.txt" >/dev/null &&
+    grep -q "resuming from" "$dir/resume.txt"; then
+    ok resume_after_sigkill
+else
+    bad resume_after_sigkill "$(cat "$dir/resume.txt")"
+fi
+if "$DIFF" "$dir/full.json" "$dir/resumed.json" >"$dir/diff.txt"; then ok resumed_equals_uninterrupted
+else bad resumed_equals_uninterrupted "$(head -3 "$dir/diff.txt")"; fi
+if ls "$wd"/hidden-*.bin >/dev/null 2>&1; then bad work_dir_hidden_states_removed_when_done
+else ok work_dir_hidden_states_removed_when_done; fi
+
+# A work dir of another run is refused, naming what differs.
+if "$REAP" score "$ck" --device cpu --calib builtin:40 --rows 8 --seq-len 64 -w "$wd" -o "$dir/x.json" 2>"$dir/err.txt"; then
+    bad work_dir_of_other_run_refused
+elif grep -q "another run (the calibration arguments differ)" "$dir/err.txt"; then ok work_dir_of_other_run_refused
+else bad work_dir_of_other_run_refused "$(cat "$dir/err.txt")"; fi
+
+# Router modes: softmax modes choose by raw logits, so counts differ from the model's routing.
+if "$REAP" score "$ck" $args --router softmax-renorm -o "$dir/sr.json" -q &&
+    grep -q '"router":"softmax-renorm"' "$dir/sr.json" && ! "$DIFF" "$dir/full.json" "$dir/sr.json" >/dev/null; then
+    ok router_mode_recorded_and_used
+else
+    bad router_mode_recorded_and_used
+fi
+if "$REAP" score "$ck" $args --router nope -o "$dir/x.json" 2>"$dir/err.txt"; then bad bad_router_mode_refused
+else ok bad_router_mode_refused; fi
+
+# Slurm array defaults: task 3 of a 1-based array of 4 is shard 2/4.
+if (cd "$dir" && SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4 "$REAP" score "$ck" $args -q) &&
+    "$DIFF" "$dir/s2.json" "$dir/scores.shard-2-of-4.json" >/dev/null; then
+    ok slurm_array_shard_default
+else
+    bad slurm_array_shard_default
+fi
+
+# Without CUDA, --device cuda fails clearly (exit 4).
+if [ "${CUDA:-0}" = 0 ]; then
+    "$REAP" score "$ck" $args --device cuda -o "$dir/x.json" 2>"$dir/err.txt"
+    rc=$?
+    if [ $rc = 4 ] && grep -q "without CUDA" "$dir/err.txt"; then ok device_cuda_without_cuda_refused
+    else bad device_cuda_without_cuda_refused "exit $rc: $(cat "$dir/err.txt")"; fi
+fi
+exit 0

@@ -1,0 +1,257 @@
+// test_tokenizer.c: loader errors, BPE merge order, added tokens, UTF-8 checks, decode round
+// trips and synthesis determinism. (Exact agreement with HF `tokenizers` on >10k strings is
+// tests/py/check_tokenizer.py.)
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "test.h"
+#include "tokenizer.h"
+
+// A tiny byte-level model: every byte, plus a, b, c merges with chosen ranks.
+static int added_id = 260;  // the id the file lists for "<x>"
+
+static char *tiny_json(const char *pretok, const char *normalizer, const char *model_type, const char *merges) {
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b, "{\"added_tokens\": [{\"id\": %d, \"content\": \"<x>\", \"special\": true}],"
+                         " \"normalizer\": %s, \"pre_tokenizer\": %s, \"decoder\": {\"type\": \"ByteLevel\"},"
+                         " \"model\": {\"type\": \"%s\", \"vocab\": {",
+                     added_id, normalizer, pretok, model_type);
+    for (int c = 0; c < 256; c++) {
+        // GPT-2 byte-level names: printable bytes are themselves, the rest 256 + k.
+        int printable = (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174;
+        static int k;
+        if (c == 0) k = 0;
+        unsigned cp = printable ? (unsigned)c : 256u + (unsigned)k++;
+        char u[8];
+        int n = cp < 0x80 ? (u[0] = (char)cp, 1) : (u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), 2);
+        u[n] = 0;
+        if (c == '"' || c == '\\') reap_sbuf_printf(&b, "\"\\%s\": %d, ", u, c);
+        else reap_sbuf_printf(&b, "\"%s\": %d, ", u, c);
+    }
+    reap_sbuf_printf(&b, "\"ab\": 256, \"bc\": 257, \"abc\": 258, \"aa\": 259}, \"merges\": %s}}", merges);
+    return b.p;
+}
+
+static const char *BL = "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}";
+static const char *MERGES = "[\"b c\", \"a b\", \"a bc\", [\"a\", \"a\"]]";
+
+static reap_tokenizer *tiny(void) {
+    char *j = tiny_json(BL, "null", "BPE", MERGES);
+    reap_tokenizer *t = NULL;
+    int st = reap_tok_load_mem(j, strlen(j), "tiny.json", &t);
+    free(j);
+    if (st) printf("  load: %s\n", reap_err_msg());
+    return t;
+}
+
+static int enc(reap_tokenizer *t, const char *s, size_t len, int32_t **ids, size_t *n) {
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    return reap_tok_encode(t, s, len, ids, n, &cap);
+}
+
+static void test_loader_error_names_file_and_component(void) {
+    struct { const char *pretok, *norm, *model, *merges, *want; } cases[] = {
+        {"{\"type\": \"Whitespace\"}", "null", "BPE", MERGES, "pre_tokenizer Whitespace"},
+        {BL, "{\"type\": \"NFKC\"}", "BPE", MERGES, "normalizer NFKC"},
+        {BL, "null", "WordPiece", MERGES, "model WordPiece"},
+        {BL, "null", "BPE", "[\"a zz\"]", "'zz' is not in the vocab"},
+        {BL, "null", "BPE", "[\"a b c\"]", "merges[0]"},
+        {"{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(\"}, \"behavior\": \"Isolated\"}", "null", "BPE", MERGES,
+         "does not compile"},
+        {"{\"type\": \"Sequence\", \"pretokenizers\": [" "{\"type\": \"ByteLevel\"}, {\"type\": \"Split\", \"pattern\": "
+         "{\"String\": \"x\"}, \"behavior\": \"Isolated\"}]}", "null", "BPE", MERGES, "ByteLevel must be last"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *j = tiny_json(cases[i].pretok, cases[i].norm, cases[i].model, cases[i].merges);
+        reap_tokenizer *t = NULL;
+        int st = reap_tok_load_mem(j, strlen(j), "dir/tokenizer.json", &t);
+        free(j);
+        CHECK_EQ_INT(st, REAP_EINVAL);
+        CHECK(t == NULL);
+        CHECK_STR_CONTAINS(reap_err_msg(), "dir/tokenizer.json");
+        CHECK_STR_CONTAINS(reap_err_msg(), cases[i].want);
+    }
+    reap_tokenizer *t = NULL;
+    CHECK_EQ_INT(reap_tok_load_mem("{\"model\": ", 10, "bad.json", &t), REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "bad.json");
+}
+
+static void test_bpe_applies_merges_by_rank_not_position(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    int32_t *ids;
+    size_t n;
+    // "abc": (b,c) has rank 0, so bc first, then (a,bc) -> abc; (a,b) rank 1 never applies.
+    CHECK_EQ_INT(enc(t, "abc", 3, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(ids[0], 258);
+    free(ids);
+    // "aaa": equal ranks merge leftmost first -> aa, a.
+    CHECK_EQ_INT(enc(t, "aaa", 3, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(ids[0], 259);
+    CHECK_EQ_INT(ids[1], 'a');
+    free(ids);
+    reap_tok_free(t);
+}
+
+static void test_added_token_inside_text_is_one_id(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    int32_t *ids;
+    size_t n;
+    CHECK_EQ_INT(enc(t, "ab<x>c<x", 8, &ids, &n), REAP_OK);
+    // ab | <x> | c < x  (the unterminated "<x" is plain text)
+    int32_t want[] = {256, 260, 'c', '<', 'x'};
+    CHECK_EQ_INT(n, 5);
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(ids[i], want[i]);
+    free(ids);
+    CHECK_EQ_INT(reap_tok_token_id(t, "<x>"), 260);
+    CHECK_EQ_INT(reap_tok_token_id(t, "abc"), 258);
+    CHECK_EQ_INT(reap_tok_token_id(t, "nope"), -1);
+    CHECK_EQ_INT(reap_tok_vocab_size(t), 261);
+    reap_tok_free(t);
+}
+
+// `tokenizers` ignores the listed id of an added token that is not in the model's vocab: it takes
+// the next id after the vocab (or after the previous added token). Ids must match it, not the file.
+static void test_added_token_ids_follow_tokenizers_assignment(void) {
+    added_id = 300;
+    int old = reap_log_level;
+    reap_log_level = -1;  // the mismatch warning is expected here
+    reap_tokenizer *t = tiny();
+    reap_log_level = old;
+    added_id = 260;
+    CHECK(t);
+    CHECK_EQ_INT(reap_tok_token_id(t, "<x>"), 260);
+    reap_tok_free(t);
+}
+
+static void test_empty_string_gives_no_ids(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    int32_t *ids;
+    size_t n;
+    CHECK_EQ_INT(enc(t, "", 0, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, 0);
+    free(ids);
+    reap_tok_free(t);
+}
+
+static void test_invalid_utf8_is_rejected(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    const char *bad[] = {"ok\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "abc\xe2\x82"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int32_t *ids;
+        size_t n;
+        CHECK_EQ_INT(enc(t, bad[i], strlen(bad[i]), &ids, &n), REAP_EINVAL);
+        CHECK_EQ_INT(n, 0);
+        CHECK_STR_CONTAINS(reap_err_msg(), "invalid UTF-8");
+        free(ids);
+    }
+    reap_tok_free(t);
+}
+
+static void test_decode_roundtrips_and_rejects_unknown_ids(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    const char *cases[] = {"abc aaa  bc\n\r\n\t", "héllo wörld 你好 👨‍👩‍👧", "x<x>y", "nul\0byte", " \xc2\xa0 "};
+    size_t lens[] = {16, 0, 5, 8, 4};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = lens[i] ? lens[i] : strlen(cases[i]);
+        int32_t *ids;
+        size_t n;
+        char *out;
+        size_t olen;
+        CHECK_EQ_INT(enc(t, cases[i], len, &ids, &n), REAP_OK);
+        CHECK_EQ_INT(reap_tok_decode(t, ids, n, &out, &olen), REAP_OK);
+        CHECK_EQ_INT(olen, len);
+        CHECK(memcmp(out, cases[i], len) == 0);
+        free(out);
+        free(ids);
+    }
+    int32_t bad[] = {1, 299};  // 299: above every id
+    char *out;
+    size_t olen;
+    CHECK_EQ_INT(reap_tok_decode(t, bad, 2, &out, &olen), REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "id 299");
+    // A lone continuation byte decodes to U+FFFD, as `tokenizers` does.
+    int32_t half[] = {0xA9};
+    CHECK_EQ_INT(reap_tok_decode(t, half, 1, &out, &olen), REAP_OK);
+    CHECK(olen == 3 && memcmp(out, "\xEF\xBF\xBD", 3) == 0);
+    free(out);
+    reap_tok_free(t);
+}
+
+static void test_long_word_encodes_and_roundtrips(void) {
+    reap_tokenizer *t = tiny();
+    CHECK(t);
+    size_t len = 199998;
+    char *s = malloc(len + 1);
+    for (size_t i = 0; i < len; i++) s[i] = "abc"[i % 3];
+    int32_t *ids;
+    size_t n;
+    CHECK_EQ_INT(enc(t, s, len, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, len / 3);
+    for (size_t i = 0; i < n; i++) CHECK_EQ_INT(ids[i], 258);
+    free(ids);
+    free(s);
+    reap_tok_free(t);
+}
+
+static const char TRAIN[] =
+    "def add(a, b):\n    return a + b\n\nint main(void) { return add(1, 2); }\n"
+    "The quick brown fox jumps over the lazy dog. The dog sleeps. ]~b]user\nhello[e~[\n"
+    "for i in range(10):\n    print(i)\n    print(i * i)\n";
+
+static void test_synth_is_deterministic_and_places_added_tokens(void) {
+    char *j1, *j2;
+    size_t n1, n2;
+    CHECK_EQ_INT(reap_tok_synth_json(700, TRAIN, sizeof TRAIN - 1, &j1, &n1), REAP_OK);
+    CHECK_EQ_INT(reap_tok_synth_json(700, TRAIN, sizeof TRAIN - 1, &j2, &n2), REAP_OK);
+    CHECK(n1 == n2 && memcmp(j1, j2, n1) == 0);
+    reap_tokenizer *t = NULL;
+    CHECK_EQ_INT(reap_tok_load_mem(j1, n1, "synth.json", &t), REAP_OK);
+    CHECK_EQ_INT(reap_tok_vocab_size(t), 700);
+    const char *names[] = {"]~b]", "[e~[", "]!d~[", "]~!b[", "<think>", "</think>", "<minimax:tool_call>", "</minimax:tool_call>"};
+    int offs[] = {19, 20, 21, 34, 50, 51, 52, 53};
+    for (int i = 0; i < 8; i++) CHECK_EQ_INT(reap_tok_token_id(t, names[i]), 700 - 54 + offs[i]);
+    // Learnt merges: a frequent word of the training text is one token.
+    int32_t *ids;
+    size_t n;
+    CHECK_EQ_INT(enc(t, " return", 7, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, 1);
+    free(ids);
+    const char *s = "]~!b[]~b]system\nYou are a helpful assistant.[e~[\n";
+    CHECK_EQ_INT(enc(t, s, strlen(s), &ids, &n), REAP_OK);
+    CHECK_EQ_INT(ids[0], 700 - 54 + 34);
+    CHECK_EQ_INT(ids[1], 700 - 54 + 19);
+    char *out;
+    size_t olen;
+    CHECK_EQ_INT(reap_tok_decode(t, ids, n, &out, &olen), REAP_OK);
+    CHECK(olen == strlen(s) && memcmp(out, s, olen) == 0);
+    free(out);
+    free(ids);
+    reap_tok_free(t);
+    free(j1);
+    free(j2);
+    CHECK_EQ_INT(reap_tok_synth_json(100, TRAIN, sizeof TRAIN - 1, &j1, &n1), REAP_EINVAL);
+    CHECK_EQ_INT(reap_tok_synth_json(1000, "\xff", 1, &j1, &n1), REAP_EINVAL);
+}
+
+int main(void) {
+    RUN(test_loader_error_names_file_and_component);
+    RUN(test_bpe_applies_merges_by_rank_not_position);
+    RUN(test_added_token_inside_text_is_one_id);
+    RUN(test_added_token_ids_follow_tokenizers_assignment);
+    RUN(test_empty_string_gives_no_ids);
+    RUN(test_invalid_utf8_is_rejected);
+    RUN(test_decode_roundtrips_and_rejects_unknown_ids);
+    RUN(test_long_word_encodes_and_roundtrips);
+    RUN(test_synth_is_deterministic_and_places_added_tokens);
+    TEST_EXIT();
+}
