@@ -33,6 +33,10 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp -Ilib -Icalib -Ikernels $(SANFLAGS)
 LDLIBS  = -lcjson -lzstd -larchive -lpcre2-8 -lm
 LDFLAGS += -fopenmp $(SANFLAGS)
+# The binary looks for shared libraries in ../lib beside it first (the `make bundle` layout). DT_RPATH,
+# not RUNPATH (--disable-new-dtags), so it also applies to the libraries' own dependencies.
+RPATH   ?= -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../lib'
+LDFLAGS += $(RPATH)
 
 ifeq ($(CUDA),1)
   CFLAGS  += -DREAP_CUDA=1 -I$(CUDA_HOME)/include

@@ -27,7 +27,7 @@ int reap_cmd_synth(int argc, char **argv) {
          "vocab_size (1024, 4096, 200064; minimax-m2's tokenizer has 200054 ids, others exactly N)"},
         {"block-size", 0, REAP_OPT_INT, &block, "N", "FP8 weight_scale_inv block (16, 64, 128)"},
         {"seed", 's', REAP_OPT_INT, &seed, "N", "random seed (default 42)"},
-        {"max-shard-size", 0, REAP_OPT_STRING, &shard, "SIZE", "tensor bytes per shard, e.g. 5GB, 200MB (256KB, 50MB, 2GB)"},
+        {"max-shard-size", 0, REAP_OPT_STRING, &shard, "SIZE", "tensor bytes per shard, e.g. 5GB, 200MB (256KB, 10MB, 2GB)"},
         {"sparse", 0, REAP_OPT_FLAG, &sparse, NULL, "leave all tensor data as file holes (full size, ~no disk)"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "generation threads (default: all cores)"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan (tensors, bytes, shards) and write nothing"},

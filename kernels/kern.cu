@@ -254,27 +254,39 @@ __global__ void __launch_bounds__(128) k_attn_wmma(const bf16 *q, const bf16 *k,
             wmma::store_matrix_sync(sS + warp * 16 * BN + nb * 16, acc, BN, wmma::mem_row_major);
         }
         __syncwarp();
-        // online softmax, one row at a time across the warp (2 columns per lane)
-        for (int r = 0; r < 16; r++) {
-            const int qr = warp * 16 + r, qi = q0 + qr;
-            float s0 = sS[qr * BN + lane] * sl2, s1 = sS[qr * BN + lane + 32] * sl2;
-            const int kj0 = k0 + lane, kj1 = k0 + lane + 32;
-            if (kj0 > qi || kj0 >= T) s0 = -INFINITY;
-            if (kj1 > qi || kj1 >= T) s1 = -INFINITY;
-            const float m_old = sM[qr];
-            const float m_new = fmaxf(m_old, warp_max(fmaxf(s0, s1)));
-            float p0 = 0.f, p1 = 0.f, alpha = 0.f;
-            if (m_new != -INFINITY) {
-                p0 = exp2f(s0 - m_new);
-                p1 = exp2f(s1 - m_new);
-                alpha = m_old == -INFINITY ? 0.f : exp2f(m_old - m_new);
+        // online softmax: lane pair (2r, 2r+1) owns row r of the warp's 16, 32 columns each; the
+        // column order is skewed by lane so the pair's shared-memory reads hit distinct banks.
+        {
+            const int r = lane >> 1, hsel = lane & 1, qr = warp * 16 + r, qi = q0 + qr;
+            float sv[32];
+            float mx = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < 32; j++) {
+                const int col = hsel * 32 + ((j + lane) & 31), kj = k0 + col;
+                float x = sS[qr * BN + col] * sl2;
+                if (kj > qi || kj >= T) x = -INFINITY;
+                sv[j] = x;
+                mx = fmaxf(mx, x);
             }
-            const float sum = warp_sum(p0 + p1);
-            sP[qr * BN + lane] = __float2bfloat16(p0);
-            sP[qr * BN + lane + 32] = __float2bfloat16(p1);
-            for (int d = lane; d < HD; d += 32) sO[qr * HD + d] *= alpha;
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            const float m_old = sM[qr];
+            const float m_new = fmaxf(m_old, mx);
+            float sum = 0.f, alpha = 0.f;
+#pragma unroll
+            for (int j = 0; j < 32; j++) {
+                const int col = hsel * 32 + ((j + lane) & 31);
+                float p = m_new == -INFINITY ? 0.f : exp2f(sv[j] - m_new);
+                sum += p;
+                sP[qr * BN + col] = __float2bfloat16(p);
+            }
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            if (m_new != -INFINITY && m_old != -INFINITY) alpha = exp2f(m_old - m_new);
+            for (int d = hsel * (HD / 2); d < (hsel + 1) * (HD / 2); d++) {
+                const int dd = hsel * (HD / 2) + ((d + lane) & (HD / 2 - 1));
+                sO[qr * HD + dd] *= alpha;
+            }
             __syncwarp();
-            if (lane == 0) sM[qr] = m_new, sL[qr] = sL[qr] * alpha + sum;
+            if (hsel == 0) sM[qr] = m_new, sL[qr] = sL[qr] * alpha + sum;
         }
         __syncwarp();
         // O += P V

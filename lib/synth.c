@@ -51,7 +51,7 @@ reap_synth_params reap_synth_default_params(void) {
     reap_synth_params p = {
         .n_layers = 4, .n_experts = 64, .top_k = 8, .hidden = 256, .inter = 128,
         .n_heads = 4, .n_kv_heads = 2, .head_dim = 64, .rotary_dim = 32, .vocab = 4096,
-        .tok_vocab = 0, .block = 64, .seed = 42, .max_shard_bytes = 50ull * 1000 * 1000,
+        .tok_vocab = 0, .block = 64, .seed = 42, .max_shard_bytes = 10ull * 1000 * 1000,
         .sparse = 0, .threads = 0,
     };
     return p;

@@ -275,18 +275,18 @@ static void test_chat_tool_result_parts(void) { CHECK_RENDERS(in_tool_result_par
 static void test_chat_arguments_string_and_object_identical(void) {
     const char *as_obj =
         "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
-        "[{\"function\":{\"name\":\"f\",\"arguments\":{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null},\"s\":\"é\"}}}]}]}";
+        "[{\"function\":{\"name\":\"f\",\"arguments\":{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null},\"s\":\"é\",\"m\":89.0}}}]}]}";
     const char *as_str =
         "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
         "[{\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\": [1, 2.5, \\\"x\\\"], \\\"b\\\": {\\\"c\\\": null}, "
-        "\\\"s\\\": \\\"\\\\u00e9\\\"}\"}}]}]}";
+        "\\\"s\\\": \\\"\\\\u00e9\\\", \\\"m\\\": 89.0}\"}}]}]}";
     const char *flat = "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"tool_calls\":"
-                       "[{\"name\":\"f\",\"arguments\":{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null},\"s\":\"é\"}}]}]}";
+                       "[{\"name\":\"f\",\"arguments\":{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null},\"s\":\"é\",\"m\":89.0}}]}]}";
     char *a = render_json(as_obj), *b = render_json(as_str), *c = render_json(flat);
     int ok = a && b && c && strcmp(a, b) == 0 && strcmp(a, c) == 0;
     if (!ok) printf("  object:\n%s\n  string:\n%s\n  flat:\n%s\n", a ? a : "(error)", b ? b : "(error)", c ? c : "(error)");
     int has = a && strstr(a, "<parameter name=\"a\">[1, 2.5, \"x\"]</parameter>\n<parameter name=\"b\">{\"c\": null}"
-                                "</parameter>\n<parameter name=\"s\">é</parameter>\n") != NULL;
+                                "</parameter>\n<parameter name=\"s\">é</parameter>\n<parameter name=\"m\">89.0</parameter>\n") != NULL;
     free(a);
     free(b);
     free(c);
