@@ -16,6 +16,7 @@ repository root:
 tests/test_golden.c compares `reap score`'s CPU path with the fixture.
 """
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -23,11 +24,27 @@ import sys
 
 import torch
 import transformers
-from transformers import FineGrainedFP8Config, MiniMaxM2ForCausalLM
+from transformers import FineGrainedFP8Config, MiniMaxM2Config, MiniMaxM2ForCausalLM
 
 
 def r9(x):
     return float("%.9g" % x)
+
+
+def load_config(path):
+    """config.json as transformers' strict config class accepts it: `reap synth` writes integral
+    floats such as router_jitter_noise as 0 (cJSON prints 0.0 as 0), which the class refuses."""
+    d = json.load(open(path))
+    try:
+        types = {f.name: str(f.type) for f in dataclasses.fields(MiniMaxM2Config)}
+    except TypeError:
+        types = {}
+    for key, v in list(d.items()):
+        t = types.get(key, "")
+        if isinstance(v, int) and not isinstance(v, bool) and "float" in t and "int" not in t:
+            d[key] = float(v)
+            print("config: %s %r read as %r" % (key, v, d[key]))
+    return d, MiniMaxM2Config.from_dict(d)
 
 
 def main():
@@ -41,10 +58,11 @@ def main():
     torch.manual_seed(0)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    cfg = json.load(open(os.path.join(a.ckpt, "config.json")))
+    cfg, config = load_config(os.path.join(a.ckpt, "config.json"))
     block = cfg["quantization_config"]["weight_block_size"]
     model = MiniMaxM2ForCausalLM.from_pretrained(
         a.ckpt,
+        config=config,
         dtype=torch.float32,
         quantization_config=FineGrainedFP8Config(weight_block_size=tuple(block), dequantize=True),
         attn_implementation="eager",
