@@ -76,6 +76,7 @@ def main():
     assert len(layers) == n_layers
     rot = 2 * model.model.rotary_emb.inv_freq.numel()
     print("transformers", transformers.__version__, "torch", torch.__version__, "device", a.device)
+    print("modules:", type(layers[0].self_attn).__name__, type(layers[0].mlp).__name__, type(layers[0].mlp.experts).__name__)
     print("rotary dims per head:", rot, "(config rotary_dim %d)" % cfg["rotary_dim"])
     assert rot == cfg["rotary_dim"], "transformers rotates %d dims, config says %d" % (rot, cfg["rotary_dim"])
     for i, layer in enumerate(layers):
