@@ -42,6 +42,9 @@ def main():
     cfgj = dict(cfgj)
     cfgj.pop("quantization_config", None)
     cfgj["num_hidden_layers"] = a.layers
+    for key in ("router_jitter_noise", "attention_dropout", "rms_norm_eps", "rope_theta", "initializer_range"):
+        if isinstance(cfgj.get(key), int):
+            cfgj[key] = float(cfgj[key])
     cfgj.setdefault("partial_rotary_factor", cfgj["rotary_dim"] / cfgj["head_dim"])
     cfg = MiniMaxM2Config(**cfgj)
     cfg._attn_implementation = "sdpa"
@@ -58,7 +61,6 @@ def main():
             handles[f] = safe_open(os.path.join(a.ckpt, f), framework="pt", device=dev)
         return handles[f].get_tensor(name)
 
-    b = cfg.quantization_config["weight_block_size"][0] if getattr(cfg, "quantization_config", None) else 128
     b = json.load(open(os.path.join(a.ckpt, "config.json")))["quantization_config"]["weight_block_size"][0]
 
     def weight(name):

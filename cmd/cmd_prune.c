@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "common.h"
 #include "prune.h"
+#include "score.h"
 #include "stats.h"
 #include "synth.h"
 
@@ -22,10 +23,27 @@ static void on_signal(int sig) {
     interrupted = 1;
 }
 
+static struct sigaction old_int, old_term;
+
+static void install_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+}
+
+static void restore_handlers(void) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+}
+
 int reap_cmd_prune(int argc, char **argv) {
-    const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL;
+    const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL, *router = "model";
     double ratio = NAN;
-    long long keep = LLONG_MIN, align = 0;
+    long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048;
     int dry = 0, force = 0;
     reap_strlist calib = {0};
     const reap_opt opts[] = {
@@ -33,7 +51,11 @@ int reap_cmd_prune(int argc, char **argv) {
         {"ratio", 0, REAP_OPT_DOUBLE, &ratio, "R", "drop floor(E x R) experts per layer, R in [0, 1)"},
         {"keep", 0, REAP_OPT_INT, &keep, "K", "keep K experts per layer (top-k <= K <= E)"},
         {"scores", 0, REAP_OPT_STRING, &scores, "FILE", "statistics file from `reap score` / `reap merge`"},
-        {"calib", 0, REAP_OPT_STRINGS, &calib, "SPEC", "score first with this calibration data (needs the scoring driver)"},
+        {"calib", 0, REAP_OPT_STRINGS, &calib, "SPEC",
+         "without --scores: score first with this calibration data (default: the built-in set)"},
+        {"rows", 0, REAP_OPT_INT, &rows, "N", "without --scores: calibration rows (default: as many as the data fills)"},
+        {"seq-len", 0, REAP_OPT_INT, &seq_len, "L", "without --scores: tokens per row (default 2048)"},
+        {"router", 0, REAP_OPT_STRING, &router, "MODE", "without --scores: model (default), softmax, softmax-renorm"},
         {"criterion", 0, REAP_OPT_STRING, &crit, "C",
          "reap (default), frequency, weighted-frequency, ean-sum, ean-mean, weighted-ean-sum, max-activation"},
         {"align", 0, REAP_OPT_INT, &align, "N", "round the kept count down to a multiple of N (expert parallelism)"},
@@ -50,7 +72,9 @@ int reap_cmd_prune(int argc, char **argv) {
         "original order and copied byte for byte (FP8 stays FP8); router rows and e_score_correction_bias entries\n"
         "are sliced; config.json changes only num_local_experts; every other file is copied; OUT/reap.json records\n"
         "the kept experts. The output is built in OUT.tmp-XXXXXX and renamed into place when complete; Ctrl-C\n"
-        "removes it. Check the result with `reap verify DIR OUT`.",
+        "removes it. Check the result with `reap verify DIR OUT`. Without --scores the model is scored first\n"
+        "(as `reap score`; GPU when present) and the statistics are kept as OUT/reap-stats.json (and in\n"
+        "OUT.reap-stats.json until the output is complete, so a failed prune can be rerun with --scores).",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
     char **pos = NULL;
@@ -81,17 +105,39 @@ int reap_cmd_prune(int argc, char **argv) {
     reap_stats stats;
     int have_stats = 0;
     reap_prune_plan plan = {0};
+    char *scored_path = NULL;
     double t0 = reap_now();
     if ((st = reap_ckpt_open(dir, &c))) goto done;
     if (scores) {
         if ((st = reap_stats_load(scores, &stats))) goto done;
         have_stats = 1;
     } else if (!(have_ratio && ratio == 0)) {
-        // Scoring from inside prune needs the scoring driver (lib/score.h), not part of this build.
-        st = reap_fail(REAP_EUSAGE, "reap prune: no --scores FILE: run `reap score %s%s -o stats.json` first, then "
-                       "pass --scores stats.json (scoring from inside prune is not available yet)",
-                       dir, calib.n ? " --calib ..." : "");
-        goto done;
+        reap_score_params sp = reap_score_default_params();
+        sp.calib = (const char *const *)calib.v;
+        sp.n_calib = calib.n;
+        sp.rows = (int)rows;
+        sp.seq_len = (int)seq_len;
+        sp.cancel = &interrupted;
+        if (rows < 0 || rows > INT_MAX || seq_len < 1 || seq_len > INT_MAX)
+            st = reap_fail(REAP_EUSAGE, "--rows / --seq-len out of range");
+        else st = reap_router_mode_parse(router, &sp.router);
+        if (st) goto done;
+        if (!out) {
+            st = reap_fail(REAP_EUSAGE, "reap prune: --dry-run without --scores needs -o OUT (the statistics are kept "
+                           "as OUT.reap-stats.json)");
+            goto done;
+        }
+        reap_info("no --scores: scoring %s first (%s)", dir, calib.n ? "given calibration data" : "built-in calibration set");
+        install_handlers();
+        reap_score_info info;
+        st = reap_score_run(dir, &sp, &stats, &info);
+        restore_handlers();
+        if (st) goto done;
+        have_stats = 1;
+        scored_path = reap_xasprintf("%s.reap-stats.json", out);
+        if ((st = reap_stats_save(&stats, scored_path))) goto done;
+        reap_info("statistics saved to %s (%.1f s of scoring)", scored_path, info.seconds);
+        scores = scored_path;
     }
     if ((st = reap_prune_plan_make(c, have_stats ? &stats : NULL, &p, &plan))) goto done;
     if (dry) {
@@ -105,18 +151,13 @@ int reap_cmd_prune(int argc, char **argv) {
     wo.cancel = &interrupted;
     const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_prune_interrupt.sh)
     wo.slow_ms = slow ? atoi(slow) : 0;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    wo.stats_into_output = scored_path != NULL;
+    install_handlers();
     reap_info("pruning %s -> %s: keep %d of %d experts in %d layers (%s)", dir, out, plan.keep, plan.n_experts,
               plan.n_layers, reap_criterion_name(p.criterion));
     st = reap_prune_write(c, &plan, out, &wo);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_handlers();
+    if (!st && scored_path) unlink(scored_path);  // now inside OUT as reap-stats.json
     if (st == REAP_EINTR) {
         st = reap_fail(REAP_EINTR, "interrupted: the temporary output was removed, %s was not written", out);
         goto done;
@@ -136,5 +177,6 @@ done:
     if (have_stats) reap_stats_free(&stats);
     reap_ckpt_close(c);
     reap_strlist_free(&calib);
+    free(scored_path);
     return st;
 }

@@ -1,9 +1,61 @@
-// cmd_report.c: `reap report` (not written yet).
+// cmd_report.c: `reap report FILE`: per-layer saliency summary of a statistics file, with CSV
+// and SVG heatmap outputs (lib/report.c).
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
 #include "commands.h"
 #include "common.h"
+#include "report.h"
+#include "stats.h"
+
+static const char *k_details =
+    "Per layer: valid tokens, experts never routed, the share of saliency in the top 10% of experts,\n"
+    "the Gini coefficient of the saliencies, and the share of saliency mass a cut of 25%, 30% or 40%\n"
+    "of the experts removes (floor(E x ratio) lowest, ties: the higher index goes first, as\n"
+    "`reap prune`). Then the lowest and highest experts of each layer and how far every criterion\n"
+    "agrees with the chosen one on what a 30% cut prunes.\n"
+    "Criteria: reap (default: mean of gate x ||expert output||), frequency, weighted-frequency,\n"
+    "ean-sum, ean-mean, weighted-ean-sum, max-activation.\n"
+    "--csv: one line per (layer, expert) with the raw statistics, every criterion, the rank and the\n"
+    "pruned flags. --svg: heatmap layers x experts (open it in a browser; hover a cell for values).";
 
 int reap_cmd_report(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return reap_fail(REAP_EUSAGE, "reap report: not implemented yet");
+    const char *crit = "reap", *csv = NULL, *svg = NULL;
+    long long top = 5;
+    const reap_opt opts[] = {
+        {"criterion", 'c', REAP_OPT_STRING, &crit, "C", "saliency criterion (default reap)"},
+        {"top", 'n', REAP_OPT_INT, &top, "N", "lowest and highest experts listed per layer (default 5, 0: none)"},
+        {"csv", 0, REAP_OPT_STRING, &csv, "FILE", "write every statistic and criterion as CSV"},
+        {"svg", 0, REAP_OPT_STRING, &svg, "FILE", "write a heatmap (layers x experts) as SVG"},
+    };
+    const reap_cmd_spec spec = {
+        .name = "report",
+        .usage = "FILE [--criterion C] [--top N] [--csv F] [--svg F]",
+        .summary = "Summarise a statistics file: saliency concentration, cuts, lowest/highest experts, CSV, SVG.",
+        .details = k_details,
+        .opts = opts,
+        .n_opts = (int)(sizeof opts / sizeof opts[0]),
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    char **pos = NULL;
+    int npos = 0;
+    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    if (st == REAP_CLI_HELP) return REAP_OK;
+    if (st) return st;
+    const char *file = pos[0];
+    free(pos);
+    reap_report_params p = reap_report_default_params();
+    if ((st = reap_criterion_parse(crit, &p.criterion))) return st;
+    if (top < 0 || top > 1000000) return reap_fail(REAP_EUSAGE, "reap report: --top must be >= 0, got %lld", top);
+    p.top = (int)top;
+    reap_stats s;
+    if ((st = reap_stats_load(file, &s))) return st;
+    if (s.layers_done == 0) st = reap_fail(REAP_EINVAL, "%s: no layer is complete yet", file);
+    if (!st) st = reap_report_print(&s, &p, stdout);
+    if (!st && csv && !(st = reap_report_csv(&s, p.criterion, csv))) reap_info("wrote %s", csv);
+    if (!st && svg && !(st = reap_report_svg(&s, p.criterion, svg))) reap_info("wrote %s", svg);
+    reap_stats_free(&s);
+    return st;
 }

@@ -588,3 +588,16 @@ extern "C" void reap_gpu_flops(const reap_gpu *g, double *experts, double *total
 extern "C" int reap_gpu_chunk_rows(const reap_gpu *g) { return g && g->n ? g->d[0].chunk_rows : 0; }
 
 extern "C" void reap_gpu_set_trace(reap_gpu *g, int *chosen) { g->trace = chosen; }
+
+extern "C" int reap_gpu_pin(void *p, size_t bytes) {
+    if (!p || !bytes) return -1;
+    if (cudaHostRegister(p, bytes, cudaHostRegisterPortable) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" void reap_gpu_unpin(void *p) {
+    if (p && cudaHostUnregister(p) != cudaSuccess) cudaGetLastError();
+}

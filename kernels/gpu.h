@@ -47,5 +47,10 @@ int reap_gpu_chunk_rows(const reap_gpu *g);
 // Checks: when chosen != NULL, every later reap_gpu_layer_forward writes the model's chosen experts
 // of every token there: chosen (rows*T, top_k) int, in the order the router ranked them.
 void reap_gpu_set_trace(reap_gpu *g, int *chosen);
+// Page-locks host memory the caller owns (hidden states, layer weights) so copies to and from the
+// GPU run at full bus speed (about 55 GB/s against 8.5 GB/s pageable on an H200 host). Unpin
+// before freeing. Returns 0 when pinned, -1 when not (the memory still works, only slower).
+int reap_gpu_pin(void *p, size_t bytes);
+void reap_gpu_unpin(void *p);
 
 #endif

@@ -44,6 +44,12 @@ int reap_gpu_chunk_rows(const reap_gpu *g) {
     return 0;
 }
 void reap_gpu_set_trace(reap_gpu *g, int *chosen) { (void)g, (void)chosen; }
+int reap_gpu_pin(void *p, size_t bytes) {
+    (void)p, (void)bytes;
+    return -1;
+}
+
+void reap_gpu_unpin(void *p) { (void)p; }
 #else
 typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
 #endif

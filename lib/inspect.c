@@ -193,6 +193,7 @@ static const char *gb(uint64_t b, char *buf, size_t cap) { return reap_fmt_bytes
 static const char *count(int64_t n, char *buf, size_t cap) {
     if (n >= 1000000000) snprintf(buf, cap, "%.3f B", n / 1e9);
     else if (n >= 1000000) snprintf(buf, cap, "%.3f M", n / 1e6);
+    else if (n >= 1000) snprintf(buf, cap, "%.3f K", n / 1e3);
     else snprintf(buf, cap, "%lld", (long long)n);
     return buf;
 }

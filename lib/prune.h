@@ -83,6 +83,7 @@ void reap_prune_plan_print(const reap_prune_plan *plan, FILE *out, int verbose);
 typedef struct {
     const char *stats_path;             // statistics file used (hashed into reap.json), or NULL
     const reap_stats *stats;            // its contents (calibration description), or NULL
+    int stats_into_output;              // copy stats_path into OUT as reap-stats.json (prune scored itself)
     int force;                          // replace an existing OUT (only once the new one is complete)
     volatile sig_atomic_t *cancel;      // set by a SIGINT/SIGTERM handler; checked between chunks
     int slow_ms;                        // TEST ONLY (env REAP_TEST_SLOW_MS): sleep per tensor

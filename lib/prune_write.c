@@ -280,7 +280,8 @@ static int write_reap_json(const reap_ckpt *c, const reap_prune_plan *pl, const 
             cJSON_Delete(r);
             return st;
         }
-        cJSON_AddStringToObject(s, "file", realpath(o->stats_path, rp) ? rp : o->stats_path);
+        if (o->stats_into_output) cJSON_AddStringToObject(s, "file", "reap-stats.json");
+        else cJSON_AddStringToObject(s, "file", realpath(o->stats_path, rp) ? rp : o->stats_path);
         cJSON_AddStringToObject(s, "sha256", hex);
         if (o->stats) {
             cJSON_AddStringToObject(s, "fingerprint", o->stats->fingerprint);
@@ -351,6 +352,11 @@ static int write_all(const reap_ckpt *c, const reap_prune_plan *pl, const char *
     free(text);
     if (!st) st = copy_tree(c->dir, tmp, c, 1, o);
     if (!st && cancelled(o)) st = reap_fail(REAP_EINTR, "interrupted");
+    if (!st && o->stats_into_output && o->stats_path) {
+        char *p = reap_path_join(tmp, "reap-stats.json");
+        st = reap_copy_file(o->stats_path, p);
+        free(p);
+    }
     if (!st) st = write_reap_json(c, pl, tmp, o);
     if (!st && pl->write_index) st = write_index(pl, tmp);
     if (!st) st = reap_fsync_dir(tmp);

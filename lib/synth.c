@@ -476,7 +476,7 @@ static int write_shard(const reap_synth_params *p, const reap_synth_plan *pl, in
                 while (ps.len[k] && !ps.st) pthread_cond_wait(&ps.cv, &ps.mu);
                 st = ps.st;
                 pthread_mutex_unlock(&ps.mu);
-                if (!st && interrupted) st = reap_fail(REAP_EINTR, "%s: interrupted", dir);
+                if (!st && interrupted) st = reap_fail(REAP_EINTR, "interrupted (partial output %s removed)", dir);
                 if (st) break;
                 reap_synth_fill(p, t, e, n, ps.buf[k]);
                 pthread_mutex_lock(&ps.mu);

@@ -9,10 +9,13 @@
 #include "bpe.h"
 #include "common.h"
 #include "tokenizer.h"
+#include "unicode_nfc.h"
 
 typedef struct {
     const char *content;  // in tok->strs
     uint32_t len;
+    const char *match;    // what is matched: content, normalised when `normalized` (in tok->mstrs)
+    uint32_t match_len;
     int32_t id;
     uint8_t single_word, lstrip, rstrip, normalized, special;
 } tok_added;
@@ -41,6 +44,17 @@ typedef struct {
     size_t n, cap;
 } tok_spans;
 
+// One normalizer step (a Sequence is flattened into steps applied in order).
+enum { TOK_NORM_NFC, TOK_NORM_NFD, TOK_NORM_REPLACE, TOK_NORM_PREPEND };
+typedef struct {
+    int kind;       // TOK_NORM_*
+    char *pat;      // Replace: the literal pattern (non-empty); Prepend: the prefix
+    size_t pat_len;
+    char *content;  // Replace: what each occurrence becomes
+    size_t content_len;
+} tok_norm;
+
+#define TOK_MAX_NORMS 16
 #define TOK_MAX_SPLITS 16
 #define TOK_CACHE_CAP (1u << 16)  // entries (power of 2); cleared when half full
 
@@ -70,6 +84,10 @@ struct reap_tokenizer {
     int n_added;
     reap_bpe_smap added_map; // content -> id
     tok_matcher m_raw, m_norm;
+    reap_sbuf mstrs;         // normalised contents of normalized added tokens
+    // Normalizer steps, applied to each piece between non-normalized added tokens.
+    tok_norm norms[TOK_MAX_NORMS];
+    int n_norms;
     // Pre-tokenizer: Split steps, then optionally ByteLevel (which must come last).
     tok_split splits[TOK_MAX_SPLITS];
     int n_splits;
@@ -85,6 +103,8 @@ struct reap_tokenizer {
     tok_spans lv[TOK_MAX_SPLITS + 1];
     char *scratch;
     size_t scratch_cap;
+    reap_sbuf nbuf[2];       // normalizer output, ping-pong between steps
+    reap_unicode_work uwork;
     int32_t *sym;
     size_t sym_cap;
     reap_bpe_work work;
@@ -95,6 +115,10 @@ struct reap_tokenizer {
     int32_t *cids;
     size_t cids_n, cids_cap;
 };
+
+// Applies the normalizer steps to p[0..n) (valid UTF-8); *out is p itself or t->nbuf's text,
+// valid until the next call.
+void reap_tok_normalize(reap_tokenizer *t, const char *p, size_t n, const char **out, size_t *out_n);
 
 // Compiles a pattern with UTF + UCP (+ JIT when available). NULL with a message on failure.
 pcre2_code *reap_tok_compile(const char *path, const char *what, const char *pat, size_t len, int literal);

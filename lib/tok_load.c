@@ -1,7 +1,7 @@
 // tok_load.c: HF tokenizer.json -> reap_tokenizer. Supported: model BPE (byte-level or not,
-// merges as "a b" strings or [a, b] pairs, ignore_merges, unk_token, fuse_unk); normalizer null
-// (or an empty Sequence); pre-tokenizers Sequence / Split / ByteLevel (ByteLevel last); added
-// tokens; decoder ByteLevel or null. Anything else fails, naming the file and the component.
+// merges as "a b" strings or [a, b] pairs, ignore_merges, unk_token, fuse_unk); normalizers null,
+// NFC, NFD, Replace (String pattern), Prepend and Sequences of them; pre-tokenizers Sequence /
+// Split / ByteLevel (ByteLevel last); added tokens; decoder ByteLevel or null. Anything else fails, naming the file and the component.
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,20 +114,76 @@ static int parse_pretok(reap_tokenizer *t, const cJSON *o) {
     return reap_fail(REAP_EINVAL, "%s: pre_tokenizer %s is not supported (supported: Sequence, Split, ByteLevel)", t->path, type);
 }
 
+// ---- normalizer ----
+
+static int add_norm(reap_tokenizer *t, tok_norm n, const char *type) {
+    if (t->n_norms == TOK_MAX_NORMS) {
+        free(n.pat);
+        free(n.content);
+        return reap_fail(REAP_EINVAL, "%s: normalizer %s: more than %d normalizer steps", t->path, type, TOK_MAX_NORMS);
+    }
+    t->norms[t->n_norms++] = n;
+    return REAP_OK;
+}
+
+// A copy of a normalizer's string argument; NULL (with the error set) if it is not UTF-8.
+static char *dup_utf8(reap_tokenizer *t, const char *type, const char *s, size_t *len) {
+    *len = strlen(s);
+    if (reap_utf8_check((const uint8_t *)s, *len) != *len) {
+        reap_fail(REAP_EINVAL, "%s: normalizer %s: argument is not valid UTF-8", t->path, type);
+        return NULL;
+    }
+    return reap_xstrdup(s);
+}
+
 static int parse_normalizer(reap_tokenizer *t, const cJSON *o) {
     if (!o || cJSON_IsNull(o)) return REAP_OK;
     const char *type = type_of(o);
-    if (type && !strcmp(type, "Sequence")) {
+    if (!type) return reap_fail(REAP_EINVAL, "%s: normalizer: missing \"type\"", t->path);
+    if (!strcmp(type, "Sequence")) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "normalizers"), *c;
+        if (!cJSON_IsArray(a)) return reap_fail(REAP_EINVAL, "%s: normalizer Sequence: no \"normalizers\" array", t->path);
         cJSON_ArrayForEach(c, a) {
             int st = parse_normalizer(t, c);
             if (st) return st;
         }
         return REAP_OK;
     }
+    tok_norm n = {0};
+    if (!strcmp(type, "NFC") || !strcmp(type, "NFD")) {
+        n.kind = type[2] == 'C' ? TOK_NORM_NFC : TOK_NORM_NFD;
+        return add_norm(t, n, type);
+    }
+    if (!strcmp(type, "Prepend")) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "prepend");
+        if (!cJSON_IsString(p)) return reap_fail(REAP_EINVAL, "%s: normalizer Prepend: \"prepend\" must be a string", t->path);
+        n.kind = TOK_NORM_PREPEND;
+        if (!(n.pat = dup_utf8(t, type, p->valuestring, &n.pat_len))) return REAP_EINVAL;
+        return add_norm(t, n, type);
+    }
+    if (!strcmp(type, "Replace")) {
+        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
+        const cJSON *str = cJSON_GetObjectItemCaseSensitive(pat, "String");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(o, "content");
+        if (cJSON_GetObjectItemCaseSensitive(pat, "Regex"))
+            return reap_fail(REAP_EINVAL, "%s: normalizer Replace: a Regex pattern is not supported (only {\"String\": ...})", t->path);
+        if (!cJSON_IsString(str) || !str->valuestring[0])
+            return reap_fail(REAP_EINVAL, "%s: normalizer Replace: \"pattern\" must be {\"String\": \"...\"} (non-empty)", t->path);
+        if (!cJSON_IsString(content)) return reap_fail(REAP_EINVAL, "%s: normalizer Replace: \"content\" must be a string", t->path);
+        n.kind = TOK_NORM_REPLACE;
+        if (!(n.pat = dup_utf8(t, type, str->valuestring, &n.pat_len))) return REAP_EINVAL;
+        if (!(n.content = dup_utf8(t, type, content->valuestring, &n.content_len))) {
+            free(n.pat);
+            return REAP_EINVAL;
+        }
+        return add_norm(t, n, type);
+    }
+    // Lowercase is left out on purpose: `tokenizers` lowercases with the case tables of the Rust
+    // standard library it was built with (a newer Unicode than ours), so it could not be exact.
     return reap_fail(REAP_EINVAL,
-                     "%s: normalizer %s is not supported (only none: Unicode normalisation tables are not built in)",
-                     t->path, type ? type : "(no type)");
+                     "%s: normalizer %s is not supported (supported: NFC, NFD, Replace with a String pattern, Prepend, "
+                     "Sequence of those)",
+                     t->path, type);
 }
 
 // ---- model ----
@@ -256,9 +312,9 @@ static int parse_model(reap_tokenizer *t, const cJSON *o) {
 
 static int cmp_added(const void *x, const void *y, void *ctx) {
     const tok_added *a = &((const tok_added *)ctx)[*(const int32_t *)x], *b = &((const tok_added *)ctx)[*(const int32_t *)y];
-    uint8_t fa = (uint8_t)a->content[0], fb = (uint8_t)b->content[0];
+    uint8_t fa = (uint8_t)a->match[0], fb = (uint8_t)b->match[0];
     if (fa != fb) return fa < fb ? -1 : 1;
-    if (a->len != b->len) return a->len > b->len ? -1 : 1;
+    if (a->match_len != b->match_len) return a->match_len > b->match_len ? -1 : 1;
     return *(const int32_t *)x < *(const int32_t *)y ? -1 : 1;
 }
 
@@ -266,11 +322,11 @@ static void build_matcher(reap_tokenizer *t, tok_matcher *m, int normalized) {
     int n = 0;
     m->idx = reap_xmalloc(sizeof(int32_t) * (size_t)(t->n_added + 1));
     for (int i = 0; i < t->n_added; i++)
-        if (t->added[i].normalized == normalized) m->idx[n++] = i;
+        if (t->added[i].normalized == normalized && t->added[i].match_len) m->idx[n++] = i;
     qsort_r(m->idx, (size_t)n, sizeof(int32_t), cmp_added, t->added);
     int j = 0;
     for (int b = 0; b <= 256; b++) {
-        while (j < n && (uint8_t)t->added[m->idx[j]].content[0] < b) j++;
+        while (j < n && (uint8_t)t->added[m->idx[j]].match[0] < b) j++;
         m->start[b] = j;
     }
     m->start[256] = n;
@@ -288,6 +344,8 @@ static int parse_added(reap_tokenizer *t, const cJSON *arr) {
             return reap_fail(REAP_EINVAL, "%s: added_tokens[%d]: needs \"content\" (string) and \"id\"", t->path, i);
         i++;
         size_t n = strlen(s->valuestring);
+        if (reap_utf8_check((const uint8_t *)s->valuestring, n) != n)
+            return reap_fail(REAP_EINVAL, "%s: added_tokens[%d]: content is not valid UTF-8", t->path, i - 1);
         if (!n) continue;  // `tokenizers` ignores empty added tokens
         tok_added a = {.content = strs_add(t, s->valuestring, n), .len = (uint32_t)n,
                        .single_word = (uint8_t)get_bool(c, "single_word", 0), .lstrip = (uint8_t)get_bool(c, "lstrip", 0),
@@ -314,6 +372,24 @@ static int parse_added(reap_tokenizer *t, const cJSON *arr) {
         reap_bpe_smap_put(&t->added_map, a.content, n, nid);
         set_id(t, nid, a.content, n, 1);
     }
+    // `tokenizers` matches normalized added tokens by their content passed through the normalizer.
+    size_t *moff = reap_xmalloc(sizeof *moff * (size_t)(t->n_added + 1));
+    for (int k = 0; k < t->n_added; k++) {
+        tok_added *a = &t->added[k];
+        a->match = a->content;
+        a->match_len = a->len;
+        moff[k] = SIZE_MAX;
+        if (!a->normalized || !t->n_norms) continue;
+        const char *s;
+        size_t sn;
+        reap_tok_normalize(t, a->content, a->len, &s, &sn);
+        moff[k] = t->mstrs.n;
+        reap_sbuf_append(&t->mstrs, s, sn);
+        a->match_len = (uint32_t)sn;
+    }
+    for (int k = 0; k < t->n_added; k++)
+        if (moff[k] != SIZE_MAX) t->added[k].match = t->mstrs.p + moff[k];
+    free(moff);
     build_matcher(t, &t->m_raw, 0);
     build_matcher(t, &t->m_norm, 1);
     return REAP_OK;
@@ -365,8 +441,8 @@ int reap_tok_load_mem(const char *json, size_t len, const char *path, reap_token
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     build_strs(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), cJSON_IsArray(added) ? added : NULL);
     int st = parse_model(t, model);
-    if (!st) st = parse_added(t, added);
     if (!st) st = parse_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"));
+    if (!st) st = parse_added(t, added);  // after the normalizer: normalized tokens are matched normalised
     if (!st) st = parse_pretok(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"));
     if (!st) {
         parse_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"));
@@ -403,6 +479,14 @@ int reap_tok_load(const char *path, reap_tokenizer **out) {
 void reap_tok_free(reap_tokenizer *t) {
     if (!t) return;
     for (int i = 0; i < t->n_splits; i++) pcre2_code_free(t->splits[i].re);
+    for (int i = 0; i < t->n_norms; i++) {
+        free(t->norms[i].pat);
+        free(t->norms[i].content);
+    }
+    reap_sbuf_free(&t->nbuf[0]);
+    reap_sbuf_free(&t->nbuf[1]);
+    reap_sbuf_free(&t->mstrs);
+    reap_unicode_work_free(&t->uwork);
     pcre2_code_free(t->re_gpt2);
     pcre2_code_free(t->re_word);
     pcre2_match_data_free(t->md);

@@ -1,7 +1,8 @@
 // tokenizer.c: encode and decode exactly as HF `tokenizers` does (add_special_tokens=False).
-// Pipeline per text: added tokens that are not normalized are split out first, then (after the
-// identity normaliser) the normalized ones, then each remaining piece goes through the Split
-// steps, the ByteLevel step, and BPE with a cache of recent pre-tokens.
+// Pipeline per text: added tokens that are not normalized are split out first, then each piece
+// between them is normalised (NFC / NFD / Replace / Prepend steps) and the normalized added tokens
+// are split out of it, then each remaining piece goes through the Split steps, the ByteLevel step,
+// and BPE with a cache of recent pre-tokens.
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,9 +239,45 @@ static size_t prev_char(const char *p, size_t i) {
 
 static int split_added(reap_tokenizer *t, int pass, const char *p, size_t n, sink *o);
 
+// Pass-0 pieces are normalised one after another, so one pair of buffers serves them all.
+void reap_tok_normalize(reap_tokenizer *t, const char *p, size_t n, const char **out, size_t *out_n) {
+    int nb = 0;  // the buffer the next step writes
+    for (int i = 0; i < t->n_norms; i++) {
+        const tok_norm *s = &t->norms[i];
+        reap_sbuf *dst = &t->nbuf[nb];
+        if (s->kind == TOK_NORM_NFC || s->kind == TOK_NORM_NFD) {
+            reap_unicode_form f = s->kind == TOK_NORM_NFC ? REAP_UNICODE_NFC : REAP_UNICODE_NFD;
+            if (!reap_unicode_normalize(f, p, n, dst, &t->uwork)) continue;  // already normalised
+        } else if (s->kind == TOK_NORM_PREPEND) {
+            if (!n) continue;  // `tokenizers` prepends to non-empty text only
+            dst->n = 0;
+            reap_sbuf_append(dst, s->pat, s->pat_len);
+            reap_sbuf_append(dst, p, n);
+        } else {  // Replace: leftmost, non-overlapping occurrences of a literal
+            const char *hit = memmem(p, n, s->pat, s->pat_len);
+            if (!hit) continue;
+            dst->n = 0;
+            reap_sbuf_append(dst, "", 0);
+            const char *q = p, *end = p + n;
+            for (; hit; hit = memmem(q, (size_t)(end - q), s->pat, s->pat_len)) {
+                reap_sbuf_append(dst, q, (size_t)(hit - q));
+                reap_sbuf_append(dst, s->content, s->content_len);
+                q = hit + s->pat_len;
+            }
+            reap_sbuf_append(dst, q, (size_t)(end - q));
+        }
+        p = dst->p;
+        n = dst->n;
+        nb ^= 1;
+    }
+    *out = p;
+    *out_n = n;
+}
+
 static int after_added(reap_tokenizer *t, int pass, const char *p, size_t n, sink *o) {
-    if (pass == 0) return split_added(t, 1, p, n, o);  // identity normaliser, then normalized tokens
-    return pretokenize(t, 0, p, n, o);
+    if (pass == 1) return pretokenize(t, 0, p, n, o);
+    if (t->n_norms) reap_tok_normalize(t, p, n, &p, &n);
+    return split_added(t, 1, p, n, o);  // the normalized added tokens are matched on normalised text
 }
 
 // `tokenizers` AddedVocabulary::find_matches: leftmost-longest, non-overlapping; single_word
@@ -255,10 +292,10 @@ static int split_added(reap_tokenizer *t, int pass, const char *p, size_t n, sin
         const tok_added *hit = NULL;
         for (int k = m->start[b]; k < m->start[b + 1]; k++) {
             const tok_added *a = &t->added[m->idx[k]];
-            if (a->len <= n - i && !memcmp(p + i, a->content, a->len)) { hit = a; break; }
+            if (a->match_len <= n - i && !memcmp(p + i, a->match, a->match_len)) { hit = a; break; }
         }
         if (!hit) { i++; continue; }
-        size_t start = i, stop = i + hit->len;
+        size_t start = i, stop = i + hit->match_len;
         i = stop;
         if (hit->single_word) {
             int before = start > 0 && word_char_at(t, p, n, prev_char(p, start));

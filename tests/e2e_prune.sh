@@ -139,3 +139,10 @@ check "prune_with_merged_statistics" "$REAP" prune src -o pm --ratio 0.30 --scor
 
 (cd src && cksum ./* | sort) >src.after
 cmp -s src.sum src.after && ok "source_never_changes" || bad "source_never_changes"
+
+# Without --scores, prune scores first (reap score's driver, built-in set, CPU) and keeps the statistics.
+check "prune_without_scores_scores_first" "$REAP" prune src -o ps --ratio 0.30 --rows 4 --seq-len 32 -q
+[ -f ps/reap-stats.json ] && [ ! -e ps.reap-stats.json ] && grep -q '"file":	"reap-stats.json"' ps/reap.json &&
+    ok "scored_statistics_kept_in_output" || bad "scored_statistics_kept_in_output"
+check "verify_scored_prune_passes" "$REAP" verify src ps
+check "scored_statistics_load_and_merge" "$REAP" merge ps/reap-stats.json -o single.json

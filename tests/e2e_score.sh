@@ -110,4 +110,27 @@ if [ "${CUDA:-0}" = 0 ]; then
     if [ $rc = 4 ] && grep -q "without CUDA" "$dir/err.txt"; then ok device_cuda_without_cuda_refused
     else bad device_cuda_without_cuda_refused "exit $rc: $(cat "$dir/err.txt")"; fi
 fi
+# reap report: text summary, CSV of everything, SVG heatmap (10 layers x 16 experts, 4 pruned at 30%).
+if "$REAP" report "$dir/full.json" --top 2 --csv "$dir/r.csv" --svg "$dir/r.svg" >"$dir/report.txt" 2>/dev/null &&
+    grep -q "mass removed by a cut of 25% / 30% / 40%" "$dir/report.txt" && grep -q "agreement with reap" "$dir/report.txt"; then
+    ok report_text
+else
+    bad report_text
+fi
+if [ "$(wc -l <"$dir/r.csv")" = 161 ] && head -1 "$dir/r.csv" | grep -q "ean-mean" &&
+    [ "$(grep -c ',1,1$' "$dir/r.csv")" = 40 ]; then
+    ok report_csv_rows_and_pruned_flags
+else
+    bad report_csv_rows_and_pruned_flags "$(wc -l <"$dir/r.csv") lines"
+fi
+if [ "$(grep -c '<title>layer' "$dir/r.svg")" = 160 ] && [ "$(grep -c 'pruned at 30%' "$dir/r.svg")" = 40 ] &&
+    tail -1 "$dir/r.svg" | grep -q '</svg>'; then
+    ok report_svg_heatmap
+else
+    bad report_svg_heatmap
+fi
+if "$REAP" report "$dir/full.json" --criterion max-activation --top 0 >/dev/null 2>&1; then ok report_other_criterion
+else bad report_other_criterion; fi
+"$REAP" report "$dir/full.json" --criterion nope >/dev/null 2>&1
+if [ $? = 2 ]; then ok report_bad_criterion_is_usage_error; else bad report_bad_criterion_is_usage_error; fi
 exit 0

@@ -5,11 +5,14 @@
 # to refactor) with refactor_note, optional reasoning (thinking text for the write answer).
 
 def T(lang, prompt, code, explain, bug=None, tests=None, messy=None, refactor_note=None,
-      reasoning=None, heldout=False):
+      reasoning=None, heldout=False, check=None):
+    """check (dev-time only, read by check_answers.py, never emitted): {"sqlite": setup SQL to run a
+    SQL answer against, "expect": its expected output, "main": a driver appended to the answer to
+    run it, "stdin": input for a program, "skip": why the answer cannot be run here}."""
     return dict(lang=lang, prompt=prompt, code=code.strip("\n"), explain=explain, bug=bug,
                 tests=tests.strip("\n") if tests else None,
                 messy=messy.strip("\n") if messy else None, refactor_note=refactor_note,
-                reasoning=reasoning, heldout=heldout)
+                reasoning=reasoning, heldout=heldout, check=check)
 
 
 TASKS_A = [

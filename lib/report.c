@@ -1,0 +1,284 @@
+// report.c: see report.h.
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "prune.h"
+
+const double reap_report_cuts[REAP_REPORT_N_CUTS] = {0.25, 0.30, 0.40};
+
+reap_report_params reap_report_default_params(void) {
+    return (reap_report_params){.criterion = REAP_CRIT_REAP, .top = 5};
+}
+
+static const double *sort_key;
+static int cmp_pruned_first(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    double x = sort_key[i], y = sort_key[j];
+    if (x < y) return -1;
+    if (x > y) return 1;
+    return j - i;  // equal saliency: the higher index goes first
+}
+
+void reap_report_order(const double *saliency, int n_experts, int *order) {
+    for (int i = 0; i < n_experts; i++) order[i] = i;
+    sort_key = saliency;
+    qsort(order, (size_t)n_experts, sizeof *order, cmp_pruned_first);
+    sort_key = NULL;
+}
+
+static double mass(double v) { return isfinite(v) && v > 0 ? v : 0; }
+
+int reap_report_layer(const reap_stats *s, int layer, reap_criterion c, reap_layer_summary *out) {
+    memset(out, 0, sizeof *out);
+    int E = s->n_experts;
+    double *sal = reap_xmalloc(sizeof(double) * E);
+    int *order = reap_xmalloc(sizeof(int) * E);
+    int st = reap_stats_saliency(s, layer, c, sal);
+    if (st) goto done;
+    reap_report_order(sal, E, order);
+    out->tokens = s->layers[layer].tokens;
+    for (int e = 0; e < E; e++) {
+        out->never_routed += s->layers[layer].e[e].count == 0;
+        out->total += mass(sal[e]);
+    }
+    if (out->total > 0) {
+        int top = (E + 9) / 10;
+        double t = 0, weighted = 0;
+        for (int i = 0; i < top; i++) t += mass(sal[order[E - 1 - i]]);
+        out->top10_share = t / out->total;
+        for (int i = 0; i < E; i++) weighted += (double)(i + 1) * mass(sal[order[i]]);
+        out->gini = 2 * weighted / (E * out->total) - (double)(E + 1) / E;
+    }
+    for (int k = 0; k < REAP_REPORT_N_CUTS; k++) {
+        int n = reap_prune_count(E, reap_report_cuts[k]);
+        double m = 0;
+        for (int i = 0; i < n; i++) m += mass(sal[order[i]]);
+        out->pruned[k] = n;
+        out->removed[k] = out->total > 0 ? m / out->total : 0;
+    }
+done:
+    free(sal), free(order);
+    return st;
+}
+
+// Share of layer experts pruned at 30% under a that are also pruned under b (averaged over layers).
+static double agreement(const reap_stats *s, reap_criterion a, reap_criterion b) {
+    int E = s->n_experts, n = reap_prune_count(E, 0.30);
+    if (n == 0) return 1;
+    double *sa = reap_xmalloc(sizeof(double) * E), *sb = reap_xmalloc(sizeof(double) * E);
+    int *oa = reap_xmalloc(sizeof(int) * E), *ob = reap_xmalloc(sizeof(int) * E);
+    char *in = reap_xmalloc((size_t)E);
+    double sum = 0;
+    int layers = 0;
+    for (int l = 0; l < s->layers_done; l++) {
+        if (reap_stats_saliency(s, l, a, sa) || reap_stats_saliency(s, l, b, sb)) {
+            sum = NAN;
+            break;
+        }
+        reap_report_order(sa, E, oa);
+        reap_report_order(sb, E, ob);
+        memset(in, 0, (size_t)E);
+        for (int i = 0; i < n; i++) in[oa[i]] = 1;
+        int both = 0;
+        for (int i = 0; i < n; i++) both += in[ob[i]];
+        sum += (double)both / n;
+        layers++;
+    }
+    free(sa), free(sb), free(oa), free(ob), free(in);
+    return layers ? sum / layers : NAN;
+}
+
+int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *out) {
+    int E = s->n_experts;
+    const cJSON *calib = s->calib;
+    char *ctext = calib ? cJSON_PrintUnformatted(calib) : NULL;
+    fprintf(out, "REAP statistics: %d layers x %d experts, top-%d, router %s, criterion %s%s\n", s->n_layers, E,
+            s->top_k, reap_router_mode_name(s->router), reap_criterion_name(p->criterion),
+            s->layers_done < s->n_layers ? " (INCOMPLETE)" : "");
+    fprintf(out, "model fingerprint %.16s..., calibration %s\n", s->fingerprint, ctext ? ctext : "{}");
+    free(ctext);
+    if (s->layers_done < s->n_layers)
+        fprintf(out, "only %d of %d layers are complete: the summary covers those\n", s->layers_done, s->n_layers);
+    fprintf(out, "\n%5s %10s %7s %9s %6s   %s\n", "layer", "tokens", "unused", "top10%", "gini",
+            "mass removed by a cut of 25% / 30% / 40% (experts)");
+    double avg[REAP_REPORT_N_CUTS] = {0}, avg_top = 0, avg_gini = 0;
+    int total_unused = 0;
+    for (int l = 0; l < s->layers_done; l++) {
+        reap_layer_summary sm;
+        int st = reap_report_layer(s, l, p->criterion, &sm);
+        if (st) return st;
+        fprintf(out, "%5d %10llu %7d %8.1f%% %6.3f  ", l, (unsigned long long)sm.tokens, sm.never_routed,
+                100 * sm.top10_share, sm.gini);
+        for (int k = 0; k < REAP_REPORT_N_CUTS; k++) {
+            fprintf(out, " %6.2f%% (%d)", 100 * sm.removed[k], sm.pruned[k]);
+            avg[k] += sm.removed[k] / s->layers_done;
+        }
+        fprintf(out, "\n");
+        avg_top += sm.top10_share / s->layers_done;
+        avg_gini += sm.gini / s->layers_done;
+        total_unused += sm.never_routed;
+    }
+    if (s->layers_done > 0) {
+        fprintf(out, "%5s %10s %7d %8.1f%% %6.3f  ", "all", "", total_unused, 100 * avg_top, avg_gini);
+        for (int k = 0; k < REAP_REPORT_N_CUTS; k++) fprintf(out, " %6.2f%%     ", 100 * avg[k]);
+        fprintf(out, " (means over layers)\n");
+    }
+
+    int top = p->top < 0 ? 0 : p->top > E ? E : p->top;
+    if (top > 0 && s->layers_done > 0) {
+        fprintf(out, "\nlowest (pruned first) and highest experts per layer, by %s: expert=saliency (tokens)\n",
+                reap_criterion_name(p->criterion));
+        double *sal = reap_xmalloc(sizeof(double) * E);
+        int *order = reap_xmalloc(sizeof(int) * E);
+        for (int l = 0; l < s->layers_done; l++) {
+            reap_stats_saliency(s, l, p->criterion, sal);
+            reap_report_order(sal, E, order);
+            fprintf(out, "%5d  low: ", l);
+            for (int i = 0; i < top; i++)
+                fprintf(out, " %d=%.4g (%llu)", order[i], sal[order[i]], (unsigned long long)s->layers[l].e[order[i]].count);
+            fprintf(out, "\n       high:");
+            for (int i = 0; i < top; i++) {
+                int e = order[E - 1 - i];
+                fprintf(out, " %d=%.4g (%llu)", e, sal[e], (unsigned long long)s->layers[l].e[e].count);
+            }
+            fprintf(out, "\n");
+        }
+        free(sal), free(order);
+    }
+
+    if (s->layers_done > 0) {
+        fprintf(out, "\nagreement with %s: share of the experts a 30%% cut prunes that each criterion also prunes\n",
+                reap_criterion_name(p->criterion));
+        for (int c = 0; c < REAP_CRIT_COUNT; c++) {
+            double a = agreement(s, p->criterion, (reap_criterion)c);
+            if (isnan(a)) fprintf(out, "  %-20s not available in this file\n", reap_criterion_name((reap_criterion)c));
+            else fprintf(out, "  %-20s %6.1f%%\n", reap_criterion_name((reap_criterion)c), 100 * a);
+        }
+    }
+    return REAP_OK;
+}
+
+int reap_report_csv(const reap_stats *s, reap_criterion c, const char *path) {
+    int E = s->n_experts;
+    reap_sbuf b = {0};
+    reap_sbuf_puts(&b, "layer,expert,tokens,count,gate_sum,norm_sum,reap_sum,max_act");
+    for (int k = 0; k < REAP_CRIT_COUNT; k++) reap_sbuf_printf(&b, ",%s", reap_criterion_name((reap_criterion)k));
+    reap_sbuf_printf(&b, ",rank_%s", reap_criterion_name(c));
+    for (int k = 0; k < REAP_REPORT_N_CUTS; k++) reap_sbuf_printf(&b, ",pruned_at_%d", (int)lround(100 * reap_report_cuts[k]));
+    reap_sbuf_puts(&b, "\n");
+    double *sal = reap_xmalloc(sizeof(double) * E * REAP_CRIT_COUNT);
+    int *order = reap_xmalloc(sizeof(int) * E), *rank = reap_xmalloc(sizeof(int) * E);
+    int have[REAP_CRIT_COUNT];
+    int st = REAP_OK;
+    for (int l = 0; l < s->layers_done; l++) {
+        for (int k = 0; k < REAP_CRIT_COUNT; k++) have[k] = reap_stats_saliency(s, l, (reap_criterion)k, sal + k * E) == 0;
+        if (!have[c]) {
+            st = reap_stats_saliency(s, l, c, sal + c * E);
+            break;
+        }
+        reap_report_order(sal + c * E, E, order);
+        for (int i = 0; i < E; i++) rank[order[i]] = i;
+        const reap_layer_stats *ls = &s->layers[l];
+        for (int e = 0; e < E; e++) {
+            const reap_expert_stats *x = &ls->e[e];
+            reap_sbuf_printf(&b, "%d,%d,%llu,%llu,%.17g,%.17g,%.17g,", l, e, (unsigned long long)ls->tokens,
+                             (unsigned long long)x->count, x->gate_sum, x->norm_sum, x->reap_sum);
+            if (x->count && isfinite(x->max_act)) reap_sbuf_printf(&b, "%.9g", x->max_act);
+            for (int k = 0; k < REAP_CRIT_COUNT; k++) {
+                double v = sal[k * E + e];
+                if (have[k] && isfinite(v)) reap_sbuf_printf(&b, ",%.17g", v);
+                else reap_sbuf_puts(&b, ",");
+            }
+            reap_sbuf_printf(&b, ",%d", rank[e]);
+            for (int k = 0; k < REAP_REPORT_N_CUTS; k++)
+                reap_sbuf_printf(&b, ",%d", rank[e] < reap_prune_count(E, reap_report_cuts[k]));
+            reap_sbuf_puts(&b, "\n");
+        }
+    }
+    if (!st) st = reap_write_file_atomic(path, b.p, b.n);
+    reap_sbuf_free(&b);
+    free(sal), free(order), free(rank);
+    return st;
+}
+
+// Perceptually ordered colour ramp (dark blue -> teal -> yellow), t in [0, 1].
+static void ramp(double t, int rgb[3]) {
+    static const int stops[5][3] = {{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+    if (!(t > 0)) t = 0;
+    if (t > 1) t = 1;
+    double x = t * 4;
+    int i = (int)x;
+    if (i > 3) i = 3;
+    double f = x - i;
+    for (int c = 0; c < 3; c++) rgb[c] = (int)lround(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]));
+}
+
+int reap_report_svg(const reap_stats *s, reap_criterion c, const char *path) {
+    int E = s->n_experts, L = s->layers_done;
+    int cw = 1100 / E;
+    if (cw < 3) cw = 3;
+    if (cw > 20) cw = 20;
+    int ch = cw < 8 ? 8 : cw;
+    int left = 70, topm = 60, w = left + E * cw + 120, h = topm + L * ch + 60;
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b,
+                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                     "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                     w, h, w, h);
+    reap_sbuf_printf(&b,
+                     "<text x=\"%d\" y=\"20\" font-size=\"14\">REAP saliency (%s, relative to each layer's largest): %d "
+                     "layers x %d experts, router %s</text>\n",
+                     left, reap_criterion_name(c), L, E, reap_router_mode_name(s->router));
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"38\">crossed cells: pruned by a 30%% cut (%d per layer); hover for values</text>\n",
+                     left, reap_prune_count(E, 0.30));
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\">expert</text>\n", left + E * cw / 2 - 20, topm - 6);
+    double *sal = reap_xmalloc(sizeof(double) * E);
+    int *order = reap_xmalloc(sizeof(int) * E), *rank = reap_xmalloc(sizeof(int) * E);
+    int n30 = reap_prune_count(E, 0.30), st = REAP_OK;
+    int step = E > 64 ? 32 : E > 16 ? 8 : 1;
+    for (int e = 0; e < E; e += step)
+        reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"9\">%d</text>\n", left + e * cw, topm + L * ch + 12, e);
+    for (int l = 0; l < L; l++) {
+        if ((st = reap_stats_saliency(s, l, c, sal))) break;
+        reap_report_order(sal, E, order);
+        for (int i = 0; i < E; i++) rank[order[i]] = i;
+        double mx = 0;
+        for (int e = 0; e < E; e++) mx = fmax(mx, mass(sal[e]));
+        int y = topm + l * ch;
+        if (L <= 64 || l % 4 == 0) reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"9\">%d</text>\n", left - 4, y + ch - 1, l);
+        for (int e = 0; e < E; e++) {
+            int rgb[3];
+            ramp(mx > 0 ? mass(sal[e]) / mx : 0, rgb);
+            int x = left + e * cw;
+            reap_sbuf_printf(&b,
+                             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"><title>layer %d "
+                             "expert %d: %s %.5g, %llu tokens%s</title></rect>\n",
+                             x, y, cw, ch, rgb[0], rgb[1], rgb[2], l, e, reap_criterion_name(c), sal[e],
+                             (unsigned long long)s->layers[l].e[e].count, rank[e] < n30 ? ", pruned at 30%" : "");
+            if (rank[e] < n30)
+                reap_sbuf_printf(&b, "<path d=\"M%d %dl%d %dM%d %dl%d %d\" stroke=\"#e8e8e8\" stroke-width=\"1\"/>\n", x,
+                                 y, cw, ch, x + cw, y, -cw, ch);
+        }
+    }
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-90 %d %d)\">layer</text>\n", 20, topm + L * ch / 2, 20,
+                     topm + L * ch / 2);
+    // Legend.
+    int lx = left + E * cw + 30;
+    for (int i = 0; i < 100; i++) {
+        int rgb[3];
+        ramp(1 - i / 99.0, rgb);
+        reap_sbuf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"16\" height=\"2\" fill=\"rgb(%d,%d,%d)\"/>\n", lx, topm + 2 * i,
+                         rgb[0], rgb[1], rgb[2]);
+    }
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\">max</text><text x=\"%d\" y=\"%d\">0</text>\n", lx + 20, topm + 8, lx + 20,
+                     topm + 200);
+    reap_sbuf_puts(&b, "</svg>\n");
+    if (!st) st = reap_write_file_atomic(path, b.p, b.n);
+    reap_sbuf_free(&b);
+    free(sal), free(order), free(rank);
+    return st;
+}
