@@ -25,13 +25,17 @@ extern "C" {
 typedef __nv_bfloat16 bf16;
 
 enum { PH_H2D, PH_DEQUANT, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H, PH_N };
+enum { NXS = 4 };  // side streams the per-expert GEMMs are spread over (small experts fill the GPU together)
 
 typedef struct {
     int ordinal;
     int row0, rows;           // this GPU's rows of the packed batch
     int chunk_rows;           // rows per chunk
-    cudaStream_t s, s_copy;
+    cudaStream_t s, s_copy, s_out;  // compute; weights + hidden states in; hidden states out
     cublasHandle_t blas;
+    cudaStream_t xs[NXS];            // expert GEMM streams, each with its own cuBLAS handle
+    cublasHandle_t xblas[NXS];
+    cudaEvent_t xev[NXS + 1];
     size_t used_base;         // device bytes in use before our allocations
     size_t allocated, peak;
     // weights (current layer)
@@ -43,13 +47,15 @@ typedef struct {
     float *ln1, *ln2, *qn, *kn, *gate, *bias;
     float2 *rope;             // (T, rot/2)
     // chunk workspace (N = chunk_rows * T tokens, S slots per token)
-    float *h, *big, *logits;
+    float *hbuf[2], *h, *big, *logits;  // hidden states double-buffered: chunk i+1 in while i computes
     bf16 *xb, *qb, *kb, *vb, *xe, *act;
     float *gy;
     int *slot_e, *slot_pos, *pair_tok, *pair_slot, *cnt, *off, *cursor;
     float *slot_w;
     double *slot_g;
-    uint8_t *mask;
+    uint8_t *maskbuf[2], *mask;
+    cudaEvent_t in_beg[2], in_end[2], done[2], out_beg[2], out_end[2];
+    int in_pending[2], out_pending[2];  // copy timings not yet read
     int *h_off;               // (E+1) pinned host copy of the offsets
     // statistics of the current layer
     unsigned long long *st_cnt, *st_tokens;
@@ -116,7 +122,7 @@ static size_t bytes_per_token(const reap_m2_config *c) {
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
     size_t gy = 8 * I > 4 * H ? 8 * I : 4 * H;
-    return 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4 + 4 + 4) + S * (2 * H + gy + 2 * I) + 1 + 4 * E;
+    return 2 * 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4 + 4 + 4) + S * (2 * H + gy + 2 * I) + 2 + 4 * E;
 }
 static size_t scale_elems(int64_t r, int64_t c, int br, int bc) {
     return (size_t)((r + br - 1) / br) * (size_t)((c + bc - 1) / bc);
@@ -145,18 +151,30 @@ static size_t weight_bytes(const reap_m2_config *c, int dt) {
 static void free_dev(gdev *d) {
     if (d->s) cudaSetDevice(d->ordinal);
     void *ptrs[] = {d->raw,  d->w13,    d->w2,       d->wqkv,      d->wo,     d->ln1,     d->ln2,      d->qn,
-                    d->kn,   d->gate,   d->bias,     d->rope,      d->h,      d->big,     d->logits,   d->xb,
+                    d->kn,   d->gate,   d->bias,     d->rope,      d->hbuf[0], d->hbuf[1], d->big, d->logits, d->xb,
                     d->qb,   d->kb,     d->vb,       d->xe,        d->act,    d->gy,      d->slot_e,   d->slot_pos,
-                    d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->mask,
+                    d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->maskbuf[0],
+                    d->maskbuf[1],
                     d->st_cnt, d->st_tokens, d->st_gate, d->st_norm, d->st_reap, d->st_max};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (ptrs[i]) cudaFree(ptrs[i]);
     if (d->h_off) cudaFreeHost(d->h_off);
     for (int i = 0; i <= PH_N; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
+    cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
+    for (int j = 0; j < 5; j++)
+        for (int b = 0; b < 2; b++)
+            if (evs[j][b]) cudaEventDestroy(evs[j][b]);
+    for (int i = 0; i < NXS; i++) {
+        if (d->xblas[i]) cublasDestroy(d->xblas[i]);
+        if (d->xs[i]) cudaStreamDestroy(d->xs[i]);
+    }
+    for (int i = 0; i <= NXS; i++)
+        if (d->xev[i]) cudaEventDestroy(d->xev[i]);
     if (d->blas) cublasDestroy(d->blas);
     if (d->s) cudaStreamDestroy(d->s);
     if (d->s_copy) cudaStreamDestroy(d->s_copy);
+    if (d->s_out) cudaStreamDestroy(d->s_out);
 }
 
 static int open_dev(reap_gpu *g, gdev *d) {
@@ -168,9 +186,19 @@ static int open_dev(reap_gpu *g, gdev *d) {
     d->used_base = tot - fr;
     CK(cudaStreamCreateWithFlags(&d->s, cudaStreamNonBlocking));
     CK(cudaStreamCreateWithFlags(&d->s_copy, cudaStreamNonBlocking));
+    CK(cudaStreamCreateWithFlags(&d->s_out, cudaStreamNonBlocking));
     CB(cublasCreate(&d->blas));
     CB(cublasSetStream(d->blas, d->s));
+    for (int i = 0; i < NXS; i++) {
+        CK(cudaStreamCreateWithFlags(&d->xs[i], cudaStreamNonBlocking));
+        CB(cublasCreate(&d->xblas[i]));
+        CB(cublasSetStream(d->xblas[i], d->xs[i]));
+    }
+    for (int i = 0; i <= NXS; i++) CK(cudaEventCreateWithFlags(&d->xev[i], cudaEventDisableTiming));
     for (int i = 0; i <= PH_N; i++) CK(cudaEventCreate(&d->ev[i]));
+    cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
+    for (int j = 0; j < 5; j++)
+        for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
     d->raw_dt = -1;
 
     // chunk size: whole rows, about 32k tokens, bounded by the memory cap
@@ -200,7 +228,8 @@ static int open_dev(reap_gpu *g, gdev *d) {
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
     size_t gyw = 2 * I > H ? 2 * I : H;
-    DMALLOC(d->h, N * H * 4);
+    DMALLOC(d->hbuf[0], N * H * 4);
+    DMALLOC(d->hbuf[1], N * H * 4);
     DMALLOC(d->xb, N * H * 2);
     DMALLOC(d->big, N * big);
     DMALLOC(d->qb, N * c->n_heads * c->head_dim * 2);
@@ -216,7 +245,8 @@ static int open_dev(reap_gpu *g, gdev *d) {
     DMALLOC(d->xe, P * H * 2);
     DMALLOC(d->gy, P * gyw * 4);
     DMALLOC(d->act, P * I * 2);
-    DMALLOC(d->mask, N);
+    DMALLOC(d->maskbuf[0], N);
+    DMALLOC(d->maskbuf[1], N);
     DMALLOC(d->cnt, E * 4);
     DMALLOC(d->off, (E + 1) * 4);
     DMALLOC(d->cursor, E * 4);
@@ -394,7 +424,64 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     return REAP_OK;
 }
 
-static int run_chunk(reap_gpu *g, gdev *d, size_t t0, float *h_host, const uint8_t *mask_host, int rows,
+// Expert GEMMs of one chunk: for every expert e with pairs off[e]..off[e+1], C_e (n, m) = A_e (n, k)
+// * W_e (m, k)^T, spread round-robin over the side streams (forked from and joined back into d->s)
+// so that the many small GEMMs run side by side. W (E, m, k), A (P, k) bf16; C (P, m) f32.
+static int expert_gemms(reap_gpu *g, gdev *d, int m, int k, const bf16 *W, const bf16 *A, float *C) {
+    const int E = g->cfg.n_experts;
+    CK(cudaEventRecord(d->xev[NXS], d->s));
+    for (int i = 0; i < NXS; i++) CK(cudaStreamWaitEvent(d->xs[i], d->xev[NXS], 0));
+    const float one = 1.f, zero = 0.f;
+    for (int e = 0, j = 0; e < E; e++) {
+        int n = d->h_off[e + 1] - d->h_off[e];
+        if (n == 0) continue;
+        CB(cublasGemmEx(d->xblas[j], CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
+                        A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, C + (size_t)d->h_off[e] * m, CUDA_R_32F, m,
+                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        j = (j + 1) % NXS;
+    }
+    for (int i = 0; i < NXS; i++) {
+        CK(cudaEventRecord(d->xev[i], d->xs[i]));
+        CK(cudaStreamWaitEvent(d->s, d->xev[i], 0));
+    }
+    return REAP_OK;
+}
+
+static int elapsed(gdev *d, cudaEvent_t a, cudaEvent_t b, int ph) {
+    float ms;
+    CK(cudaEventElapsedTime(&ms, a, b));
+    d->t[ph] += ms / 1e3;
+    return REAP_OK;
+}
+
+// Hidden states (and mask) of a chunk into buffer b on the copy stream, once the buffer's previous
+// chunk has gone back to the host.
+static int chunk_in(reap_gpu *g, gdev *d, int b, const float *h_host, const uint8_t *mask_host, int rows) {
+    const size_t N = (size_t)rows * g->T, H = g->cfg.hidden;
+    if (d->out_pending[b]) {
+        CK(cudaStreamWaitEvent(d->s_copy, d->out_end[b], 0));
+    }
+    CK(cudaEventRecord(d->in_beg[b], d->s_copy));
+    CK(cudaMemcpyAsync(d->hbuf[b], h_host, N * H * 4, cudaMemcpyHostToDevice, d->s_copy));
+    if (mask_host) CK(cudaMemcpyAsync(d->maskbuf[b], mask_host, N, cudaMemcpyHostToDevice, d->s_copy));
+    CK(cudaEventRecord(d->in_end[b], d->s_copy));
+    d->in_pending[b] = 1;
+    return REAP_OK;
+}
+
+// Reads the timings of buffer b's finished copies (waits for them).
+static int chunk_copy_times(gdev *d, int b) {
+    if (d->out_pending[b]) {
+        CK(cudaEventSynchronize(d->out_end[b]));
+        TRY(elapsed(d, d->out_beg[b], d->out_end[b], PH_D2H));
+        d->out_pending[b] = 0;
+    }
+    return REAP_OK;
+}
+
+// One chunk of whole rows whose hidden states chunk_in put into buffer b: the layer on the GPU,
+// then the hidden states back to the host on the output stream (overlapping the next chunk).
+static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int has_mask, int rows,
                      reap_router_mode mode, int has_qn, int has_kn, int has_bias) {
     const reap_m2_config *c = &g->cfg;
     const int T = g->T, N = rows * T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
@@ -402,10 +489,9 @@ static int run_chunk(reap_gpu *g, gdev *d, size_t t0, float *h_host, const uint8
     const float eps = (float)c->rms_eps;
     cudaStream_t s = d->s;
     cudaEvent_t *ev = d->ev;
+    d->h = d->hbuf[b], d->mask = d->maskbuf[b];
 
-    CK(cudaEventRecord(ev[0], s));
-    CK(cudaMemcpyAsync(d->h, h_host, (size_t)N * H * 4, cudaMemcpyHostToDevice, s));
-    if (mask_host) CK(cudaMemcpyAsync(d->mask, mask_host, (size_t)N, cudaMemcpyHostToDevice, s));
+    CK(cudaStreamWaitEvent(s, d->in_end[b], 0));
     CK(cudaEventRecord(ev[1], s));
     // attention
     reap_k_rmsnorm(d->h, d->ln1, N, H, eps, d->xb, NULL, s);
@@ -425,7 +511,7 @@ static int run_chunk(reap_gpu *g, gdev *d, size_t t0, float *h_host, const uint8
         const float one = 1.f, zero = 0.f;
         CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, d->gate, H, xf, H, &zero, d->logits, E));
     }
-    reap_k_route(d->logits, has_bias ? d->bias : NULL, mask_host ? d->mask : NULL, N, E, c->top_k, (int)mode,
+    reap_k_route(d->logits, has_bias ? d->bias : NULL, has_mask ? d->mask : NULL, N, E, c->top_k, (int)mode,
                  d->slot_e, d->slot_w, d->slot_g, s);
     reap_k_permute(d->slot_e, N, S, E, d->cnt, d->off, d->cursor, d->pair_tok, d->pair_slot, d->slot_pos, s);
     CK(cudaMemcpyAsync(d->h_off, d->off, (size_t)(E + 1) * 4, cudaMemcpyDeviceToHost, s));
@@ -439,40 +525,34 @@ static int run_chunk(reap_gpu *g, gdev *d, size_t t0, float *h_host, const uint8
     d->pairs += P;
     // experts over routed pairs only
     reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
-    for (int e = 0; e < E; e++) {
-        int n = d->h_off[e + 1] - d->h_off[e];
-        if (n == 0) continue;
-        TRY(gemm_bf16(d, 2 * I, n, H, d->w13 + (size_t)e * 2 * I * H, d->xe + (size_t)d->h_off[e] * H,
-                      d->gy + (size_t)d->h_off[e] * 2 * I, CUDA_R_32F, 0.f));
-    }
+    TRY(expert_gemms(g, d, 2 * I, H, d->w13, d->xe, d->gy));
     reap_k_silu_mul(d->gy, P, I, d->act, s);
     float *Y = d->gy;
-    for (int e = 0; e < E; e++) {
-        int n = d->h_off[e + 1] - d->h_off[e];
-        if (n == 0) continue;
-        TRY(gemm_bf16(d, H, n, I, d->w2 + (size_t)e * H * I, d->act + (size_t)d->h_off[e] * I,
-                      Y + (size_t)d->h_off[e] * H, CUDA_R_32F, 0.f));
-    }
+    TRY(expert_gemms(g, d, H, I, d->w2, d->act, Y));
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[4], s));
     // statistics and combine
     reap_k_expert_stats(Y, d->pair_slot, d->slot_e, d->slot_g, P, H, d->st_cnt, d->st_gate, d->st_norm, d->st_reap,
                         d->st_max, s);
-    reap_k_count_tokens(mask_host ? d->mask : NULL, N, d->st_tokens, s);
+    reap_k_count_tokens(has_mask ? d->mask : NULL, N, d->st_tokens, s);
     reap_k_combine(Y, d->slot_pos, d->slot_w, N, S, H, d->h, s);
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[5], s));
-    CK(cudaMemcpyAsync(h_host, d->h, (size_t)N * H * 4, cudaMemcpyDeviceToHost, s));
-    CK(cudaEventRecord(ev[6], s));
-    CK(cudaEventSynchronize(ev[6]));
+    // hidden states back on the output stream; the next chunk's compute goes on meanwhile
+    CK(cudaStreamWaitEvent(d->s_out, ev[5], 0));
+    CK(cudaEventRecord(d->out_beg[b], d->s_out));
+    CK(cudaMemcpyAsync(h_host, d->h, (size_t)N * H * 4, cudaMemcpyDeviceToHost, d->s_out));
+    CK(cudaEventRecord(d->out_end[b], d->s_out));
+    d->out_pending[b] = 1;
+    CK(cudaEventSynchronize(ev[5]));
     note_peak(d);
-    float ms;
-    const int map[6] = {PH_H2D, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H};
-    for (int i = 0; i < 6; i++) {
-        CK(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]));
-        d->t[map[i]] += ms / 1e3;
+    if (d->in_pending[b]) {
+        TRY(elapsed(d, d->in_beg[b], d->in_end[b], PH_H2D));
+        d->in_pending[b] = 0;
     }
-    return REAP_OK;
+    const int map[4] = {PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS};
+    for (int i = 0; i < 4; i++) TRY(elapsed(d, ev[i + 1], ev[i + 2], map[i]));
+    return chunk_copy_times(d, b ^ 1);  // the previous chunk's copy out, long done by now
 }
 
 static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h, const uint8_t *mask,
@@ -487,13 +567,34 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     CK(cudaMemsetAsync(d->st_norm, 0, (size_t)E * 8, d->s));
     CK(cudaMemsetAsync(d->st_reap, 0, (size_t)E * 8, d->s));
     reap_k_fill_neg_inf(d->st_max, E, d->s);
+    // chunks of whole rows; chunk i+1's hidden states go in while chunk i computes, and chunk i's
+    // come back while chunk i+1 computes (buffers alternate)
     const size_t tok_row = (size_t)g->T;
-    for (int r = 0; r < d->rows; r += d->chunk_rows) {
-        int nr = d->rows - r < d->chunk_rows ? d->rows - r : d->chunk_rows;
-        size_t t0 = (size_t)(d->row0 + r) * tok_row;
-        TRY(run_chunk(g, d, t0, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr, mode, w->q_norm != NULL,
+    const int nch = (d->rows + d->chunk_rows - 1) / d->chunk_rows;
+#define CHUNK(i, r0, nr, t0)                                                                     \
+    const int r0 = (i) * d->chunk_rows;                                                          \
+    const int nr = d->rows - r0 < d->chunk_rows ? d->rows - r0 : d->chunk_rows;                  \
+    const size_t t0 = (size_t)(d->row0 + r0) * tok_row
+    {
+        CHUNK(0, r0, nr, t0);
+        TRY(chunk_in(g, d, 0, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr));
+        (void)r0;
+    }
+    for (int i = 0; i < nch; i++) {
+        if (i + 1 < nch) {
+            CHUNK(i + 1, r0, nr, t0);
+            TRY(chunk_in(g, d, (i + 1) & 1, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr));
+            (void)r0;
+        }
+        CHUNK(i, r0, nr, t0);
+        (void)r0;
+        TRY(run_chunk(g, d, i & 1, t0, h + t0 * c->hidden, mask != NULL, nr, mode, w->q_norm != NULL,
                       w->k_norm != NULL, w->bias != NULL));
     }
+#undef CHUNK
+    TRY(chunk_copy_times(d, 0));
+    TRY(chunk_copy_times(d, 1));
+    CK(cudaStreamSynchronize(d->s_out));
     unsigned long long *cnt = (unsigned long long *)reap_xmalloc((size_t)E * 8), tokens = 0;
     double *buf = (double *)reap_xmalloc((size_t)E * 8 * 4);
     cudaError_t e1 = cudaMemcpy(cnt, d->st_cnt, (size_t)E * 8, cudaMemcpyDeviceToHost);

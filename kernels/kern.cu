@@ -3,7 +3,6 @@
 #include <cuda_fp8.h>
 #include <float.h>
 #include <math.h>
-#include <mma.h>
 
 #include "kern.cuh"
 
@@ -183,24 +182,52 @@ void reap_k_qknorm_rope(const float *qkv, const float *qn, const float *kn, cons
 // ---------------------------------------------------------------------------------------------
 // Attention
 
-using namespace nvcuda;
+// Flash attention (FlashAttention-2 style) on the tensor cores through mma.sync m16n8k16 bf16 with
+// fp32 accumulation. A block of 4 warps owns 64 queries of one head of one row; each warp owns 16
+// of them and keeps its Q fragments, scores, probabilities and output accumulator in registers.
+// Key/value tiles of 64 tokens are copied to shared memory with cp.async, two stages deep (the next
+// tile loads while the current one computes); rows of HD bf16 are stored with their 16-byte chunks
+// XOR-swizzled by (row & 7) so that ldmatrix reads are free of bank conflicts. Online softmax in
+// fp32 (exp2 with the scale folded in). Query blocks run heaviest (latest) first.
+__device__ __forceinline__ unsigned smem_u32(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ __forceinline__ void ldsm_x4(unsigned r[4], const void *p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_u32(p)));
+}
+__device__ __forceinline__ void ldsm_x4_t(unsigned r[4], const void *p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_u32(p)));
+}
+// d (16x8 f32) += a (16x16 bf16, row) * b (16x8 bf16, col)
+__device__ __forceinline__ void mma_bf16(float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *(unsigned *)&v;
+}
 
-// Flash-attention style: a block of 4 warps owns 64 queries of one head of one row; each warp 16
-// of them. Key/value tiles of 64 go through shared memory; S = Q K^T and O += P V on tensor cores
-// (WMMA bf16, fp32 accumulate); online softmax in fp32 with O kept in shared memory.
+// Element (r, c) of a swizzled tile of rows of HD bf16.
+template <int HD> __device__ __forceinline__ int swz(int r, int c) { return r * HD + ((((c >> 3) ^ (r & 7))) << 3) + (c & 7); }
+
 template <int HD>
-__global__ void __launch_bounds__(128) k_attn_wmma(const bf16 *q, const bf16 *k, const bf16 *v, int T, int nh,
-                                                   int nkv, bf16 *out) {
-    constexpr int BM = 64, BN = 64, VPR = HD / 8;
+__global__ void __launch_bounds__(128) k_attn_mma(const bf16 *q, const bf16 *k, const bf16 *v, int T, int nh, int nkv,
+                                                  bf16 *out) {
+    constexpr int BM = 64, BN = 64, CH = HD / 8, NT = BN / 8, DT = HD / 8;
     extern __shared__ __align__(128) unsigned char smem[];
     bf16 *sQ = (bf16 *)smem;
-    bf16 *sK = sQ + BM * HD;
-    bf16 *sV = sK + BN * HD;
-    float *sS = (float *)(sV + BN * HD);
-    bf16 *sP = (bf16 *)(sS + BM * BN);
-    float *sO = (float *)(sP + BM * BN);
-    float *sM = sO + BM * HD;
-    float *sL = sM + BM;
+    bf16 *sK = sQ + BM * HD;       // 2 stages
+    bf16 *sV = sK + 2 * BN * HD;   // 2 stages
 
     const int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, row = blockIdx.z;
     const int kvh = h / (nh / nkv);
@@ -211,108 +238,124 @@ __global__ void __launch_bounds__(128) k_attn_wmma(const bf16 *q, const bf16 *k,
     const bf16 *vbase = v + (size_t)row * T * ks + (size_t)kvh * HD;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
-    for (int i = tid; i < BM * VPR; i += 128) {
-        int r = i / VPR, c = i % VPR;
-        uint4 val = make_uint4(0, 0, 0, 0);
-        if (q0 + r < T) val = *(const uint4 *)(qbase + (size_t)(q0 + r) * qs + c * 8);
-        *(uint4 *)(sQ + r * HD + c * 8) = val;
+    for (int i = tid; i < BM * CH; i += 128) {
+        int r = i / CH, c = i % CH, ok = q0 + r < T;
+        cp_async16(sQ + swz<HD>(r, c * 8), qbase + (size_t)(ok ? q0 + r : 0) * qs + c * 8, ok);
     }
-    for (int i = tid; i < BM * HD; i += 128) sO[i] = 0.f;
-    if (tid < BM) sM[tid] = -INFINITY, sL[tid] = 0.f;
+    auto load_kv = [&](int kt, int stage) {
+        const int k0 = kt * BN;
+        bf16 *dk = sK + stage * BN * HD, *dv = sV + stage * BN * HD;
+        for (int i = tid; i < BN * CH; i += 128) {
+            int r = i / CH, c = i % CH, ok = k0 + r < T;
+            size_t src = (size_t)(ok ? k0 + r : 0) * ks + c * 8;
+            cp_async16(dk + swz<HD>(r, c * 8), kbase + src, ok);
+            cp_async16(dv + swz<HD>(r, c * 8), vbase + src, ok);
+        }
+    };
+    const int n_tiles = (min(q0 + BM, T) + BN - 1) / BN;
+    load_kv(0, 0);
+    cp_async_commit();
 
     const float sl2 = rsqrtf((float)HD) * 1.4426950408889634f;
-    const int kend = min(q0 + BM, T);
-    const int n_tiles = (kend + BN - 1) / BN;
+    unsigned qf[HD / 16][4];
+    float o[DT][4];
+#pragma unroll
+    for (int i = 0; i < DT; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // rows lane/4 and lane/4 + 8 of the warp
+    const int qi0 = q0 + warp * 16 + (lane >> 2), qi1 = qi0 + 8;
+
     for (int kt = 0; kt < n_tiles; kt++) {
+        if (kt + 1 < n_tiles) load_kv(kt + 1, (kt + 1) & 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        if (kt == 0) {
+#pragma unroll
+            for (int kk = 0; kk < HD / 16; kk++)
+                ldsm_x4(qf[kk], sQ + swz<HD>(warp * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8));
+        }
+        const bf16 *cK = sK + (kt & 1) * BN * HD, *cV = sV + (kt & 1) * BN * HD;
+        // S = Q K^T (16 x 64 per warp)
+        float s[NT][4];
+#pragma unroll
+        for (int i = 0; i < NT; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < HD / 16; kk++) {
+#pragma unroll
+            for (int nn = 0; nn < NT / 2; nn++) {
+                unsigned b[4];
+                ldsm_x4(b, cK + swz<HD>(nn * 16 + (lane >> 4) * 8 + (lane & 7), kk * 16 + ((lane >> 3) & 1) * 8));
+                mma_bf16(s[2 * nn], qf[kk], b[0], b[1]);
+                mma_bf16(s[2 * nn + 1], qf[kk], b[2], b[3]);
+            }
+        }
+        // causal mask (only the last tile can reach past a query), online softmax
         const int k0 = kt * BN;
-        __syncthreads();
-        for (int i = tid; i < BN * VPR; i += 128) {
-            int r = i / VPR, c = i % VPR;
-            uint4 kv = make_uint4(0, 0, 0, 0), vv = make_uint4(0, 0, 0, 0);
-            if (k0 + r < T) {
-                kv = *(const uint4 *)(kbase + (size_t)(k0 + r) * ks + c * 8);
-                vv = *(const uint4 *)(vbase + (size_t)(k0 + r) * ks + c * 8);
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int i = 0; i < NT; i++) {
+            const int kj = k0 + i * 8 + (lane & 3) * 2;
+            if (kt == n_tiles - 1) {
+                if (kj > qi0) s[i][0] = -INFINITY;
+                if (kj + 1 > qi0) s[i][1] = -INFINITY;
+                if (kj > qi1) s[i][2] = -INFINITY;
+                if (kj + 1 > qi1) s[i][3] = -INFINITY;
             }
-            *(uint4 *)(sK + r * HD + c * 8) = kv;
-            *(uint4 *)(sV + r * HD + c * 8) = vv;
+            mx0 = fmaxf(mx0, fmaxf(s[i][0], s[i][1]));
+            mx1 = fmaxf(mx1, fmaxf(s[i][2], s[i][3]));
         }
-        __syncthreads();
-        if (q0 + warp * 16 >= T) continue;  // this warp's queries are all padding
-        // S = Q K^T for this warp's 16 rows
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float mn0 = fmaxf(m0, mx0 * sl2), mn1 = fmaxf(m1, mx1 * sl2);
+        const float b0 = mn0 == -INFINITY ? 0.f : mn0, b1 = mn1 == -INFINITY ? 0.f : mn1;
+        const float a0 = exp2f(m0 - b0), a1 = exp2f(m1 - b1);
+        m0 = mn0, m1 = mn1;
+        float rs0 = 0.f, rs1 = 0.f;
+        unsigned pf[NT / 2][4];
 #pragma unroll
-        for (int nb = 0; nb < BN / 16; nb++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::fill_fragment(acc, 0.f);
-#pragma unroll
-            for (int kk = 0; kk < HD / 16; kk++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> b;
-                wmma::load_matrix_sync(a, sQ + warp * 16 * HD + kk * 16, HD);
-                wmma::load_matrix_sync(b, sK + nb * 16 * HD + kk * 16, HD);
-                wmma::mma_sync(acc, a, b, acc);
-            }
-            wmma::store_matrix_sync(sS + warp * 16 * BN + nb * 16, acc, BN, wmma::mem_row_major);
+        for (int i = 0; i < NT; i++) {
+            float p0 = exp2f(s[i][0] * sl2 - b0), p1 = exp2f(s[i][1] * sl2 - b0);
+            float p2 = exp2f(s[i][2] * sl2 - b1), p3 = exp2f(s[i][3] * sl2 - b1);
+            rs0 += p0 + p1, rs1 += p2 + p3;
+            pf[i / 2][(i & 1) * 2] = pack_bf16(p0, p1);
+            pf[i / 2][(i & 1) * 2 + 1] = pack_bf16(p2, p3);
         }
-        __syncwarp();
-        // online softmax: lane pair (2r, 2r+1) owns row r of the warp's 16, 32 columns each; the
-        // column order is skewed by lane so the pair's shared-memory reads hit distinct banks.
-        {
-            const int r = lane >> 1, hsel = lane & 1, qr = warp * 16 + r, qi = q0 + qr;
-            float sv[32];
-            float mx = -INFINITY;
+        l0 = l0 * a0 + rs0, l1 = l1 * a1 + rs1;
 #pragma unroll
-            for (int j = 0; j < 32; j++) {
-                const int col = hsel * 32 + ((j + lane) & 31), kj = k0 + col;
-                float x = sS[qr * BN + col] * sl2;
-                if (kj > qi || kj >= T) x = -INFINITY;
-                sv[j] = x;
-                mx = fmaxf(mx, x);
-            }
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            const float m_old = sM[qr];
-            const float m_new = fmaxf(m_old, mx);
-            float sum = 0.f, alpha = 0.f;
-#pragma unroll
-            for (int j = 0; j < 32; j++) {
-                const int col = hsel * 32 + ((j + lane) & 31);
-                float p = m_new == -INFINITY ? 0.f : exp2f(sv[j] - m_new);
-                sum += p;
-                sP[qr * BN + col] = __float2bfloat16(p);
-            }
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            if (m_new != -INFINITY && m_old != -INFINITY) alpha = exp2f(m_old - m_new);
-            for (int d = hsel * (HD / 2); d < (hsel + 1) * (HD / 2); d++) {
-                const int dd = hsel * (HD / 2) + ((d + lane) & (HD / 2 - 1));
-                sO[qr * HD + dd] *= alpha;
-            }
-            __syncwarp();
-            if (hsel == 0) sM[qr] = m_new, sL[qr] = sL[qr] * alpha + sum;
-        }
-        __syncwarp();
+        for (int i = 0; i < DT; i++) o[i][0] *= a0, o[i][1] *= a0, o[i][2] *= a1, o[i][3] *= a1;
         // O += P V
 #pragma unroll
-        for (int db = 0; db < HD / 16; db++) {
-            wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-            wmma::load_matrix_sync(acc, sO + warp * 16 * HD + db * 16, HD, wmma::mem_row_major);
+        for (int kk = 0; kk < BN / 16; kk++) {
 #pragma unroll
-            for (int kk = 0; kk < BN / 16; kk++) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a;
-                wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> b;
-                wmma::load_matrix_sync(a, sP + warp * 16 * BN + kk * 16, BN);
-                wmma::load_matrix_sync(b, sV + kk * 16 * HD + db * 16, HD);
-                wmma::mma_sync(acc, a, b, acc);
+            for (int dd = 0; dd < DT / 2; dd++) {
+                unsigned b[4];
+                ldsm_x4_t(b, cV + swz<HD>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dd * 16 + (lane >> 4) * 8));
+                mma_bf16(o[2 * dd], pf[kk], b[0], b[1]);
+                mma_bf16(o[2 * dd + 1], pf[kk], b[2], b[3]);
             }
-            wmma::store_matrix_sync(sO + warp * 16 * HD + db * 16, acc, HD, wmma::mem_row_major);
         }
-        __syncwarp();
+        __syncthreads();  // the stage this tile used is overwritten by the load two tiles on
     }
-    __syncwarp();
-    for (int r = 0; r < 16; r++) {
-        const int qr = warp * 16 + r, qi = q0 + qr;
-        if (qi >= T) break;
-        const float inv = 1.0f / sL[qr];
-        bf16 *o = out + ((size_t)row * T + qi) * qs + (size_t)h * HD;
-        for (int d = lane; d < HD; d += 32) o[d] = __float2bfloat16(sO[qr * HD + d] * inv);
+    cp_async_wait<0>();
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+    const int c = (lane & 3) * 2;
+    if (qi0 < T) {
+        bf16 *o0 = out + ((size_t)row * T + qi0) * qs + (size_t)h * HD;
+#pragma unroll
+        for (int i = 0; i < DT; i++)
+            *(__nv_bfloat162 *)(o0 + i * 8 + c) = __floats2bfloat162_rn(o[i][0] * inv0, o[i][1] * inv0);
+    }
+    if (qi1 < T) {
+        bf16 *o1 = out + ((size_t)row * T + qi1) * qs + (size_t)h * HD;
+#pragma unroll
+        for (int i = 0; i < DT; i++)
+            *(__nv_bfloat162 *)(o1 + i * 8 + c) = __floats2bfloat162_rn(o[i][2] * inv1, o[i][3] * inv1);
     }
 }
 
@@ -355,25 +398,21 @@ __global__ void k_attn_scalar(const bf16 *q, const bf16 *k, const bf16 *v, int r
 }
 
 template <int HD>
-static void launch_attn_wmma(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, bf16 *out,
-                             cudaStream_t s) {
+static void launch_attn_mma(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, bf16 *out,
+                            cudaStream_t s) {
     const int BM = 64, BN = 64;
-    size_t smem = (size_t)BM * HD * 2 + 2 * (size_t)BN * HD * 2 + BM * BN * 4 + BM * BN * 2 + (size_t)BM * HD * 4 +
-                  2 * BM * 4;
-    static int attr_set = 0;  // per HD instantiation
-    if (!attr_set) {
-        cudaFuncSetAttribute(k_attn_wmma<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        attr_set = 1;
-    }
+    const size_t smem = ((size_t)BM * HD + 4 * (size_t)BN * HD) * sizeof(bf16);
+    // per device and cheap: set on every launch (a static flag would miss the second GPU)
+    cudaFuncSetAttribute(k_attn_mma<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     dim3 grid((T + BM - 1) / BM, nh, rows);
-    k_attn_wmma<HD><<<grid, 128, smem, s>>>(q, k, v, T, nh, nkv, out);
+    k_attn_mma<HD><<<grid, 128, smem, s>>>(q, k, v, T, nh, nkv, out);
 }
 
 void reap_k_attention(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, int hd, bf16 *out,
                       int force_scalar, cudaStream_t s) {
     if (rows <= 0 || T <= 0) return;
-    if (!force_scalar && hd == 128) return launch_attn_wmma<128>(q, k, v, rows, T, nh, nkv, out, s);
-    if (!force_scalar && hd == 64) return launch_attn_wmma<64>(q, k, v, rows, T, nh, nkv, out, s);
+    if (!force_scalar && hd == 128) return launch_attn_mma<128>(q, k, v, rows, T, nh, nkv, out, s);
+    if (!force_scalar && hd == 64) return launch_attn_mma<64>(q, k, v, rows, T, nh, nkv, out, s);
     int64_t warps = (int64_t)rows * T * nh;
     k_attn_scalar<<<blocks_for(warps * 32, 256), 256, 0, s>>>(q, k, v, rows, T, nh, nkv, hd, out);
 }

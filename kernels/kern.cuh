@@ -31,7 +31,8 @@ void reap_k_qknorm_rope(const float *qkv, const float *qn, const float *kn, cons
 
 // Causal GQA attention over packed rows of T tokens: q (rows*T, nh hd), k/v (rows*T, nkv hd) bf16;
 // out (rows*T, nh hd) bf16. Query head h uses kv head h / (nh / nkv); scale 1/sqrt(hd).
-// Tensor cores (WMMA) for hd in {64, 128}; a scalar kernel otherwise (or when force_scalar).
+// Tensor cores (mma.sync flash attention) for hd in {64, 128}; a scalar kernel otherwise (or when
+// force_scalar).
 void reap_k_attention(const __nv_bfloat16 *q, const __nv_bfloat16 *k, const __nv_bfloat16 *v, int rows, int T,
                       int nh, int nkv, int hd, __nv_bfloat16 *out, int force_scalar, cudaStream_t s);
 

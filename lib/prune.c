@@ -354,8 +354,10 @@ void reap_prune_plan_print(const reap_prune_plan *pl, FILE *out, int verbose) {
     fprintf(out, "size: %s -> ", reap_fmt_bytes((double)pl->bytes_in, b1, sizeof b1));
     fprintf(out, "%s in %d shard%s%s\n", reap_fmt_bytes((double)pl->bytes_out, b2, sizeof b2), pl->n_out_shards,
             pl->n_out_shards == 1 ? "" : "s", pl->write_index ? " + index" : "");
-    fprintf(out, "parameters (without scale tensors): %" PRIu64 " -> %" PRIu64 " (%.2f B -> %.2f B)\n", pl->params_in,
-            pl->params_out, pl->params_in / 1e9, pl->params_out / 1e9);
+    double unit = pl->params_in >= 1e9 ? 1e9 : 1e6;
+    const char *u = unit == 1e9 ? "B" : "M";
+    fprintf(out, "parameters (without scale tensors): %" PRIu64 " -> %" PRIu64 " (%.2f %s -> %.2f %s)\n", pl->params_in,
+            pl->params_out, pl->params_in / unit, u, pl->params_out / unit, u);
 }
 
 // ---- config.json

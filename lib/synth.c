@@ -7,11 +7,11 @@
 //   residual stream stays O(1) through L layers.
 // - Experts differ in output magnitude (w2 std times a log-normal factor exp(0.4 z)), so REAP
 //   saliency is not a function of routing frequency alone.
-// - Router rows are random directions with per-expert norms in [0.5, 2.5]: the sigmoid scores of
+// - Router rows are random directions with per-expert norms in [0.5, 2]: the sigmoid scores of
 //   high-norm experts swing further, so they are chosen more often and more selectively.
 // - e_score_correction_bias lies in 4.7..8.7 like the real model's: most experts in 8.3..8.7
 //   (bias differences comparable to the sigmoid's range, so both matter), about 16% "cold"
-//   experts in 7.9..8.3 (chosen only when their score is high) and about 4% "dead" ones in
+//   experts in 8.0..8.35 (chosen only when their score is high) and about 4% "dead" ones in
 //   4.7..5.5 (never chosen: the bias gap exceeds the sigmoid's range).
 // - FP8 weights: each element is one of 256 normal quantiles scaled by K = 448/3 and rounded to
 //   E4M3 (so the codes use the format's range); weight_scale_inv = std/K times a per-block jitter
@@ -175,16 +175,16 @@ static float value_of(const reap_synth_tensor *t, uint64_t key, uint64_t e, floa
     switch (t->kind) {
     case K_NORMAL: return t->std * z;
     case K_NORM: return 1.0f + 0.1f * z;
-    case K_GATE: {  // row norm in [0.5, 2.5]
+    case K_GATE: {  // row norm in [0.5, 2]
         uint64_t row = e / (uint64_t)t->shape[1];
-        float n = 0.5f + 2.0f * (float)unit(group_hash(key ^ 0xA5A5A5A5ull, row));
+        float n = 0.5f + 1.5f * (float)unit(group_hash(key ^ 0xA5A5A5A5ull, row));
         return n * t->std * z;
     }
     case K_SCALE: return t->std / FP8_K * (0.85f + 0.3f * (float)unit(group_hash(key, e)));
     case K_BIAS: {
         double u = unit(group_hash(key, e)), v = unit(group_hash(key ^ 0x5bd1e995ull, e));
         if (u < 0.04) return (float)(4.7 + 0.8 * v);
-        if (u < 0.20) return (float)(7.9 + 0.4 * v);
+        if (u < 0.20) return (float)(8.0 + 0.35 * v);
         return (float)(8.3 + 0.4 * v);
     }
     }

@@ -69,9 +69,9 @@ struct reap_tokenizer {
     char *strs;
     size_t strs_len;
     int32_t n_ids;           // highest id + 1 (model and added tokens)
-    uint32_t *tok_off;       // (n_ids,) offset into strs, UINT32_MAX: no token with this id
+    uint32_t *tok_off;       // (n_ids,) offset into strs (mstrs if is_added 2), UINT32_MAX: no token
     uint32_t *tok_len;       // (n_ids,)
-    uint8_t *is_added;       // (n_ids,)
+    uint8_t *is_added;       // (n_ids,) 1: added token; 2: normalized added token, text in mstrs
     int32_t n_model;         // entries in model.vocab (`tokenizers` get_vocab_size)
     reap_bpe_smap vocab;     // token string -> id
     reap_bpe_smap bvocab;    // byte-level: token bytes -> id (for ignore_merges)

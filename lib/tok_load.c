@@ -387,8 +387,15 @@ static int parse_added(reap_tokenizer *t, const cJSON *arr) {
         reap_sbuf_append(&t->mstrs, s, sn);
         a->match_len = (uint32_t)sn;
     }
-    for (int k = 0; k < t->n_added; k++)
-        if (moff[k] != SIZE_MAX) t->added[k].match = t->mstrs.p + moff[k];
+    for (int k = 0; k < t->n_added; k++) {
+        tok_added *a = &t->added[k];
+        if (moff[k] == SIZE_MAX) continue;
+        a->match = t->mstrs.p + moff[k];
+        // `tokenizers` also decodes such a token as its normalised content.
+        t->tok_off[a->id] = (uint32_t)moff[k];
+        t->tok_len[a->id] = a->match_len;
+        t->is_added[a->id] = 2;
+    }
     free(moff);
     build_matcher(t, &t->m_raw, 0);
     build_matcher(t, &t->m_norm, 1);

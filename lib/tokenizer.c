@@ -373,7 +373,7 @@ int reap_tok_decode(const reap_tokenizer *t, const int32_t *ids, size_t n, char 
             return reap_fail(REAP_EINVAL, "%s: decode: id %d at position %zu is not in the vocabulary (size %d)", t->path,
                              ids[i], i, t->n_ids);
         }
-        const char *s = t->strs + t->tok_off[ids[i]];
+        const char *s = (t->is_added[ids[i]] == 2 ? t->mstrs.p : t->strs) + t->tok_off[ids[i]];
         size_t sn = t->tok_len[ids[i]];
         long bn = -1;
         if (t->dec_byte_level) {  // a token with a char outside the alphabet goes out as it is

@@ -18,7 +18,8 @@ void reap_tok_free(reap_tokenizer *t);  // accepts NULL
 // matched first, the rest normalised, pre-tokenised and BPE-encoded. Appends to *ids (growable,
 // *n used, *cap allocated). Invalid UTF-8 is an error (REAP_EINVAL).
 int reap_tok_encode(reap_tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n, size_t *cap);
-// Decodes ids to UTF-8 text (byte-level decoder; added tokens as their content). *out malloc'd.
+// Decodes ids to UTF-8 text (byte-level decoder; added tokens as their content, normalized ones as
+// their normalised content, as `tokenizers` does). *out malloc'd.
 int reap_tok_decode(const reap_tokenizer *t, const int32_t *ids, size_t n, char **out, size_t *len);
 int reap_tok_vocab_size(const reap_tokenizer *t);               // highest id + 1
 int reap_tok_token_id(const reap_tokenizer *t, const char *tok); // -1 if absent

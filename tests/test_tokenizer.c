@@ -1,5 +1,5 @@
 // test_tokenizer.c: loader errors, BPE merge order, added tokens, UTF-8 checks, decode round
-// trips and synthesis determinism. (Exact agreement with HF `tokenizers` on >10k strings is
+// trips, synthesis determinism and the normalizers (NFC, NFD, Replace, Prepend). (Exact agreement with HF `tokenizers` on >10k strings is
 // tests/py/check_tokenizer.py.)
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +10,14 @@
 
 // A tiny byte-level model: every byte, plus a, b, c merges with chosen ranks.
 static int added_id = 260;  // the id the file lists for "<x>"
+static const char *extra_added = "";  // more added_tokens entries (each with a leading comma)
 
 static char *tiny_json(const char *pretok, const char *normalizer, const char *model_type, const char *merges) {
     reap_sbuf b = {0};
-    reap_sbuf_printf(&b, "{\"added_tokens\": [{\"id\": %d, \"content\": \"<x>\", \"special\": true}],"
+    reap_sbuf_printf(&b, "{\"added_tokens\": [{\"id\": %d, \"content\": \"<x>\", \"special\": true}%s],"
                          " \"normalizer\": %s, \"pre_tokenizer\": %s, \"decoder\": {\"type\": \"ByteLevel\"},"
                          " \"model\": {\"type\": \"%s\", \"vocab\": {",
-                     added_id, normalizer, pretok, model_type);
+                     added_id, extra_added, normalizer, pretok, model_type);
     for (int c = 0; c < 256; c++) {
         // GPT-2 byte-level names: printable bytes are themselves, the rest 256 + k.
         int printable = (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174;
@@ -56,6 +57,16 @@ static void test_loader_error_names_file_and_component(void) {
     struct { const char *pretok, *norm, *model, *merges, *want; } cases[] = {
         {"{\"type\": \"Whitespace\"}", "null", "BPE", MERGES, "pre_tokenizer Whitespace"},
         {BL, "{\"type\": \"NFKC\"}", "BPE", MERGES, "normalizer NFKC"},
+        {BL, "{\"type\": \"Lowercase\"}", "BPE", MERGES, "normalizer Lowercase is not supported"},
+        {BL, "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, {\"type\": \"NFKD\"}]}", "BPE", MERGES,
+         "normalizer NFKD"},
+        {BL, "{\"type\": \"BertNormalizer\"}", "BPE", MERGES, "normalizer BertNormalizer"},
+        {BL, "{\"type\": \"Strip\", \"strip_left\": true, \"strip_right\": true}", "BPE", MERGES, "normalizer Strip"},
+        {BL, "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" +\"}, \"content\": \" \"}", "BPE", MERGES,
+         "normalizer Replace: a Regex pattern"},
+        {BL, "{\"type\": \"Replace\", \"pattern\": {\"String\": \"\"}, \"content\": \"x\"}", "BPE", MERGES,
+         "normalizer Replace"},
+        {BL, "{\"type\": \"Sequence\"}", "BPE", MERGES, "normalizer Sequence"},
         {BL, "null", "WordPiece", MERGES, "model WordPiece"},
         {BL, "null", "BPE", "[\"a zz\"]", "'zz' is not in the vocab"},
         {BL, "null", "BPE", "[\"a b c\"]", "merges[0]"},
@@ -203,6 +214,84 @@ static void test_long_word_encodes_and_roundtrips(void) {
     reap_tok_free(t);
 }
 
+static reap_tokenizer *tiny_norm(const char *normalizer) {
+    char *j = tiny_json(BL, normalizer, "BPE", MERGES);
+    reap_tokenizer *t = NULL;
+    int st = reap_tok_load_mem(j, strlen(j), "tiny.json", &t);
+    free(j);
+    if (st) printf("  load: %s\n", reap_err_msg());
+    return t;
+}
+
+// ids of s, as a string "1 2 3" (for comparing two encodings in one check).
+static char *ids_str(reap_tokenizer *t, const char *s) {
+    int32_t *ids;
+    size_t n;
+    reap_sbuf b = {0};
+    reap_sbuf_append(&b, "", 0);
+    if (enc(t, s, strlen(s), &ids, &n)) reap_sbuf_puts(&b, "error");
+    for (size_t i = 0; i < n; i++) reap_sbuf_printf(&b, "%s%d", i ? " " : "", ids[i]);
+    free(ids);
+    return b.p;
+}
+
+#define CHECK_IDS(t, s, want)                                                             \
+    do {                                                                                  \
+        char *got_ = ids_str(t, s);                                                       \
+        int ok_ = !strcmp(got_, want);                                                    \
+        if (!ok_) printf("  %s -> [%s], want [%s]\n", #s, got_, want);                    \
+        free(got_);                                                                       \
+        CHECK(ok_);                                                                       \
+    } while (0)
+
+static void test_nfc_normalizer_composes_before_bpe(void) {
+    reap_tokenizer *t = tiny_norm("{\"type\": \"NFC\"}");
+    CHECK(t);
+    // é (C3 A9) whether written composed or decomposed; U+212B ANGSTROM SIGN -> Å (C3 85).
+    CHECK_IDS(t, "e\xCC\x81", "195 169");
+    CHECK_IDS(t, "\xC3\xA9", "195 169");
+    CHECK_IDS(t, "\xE2\x84\xAB", "195 133");
+    // A non-normalized added token splits the text first: no composition across it.
+    CHECK_IDS(t, "e<x>\xCC\x81", "101 260 204 129");
+    reap_tok_free(t);
+    t = tiny_norm("{\"type\": \"NFD\"}");
+    CHECK(t);
+    CHECK_IDS(t, "\xC3\xA9", "101 204 129");
+    reap_tok_free(t);
+}
+
+static void test_replace_and_prepend_normalizers_apply_in_order(void) {
+    reap_tokenizer *t = tiny_norm("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Replace\", \"pattern\": "
+                                  "{\"String\": \"aa\"}, \"content\": \"bc\"}, {\"type\": \"Prepend\", \"prepend\": \"a\"}]}");
+    CHECK(t);
+    // "aaax" -> Replace (leftmost, non-overlapping) "bcax" -> Prepend "abcax" -> abc, a, x.
+    CHECK_IDS(t, "aaax", "258 97 120");
+    // Prepend applies to each piece between added tokens, and not to an empty one.
+    CHECK_IDS(t, "bc<x>x", "258 260 97 120");
+    CHECK_IDS(t, "<x>", "260");
+    reap_tok_free(t);
+}
+
+// `tokenizers` matches a normalized added token by its content passed through the normalizer.
+static void test_normalized_added_token_is_matched_normalised(void) {
+    extra_added = ", {\"id\": 261, \"content\": \"e\\u0301!\", \"special\": false, \"normalized\": true}";
+    reap_tokenizer *t = tiny_norm("{\"type\": \"NFC\"}");
+    extra_added = "";
+    CHECK(t);
+    CHECK_IDS(t, "\xC3\xA9!", "261");
+    CHECK_IDS(t, "xe\xCC\x81!", "120 261");
+    // It decodes as its normalised content through the ByteLevel decoder, as `tokenizers` does:
+    // "é!" maps to the bytes E9 21, and the lone E9 becomes U+FFFD.
+    int32_t id = 261;
+    char *out;
+    size_t olen;
+    CHECK_EQ_INT(reap_tok_decode(t, &id, 1, &out, &olen), REAP_OK);
+    int ok = olen == 4 && !memcmp(out, "\xEF\xBF\xBD!", 4);
+    free(out);
+    CHECK(ok);
+    reap_tok_free(t);
+}
+
 static const char TRAIN[] =
     "def add(a, b):\n    return a + b\n\nint main(void) { return add(1, 2); }\n"
     "The quick brown fox jumps over the lazy dog. The dog sleeps. ]~b]user\nhello[e~[\n"
@@ -253,5 +342,8 @@ int main(void) {
     RUN(test_decode_roundtrips_and_rejects_unknown_ids);
     RUN(test_long_word_encodes_and_roundtrips);
     RUN(test_synth_is_deterministic_and_places_added_tokens);
+    RUN(test_nfc_normalizer_composes_before_bpe);
+    RUN(test_replace_and_prepend_normalizers_apply_in_order);
+    RUN(test_normalized_added_token_is_matched_normalised);
     TEST_EXIT();
 }

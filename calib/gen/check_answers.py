@@ -92,7 +92,9 @@ def check_python(t, d, res, py):
     runnable = t["tests"] or chk.get("main")
     if not res.compiled or not runnable:
         return
-    mod = module_name(t["tests"], r"^from (\w+) import", "answer")
+    mods = [m for m in re.findall(r"^from (\w+) import", t["tests"] or "", re.M)
+            if m not in sys.stdlib_module_names and m != "pytest"]
+    mod = mods[0] if mods else "answer"
 
     def run(code):
         with open(os.path.join(d, mod + ".py"), "w") as f:
@@ -110,6 +112,11 @@ def check_python(t, d, res, py):
     if t["bug"] and res.ran:
         rc, _ = run(t["code"].replace(t["bug"][0], t["bug"][1]))
         res.bug_caught = rc != 0
+    if t["messy"] and res.messy and res.ran:  # the refactor must keep the behaviour
+        rc, out = run(t["messy"])
+        res.messy = rc == 0
+        if rc:
+            res.fail("messy version fails the tests", out)
 
 
 def check_c_family(t, d, res, cpp):
@@ -292,7 +299,7 @@ def check_bash(t, d, res):
         with open(os.path.join(d, "s.sh"), "w") as f:
             f.write(src + "\n")
         rc, out = sh(["bash", "-n", "s.sh"], d)
-        if rc == 0 and have("shellcheck"):
+        if rc == 0 and have("shellcheck") and what != "messy bash -n":  # messy code may be ugly, not broken
             rc, out = sh(["shellcheck", "-s", "bash", "-S", "warning", "s.sh"], d)
         if rc:
             res.fail(what, out)
@@ -301,14 +308,17 @@ def check_bash(t, d, res):
     res.compiled = lint(t["code"], "bash -n / shellcheck")
     if t["messy"]:
         res.messy = lint(t["messy"], "messy bash -n")
-    if not res.compiled or not chk.get("main"):
+    bats = t["tests"] and "@test" in t["tests"]
+    if not res.compiled or not (chk.get("main") or bats):
         return
+    name = module_name(t["tests"], r'source "\$BATS_TEST_DIRNAME/([\w.-]+)"', "answer.sh")
+    driver = chk.get("main") or bats_shim(t["tests"])
 
     def run(code):
-        with open(os.path.join(d, "answer.sh"), "w") as f:
+        with open(os.path.join(d, name), "w") as f:
             f.write(code + "\n")
         with open(os.path.join(d, "driver.sh"), "w") as f:
-            f.write(chk["main"] + "\n")
+            f.write(driver + "\n")
         return sh(["bash", "driver.sh"], d, stdin=chk.get("stdin", ""))
 
     rc, out = run(t["code"])
@@ -320,13 +330,35 @@ def check_bash(t, d, res):
         res.bug_caught = rc != 0
 
 
+def bats_shim(tests):
+    """Turns a simple bats file (@test blocks using run, $status, $output and [ ]) into a bash
+    script, for machines without bats."""
+    names, out = [], ["BATS_TEST_DIRNAME=$PWD",
+                      'run() { set +e; output=$("$@" 2>&1); status=$?; set -e; }']
+    for line in tests.splitlines():
+        m = re.match(r'^@test "(.*)" \{\s*$', line)
+        if m:
+            names.append(m.group(1))
+            out.append(f"bats_test_{len(names)}() {{")
+        elif not line.startswith("#!"):
+            out.append(line)
+    out.append("failed=0")
+    for i, n in enumerate(names, 1):
+        q = n.replace("'", "")
+        out.append(f"( set -e; bats_test_{i} ); rc=$?")
+        out.append(f"if [ $rc -eq 0 ]; then echo 'ok {i} {q}'; else echo 'not ok {i} {q}'; failed=1; fi")
+    out.append("exit $failed")
+    return "\n".join(out)
+
+
 def check_sql(t, d, res):
     chk = t.get("check") or {}
     if "sqlite" not in chk:
         return  # PostgreSQL dialect: not checked here
 
     def run(code):
-        return sh(["sqlite3", "-bail", "-batch", ":memory:"], d, stdin=chk["sqlite"] + "\n" + code + "\n")
+        return sh(["sqlite3", "-bail", "-batch", ":memory:"], d,
+                  stdin=chk["sqlite"] + "\n" + code + "\n" + chk.get("after", "") + "\n")
 
     rc, out = run(t["code"])
     ok = rc == 0 and "Error" not in out
@@ -337,7 +369,15 @@ def check_sql(t, d, res):
     if t["messy"]:
         rc, mout = run(t["messy"])
         res.messy = rc == 0 and "Error" not in mout
-    if "expect" in chk:
+    if t["tests"]:  # SQL tests print lines starting with FAIL
+        rc, tout = run(t["code"] + "\n" + t["tests"])
+        res.ran = rc == 0 and "FAIL" not in tout and "Error" not in tout
+        if not res.ran:
+            res.fail("sql tests", tout)
+        if t["bug"] and res.ran:
+            rc, bout = run(t["code"].replace(t["bug"][0], t["bug"][1]) + "\n" + t["tests"])
+            res.bug_caught = rc != 0 or "FAIL" in bout
+    elif "expect" in chk:
         res.ran = out.strip() == chk["expect"].strip()
         if not res.ran:
             res.fail("sqlite3 output", f"got:\n{out}\nexpected:\n{chk['expect']}")

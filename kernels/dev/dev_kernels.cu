@@ -223,10 +223,11 @@ static void check_qknorm_rope(Timer &tm) {
 }
 
 // ---- attention ----------------------------------------------------------------------------------
-static void check_attention_case(int rows, int T, int nh, int nkv, int hd, int force_scalar, const char *name) {
+static void check_attention_case(int rows, int T, int nh, int nkv, int hd, int force_scalar, const char *name,
+                                 float qscale = 1.f) {
     size_t N = (size_t)rows * T, qw = (size_t)nh * hd, kw = (size_t)nkv * hd;
     std::vector<float> q(N * qw), k(N * kw), v(N * kw);
-    for (auto &x : q) x = bf(nrand());
+    for (auto &x : q) x = bf(nrand() * qscale);
     for (auto &x : k) x = bf(nrand());
     for (auto &x : v) x = bf(nrand());
     std::vector<double> ref(N * qw);
@@ -263,8 +264,10 @@ static void check_attention_case(int rows, int T, int nh, int nkv, int hd, int f
 }
 
 static void check_attention(Timer &tm) {
-    check_attention_case(2, 200, 6, 2, 128, 0, "attention_wmma_hd128");
-    check_attention_case(1, 130, 4, 1, 64, 0, "attention_wmma_hd64");
+    check_attention_case(2, 200, 6, 2, 128, 0, "attention_mma_hd128");
+    check_attention_case(1, 130, 4, 1, 64, 0, "attention_mma_hd64");
+    check_attention_case(1, 333, 12, 2, 128, 0, "attention_mma_hd128_gqa6_sharp", 3.f);  // peaked softmax
+    check_attention_case(3, 64, 2, 1, 128, 0, "attention_mma_hd128_one_tile");
     check_attention_case(2, 77, 4, 2, 16, 0, "attention_scalar_hd16");
     check_attention_case(1, 150, 6, 2, 128, 1, "attention_scalar_hd128");
     for (int T : {2048, 16384}) {
@@ -272,9 +275,12 @@ static void check_attention(Timer &tm) {
         size_t N = (size_t)rows * T;
         bf16 *q = dev<bf16>(N * nh * hd), *k = dev<bf16>(N * nkv * hd), *v = dev<bf16>(N * nkv * hd),
              *o = dev<bf16>(N * nh * hd);
-        CU(cudaMemset(q, 0x3C, N * nh * hd * 2));
-        CU(cudaMemset(k, 0x3C, N * nkv * hd * 2));
-        CU(cudaMemset(v, 0x3C, N * nkv * hd * 2));
+        std::vector<float> rnd(N * nh * hd);  // random data: constant inputs can time faster
+        for (auto &x : rnd) x = nrand();
+        std::vector<uint16_t> rb = to_bf(rnd);
+        CU(cudaMemcpy(q, rb.data(), N * nh * hd * 2, cudaMemcpyHostToDevice));
+        CU(cudaMemcpy(k, rb.data(), N * nkv * hd * 2, cudaMemcpyHostToDevice));
+        CU(cudaMemcpy(v, rb.data() + N * nkv * hd, N * nkv * hd * 2, cudaMemcpyHostToDevice));
         double ms = tm.median_ms([&] { reap_k_attention(q, k, v, rows, T, nh, nkv, hd, o, 0, 0); }, 5);
         double flop = 4.0 * rows * (T * (T + 1.0) / 2) * nh * hd;
         printf("TIME attention %d x %d tokens, 48/8 heads of 128: %.3f ms, %.1f TFLOP/s (causal FLOPs)\n", rows, T, ms,

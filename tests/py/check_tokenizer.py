@@ -2,7 +2,14 @@
 deterministic strings, for (a) a tokenizer.json synthesised by reap (tests/tool_toksynth), (b) a
 byte-level BPE trained here by `tokenizers` with GPT-2's regex and added tokens of every kind, and
 (c, d) variants of (b) whose pre-tokenizers exercise the other Split behaviours, invert and
-ignore_merges. Also decode(encode(s)) == s through our decoder. Prints PASS/FAIL lines.
+ignore_merges, (e) a byte-level BPE trained by `tokenizers` with the NFC normalizer and (f) it with
+Sequence [NFC, Replace, Prepend], on strings rich in decomposed text (Latin, Vietnamese, Hangul
+jamo, Devanagari, Greek, mark runs). Also decode(encode(s)) == s through our decoder, and our NFC /
+NFD (tests/tool_nfc) against Python's unicodedata over every code point and random mark runs.
+Prints PASS/FAIL lines.
+
+The `tokenizers` library normalises with its own Unicode tables (older than Python's: 9.0 in the
+versions tried), so the normalisation-rich strings use characters assigned by Unicode 9.0 only.
 """
 import json
 import os
@@ -11,12 +18,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 REAP = os.environ.get("REAP", "build/reap")
 BUILD = os.environ.get("BUILD", "build")
 TOOL = os.path.join(BUILD, "tests", "tool_toksynth")
+NFC_TOOL = os.path.join(BUILD, "tests", "tool_nfc")
 failures = 0
 
 
@@ -93,6 +102,75 @@ def make_strings(specials, lines, n=11000, seed=1234):
     while len(out) < n:
         out.append("".join(fragment(r, specials) for _ in range(r.randint(1, 25))))
     return out
+
+
+# ---- normalisation-rich strings (characters of Unicode <= 9.0: see the module docstring) ----
+
+MARKS = ([c for c in range(0x300, 0x370) if c not in (0x34F,)] + list(range(0x483, 0x488)) + list(range(0x591, 0x5BE))
+         + list(range(0x64B, 0x653)) + list(range(0x1DC0, 0x1DF6)) + list(range(0x20D0, 0x20F1)) + [0x93C, 0x94D, 0x3099, 0x309A])
+BASES = "aeiouyAEIOUYcnszgkrlwCNSZGKRLW" + "αεηιουωΑΕΗΙΟΥΩ" + "аеиоуАЕИОУ" + "かきくけこさしすせそはひふへほカキクケコ"
+VIET = ["Tiếng Việt", "người", "những", "được", "Hà Nội", "phở bò", "Nguyễn", "trường", "khỏe", "điều", "cảm ơn", "quốc ngữ"]
+GREEK = ["ἄνθρωπος", "Ἀθῆναι", "ᾧ", "ῥῆμα", "ὑπό", "ἐν ἀρχῇ ἦν ὁ λόγος"]
+DEVA = ["क़िला", "ज़रूर", "फ़िल्म", "ड़", "ढ़", "य़", "ऩ", "ऱ", "ऴ", "हिन्दी", "संस्कृत", "क्षत्रिय"]
+SINGLETONS = ["\u212b", "\u2126", "\u212a", "\u0340", "\u0341", "\u0343", "\u0344", "\u0374", "\u037e", "\u0387",
+              "\u1f71", "\uf900", "\ufa0d", "\u2000", "\u2001", "\u0958", "\u095f", "\ufb1d", "\ufb2a", "\u2adc"]
+
+
+def jamo(r):
+    k = r.random()
+    lv = chr(r.randint(0x1100, 0x1112)) + chr(r.randint(0x1161, 0x1175))
+    if k < 0.4: return lv + chr(r.randint(0x11A7, 0x11C2))  # 0x11A7 is not a T: it must stay
+    if k < 0.6: return lv
+    if k < 0.7: return chr(0xAC00 + 28 * r.randint(0, 398)) + chr(r.randint(0x11A8, 0x11C2))  # LV + T
+    if k < 0.8: return chr(r.randint(0xAC00, 0xD7A3)) + chr(r.randint(0x11A8, 0x11C2))        # LV or LVT + T
+    return "".join(chr(r.choice([r.randint(0x1100, 0x11FF), r.randint(0x3131, 0x318E)])) for _ in range(r.randint(1, 4)))
+
+
+def norm_fragment(r, specials):
+    k = r.random()
+    if k < 0.25: return r.choice(BASES) + "".join(chr(r.choice(MARKS)) for _ in range(r.randint(1, 4)))
+    if k < 0.35: return unicodedata.normalize(r.choice(["NFD", "NFC"]), r.choice(VIET))
+    if k < 0.45: return jamo(r)
+    if k < 0.55: return unicodedata.normalize(r.choice(["NFD", "NFC"]), r.choice(DEVA)) + r.choice(["", "\u093c", "\u094d"])
+    if k < 0.62: return unicodedata.normalize(r.choice(["NFD", "NFC"]), r.choice(GREEK))
+    if k < 0.70: return r.choice(SINGLETONS)
+    if k < 0.75: return "".join(chr(r.choice(MARKS)) for _ in range(r.randint(1, 3)))  # marks with no base
+    if k < 0.80: return unicodedata.normalize("NFD", r.choice(WORDS))
+    return fragment(r, specials)  # every family of the other tests
+
+
+def make_norm_strings(specials, lines, n, seed):
+    r = random.Random(seed)
+    out = ["e\u0301", "\u212b", "\u1100\u1161\u11a8", "\u0915\u093c", "a\u0301\u0323", "a\u0325\u0325", "\u0301a",
+           "cafe\u0301 na\u0308ive", unicodedata.normalize("NFD", "Tiếng Việt có dấu")]
+    out += [unicodedata.normalize("NFD", l) for l in lines[:300]]
+    while len(out) < n:
+        out.append("".join(norm_fragment(r, specials) for _ in range(r.randint(1, 12))))
+    return out
+
+
+def check_nfc_tool(tmp):
+    """Our NFC / NFD against unicodedata: every code point (in runs of 64), and random mark runs."""
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    strs = ["".join(chr(c) for c in cps[i:i + 64]) for i in range(0, len(cps), 64)]
+    pool = [c for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF and
+            (unicodedata.combining(chr(c)) or unicodedata.decomposition(chr(c)) or 0x1100 <= c <= 0x11FF)]
+    r = random.Random(3)
+    strs += ["".join(chr(r.choice(pool)) for _ in range(r.randint(1, 8))) for _ in range(15000)]
+    path = os.path.join(tmp, "nfc_in.jsonl")
+    with open(path, "w", encoding="utf-8") as f:
+        for s in strs:
+            f.write(json.dumps(s) + "\n")
+    for form in ("NFC", "NFD"):
+        p = subprocess.run([NFC_TOOL, form, path], capture_output=True)
+        got = [json.loads(l) for l in p.stdout.decode("utf-8").split("\n")[:-1]] if p.returncode == 0 else []
+        bad = [i for i in range(len(got)) if got[i] != unicodedata.normalize(form, strs[i])]
+        detail = p.stderr.decode(errors="replace") if p.returncode else ""
+        if bad:
+            i = bad[0]
+            detail = f"{len(bad)} differ; first {ascii(strs[i][:20])}: ours {ascii(got[i][:20])}"
+        report(f"unicode_{form.lower()}_matches_python_unicodedata_{unicodedata.unidata_version} ({len(strs)} strings)",
+               p.returncode == 0 and len(got) == len(strs) and not bad, detail)
 
 
 # ---- running both ----
@@ -216,6 +294,33 @@ def main():
             bad = [i for i in range(len(strs)) if got is None or got[i] != want[i]]
             report(f"tokenizer_matches_hf_{name} ({len(strs)} strings)", not bad,
                    err if got is None else (f"{len(bad)} differ; first {strs[bad[0]]!r}: reap {got[bad[0]]} hf {want[bad[0]]}" if bad else ""))
+
+        # (e) trained by `tokenizers` with the NFC normalizer; (f) it with Sequence [NFC, Replace, Prepend]
+        specials_n = ["<|im_start|>", "<|im_end|>", "cafe\u0301!", "caf\u00e9?", "\uac01\u11a8"]
+        norm_lines = make_norm_strings(specials_n, sample_lines, 2000, seed=5)
+        tk = Tokenizer(models.BPE())
+        tk.normalizer = normalizers.NFC()
+        tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        tk.decoder = decoders.ByteLevel()
+        tr = trainers.BpeTrainer(vocab_size=1200, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tk.train_from_iterator(sample_lines + norm_lines, trainer=tr)
+        tk.add_special_tokens([AddedToken("<|im_start|>", special=True), AddedToken("<|im_end|>", special=True)])
+        tk.add_tokens([AddedToken("cafe\u0301!", normalized=True), AddedToken("caf\u00e9?", normalized=False),
+                       AddedToken("\uac01\u11a8", normalized=True)])
+        hfn = os.path.join(tmp, "hf_nfc.json")
+        tk.save(hfn)
+        strings_n = make_norm_strings(specials_n, sample_lines[300:], 4000, seed=11)
+        compare("nfc", hfn, strings_n, tmp, exact_roundtrip=False)
+        with open(hfn, encoding="utf-8") as f:
+            jn = json.load(f)
+        jn["normalizer"] = {"type": "Sequence", "normalizers": [
+            {"type": "NFC"}, {"type": "Replace", "pattern": {"String": "\u00e9"}, "content": "e\u0301 "},
+            {"type": "Replace", "pattern": {"String": "  "}, "content": " "}, {"type": "Prepend", "prepend": "\u2581"}]}
+        path = os.path.join(tmp, "hf_nfc_seq.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(jn, f, ensure_ascii=False)
+        compare("nfc_replace_prepend", path, strings_n[:3000], tmp, exact_roundtrip=False)
+        check_nfc_tool(tmp)
 
         # Unsupported components fail naming the file and the component.
         j3 = json.loads(json.dumps(j))
