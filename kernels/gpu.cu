@@ -30,7 +30,8 @@ enum { NXS = 4 };  // side streams the per-expert GEMMs are spread over (small e
 typedef struct {
     int ordinal;
     int row0, rows;           // this GPU's rows of the packed batch
-    int chunk_rows;           // rows per chunk
+    int chunk_rows;           // rows per chunk (model-mode statistics; fewer when a mode needs more slots)
+    size_t slot_cap;          // (token, slot) pairs the slot buffers hold
     cudaStream_t s, s_copy, s_out;  // compute; weights + hidden states in; hidden states out
     cublasHandle_t blas;
     cudaStream_t xs[NXS];            // expert GEMM streams, each with its own cuBLAS handle
@@ -117,7 +118,9 @@ static int slots_per_token(const reap_m2_config *c, reap_router_mode m) {
     return m == REAP_ROUTER_MODEL ? c->top_k : 2 * c->top_k;
 }
 static size_t bytes_per_token(const reap_m2_config *c) {
-    size_t H = c->hidden, I = c->inter, Q = qkv_width(c), S = 2 * c->top_k, E = c->n_experts;
+    // slot buffers are sized for the model's top_k slots per token; the softmax statistics modes
+    // (2 top_k slots) run half as many rows per chunk (see layer_dev)
+    size_t H = c->hidden, I = c->inter, Q = qkv_width(c), S = c->top_k, E = c->n_experts;
     size_t big = 4 * Q;
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
@@ -214,7 +217,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
                          d->ordinal, reap_fmt_bytes((double)cap, b1, sizeof b1), reap_fmt_bytes((double)wb, b2, sizeof b2),
                          g->T, reap_fmt_bytes((double)bpt * g->T, b3, sizeof b3));
     size_t fit = (cap - wb - overhead) / (bpt * (size_t)g->T);
-    size_t want = (32768 + g->T - 1) / g->T;
+    size_t want = (49152 + g->T - 1) / g->T;  // more tokens per expert: larger, faster expert GEMMs
     const char *env = getenv("REAP_GPU_CHUNK_TOKENS");
     if (env && atoi(env) > 0) want = ((size_t)atoi(env) + g->T - 1) / g->T;
     size_t cr = want < fit ? want : fit;
@@ -223,7 +226,9 @@ static int open_dev(reap_gpu *g, gdev *d) {
     d->chunk_rows = (int)cr;
 
     size_t N = (size_t)d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
-    size_t S = 2 * c->top_k, P = N * S;
+    size_t P = N * c->top_k;
+    if (P < (size_t)g->T * 2 * c->top_k) P = (size_t)g->T * 2 * c->top_k;  // one row in any mode
+    d->slot_cap = P;
     size_t big = 4 * Q;
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
@@ -429,6 +434,11 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
 // so that the many small GEMMs run side by side. W (E, m, k), A (P, k) bf16; C (P, m) f32.
 static int expert_gemms(reap_gpu *g, gdev *d, int m, int k, const bf16 *W, const bf16 *A, float *C) {
     const int E = g->cfg.n_experts;
+    static int nxs = 0;  // env REAP_GPU_EXPERT_STREAMS (1..NXS) for experiments; NXS by default
+    if (!nxs) {
+        const char *env = getenv("REAP_GPU_EXPERT_STREAMS");
+        nxs = env && atoi(env) >= 1 && atoi(env) <= NXS ? atoi(env) : NXS;
+    }
     CK(cudaEventRecord(d->xev[NXS], d->s));
     for (int i = 0; i < NXS; i++) CK(cudaStreamWaitEvent(d->xs[i], d->xev[NXS], 0));
     const float one = 1.f, zero = 0.f;
@@ -438,7 +448,7 @@ static int expert_gemms(reap_gpu *g, gdev *d, int m, int k, const bf16 *W, const
         CB(cublasGemmEx(d->xblas[j], CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
                         A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, C + (size_t)d->h_off[e] * m, CUDA_R_32F, m,
                         CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-        j = (j + 1) % NXS;
+        j = (j + 1) % nxs;
     }
     for (int i = 0; i < NXS; i++) {
         CK(cudaEventRecord(d->xev[i], d->xs[i]));
@@ -570,10 +580,12 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     // chunks of whole rows; chunk i+1's hidden states go in while chunk i computes, and chunk i's
     // come back while chunk i+1 computes (buffers alternate)
     const size_t tok_row = (size_t)g->T;
-    const int nch = (d->rows + d->chunk_rows - 1) / d->chunk_rows;
+    size_t fit = d->slot_cap / (tok_row * slots_per_token(c, mode));
+    const int cr = (int)(fit < 1 ? 1 : fit < (size_t)d->chunk_rows ? fit : d->chunk_rows);
+    const int nch = (d->rows + cr - 1) / cr;
 #define CHUNK(i, r0, nr, t0)                                                                     \
-    const int r0 = (i) * d->chunk_rows;                                                          \
-    const int nr = d->rows - r0 < d->chunk_rows ? d->rows - r0 : d->chunk_rows;                  \
+    const int r0 = (i) * cr;                                                                     \
+    const int nr = d->rows - r0 < cr ? d->rows - r0 : cr;                                        \
     const size_t t0 = (size_t)(d->row0 + r0) * tok_row
     {
         CHUNK(0, r0, nr, t0);

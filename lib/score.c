@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -242,6 +243,54 @@ static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) {
     return m;
 }
 
+// ---- layer prefetch: layer l+1 is read from disk in a thread while layer l computes (and the first
+// layer while the tokens are embedded); for the GPU its expert bytes are page-locked there too, so
+// the copies to the GPU run at full bus speed. Two layers are in host memory at a time.
+typedef struct {
+    const reap_ckpt *c;
+    const reap_m2_config *cfg;
+    int layer, st, pin;  // pin: page-lock the expert bytes (GPU runs)
+    int pinned;          // bits 0..2: w1, w3, w2 are page-locked
+    reap_layer_weights w;
+    double secs;         // seconds the read took
+    char err[1024];
+} layer_prefetch;
+
+static void *prefetch_main(void *arg) {
+    layer_prefetch *f = arg;
+    double t0 = reap_now();
+    f->st = reap_layer_load(f->c, f->cfg, f->layer, &f->w);
+    if (f->st) {
+        snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
+    } else if (f->pin) {
+        size_t n = (size_t)f->cfg->n_experts * f->cfg->inter * f->cfg->hidden * reap_dtype_size(f->w.expert_dtype);
+        f->pinned = (reap_gpu_pin(f->w.w1, n) == 0) | (reap_gpu_pin(f->w.w3, n) == 0) << 1 |
+                    (reap_gpu_pin(f->w.w2, n) == 0) << 2;
+    }
+    f->secs = reap_now() - t0;
+    return NULL;
+}
+
+static int prefetch_start(layer_prefetch *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer,
+                          int pin) {
+    *f = (layer_prefetch){.c = c, .cfg = cfg, .layer = layer, .pin = pin};
+    if (pthread_create(th, NULL, prefetch_main, f) != 0) {
+        prefetch_main(f);  // no thread: read in place
+        return 0;
+    }
+    return 1;
+}
+
+static void prefetch_release(layer_prefetch *f) {
+    if (f->st) return;
+    if (f->pinned & 1) reap_gpu_unpin(f->w.w1);
+    if (f->pinned & 2) reap_gpu_unpin(f->w.w3);
+    if (f->pinned & 4) reap_gpu_unpin(f->w.w2);
+    f->pinned = 0;
+    reap_layer_free(&f->w);
+    f->st = REAP_EINVAL;  // released
+}
+
 static void fmt_secs(double s, char *buf, size_t cap) {
     if (s < 120) snprintf(buf, cap, "%.1f s", s);
     else if (s < 7200) snprintf(buf, cap, "%d min %02d s", (int)(s / 60), (int)s % 60);
@@ -326,6 +375,12 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     float *h = reap_xmalloc(ntok * H * sizeof *h);
     reap_gpu *gpu = NULL;
     int done_layers = 0;
+    layer_prefetch pf[2];  // layer prefetch (see prefetch_main)
+    pthread_t pth;
+    int pf_cur = 0, pf_thread = 0, hpinned = 0;
+    const int pin = dev == REAP_DEVICE_CUDA;
+    memset(pf, 0, sizeof pf);
+    pf[0].st = pf[1].st = REAP_EINVAL;  // nothing held
     if (p->work_dir) {
         char ids_hash[65];
         reap_sbuf b = {0};
@@ -341,7 +396,10 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
             reap_info("resuming from %s: %d of %d layers already done", p->work_dir, done_layers, cfg.n_layers);
     }
     inf.resumed_at = done_layers;
+    // the first layer's read overlaps the embedding (and the GPU's start)
+    if (done_layers < cfg.n_layers) pf_thread = prefetch_start(&pf[0], &pth, c, &cfg, done_layers, pin);
     if (done_layers == 0 && (st = reap_embed_cpu(c, &cfg, ids, (int64_t)ntok, h))) goto run_done;
+    if (pin) hpinned = reap_gpu_pin(h, ntok * H * sizeof *h) == 0;
     if (dev == REAP_DEVICE_CUDA && done_layers < cfg.n_layers) {
         int all[64], n_dev = p->n_gpus;
         const int *devs = p->gpus;
@@ -363,12 +421,18 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
             break;
         }
         double ta = reap_now();
-        reap_layer_weights w;
-        if ((st = reap_layer_load(c, &cfg, l, &w))) break;
+        layer_prefetch *cur = &pf[pf_cur];
+        if (pf_thread) pthread_join(pth, NULL), pf_thread = 0;  // layer l is in memory (waits for the disk)
+        if (cur->st) {
+            st = reap_fail(cur->st, "%s", cur->err);
+            break;
+        }
+        if (l + 1 < cfg.n_layers) pf_thread = prefetch_start(&pf[pf_cur ^ 1], &pth, c, &cfg, l + 1, pin);
         double tb = reap_now();
-        if (dev == REAP_DEVICE_CUDA) st = reap_gpu_layer_forward(gpu, &w, h, mask, p->router, &out->layers[l]);
-        else st = reap_layer_forward_cpu(&cfg, &w, h, nr, T, mask, p->router, &out->layers[l]);
-        reap_layer_free(&w);
+        if (dev == REAP_DEVICE_CUDA) st = reap_gpu_layer_forward(gpu, &cur->w, h, mask, p->router, &out->layers[l]);
+        else st = reap_layer_forward_cpu(&cfg, &cur->w, h, nr, T, mask, p->router, &out->layers[l]);
+        prefetch_release(cur);
+        pf_cur ^= 1;
         if (st) break;
         double tc = reap_now();
         tload += tb - ta, tfwd += tc - tb;
@@ -390,6 +454,10 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     if (!st) out->layers_done = cfg.n_layers;
     reap_verbose("layer loop: %.2f s reading weights, %.2f s forward", tload, tfwd);
 run_done:
+    if (pf_thread) pthread_join(pth, NULL);
+    prefetch_release(&pf[0]);
+    prefetch_release(&pf[1]);
+    if (hpinned) reap_gpu_unpin(h);
     reap_gpu_close(gpu);
     free(h);
 done:

@@ -191,39 +191,52 @@ static float value_of(const reap_synth_tensor *t, uint64_t key, uint64_t e, floa
     REAP_ASSERT(0);
 }
 
+// The 8 data bytes of hash group g: four 16-bit lanes of the hash, each mapped through tab (two
+// FP8 codes or one BF16 value per lane; little-endian, so lane k is bytes 2k, 2k+1).
+static inline uint64_t group_word(uint64_t key, uint64_t g, const uint16_t *tab) {
+    uint64_t h = group_hash(key, g);
+    return (uint64_t)tab[h & 0xffff] | (uint64_t)tab[(h >> 16) & 0xffff] << 16 |
+           (uint64_t)tab[(h >> 32) & 0xffff] << 32 | (uint64_t)tab[h >> 48] << 48;
+}
+
+// Bytes [b0, b1) of a tensor whose group g holds bytes [8g, 8g + 8).
+static void fill_words(uint64_t key, const uint16_t *tab, uint64_t b0, uint64_t b1, uint8_t *out) {
+    uint64_t gf0 = (b0 + 7) / 8, gf1 = b1 / 8;  // groups wholly inside
+    if (gf0 > gf1) {                            // inside one group
+        uint64_t w = group_word(key, b0 / 8, tab);
+        memcpy(out, (uint8_t *)&w + b0 % 8, b1 - b0);
+        return;
+    }
+    if (b0 < gf0 * 8) {
+        uint64_t w = group_word(key, b0 / 8, tab);
+        memcpy(out, (uint8_t *)&w + b0 % 8, gf0 * 8 - b0);
+    }
+    if (b1 > gf1 * 8) {
+        uint64_t w = group_word(key, gf1, tab);
+        memcpy(out + (gf1 * 8 - b0), &w, b1 - gf1 * 8);
+    }
+    uint8_t *base = out + (gf0 * 8 - b0);
+#pragma omp parallel for schedule(static) if (gf1 - gf0 >= (1u << 15))
+    for (int64_t g = (int64_t)gf0; g < (int64_t)gf1; g++) {
+        uint64_t w = group_word(key, (uint64_t)g, tab);
+        memcpy(base + ((uint64_t)g - gf0) * 8, &w, 8);
+    }
+}
+
 void reap_synth_fill(const reap_synth_params *p, const reap_synth_tensor *t, uint64_t first, uint64_t n,
                      void *dst) {
     pthread_once(&tables_once, tables_init);
     uint64_t key = tensor_key(p->seed, t->name), end = first + n;
-    if (t->kind == K_FP8) {  // 8 codes per hash: byte l of the hash picks code l
-        uint8_t *out = dst;
-        uint64_t gf0 = (first + 7) / 8, gf1 = end / 8;  // groups wholly inside [first, end)
-        if (gf0 >= gf1) gf0 = gf1 = first / 8;
-        for (uint64_t e = first; e < end && e < gf0 * 8; e++) out[e - first] = codetab[(group_hash(key, e / 8) >> (8 * (e % 8))) & 255];
-        for (uint64_t e = gf1 * 8 > first ? gf1 * 8 : first; e < end; e++)
-            out[e - first] = codetab[(group_hash(key, e / 8) >> (8 * (e % 8))) & 255];
-        uint8_t *base = out + (gf0 * 8 - first);
-#pragma omp parallel for schedule(static) if (n >= (1u << 18))
-        for (int64_t g = (int64_t)gf0; g < (int64_t)gf1; g++) {
-            uint64_t h = group_hash(key, (uint64_t)g);
-            uint64_t v = (uint64_t)pairtab[h & 0xffff] | (uint64_t)pairtab[(h >> 16) & 0xffff] << 16 |
-                         (uint64_t)pairtab[(h >> 32) & 0xffff] << 32 | (uint64_t)pairtab[h >> 48] << 48;
-            memcpy(base + ((uint64_t)g - gf0) * 8, &v, 8);  // little-endian: byte l = code l
-        }
+    if (t->kind == K_FP8) {  // byte l of the group hash picks code l
+        fill_words(key, pairtab, first, end, dst);
         return;
     }
     if (t->kind == K_NORMAL && t->dtype == REAP_DT_BF16 && n >= (1u << 20)) {
         // Large BF16 normals (embeddings, lm_head): convert the 65536 possible values once.
         // Same bytes as the general path below, just faster.
-        uint16_t *tab = reap_xmalloc(sizeof(uint16_t) * 65536), *out = dst;
+        uint16_t *tab = reap_xmalloc(sizeof(uint16_t) * 65536);
         for (int i = 0; i < 65536; i++) tab[i] = reap_f32_to_bf16(value_of(t, key, 0, normtab[i]));
-        int64_t g0 = (int64_t)(first / 4), g1 = (int64_t)((end + 3) / 4);
-#pragma omp parallel for schedule(static)
-        for (int64_t g = g0; g < g1; g++) {
-            uint64_t h = group_hash(key, (uint64_t)g), e0 = (uint64_t)g * 4;
-            for (int l = 0; l < 4; l++)
-                if (e0 + l >= first && e0 + l < end) out[e0 + l - first] = tab[(h >> (16 * l)) & 65535];
-        }
+        fill_words(key, tab, first * 2, end * 2, dst);
         free(tab);
         return;
     }

@@ -1099,4 +1099,702 @@ const db = {
   console.log("ok");
 })().catch((e) => { console.error(e); process.exit(1); });
 '''}),
+# ---------------------------------------------------------------- SQL
+T("sql", "This query shows each product's price next to the average price of its category and the difference. It runs two correlated subqueries per row and is slow on a big table. Refactor it.",
+r'''
+SELECT id,
+       name,
+       category,
+       price,
+       ROUND(AVG(price) OVER w, 2)         AS category_avg,
+       ROUND(price - AVG(price) OVER w, 2) AS above_avg
+FROM products
+WINDOW w AS (PARTITION BY category)
+ORDER BY category, price DESC;
+''',
+"A window function computes the category average alongside every row in a single pass over `products`, instead of re-scanning the category once per row and per column as the correlated subqueries did. The named window (`WINDOW w AS (PARTITION BY category)`) is defined once and used by both expressions, so they cannot drift apart. Unlike `GROUP BY`, a window keeps every product row. The `WINDOW` clause works in PostgreSQL and in SQLite 3.28 and later.",
+bug=("WINDOW w AS (PARTITION BY category)", "WINDOW w AS ()", "every product is compared with the same average, the mean price of the whole catalogue",
+     "An empty window spans all rows, so `AVG(price) OVER w` is the global average. Partitioning the window by category restricts each average to the product's own category."),
+messy=r'''
+SELECT p.id, p.name, p.category, p.price,
+       ROUND((SELECT AVG(p2.price) FROM products p2 WHERE p2.category = p.category), 2) AS category_avg,
+       ROUND(p.price - (SELECT AVG(p3.price) FROM products p3 WHERE p3.category = p.category), 2) AS above_avg
+FROM products p
+ORDER BY p.category, p.price DESC;
+''',
+refactor_note="Both correlated subqueries compute the same per-category average for every row; a window partitioned by category computes it once per partition while scanning the table once. The output (columns, values, order) is unchanged.",
+check={"sqlite": "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, category TEXT, price NUMERIC);\n"
+                  "INSERT INTO products VALUES (1, 'pen', 'office', 2), (2, 'stapler', 'office', 10), (3, 'desk', 'furniture', 200),"
+                  " (4, 'chair', 'furniture', 100), (5, 'lamp', 'furniture', 60);",
+       "expect": "3|desk|furniture|200|120.0|80.0\n4|chair|furniture|100|120.0|-20.0\n5|lamp|furniture|60|120.0|-60.0\n"
+                 "2|stapler|office|10|6.0|4.0\n1|pen|office|2|6.0|-4.0"}),
+
+T("sql", "Table invoices(no INTEGER PRIMARY KEY, issued_on DATE). Auditors want every gap in the invoice numbering as ranges (gap_start, gap_end). Write the query.",
+r'''
+SELECT no + 1       AS gap_start,
+       next_no - 1  AS gap_end
+FROM (
+    SELECT no,
+           LEAD(no) OVER (ORDER BY no) AS next_no
+    FROM invoices
+) AS numbered
+WHERE next_no - no > 1
+ORDER BY gap_start;
+''',
+"`LEAD(no)` puts the next issued number beside each invoice. Where the next number is more than one higher, the numbers in between were never issued, and the gap runs from `no + 1` to `next_no - 1`. The last invoice has no successor (`next_no` is NULL), so the comparison is NULL and the row is dropped. Gaps before the first invoice are not reported; if numbering must start at 1, add a check that `MIN(no) = 1`.",
+bug=("WHERE next_no - no > 1", "WHERE next_no - no >= 1", "the query lists a \"gap\" after almost every invoice, e.g. gap_start 2, gap_end 1",
+     "Consecutive numbers differ by exactly 1 and are not a gap; only differences greater than 1 leave missing numbers."),
+check={"sqlite": "CREATE TABLE invoices (no INTEGER PRIMARY KEY, issued_on DATE);\n"
+                  "INSERT INTO invoices (no) VALUES (1), (2), (3), (5), (6), (9), (10), (14);",
+       "expect": "4|4\n7|8\n11|13"}),
+
+T("sql", "Table inventory(sku TEXT PRIMARY KEY, qty INTEGER NOT NULL, updated_at DATE). Write one statement that records a delivery of several SKUs: add the delivered quantity to existing stock and insert SKUs we haven't seen before. It has to work in PostgreSQL and SQLite.",
+r'''
+INSERT INTO inventory (sku, qty, updated_at)
+VALUES ('A-100', 5, '2025-03-14'),
+       ('B-200', 3, '2025-03-14')
+ON CONFLICT (sku) DO UPDATE
+SET qty        = inventory.qty + excluded.qty,
+    updated_at = excluded.updated_at;
+''',
+"`INSERT ... ON CONFLICT (sku) DO UPDATE` (an upsert) inserts each row and, when the primary key already exists, runs the `UPDATE` instead. `excluded` names the row that failed to insert, so `inventory.qty + excluded.qty` adds the delivered amount to the stored one. It is a single atomic statement, so two concurrent deliveries cannot both read the old quantity and lose an update, which a SELECT-then-UPDATE sequence can. The syntax is the same in PostgreSQL (9.5+) and SQLite (3.24+).",
+bug=("SET qty        = inventory.qty + excluded.qty,", "SET qty        = excluded.qty,",
+     "after a delivery, existing SKUs show only the delivered quantity and the old stock is gone",
+     "`excluded.qty` alone overwrites the stored quantity with the delivered one. The new stock is the old quantity plus the delivery."),
+check={"sqlite": "CREATE TABLE inventory (sku TEXT PRIMARY KEY, qty INTEGER NOT NULL, updated_at DATE);\n"
+                  "INSERT INTO inventory VALUES ('A-100', 10, '2025-03-01');",
+       "after": "SELECT sku, qty, updated_at FROM inventory ORDER BY sku;",
+       "expect": "A-100|15|2025-03-14\nB-200|3|2025-03-14"}),
+
+T("sql", "Table sales(region TEXT, month INTEGER, amount NUMERIC), month 1-12. Write a query that pivots Q1: one row per region with columns jan, feb, mar and q1_total, showing 0 for months without sales.",
+r'''
+SELECT region,
+       SUM(CASE WHEN month = 1 THEN amount ELSE 0 END) AS jan,
+       SUM(CASE WHEN month = 2 THEN amount ELSE 0 END) AS feb,
+       SUM(CASE WHEN month = 3 THEN amount ELSE 0 END) AS mar,
+       SUM(amount)                                     AS q1_total
+FROM sales
+WHERE month BETWEEN 1 AND 3
+GROUP BY region
+ORDER BY region;
+''',
+"Conditional aggregation pivots without any vendor-specific `PIVOT` syntax: each column sums only the rows of its month, and `ELSE 0` makes a month without sales show 0 instead of NULL. The `WHERE` clause restricts the rows to Q1 before grouping, which also keeps `q1_total` equal to jan + feb + mar. A region with sales only outside Q1 does not appear at all; to list every region, start from a regions table and `LEFT JOIN` the sales.",
+bug=("WHERE month BETWEEN 1 AND 3\n", "", "the q1_total of a region is larger than jan + feb + mar",
+     "Without the filter, `SUM(amount)` adds up the whole year while the month columns only cover January to March. Filtering to Q1 before grouping keeps the total consistent."),
+check={"sqlite": "CREATE TABLE sales (region TEXT, month INTEGER, amount NUMERIC);\n"
+                  "INSERT INTO sales VALUES ('north', 1, 100), ('north', 1, 50), ('north', 3, 70), ('south', 2, 200),"
+                  " ('south', 4, 999), ('west', 1, 10), ('west', 2, 20), ('west', 3, 30);",
+       "expect": "north|150|0|70|220\nsouth|0|200|0|200\nwest|10|20|30|60"}),
+
+T("sql", "Create a view account_balances(account_id, balance, entries) over ledger(account_id, amount, kind) where kind is 'credit' or 'debit' and amount is always positive. Also write SQL tests for the view that print a line starting with FAIL when something is wrong.",
+r'''
+CREATE VIEW account_balances AS
+SELECT account_id,
+       SUM(CASE WHEN kind = 'credit' THEN amount ELSE -amount END) AS balance,
+       COUNT(*)                                                   AS entries
+FROM ledger
+GROUP BY account_id;
+''',
+"Amounts are stored unsigned with a `kind`, so the view gives debits a negative sign inside the sum; credits minus debits is the balance. `COUNT(*)` counts ledger entries per account. Accounts without any entries have no row in the view, because it is built from `ledger` alone.",
+bug=("ELSE -amount END", "ELSE amount END", "an account with a 100 credit and a 30 debit shows a balance of 130",
+     "Debits are added like credits. Amounts are stored as positive numbers, so the view has to negate the debits."),
+tests=r'''
+-- fixtures
+INSERT INTO ledger (account_id, amount, kind) VALUES
+    (1, 100, 'credit'), (1, 30, 'debit'),
+    (2, 50, 'debit'),
+    (3, 0, 'credit');
+
+-- each SELECT prints a FAIL line only when its check does not hold
+SELECT 'FAIL credits minus debits' FROM account_balances WHERE account_id = 1 AND balance <> 70;
+SELECT 'FAIL debit-only account is negative' FROM account_balances WHERE account_id = 2 AND balance <> -50;
+SELECT 'FAIL zero amounts count as entries' FROM account_balances WHERE account_id = 3 AND (balance <> 0 OR entries <> 1);
+SELECT 'FAIL entries per account' FROM account_balances WHERE account_id = 1 AND entries <> 2;
+SELECT 'FAIL one row per account' WHERE (SELECT COUNT(*) FROM account_balances) <> 3;
+SELECT 'FAIL accounts without entries have no row' FROM account_balances WHERE account_id NOT IN (1, 2, 3);
+''',
+check={"sqlite": "CREATE TABLE ledger (account_id INTEGER NOT NULL, amount NUMERIC NOT NULL CHECK (amount >= 0),"
+                  " kind TEXT NOT NULL CHECK (kind IN ('credit', 'debit')));"}),
+
+# ---------------------------------------------------------------- Bash
+T("bash", "Clean up this bash script that prints the line count of every .log file in a directory and a total. It breaks on file names with spaces.",
+r'''
+#!/usr/bin/env bash
+# Usage: logstats.sh DIR   - line counts of DIR/*.log and their total
+set -euo pipefail
+
+dir=${1:?usage: logstats.sh DIR}
+shopt -s nullglob
+
+total=0
+for f in "$dir"/*.log; do
+    n=$(wc -l < "$f")
+    printf '%8d %s\n' "$n" "${f##*/}"
+    total=$((total + n))
+done
+printf '%8d total\n' "$total"
+''',
+"The glob `\"$dir\"/*.log` hands each file name to the loop as one word, whatever characters it contains, and only matches names that end in `.log`. `nullglob` makes an empty directory produce no iterations (and a total of 0) instead of one iteration over the literal pattern. `wc -l < \"$f\"` prints just the number, and `${f##*/}` strips the directory. `set -euo pipefail` stops at the first failing command and `${1:?...}` prints the usage when the argument is missing.",
+bug=("shopt -s nullglob\n", "", "on a directory without .log files the script fails with \"No such file or directory\" instead of printing a total of 0",
+     "Without `nullglob`, a pattern that matches nothing stays as the literal string `DIR/*.log`, so the loop runs once on a file that does not exist and `set -e` aborts. `nullglob` makes it expand to nothing."),
+messy=r'''
+#!/bin/bash
+total=0
+for f in `ls $1 | grep .log`
+do
+  n=`cat $1/$f | wc -l`
+  printf "%8d %s\n" $n $f
+  total=`expr $total + $n`
+done
+printf "%8d total\n" $total
+''',
+refactor_note="`for f in $(ls ...)` splits names on whitespace, so `app one.log` became two bogus names; `grep .log` also matched `catalog.txt` (the dot matches any character); `$1` was unquoted everywhere; and `expr`, backticks and `cat | wc` cost extra processes. The glob fixes the splitting and matching, quoting protects the directory name, `$(( ))` does the arithmetic in the shell, and a missing argument now prints a usage message instead of listing the current directory.",
+check={"main": r'''
+set -eu
+mkdir logs empty
+printf 'a\nb\n' > "logs/app one.log"
+printf 'x\n' > logs/db.log
+printf 'no\n' > logs/catalog.txt
+out=$(bash answer.sh logs)
+want=$(printf '%8d %s\n%8d %s\n%8d total' 2 "app one.log" 1 db.log 3)
+[ "$out" = "$want" ] || { echo "got: $out"; exit 1; }
+out=$(bash answer.sh empty)
+[ "$out" = "$(printf '%8d total' 0)" ] || { echo "empty dir: $out"; exit 1; }
+if bash answer.sh 2>/dev/null; then echo "missing argument accepted"; exit 1; fi
+'''}),
+
+T("bash", "Write a bash function `rotate_log FILE MAX_BYTES [KEEP]` that rotates FILE when it is bigger than MAX_BYTES: FILE.1 becomes FILE.2 and so on, at most KEEP old files are kept (default 5), and FILE starts empty.",
+r'''
+rotate_log() {
+    local file=$1 max_bytes=$2 keep=${3:-5}
+    local size i
+
+    [[ -f $file ]] || return 0
+    size=$(wc -c < "$file")
+    (( size > max_bytes )) || return 0
+
+    rm -f -- "$file.$keep"
+    for (( i = keep - 1; i >= 1; i-- )); do
+        if [[ -f $file.$i ]]; then
+            mv -- "$file.$i" "$file.$((i + 1))"
+        fi
+    done
+    mv -- "$file" "$file.1"
+    : > "$file"
+}
+''',
+"Nothing happens unless the file exists and is larger than the limit. Rotation first deletes the oldest kept file, then shifts the others up by one starting from the highest number, so no file is overwritten before it has been moved; finally the current file becomes `.1` and an empty one takes its place. `--` protects against names starting with `-`. A process that keeps the log open will continue writing to `FILE.1` (same inode), so long-running writers need a signal to reopen, or use `copytruncate`-style rotation instead.",
+bug=("    for (( i = keep - 1; i >= 1; i-- )); do", "    for (( i = 1; i < keep; i++ )); do",
+     "after a rotation FILE.2 is missing and the contents of the old FILE.2 are lost",
+     "Shifting upwards from 1 moves FILE.1 onto FILE.2 before FILE.2 has been moved away, overwriting it, and the next step then moves that file again. The files have to be shifted starting from the oldest."),
+check={"main": r'''
+set -eu
+source ./answer.sh
+printf '%0100d' 0 > app.log
+echo one > app.log.1
+echo two > app.log.2
+rotate_log app.log 50 3
+[ ! -s app.log ] && [ -f app.log ] || { echo "app.log not emptied"; exit 1; }
+[ "$(wc -c < app.log.1)" -eq 100 ] || { echo "app.log.1 wrong"; exit 1; }
+[ "$(cat app.log.2)" = one ] && [ "$(cat app.log.3)" = two ] || { echo "shift wrong"; ls -l; exit 1; }
+echo small > app.log
+rotate_log app.log 50 3
+[ "$(cat app.log)" = small ] || { echo "rotated a small file"; exit 1; }
+printf '%0100d' 1 > app.log
+rotate_log app.log 50 3
+[ "$(cat app.log.3)" = one ] && [ ! -e app.log.4 ] || { echo "keep not honoured"; ls; exit 1; }
+rotate_log missing.log 10
+'''}),
+
+T("bash", "Write a bash function `load_env FILE` that reads KEY=VALUE lines from a .env file and exports them, without eval: skip blank lines and # comments, allow an optional `export ` prefix and single or double quotes around the value, and fail with the line number on invalid lines.",
+r'''
+load_env() {
+    local file=$1 line key value n=0
+    local skip_re='^[[:space:]]*(#.*)?$'
+    local pair_re='^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
+    local dq_re='^"(.*)"$' sq_re="^'(.*)'$"
+
+    while IFS= read -r line || [[ -n $line ]]; do
+        n=$((n + 1))
+        line=${line%$'\r'}
+        [[ $line =~ $skip_re ]] && continue
+        if [[ ! $line =~ $pair_re ]]; then
+            printf '%s:%d: not a KEY=VALUE line\n' "$file" "$n" >&2
+            return 1
+        fi
+        key=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]}
+        if [[ $value =~ $dq_re || $value =~ $sq_re ]]; then
+            value=${BASH_REMATCH[1]}
+        fi
+        export "$key=$value"
+    done < "$file"
+}
+''',
+"Each line is matched against regular expressions held in variables (the reliable way to use `=~`), and the value is assigned with `export \"$key=$value\"`, so it is never evaluated: `$(...)` or backticks in a value stay literal text. `read -r` keeps backslashes, `IFS=` keeps leading spaces, and `|| [[ -n $line ]]` processes a last line that has no trailing newline. A trailing `\\r` from Windows line endings is removed. Keys must be valid shell names, which also rejects lines like `=value` or `MY-KEY=1`.",
+bug=("    while IFS= read -r line || [[ -n $line ]]; do", "    while IFS= read -r line; do",
+     "the last variable in a .env file is not loaded when the file does not end with a newline",
+     "`read` returns non-zero when it hits end of file, even if it read a final line without a newline, so the loop ends before handling it. `|| [[ -n $line ]]` processes that last partial line."),
+check={"main": r'''
+set -u
+source ./answer.sh
+printf 'A=1\n# comment\n\n  export B="two words"\nC='"'"'x=y'"'"'\r\nE=$(touch pwned)\nD=last' > test.env
+load_env test.env || { echo "load failed"; exit 1; }
+[ "$A" = 1 ] && [ "$B" = "two words" ] && [ "$C" = "x=y" ] && [ "$D" = last ] || { echo "values: $A|$B|$C|$D"; exit 1; }
+[ "$E" = '$(touch pwned)' ] && [ ! -e pwned ] || { echo "value was evaluated"; exit 1; }
+printf 'OK=1\nnot valid\n' > bad.env
+msg=$(load_env bad.env 2>&1) && { echo "invalid line accepted"; exit 1; }
+[ "$msg" = "bad.env:2: not a KEY=VALUE line" ] || { echo "message: $msg"; exit 1; }
+'''}),
+
+T("bash", "Write a bash function `semver_bump VERSION major|minor|patch` that prints the bumped version (1.4.2 minor -> 1.5.0), and bats tests for it.",
+r'''
+semver_bump() {
+    local version=$1 part=$2
+    local re='^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$'
+    if [[ ! $version =~ $re ]]; then
+        echo "semver_bump: invalid version '$version'" >&2
+        return 1
+    fi
+    local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]} patch=${BASH_REMATCH[3]}
+    case $part in
+        major) echo "$((major + 1)).0.0" ;;
+        minor) echo "$major.$((minor + 1)).0" ;;
+        patch) echo "$major.$minor.$((patch + 1))" ;;
+        *)
+            echo "semver_bump: part must be major, minor or patch" >&2
+            return 1
+            ;;
+    esac
+}
+''',
+"The version must be three dot-separated numbers without leading zeros (as SemVer requires, and which also keeps bash arithmetic from reading `08` as an invalid octal number). The captured parts come from `BASH_REMATCH`. Bumping a part resets every lower part to 0, so 1.4.2 becomes 2.0.0, 1.5.0 or 1.4.3. Errors go to stderr with a non-zero status, so `new=$(semver_bump \"$v\" minor) || exit 1` works in scripts. Pre-release suffixes such as `-rc.1` are rejected rather than silently dropped.",
+bug=("        minor) echo \"$major.$((minor + 1)).0\" ;;", "        minor) echo \"$major.$((minor + 1)).$patch\" ;;",
+     "semver_bump 1.4.2 minor prints 1.5.2",
+     "A minor bump must reset the patch number to 0; the buggy branch keeps the old patch number."),
+tests=r'''
+#!/usr/bin/env bats
+
+source "$BATS_TEST_DIRNAME/semver.sh"
+
+@test "patch bump increments the patch number" {
+    run semver_bump 1.4.2 patch
+    [ "$status" -eq 0 ]
+    [ "$output" = "1.4.3" ]
+}
+
+@test "minor bump resets patch" {
+    run semver_bump 1.4.2 minor
+    [ "$status" -eq 0 ]
+    [ "$output" = "1.5.0" ]
+}
+
+@test "major bump resets minor and patch" {
+    run semver_bump 1.4.2 major
+    [ "$output" = "2.0.0" ]
+}
+
+@test "multi-digit numbers" {
+    run semver_bump 0.9.19 patch
+    [ "$output" = "0.9.20" ]
+    run semver_bump 9.99.0 minor
+    [ "$output" = "9.100.0" ]
+}
+
+@test "rejects invalid versions" {
+    for v in 1.2 1.2.3.4 01.2.3 1.2.x "" 1.2.3-rc.1; do
+        run semver_bump "$v" patch
+        [ "$status" -ne 0 ]
+    done
+}
+
+@test "rejects an unknown part" {
+    run semver_bump 1.2.3 build
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"major, minor or patch"* ]]
+}
+'''),
+
+# ---------------------------------------------------------------- Ruby
+T("ruby", "Clean up this Ruby method that returns the top N customers by total order value (orders are hashes with :customer, :total and :status), ignoring cancelled orders.",
+r'''
+def top_customers(orders, n = 3)
+  orders
+    .reject { |order| order[:status] == :cancelled }
+    .group_by { |order| order[:customer] }
+    .transform_values { |list| list.sum { |order| order[:total] } }
+    .max_by(n) { |_customer, total| total }
+    .to_h
+end
+''',
+"The method is one pipeline of Enumerable calls: drop cancelled orders, group the rest by customer, replace each group by the sum of its totals, and take the `n` pairs with the largest totals. `max_by(n)` returns them largest first, and `to_h` turns the pairs back into a hash, which keeps that order. For an empty input every step yields an empty collection, so the result is `{}`.",
+messy=r'''
+def top_customers(orders, n = 3)
+  totals = {}
+  orders.each do |o|
+    if o[:status] != :cancelled
+      if totals[o[:customer]] == nil
+        totals[o[:customer]] = 0
+      end
+      totals[o[:customer]] = totals[o[:customer]] + o[:total]
+    end
+  end
+  sorted = totals.sort { |a, b| b[1] <=> a[1] }
+  result = {}
+  i = 0
+  while i < n && i < sorted.length
+    result[sorted[i][0]] = sorted[i][1]
+    i += 1
+  end
+  result
+end
+''',
+refactor_note="The manual accumulation, sort and index loop are exactly what `reject`, `group_by`, `transform_values`, `sum` and `max_by(n)` do, so the method shrinks to a readable pipeline. `max_by(n)` also avoids sorting the whole hash just to take a few entries.",
+tests=r'''
+require "minitest/autorun"
+require_relative "top_customers"
+
+class TopCustomersTest < Minitest::Test
+  ORDERS = [
+    { customer: "ann", total: 30, status: :paid },
+    { customer: "bob", total: 50, status: :paid },
+    { customer: "ann", total: 40, status: :shipped },
+    { customer: "cy", total: 500, status: :cancelled },
+    { customer: "dee", total: 5, status: :paid }
+  ].freeze
+
+  def test_sums_per_customer_largest_first
+    result = top_customers(ORDERS)
+    assert_equal({ "ann" => 70, "bob" => 50, "dee" => 5 }, result)
+    assert_equal %w[ann bob dee], result.keys
+  end
+
+  def test_limits_to_n
+    assert_equal %w[ann], top_customers(ORDERS, 1).keys
+  end
+
+  def test_ignores_cancelled_orders
+    refute_includes top_customers(ORDERS, 10).keys, "cy"
+  end
+
+  def test_empty_input
+    assert_equal({}, top_customers([]))
+  end
+end
+'''),
+
+T("ruby", "Write Ruby code that parses log lines like `2025-03-14 09:12:01 [WARN] disk at 91%` from an IO into structs and counts entries per level, skipping lines that don't match.",
+r'''
+LogEntry = Struct.new(:time, :level, :message)
+
+LOG_LINE = /\A(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)\s+\[(DEBUG|INFO|WARN|ERROR)\]\s+(.*)\z/
+
+def parse_log(io)
+  io.each_line.filter_map do |line|
+    m = LOG_LINE.match(line.chomp)
+    LogEntry.new(m[1], m[2].downcase.to_sym, m[3]) if m
+  end
+end
+
+def count_by_level(entries)
+  entries.each_with_object(Hash.new(0)) { |entry, counts| counts[entry.level] += 1 }
+end
+''',
+"`each_line` reads the IO lazily line by line, and `filter_map` (Ruby 2.7+) keeps only the non-nil results, so lines that do not match the pattern are skipped in the same pass. The regex is anchored with `\\A` and `\\z` so the whole line must match, and the newline is removed with `chomp` first because `.` does not match it. Levels become symbols (`:warn`). `Hash.new(0)` gives a counter hash whose missing keys read as 0.",
+bug=("LOG_LINE.match(line.chomp)", "LOG_LINE.match(line)", "only the last line of the file is parsed; all the others are skipped",
+     "Every line but the last ends in \"\\n\". `(.*)` cannot match the newline and `\\z` requires the true end of the string, so those lines fail to match. Removing the newline with `chomp` before matching fixes it."),
+tests=r'''
+require "minitest/autorun"
+require "stringio"
+require_relative "log_parser"
+
+class LogParserTest < Minitest::Test
+  LOG = <<~TEXT
+    2025-03-14 09:12:01 [WARN] disk at 91%
+    garbage line
+    2025-03-14 09:12:05 [INFO] backup started
+    2025-03-14T09:13:00 [ERROR] backup failed: timeout
+    2025-03-14 09:14:00 [INFO] retrying
+  TEXT
+
+  def test_parses_matching_lines
+    entries = parse_log(StringIO.new(LOG))
+    assert_equal 4, entries.size
+    assert_equal LogEntry.new("2025-03-14 09:12:01", :warn, "disk at 91%"), entries.first
+    assert_equal "backup failed: timeout", entries[2].message
+  end
+
+  def test_counts_per_level
+    counts = count_by_level(parse_log(StringIO.new(LOG)))
+    assert_equal({ warn: 1, info: 2, error: 1 }, counts)
+  end
+
+  def test_empty_input
+    assert_empty parse_log(StringIO.new(""))
+  end
+end
+'''),
+
+T("ruby", "Write a Ruby method `deep_symbolize_keys(value)` that converts string keys to symbols in nested hashes, including hashes inside arrays, without modifying the input.",
+r'''
+def deep_symbolize_keys(value)
+  case value
+  when Hash
+    value.each_with_object({}) do |(key, val), result|
+      new_key = key.respond_to?(:to_sym) ? key.to_sym : key
+      result[new_key] = deep_symbolize_keys(val)
+    end
+  when Array
+    value.map { |item| deep_symbolize_keys(item) }
+  else
+    value
+  end
+end
+''',
+"The method recurses on the structure: hashes are rebuilt with converted keys and converted values, arrays are mapped element by element, and every other value is returned as is. Keys that cannot become symbols (integers, for example) are kept unchanged. Because it always builds new hashes and arrays, the input is never modified. In Rails, `Hash#deep_symbolize_keys` exists already, but it does not descend into arrays.",
+bug=("  when Array\n    value.map { |item| deep_symbolize_keys(item) }\n", "",
+     "deep_symbolize_keys({\"users\" => [{\"name\" => \"ann\"}]}) returns {users: [{\"name\" => \"ann\"}]}",
+     "Arrays fall through to the `else` branch and are returned unchanged, so hashes inside them keep their string keys. Arrays need their own branch that converts each element.")),
+
+# ---------------------------------------------------------------- Haskell
+T("haskell", "Write a Haskell function `topWords :: Int -> String -> [(String, Int)]` returning the n most frequent words (case-insensitive, letters only), ties broken alphabetically.",
+r'''
+module WordFreq (topWords) where
+
+import Data.Char (isAlpha, toLower)
+import Data.List (sortBy)
+import qualified Data.Map.Strict as Map
+import Data.Ord (Down (..), comparing)
+
+topWords :: Int -> String -> [(String, Int)]
+topWords n text = take n (sortBy order (Map.toList counts))
+  where
+    counts = Map.fromListWith (+) [(w, 1) | w <- words (map normalize text)]
+    normalize c = if isAlpha c then toLower c else ' '
+    order = comparing (Down . snd) <> comparing fst
+''',
+"Every character that is not a letter becomes a space and letters are lowercased, so `words` splits the text into normalized words. `Map.fromListWith (+)` counts them with a strict map (no build-up of unevaluated sums). The comparator combines two orderings with `<>`: first by count, descending thanks to `Down`, and for equal counts alphabetically by word. `take n` then keeps the top n; laziness does not avoid the full sort, but the sort is over distinct words only.",
+bug=("comparing (Down . snd)", "comparing snd", "topWords 2 returns the two rarest words instead of the most frequent",
+     "`comparing snd` sorts counts in ascending order, so the least frequent words come first. Wrapping the count in `Down` reverses that order.")),
+
+T("haskell", "Define an expression type in Haskell (numbers, variables, +, -, *, /) and an evaluator that returns Either an error message or the value: unknown variables and division by zero are errors. Include a test program.",
+r'''
+module Eval (Expr (..), eval) where
+
+import qualified Data.Map as Map
+
+data Expr
+  = Num Double
+  | Var String
+  | Add Expr Expr
+  | Sub Expr Expr
+  | Mul Expr Expr
+  | Div Expr Expr
+  deriving (Show)
+
+eval :: Map.Map String Double -> Expr -> Either String Double
+eval _ (Num x) = Right x
+eval env (Var v) = maybe (Left ("unbound variable " ++ v)) Right (Map.lookup v env)
+eval env (Add a b) = (+) <$> eval env a <*> eval env b
+eval env (Sub a b) = (-) <$> eval env a <*> eval env b
+eval env (Mul a b) = (*) <$> eval env a <*> eval env b
+eval env (Div a b) = do
+  x <- eval env a
+  y <- eval env b
+  if y == 0 then Left "division by zero" else Right (x / y)
+''',
+"`Either String` is a monad that stops at the first `Left`, so errors propagate without any explicit checks: the binary operators combine both sides with `<$>` and `<*>`, and an error on either side is the result. Variables are looked up in a `Map`, and `maybe` turns a missing key into an error message. Division needs the divisor's value before deciding, so it uses `do` notation; with plain `Double` division, dividing by zero would silently produce `Infinity`.",
+bug=("  if y == 0 then Left \"division by zero\" else Right (x / y)", "  Right (x / y)",
+     "evaluating Div (Num 1) (Var \"y\") with y = 0 returns Right Infinity instead of an error",
+     "Floating-point division by zero does not fail in Haskell; it yields Infinity or NaN. The evaluator has to check the divisor explicitly."),
+tests=r'''
+import qualified Data.Map as Map
+import Eval
+import System.Exit (exitFailure)
+
+main :: IO ()
+main = do
+  let env = Map.fromList [("x", 4), ("y", 0)]
+      cases =
+        [ (eval env (Add (Num 1) (Mul (Var "x") (Num 2.5))), Right 11)
+        , (eval env (Div (Var "x") (Var "y")), Left "division by zero")
+        , (eval env (Sub (Var "z") (Num 1)), Left "unbound variable z")
+        , (eval Map.empty (Div (Num 1) (Num 4)), Right 0.25)
+        , (eval env (Mul (Div (Num 1) (Num 0)) (Var "nope")), Left "division by zero")
+        ]
+      failures = [i | (i, (got, want)) <- zip [1 :: Int ..] cases, got /= want]
+  if null failures
+    then putStrLn "all tests passed"
+    else do
+      putStrLn ("failed cases: " ++ show failures)
+      exitFailure
+'''),
+
+T("haskell", "Make this Haskell code idiomatic. `balances` gives the running balance after each transaction from an opening balance, and `lowestBalance` the lowest balance ever reached (the opening balance included).",
+r'''
+module Balance (balances, lowestBalance) where
+
+-- | Balance after each transaction.
+balances :: Integer -> [Integer] -> [Integer]
+balances opening = drop 1 . scanl (+) opening
+
+-- | The lowest balance reached, the opening balance included.
+lowestBalance :: Integer -> [Integer] -> Integer
+lowestBalance opening = minimum . scanl (+) opening
+''',
+"`scanl (+) opening` produces the opening balance followed by the balance after every transaction. `balances` drops the first element; `lowestBalance` keeps it, so that an account that only ever goes up reports its opening balance. `scanl` never returns an empty list, so `minimum` is safe even with no transactions.",
+bug=("balances opening = drop 1 . scanl (+) opening", "balances opening = scanl (+) opening",
+     "balances 100 [-30, 50] returns [100, 70, 120], one element too many",
+     "`scanl` includes the starting value as its first element. The balance after each transaction starts at the second element, so the first one has to be dropped."),
+messy=r'''
+module Balance (balances, lowestBalance) where
+
+balances :: Integer -> [Integer] -> [Integer]
+balances opening txs = go opening txs
+  where
+    go b [] = []
+    go b (t : ts) = (b + t) : go (b + t) ts
+
+lowestBalance :: Integer -> [Integer] -> Integer
+lowestBalance opening txs = helper opening (balances opening txs)
+  where
+    helper m [] = m
+    helper m (x : xs) = if x < m then helper x xs else helper m xs
+''',
+refactor_note="Both hand-written recursions are standard library patterns: a running accumulation is `scanl`, and tracking the smallest element is `minimum`. Writing them that way removes the helper functions (and the unused-variable warning for `b` in `go b []`), and the functions become point-free one-liners whose meaning is visible at a glance."),
+
+# ---------------------------------------------------------------- TypeScript
+T("typescript", "Write a generic TypeScript function `paginate(items, page, pageSize)` that returns the items of a 1-based page plus page, totalPages and hasNext, rejecting invalid arguments.",
+r'''
+export interface Page<T> {
+  items: T[];
+  page: number;
+  totalPages: number;
+  hasNext: boolean;
+}
+
+export function paginate<T>(items: readonly T[], page: number, pageSize: number): Page<T> {
+  if (!Number.isInteger(page) || page < 1) {
+    throw new RangeError(`page must be a positive integer, got ${page}`);
+  }
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  }
+  const totalPages = Math.max(1, Math.ceil(items.length / pageSize));
+  const start = (page - 1) * pageSize;
+  return {
+    items: items.slice(start, start + pageSize),
+    page,
+    totalPages,
+    hasNext: page < totalPages,
+  };
+}
+''',
+"Pages are 1-based, so page p starts at index (p - 1) * pageSize, and `slice` simply returns an empty array for a page past the end. The page count rounds up (a partial last page is still a page), with a minimum of 1 so that an empty list has one empty page. `Number.isInteger` rejects NaN, fractions and Infinity as well as wrong values. The input is typed `readonly T[]`, which documents (and enforces) that it is not modified.",
+bug=("Math.ceil(items.length / pageSize)", "Math.floor(items.length / pageSize)",
+     "with 25 items and pageSize 10, page 2 reports hasNext false and the last 5 items can never be reached",
+     "Rounding the page count down drops the final partial page. It must round up."),
+tests=r'''
+import { paginate } from "./paginate";
+
+const items = Array.from({ length: 25 }, (_, i) => i + 1);
+
+describe("paginate", () => {
+  it("returns the requested slice", () => {
+    const p = paginate(items, 2, 10);
+    expect(p.items).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(p.totalPages).toBe(3);
+    expect(p.hasNext).toBe(true);
+  });
+
+  it("has a partial last page", () => {
+    const p = paginate(items, 3, 10);
+    expect(p.items).toEqual([21, 22, 23, 24, 25]);
+    expect(p.hasNext).toBe(false);
+  });
+
+  it("returns an empty page past the end", () => {
+    expect(paginate(items, 9, 10).items).toEqual([]);
+  });
+
+  it("treats an empty list as one empty page", () => {
+    expect(paginate([], 1, 10)).toEqual({ items: [], page: 1, totalPages: 1, hasNext: false });
+  });
+
+  it("rejects invalid arguments", () => {
+    expect(() => paginate(items, 0, 10)).toThrow(RangeError);
+    expect(() => paginate(items, 1, 0)).toThrow(RangeError);
+    expect(() => paginate(items, 1.5, 10)).toThrow(RangeError);
+  });
+});
+'''),
+
+T("typescript", "This TypeScript helper is typed with `any` everywhere. Give it real types without changing what it returns.",
+r'''
+export function groupBy<T, K extends keyof T>(items: readonly T[], key: K): Record<string, T[]> {
+  const groups: Record<string, T[]> = {};
+  for (const item of items) {
+    const k = String(item[key]);
+    const group = groups[k];
+    if (group) {
+      group.push(item);
+    } else {
+      groups[k] = [item];
+    }
+  }
+  return groups;
+}
+''',
+"`K extends keyof T` restricts the key to properties that the items actually have, so `groupBy(users, \"role\")` compiles and `groupBy(users, \"rloe\")` is a type error. The result maps the property's value, converted to a string exactly as the original object keys were, to the items that share it, and its element type is `T[]` instead of `any`, so callers keep full typing on the grouped items.",
+messy=r'''
+export function groupBy(items: any, key: any): any {
+  var result: any = {};
+  for (var i = 0; i < items.length; i++) {
+    var k = items[i][key];
+    if (result[k] === undefined) {
+      result[k] = [];
+    }
+    result[k].push(items[i]);
+  }
+  return result;
+}
+''',
+refactor_note="The runtime behaviour is unchanged (object keys were already the string form of the property value; now `String()` makes that explicit), but the signature is generic: the key must be a property of the item type and the groups keep the item type. `var` and the index loop are replaced by `const` and `for...of`."),
+
+T("typescript", "Write a typed reducer for a todo list in TypeScript with actions add, toggle, remove and clearDone, where the compiler checks that every action is handled.",
+r'''
+export interface Todo {
+  id: number;
+  title: string;
+  done: boolean;
+}
+
+export type Action =
+  | { type: "add"; id: number; title: string }
+  | { type: "toggle"; id: number }
+  | { type: "remove"; id: number }
+  | { type: "clearDone" };
+
+export function todosReducer(state: readonly Todo[], action: Action): readonly Todo[] {
+  switch (action.type) {
+    case "add":
+      return [...state, { id: action.id, title: action.title, done: false }];
+    case "toggle":
+      return state.map((t) => (t.id === action.id ? { ...t, done: !t.done } : t));
+    case "remove":
+      return state.filter((t) => t.id !== action.id);
+    case "clearDone":
+      return state.filter((t) => !t.done);
+    default: {
+      const unhandled: never = action;
+      throw new Error(`unknown action ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+''',
+"`Action` is a discriminated union on `type`, so inside each `case` TypeScript narrows `action` and knows which fields exist. In the `default` branch every known variant has been handled, leaving `never`; if someone adds a variant and forgets its case, assigning it to `never` becomes a compile error. The reducer never mutates: each case returns a new array, and `toggle` copies the changed todo with spread, which is what lets React and similar libraries detect the change by reference.",
+bug=("state.map((t) => (t.id === action.id ? { ...t, done: !t.done } : t))", "state.map((t) => { if (t.id === action.id) t.done = !t.done; return t; })",
+     "toggling a todo changes the previous state too, and memoized components do not re-render",
+     "The toggle mutates the existing todo object instead of copying it, so the old state changes as well and the changed item keeps the same reference. Reducers must return new objects for anything they change."),
+),
 ]
