@@ -1779,10 +1779,14 @@ export function todosReducer(state: readonly Todo[], action: Action): readonly T
   switch (action.type) {
     case "add":
       return [...state, { id: action.id, title: action.title, done: false }];
-    case "toggle":
-      return state.map((t) => (t.id === action.id ? { ...t, done: !t.done } : t));
-    case "remove":
-      return state.filter((t) => t.id !== action.id);
+    case "toggle": {
+      const { id } = action;
+      return state.map((t) => (t.id === id ? { ...t, done: !t.done } : t));
+    }
+    case "remove": {
+      const { id } = action;
+      return state.filter((t) => t.id !== id);
+    }
     case "clearDone":
       return state.filter((t) => !t.done);
     default: {
@@ -1792,8 +1796,8 @@ export function todosReducer(state: readonly Todo[], action: Action): readonly T
   }
 }
 ''',
-"`Action` is a discriminated union on `type`, so inside each `case` TypeScript narrows `action` and knows which fields exist. In the `default` branch every known variant has been handled, leaving `never`; if someone adds a variant and forgets its case, assigning it to `never` becomes a compile error. The reducer never mutates: each case returns a new array, and `toggle` copies the changed todo with spread, which is what lets React and similar libraries detect the change by reference.",
-bug=("state.map((t) => (t.id === action.id ? { ...t, done: !t.done } : t))", "state.map((t) => { if (t.id === action.id) t.done = !t.done; return t; })",
+"`Action` is a discriminated union on `type`, so inside each `case` TypeScript narrows `action` and knows which fields exist (the id is copied into a `const` before the callbacks, because older compilers do not keep a parameter's narrowing inside closures). In the `default` branch every known variant has been handled, leaving `never`; if someone adds a variant and forgets its case, assigning it to `never` becomes a compile error. The reducer never mutates: each case returns a new array, and `toggle` copies the changed todo with spread, which is what lets React and similar libraries detect the change by reference.",
+bug=("state.map((t) => (t.id === id ? { ...t, done: !t.done } : t))", "state.map((t) => { if (t.id === id) t.done = !t.done; return t; })",
      "toggling a todo changes the previous state too, and memoized components do not re-render",
      "The toggle mutates the existing todo object instead of copying it, so the old state changes as well and the changed item keeps the same reference. Reducers must return new objects for anything they change."),
 ),

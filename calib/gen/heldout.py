@@ -5,8 +5,66 @@ from code_tasks_a import T
 from conv import Conv, system_for
 import tool_scenarios_a as A
 import tool_scenarios_b as B
+import tool_scenarios_c as C
 
 HELDOUT_TASKS = [
+T("python", "Write a Python function `chunk_text(text, max_len)` that splits text into chunks of at most max_len characters, breaking at whitespace where possible and never splitting a word unless the word itself is longer than max_len.",
+r'''
+def chunk_text(text, max_len):
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    chunks, current = [], ""
+    for word in text.split():
+        while len(word) > max_len:  # a word that can never fit is cut into pieces
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(word[:max_len])
+            word = word[max_len:]
+        if not word:
+            continue
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= max_len:
+            current += " " + word
+        else:
+            chunks.append(current)
+            current = word
+    if current:
+        chunks.append(current)
+    return chunks
+''',
+"Words are packed greedily: a word joins the current chunk (with one space) while the result still fits, otherwise the chunk is closed and the word starts a new one. Only a word longer than `max_len` is cut, into full-length pieces, and the remainder continues as a normal word. Runs of whitespace collapse to single spaces because `split()` without arguments splits on any whitespace.",
+bug=("len(current) + 1 + len(word) <= max_len", "len(current) + len(word) <= max_len",
+     "chunk_text(\"aa bb\", 4) returns [\"aa bb\"], a 5-character chunk",
+     "The length check forgets the space that joins the word to the chunk, so chunks can end up one character too long."),
+tests=r'''
+import pytest
+from chunker import chunk_text
+
+
+def test_packs_words_greedily():
+    assert chunk_text("the quick brown fox", 10) == ["the quick", "brown fox"]
+
+
+def test_counts_the_joining_space():
+    assert chunk_text("aa bb", 4) == ["aa", "bb"]
+    assert chunk_text("aa bb", 5) == ["aa bb"]
+
+
+def test_cuts_only_overlong_words():
+    assert chunk_text("a abcdefgh b", 5) == ["a", "abcde", "fgh b"]
+
+
+def test_empty_and_whitespace():
+    assert chunk_text("", 5) == []
+    assert chunk_text("   \n\t ", 5) == []
+
+
+def test_rejects_bad_length():
+    with pytest.raises(ValueError):
+        chunk_text("x", 0)
+'''),
 T("python", "Write a Python function that rotates an N x N matrix (list of lists) 90 degrees clockwise and returns the new matrix.",
 r'''
 def rotate_clockwise(matrix):
@@ -345,4 +403,33 @@ HELDOUT_SCENARIOS = [
     (B.docs_lookup, [("numpy", "How do I get the indices that would sort a numpy array?", [("numpy.argsort", "https://numpy.org/doc/stable/reference/generated/numpy.argsort.html", "Returns the indices that would sort an array.")],
                       "Use `np.argsort`:\n\n```python\nimport numpy as np\na = np.array([30, 10, 20])\nidx = np.argsort(a)   # array([1, 2, 0])\na[idx]                # array([10, 20, 30])\n```\n\nFor descending order use `np.argsort(-a)` or `idx[::-1]`; pass `kind=\"stable\"` to keep ties in order.")]),
     (reminder_cleanup, REMINDER_CASES),
+    (C.edit_retry, [("Set the log level to warn in settings.ini.", "settings.ini", "log_level = info",
+                     ["[app]", "name = billing", "loglevel = info"], "loglevel = info", "loglevel = warn",
+                     "settings.ini now has `loglevel = warn` (the key is spelled `loglevel`, without an underscore)."),
+                    ("Change the Node version in .nvmrc to 22.", ".nvmrc", "v20",
+                     ["20.11.1"], "20.11.1", "22",
+                     ".nvmrc said `20.11.1` (without a leading v); it is now `22`. Run `nvm install` to pick it up.")]),
+    (C.http_retry, [("Ping https://status.example.io/api/v2/summary.json for me.", "GET", "https://status.example.io/api/v2/summary.json",
+                     {"status": 502, "body": {"error": "bad gateway"}}, "502 from the edge; retrying once.",
+                     ("https://status.example.io/api/v2/summary.json", {"status": 200, "body": {"indicator": "minor", "components_degraded": ["Search"]}}),
+                     "The status page answered on the second try: indicator **minor**, with Search degraded; everything else is operational.")]),
+    (C.flight_code_retry, [("Edinburgh", "EDI", "Amsterdam", "AMS", "2025-05-23", 2,
+                            [("KLM", "2025-05-23T06:00", "2025-05-23T08:30", 0, 134), ("easyJet", "2025-05-23T13:45", "2025-05-23T16:20", 0, 88)]),
+                           ("Lyon", "LYS", "Krakow", "KRK", "2025-09-08", 1,
+                            [("LOT", "2025-09-08T10:05", "2025-09-08T15:40", 1, 176), ("Lufthansa", "2025-09-08T07:15", "2025-09-08T12:05", 1, 198)])]),
+    (C.ticket_dedupe, [("PAY", "card payments fail for amounts over 10,000", "project = PAY AND text ~ \"amount limit\" AND statusCategory != Done", None,
+                        "Card payments above 10,000 (in any currency) are declined with `amount_invalid`; the limit should only apply to EUR cash-outs.", "#payments"),
+                       ("WEB", "the footer links are broken on the German site", "project = WEB AND text ~ \"footer links de\"",
+                        ("WEB-530", "Broken footer links on /de", "In Review", "Jonas Weber"), "", "#web-team")]),
+    (C.sql_permission, [("How many active subscriptions per country?", "billing", "subscriptions", [("id", "bigint"), ("country", "char(2)"), ("status", "text")],
+                         "SELECT country, count(*) FROM subscriptions WHERE status = active GROUP BY country",
+                         "column \"active\" does not exist", "The status value needs quotes; it was parsed as a column name.",
+                         "SELECT country, count(*) AS active FROM subscriptions WHERE status = 'active' GROUP BY country ORDER BY active DESC",
+                         [{"country": "US", "active": 4120}, {"country": "DE", "active": 1893}, {"country": "GB", "active": 1211}],
+                         "Active subscriptions: US 4,120, DE 1,893, GB 1,211.")]),
+    (C.test_fix_loop, [("The email validation test fails, please fix the code.", "tests/test_validate.py",
+                        {"test": "test_validate.py::test_plus_addresses", "message": "AssertionError: assert False is True"},
+                        "app/validate.py", ["import re", "", "EMAIL = re.compile(r'^[a-z0-9._-]+@[a-z0-9.-]+\\.[a-z]{2,}$', re.I)"],
+                        "[a-z0-9._-]+@", "[a-z0-9._%+-]+@",
+                        "The local-part pattern did not allow `+` (and `%`), so addresses like `ann+news@example.com` were rejected. Both characters are valid there.")]),
 ]
