@@ -23,13 +23,22 @@ static int put_str(const char *dir, const char *name, const char *text) {
     return put_file(dir, name, text, strlen(text));
 }
 
+// A float-typed config value. cJSON prints 0.0 as "0", which transformers' strict config classes
+// reject for float fields (router_jitter_noise): write integral floats with a ".0".
+static void add_float(cJSON *c, const char *key, double v) {
+    char buf[64];
+    if (v == (double)(long long)v) snprintf(buf, sizeof buf, "%.1f", v);
+    else snprintf(buf, sizeof buf, "%.17g", v);
+    cJSON_AddRawToObject(c, key, buf);
+}
+
 // Keys and order follow MiniMaxAI/MiniMax-M2's config.json (spec section 1), sizes from p. Both
 // rotary_dim and partial_rotary_factor are written (transformers reads only the latter: spec 7).
 char *reap_synth_config_json(const reap_synth_params *p) {
     cJSON *c = cJSON_CreateObject(), *a;
     a = cJSON_AddArrayToObject(c, "architectures");
     cJSON_AddItemToArray(a, cJSON_CreateString("MiniMaxM2ForCausalLM"));
-    cJSON_AddNumberToObject(c, "attention_dropout", 0.0);
+    add_float(c, "attention_dropout", 0.0);
     a = cJSON_AddArrayToObject(c, "attn_type_list");
     for (int i = 0; i < p->n_layers; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(1));
     cJSON *am = cJSON_AddObjectToObject(c, "auto_map");
@@ -40,11 +49,11 @@ char *reap_synth_config_json(const reap_synth_params *p) {
     cJSON_AddNumberToObject(c, "head_dim", p->head_dim);
     cJSON_AddStringToObject(c, "hidden_act", "silu");
     cJSON_AddNumberToObject(c, "hidden_size", p->hidden);
-    cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+    add_float(c, "initializer_range", 0.02);
     cJSON_AddNumberToObject(c, "intermediate_size", p->inter);
-    cJSON_AddNumberToObject(c, "layernorm_full_attention_beta", 1.0);
-    cJSON_AddNumberToObject(c, "layernorm_linear_attention_beta", 1.0);
-    cJSON_AddNumberToObject(c, "layernorm_mlp_beta", 1.0);
+    add_float(c, "layernorm_full_attention_beta", 1.0);
+    add_float(c, "layernorm_linear_attention_beta", 1.0);
+    add_float(c, "layernorm_mlp_beta", 1.0);
     cJSON_AddNumberToObject(c, "max_position_embeddings", 196608);
     cJSON_AddNumberToObject(c, "mlp_intermediate_size", 8192);
     cJSON_AddStringToObject(c, "model_type", "minimax_m2");
@@ -56,13 +65,13 @@ char *reap_synth_config_json(const reap_synth_params *p) {
     cJSON_AddNumberToObject(c, "num_local_experts", p->n_experts);
     cJSON_AddNumberToObject(c, "num_mtp_modules", 3);
     cJSON_AddBoolToObject(c, "output_router_logits", 0);
-    cJSON_AddNumberToObject(c, "partial_rotary_factor", (double)p->rotary_dim / p->head_dim);
+    add_float(c, "partial_rotary_factor", (double)p->rotary_dim / p->head_dim);
     cJSON_AddStringToObject(c, "qk_norm_type", "per_layer");
     cJSON_AddNumberToObject(c, "rms_norm_eps", 1e-06);
     cJSON_AddNumberToObject(c, "rope_theta", 5000000);
     cJSON_AddNumberToObject(c, "rotary_dim", p->rotary_dim);
-    cJSON_AddNumberToObject(c, "router_aux_loss_coef", 0.001);
-    cJSON_AddNumberToObject(c, "router_jitter_noise", 0.0);
+    add_float(c, "router_aux_loss_coef", 0.001);
+    add_float(c, "router_jitter_noise", 0.0);
     cJSON_AddStringToObject(c, "scoring_func", "sigmoid");
     cJSON_AddNumberToObject(c, "shared_intermediate_size", 0);
     cJSON_AddStringToObject(c, "shared_moe_mode", "sigmoid");
