@@ -3,6 +3,7 @@
 #   make test            build and run the whole test suite (prints "N passed, N failed")
 #   make CUDA=0 test     the CPU-only build and tests (what CI runs on machines without a GPU)
 #   make SAN=1 test      ASan + UBSan build in build/san
+#   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
 #   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath)
 
@@ -58,7 +59,7 @@ TOOL_BIN = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/tool_*.c))
 DEV_SRC  = $(wildcard kernels/dev/*.cu)
 DEV_BIN  = $(DEV_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
 
-.PHONY: all test deps bundle clean help info dev
+.PHONY: all test deps bundle clean help info dev demo
 all: info $(BUILD)/reap
 
 info:
@@ -96,6 +97,9 @@ dev: $(DEV_BIN)
 test: all $(TEST_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) CUDA=$(CUDA) sh tests/run.sh
 
+demo: all
+	@REAP=$(BUILD)/reap sh examples/demo.sh
+
 deps:
 	@sh tests/deps.sh
 
@@ -106,4 +110,4 @@ clean:
 	rm -rf build dist
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n "1,10p" Makefile
