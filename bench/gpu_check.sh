@@ -30,4 +30,4 @@ fi
 [ "${M2:-1}" = 1 ] || exit 0
 # the first 2 layers of a synthesised minimax-m2 (gpu_bench.sh's 4-layer checkpoint when present)
 [ -f "$WORK/m2/config.json" ] || run "$BIN/reap" synth "$WORK/m2" --preset minimax-m2 --layers 2 -q
-run "$BIN/tool_gpucheck" "$WORK/m2" --layers 2 --rows 4 --seq-len 2048 --check 2>&1 | tee -a "$OUT/gpucheck.log"
+run "$BIN/tool_gpucheck" "$WORK/m2" --layers 2 --rows 8 --seq-len 2048 --check 2>&1 | tee -a "$OUT/gpucheck.log"

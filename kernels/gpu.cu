@@ -25,7 +25,10 @@ extern "C" {
 typedef __nv_bfloat16 bf16;
 
 enum { PH_H2D, PH_DEQUANT, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H, PH_N };
-enum { NXS = 4 };  // side streams the per-expert GEMMs are spread over (small experts fill the GPU together)
+// Side streams the per-expert GEMMs can be spread over. Measured on an H200 (bench/RESULTS.md, H9):
+// one stream was fastest (4 streams: experts 0.32 s against 0.23 s per 262k tokens), so 1 is the
+// default; env REAP_GPU_EXPERT_STREAMS=2..4 for experiments.
+enum { NXS = 4 };
 
 typedef struct {
     int ordinal;
@@ -217,7 +220,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
                          d->ordinal, reap_fmt_bytes((double)cap, b1, sizeof b1), reap_fmt_bytes((double)wb, b2, sizeof b2),
                          g->T, reap_fmt_bytes((double)bpt * g->T, b3, sizeof b3));
     size_t fit = (cap - wb - overhead) / (bpt * (size_t)g->T);
-    size_t want = (49152 + g->T - 1) / g->T;  // more tokens per expert: larger, faster expert GEMMs
+    size_t want = (32768 + g->T - 1) / g->T;  // 48k tokens measured no faster (bench/RESULTS.md, H9)
     const char *env = getenv("REAP_GPU_CHUNK_TOKENS");
     if (env && atoi(env) > 0) want = ((size_t)atoi(env) + g->T - 1) / g->T;
     size_t cr = want < fit ? want : fit;
@@ -434,10 +437,10 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
 // so that the many small GEMMs run side by side. W (E, m, k), A (P, k) bf16; C (P, m) f32.
 static int expert_gemms(reap_gpu *g, gdev *d, int m, int k, const bf16 *W, const bf16 *A, float *C) {
     const int E = g->cfg.n_experts;
-    static int nxs = 0;  // env REAP_GPU_EXPERT_STREAMS (1..NXS) for experiments; NXS by default
+    static int nxs = 0;  // env REAP_GPU_EXPERT_STREAMS (1..NXS) for experiments; 1 by default
     if (!nxs) {
         const char *env = getenv("REAP_GPU_EXPERT_STREAMS");
-        nxs = env && atoi(env) >= 1 && atoi(env) <= NXS ? atoi(env) : NXS;
+        nxs = env && atoi(env) >= 1 && atoi(env) <= NXS ? atoi(env) : 1;
     }
     CK(cudaEventRecord(d->xev[NXS], d->s));
     for (int i = 0; i < NXS; i++) CK(cudaStreamWaitEvent(d->xs[i], d->xev[NXS], 0));
