@@ -1,6 +1,7 @@
 // cmd_calib.c: `reap calib [show] [DIR]`: what `reap score` will be fed, for users to check their
 // data: per-source sample counts, the rendered text (--render-only), token counts and the packing
 // summary, and optionally the packed rows themselves (--out, JSONL).
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,8 @@ int reap_cmd_calib(int argc, char **argv) {
     else if (npos - p0 == 1) model = pos[p0];
     if (!st && (seq_len < 2 || seq_len > (1 << 24))) st = reap_fail(REAP_EUSAGE, "reap calib: --seq-len must be in [2, 16777216], got %lld", seq_len);
     if (!st && (rows < 0 || rows > (1 << 30))) st = reap_fail(REAP_EUSAGE, "reap calib: --rows must be >= 0, got %lld", rows);
+    if (!st && (max_show < 0 || max_show > INT_MAX))
+        st = reap_fail(REAP_EUSAGE, "reap calib: --samples must be >= 0, got %lld", max_show);
     if (!st && out_path && render_only) st = reap_fail(REAP_EUSAGE, "reap calib: --out needs token ids: drop --render-only");
     if (!st && out_path && !model) st = reap_fail(REAP_EUSAGE, "reap calib: --out needs a checkpoint DIR for its tokenizer");
     free(pos);

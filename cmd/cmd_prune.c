@@ -139,6 +139,7 @@ int reap_cmd_prune(int argc, char **argv) {
         reap_info("statistics saved to %s (%.1f s of scoring)", scored_path, info.seconds);
         scores = scored_path;
     }
+    p.stats_path = scores;
     if ((st = reap_prune_plan_make(c, have_stats ? &stats : NULL, &p, &plan))) goto done;
     if (dry) {
         reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);

@@ -52,14 +52,16 @@ int reap_cmd_synth(int argc, char **argv) {
 
     reap_synth_params p;
     if ((st = reap_synth_preset(preset, &p))) return reap_fail(REAP_EUSAGE, "reap synth: %s", reap_err_msg());
-    struct { long long v; int *dst; } ints[] = {
-        {layers, &p.n_layers}, {experts, &p.n_experts}, {top_k, &p.top_k}, {hidden, &p.hidden}, {inter, &p.inter},
-        {heads, &p.n_heads}, {kv, &p.n_kv_heads}, {hd, &p.head_dim}, {rot, &p.rotary_dim}, {block, &p.block},
-        {threads, &p.threads},
+    struct { const char *name; long long v; int *dst; } ints[] = {
+        {"layers", layers, &p.n_layers}, {"experts", experts, &p.n_experts}, {"top-k", top_k, &p.top_k},
+        {"hidden", hidden, &p.hidden}, {"intermediate", inter, &p.inter}, {"heads", heads, &p.n_heads},
+        {"kv-heads", kv, &p.n_kv_heads}, {"head-dim", hd, &p.head_dim}, {"rotary-dim", rot, &p.rotary_dim},
+        {"block-size", block, &p.block}, {"threads", threads, &p.threads},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         if (ints[i].v == -1) continue;
-        if (ints[i].v < 0 || ints[i].v > 1 << 30) return reap_fail(REAP_EUSAGE, "reap synth: value %lld out of range", ints[i].v);
+        if (ints[i].v < 0 || ints[i].v > 1 << 30)
+            return reap_fail(REAP_EUSAGE, "reap synth: --%s %lld out of range", ints[i].name, ints[i].v);
         *ints[i].dst = (int)ints[i].v;
     }
     if (vocab != -1) {

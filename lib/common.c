@@ -15,10 +15,21 @@ int reap_log_level = 0;
 
 static _Thread_local char err_buf[1024];
 
+// Formats into a scratch buffer first: callers often wrap the previous message
+// (reap_fail(st, "%s: %s", path, reap_err_msg())), which must not overlap the destination.
+// Line breaks become spaces: the message is printed as one line.
+static void err_vset(const char *fmt, va_list ap) {
+    char tmp[sizeof err_buf];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    for (char *c = tmp; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    memcpy(err_buf, tmp, sizeof tmp);
+}
+
 void reap_err_set(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    err_vset(fmt, ap);
     va_end(ap);
 }
 
@@ -27,7 +38,7 @@ const char *reap_err_msg(void) { return err_buf[0] ? err_buf : "unknown error"; 
 int reap_fail(int st, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    err_vset(fmt, ap);
     va_end(ap);
     return st;
 }
@@ -208,6 +219,22 @@ int reap_read_file(const char *path, char **data, size_t *len) {
     return REAP_OK;
 }
 
+int reap_pread_all(int fd, void *dst, uint64_t len, uint64_t off) {
+    uint8_t *p = dst;
+    while (len) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
+        ssize_t r = pread(fd, p, chunk, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return r < 0 ? errno : -1;
+        p += r;
+        off += (uint64_t)r;
+        len -= (uint64_t)r;
+    }
+    return 0;
+}
+
+const char *reap_pread_strerror(int e) { return e == -1 ? "unexpected end of file" : strerror(e); }
+
 static int write_all(int fd, const void *data, size_t len, const char *path) {
     const char *p = data;
     while (len) {
@@ -220,7 +247,7 @@ static int write_all(int fd, const void *data, size_t len, const char *path) {
     return REAP_OK;
 }
 
-static char *dir_of(const char *path) {
+char *reap_path_dir(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return reap_xstrdup(".");
     if (slash == path) return reap_xstrdup("/");
@@ -246,7 +273,7 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
     if (st != REAP_OK) unlink(tmp);
     free(tmp);
     if (st == REAP_OK) {
-        char *d = dir_of(path);
+        char *d = reap_path_dir(path);
         st = reap_fsync_dir(d);
         free(d);
     }

@@ -58,9 +58,14 @@ double reap_now(void);
 int reap_fsync_dir(const char *dir);
 int reap_mkdir_p(const char *dir);
 int reap_read_file(const char *path, char **data, size_t *len); // whole small file, NUL-terminated
+// pread exactly len bytes at off (EINTR retried, 1 GiB per call). Returns 0, an errno value, or -1
+// for an unexpected end of file; reap_pread_strerror turns that into words for a message.
+int reap_pread_all(int fd, void *dst, uint64_t len, uint64_t off);
+const char *reap_pread_strerror(int e);
 int reap_write_file_atomic(const char *path, const void *data, size_t len); // tmp + fsync + rename + fsync dir
 int reap_copy_file(const char *src, const char *dst); // streamed copy + fsync (dst written in place)
 char *reap_path_join(const char *a, const char *b);  // malloc'd "a/b"
+char *reap_path_dir(const char *path);  // malloc'd directory part: "a/b" -> "a", "b" -> ".", "/b" -> "/"
 int reap_is_dir(const char *path);
 int reap_exists(const char *path);
 // Human-readable byte count ("3.62 GB", "512 MiB" style: decimal GB for totals).

@@ -1,22 +1,17 @@
-// cpu_ops.c: see cpu_ops.h. The GEMM is a 4 x 16 register-tile micro-kernel over packed weight
-// panels written with GCC vector extensions (8 fp32 lanes), compiled twice (AVX2 and baseline) and
-// picked at run time. Each lane accumulates one output element over k in order with a multiply
-// and an add (no FMA contraction under -std=c11), so every path gives the same bits.
+// cpu_ops.c: see cpu_ops.h. The GEMM packs a block of rows of a into row-interleaved tiles and
+// runs the widest micro-kernel of cpu_simd.c over pairs of weight panels; every output element is
+// one sequence of fmas over k in order, so no result depends on the kernel, tiling or threads.
 #include "cpu_ops.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "cpu_simd.h"
 
-typedef float v8 __attribute__((vector_size(32)));
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define REAP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define REAP_CLONES
-#endif
+enum { TILES_PER_BLOCK = 8 };  // row tiles per block of a: the block stays in cache while panels pass
 
 size_t reap_cpu_panels_floats(int n, int k) { return (size_t)((n + REAP_NR - 1) / REAP_NR) * (size_t)k * REAP_NR; }
 
@@ -30,53 +25,49 @@ float *reap_cpu_alloc(size_t floats) {
     return p;
 }
 
-// out[r][j] = sum_{p < kk} a_r[p] * b[p*ldb + j] for 4 rows and 16 columns.
-REAP_CLONES
-static void micro_4x16(const float *a0, const float *a1, const float *a2, const float *a3, const float *b,
-                       size_t ldb, int kk, float out[4][16]) {
-    v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
-    for (int p = 0; p < kk; p++) {
-        v8 b0, b1;
-        memcpy(&b0, b + (size_t)p * ldb, sizeof b0);
-        memcpy(&b1, b + (size_t)p * ldb + 8, sizeof b1);
-        c00 += b0 * a0[p];
-        c01 += b1 * a0[p];
-        c10 += b0 * a1[p];
-        c11 += b1 * a1[p];
-        c20 += b0 * a2[p];
-        c21 += b1 * a2[p];
-        c30 += b0 * a3[p];
-        c31 += b1 * a3[p];
-    }
-    memcpy(out[0], &c00, 32), memcpy(out[0] + 8, &c01, 32);
-    memcpy(out[1], &c10, 32), memcpy(out[1] + 8, &c11, 32);
-    memcpy(out[2], &c20, 32), memcpy(out[2] + 8, &c21, 32);
-    memcpy(out[3], &c30, 32), memcpy(out[3] + 8, &c31, 32);
-}
+size_t reap_cpu_gemm_workspace_floats(int k) { return (size_t)TILES_PER_BLOCK * REAP_CPU_MAX_MR * (size_t)k; }
 
-// One tile: the first mr (<= 4) rows of a (stride lda; missing rows repeat row 0 and are not
-// stored) times panel b (ldb 16, kk deep), stored into columns [c0, c0 + nc) of c (stride ldc).
-static void tile(const float *a, int mr, size_t lda, const float *b, int kk, float *c, size_t ldc, int c0, int nc) {
-    const float *ar[4];
-    for (int r = 0; r < 4; r++) ar[r] = a + (size_t)(r < mr ? r : 0) * lda;
-    float out[4][16];
-    micro_4x16(ar[0], ar[1], ar[2], ar[3], b, REAP_NR, kk, out);
-    for (int r = 0; r < mr; r++) memcpy(c + (size_t)r * ldc + c0, out[r], (size_t)nc * sizeof(float));
+// ap (kk, MR) = the first mr rows of a (stride lda) transposed, rows mr..MR-1 zero.
+static void pack_a(const float *a, size_t lda, int mr, int kk, int MR, float *ap) {
+    if (mr < MR)
+        for (int p = 0; p < kk; p++)
+            for (int r = mr; r < MR; r++) ap[(size_t)p * MR + r] = 0;
+    for (int r = 0; r < mr; r++) {
+        const float *ar = a + (size_t)r * lda;
+        for (int p = 0; p < kk; p++) ap[(size_t)p * MR + r] = ar[p];
+    }
 }
 
 void reap_cpu_gemm(const float *a, int m, int k, int lda, const float *panels, int n, float *c) {
-    enum { MB = 64 };  // rows per block: a block of a stays in cache while panels stream past it
-    int npan = (n + REAP_NR - 1) / REAP_NR, nmb = (m + MB - 1) / MB;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int mb = 0; mb < nmb; mb++)
-        for (int p = 0; p < npan; p++) {
-            const float *b = panels + (size_t)p * k * REAP_NR;
-            int nc = n - p * REAP_NR < REAP_NR ? n - p * REAP_NR : REAP_NR;
-            int mend = (mb + 1) * MB < m ? (mb + 1) * MB : m;
-            for (int r0 = mb * MB; r0 < mend; r0 += 4)
-                tile(a + (size_t)r0 * lda, mend - r0 < 4 ? mend - r0 : 4, (size_t)lda, b, k, c + (size_t)r0 * n,
-                     (size_t)n, p * REAP_NR, nc);
-        }
+    const reap_cpu_simd *S = reap_cpu_simd_get();
+    int MR = S->mr, MB = MR * TILES_PER_BLOCK;
+    int npan = (n + REAP_NR - 1) / REAP_NR, npair = (npan + 1) / 2, nmb = (m + MB - 1) / MB;
+    // Split the panels into groups when there are too few row blocks to feed every thread.
+    int nth = omp_in_parallel() ? 1 : omp_get_max_threads(), ng = 1;
+    if (nmb < 4 * nth) ng = (4 * nth + nmb - 1) / nmb;
+    if (ng > npair) ng = npair;
+    if (ng < 1) ng = 1;
+#pragma omp parallel if (nmb * ng > 1)
+    {
+        float *ap = reap_cpu_alloc((size_t)MB * k);
+#pragma omp for collapse(2) schedule(static)
+        for (int mb = 0; mb < nmb; mb++)
+            for (int g = 0; g < ng; g++) {
+                int r0 = mb * MB, rows = m - r0 < MB ? m - r0 : MB, ntile = (rows + MR - 1) / MR;
+                for (int t = 0; t < ntile; t++)
+                    pack_a(a + (size_t)(r0 + t * MR) * lda, (size_t)lda, rows - t * MR < MR ? rows - t * MR : MR, k,
+                           MR, ap + (size_t)t * MR * k);
+                for (int pp = g * npair / ng; pp < (g + 1) * npair / ng; pp++) {
+                    int p = 2 * pp, np = p + 1 < npan ? 2 : 1, nc = n - p * REAP_NR;
+                    if (nc > 2 * REAP_NR) nc = 2 * REAP_NR;
+                    const float *b = panels + (size_t)p * k * REAP_NR;
+                    for (int t = 0; t < ntile; t++)
+                        S->gemm(ap + (size_t)t * MR * k, k, b, (size_t)k * REAP_NR, np, c + (size_t)(r0 + t * MR) * n + p * REAP_NR,
+                                (size_t)n, rows - t * MR < MR ? rows - t * MR : MR, nc);
+                }
+            }
+        free(ap);
+    }
 }
 
 void reap_cpu_pack_f32(const float *w, int n, int k, float *panels) {
@@ -136,12 +127,12 @@ void reap_cpu_pack_rows(reap_dtype dt, const uint8_t *w, const float *scale, int
 }
 
 void reap_cpu_rmsnorm(const float *x, int n, int dim, int ldx, const float *w, double eps, float *y, int ldy) {
+    const reap_cpu_simd *S = reap_cpu_simd_get();
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * ldx;
         float *yi = y + (size_t)i * ldy;
-        double ss = 0;
-        for (int d = 0; d < dim; d++) ss += (double)xi[d] * xi[d];
+        double ss = S->sumsq(xi, dim);
         float r = (float)(1.0 / sqrt(ss / dim + eps));
         for (int d = 0; d < dim; d++) yi[d] = w[d] * (xi[d] * r);
     }
@@ -173,72 +164,92 @@ void reap_cpu_rope(float *x, int T, int n_heads, int head_dim, int rot, double t
     }
 }
 
+// One (row, head) task's buffers: keys packed as panels of 16 keys (hd deep), values as panels
+// of 16 dims (T deep), scores of one query tile, and the packed A operand.
+typedef struct {
+    float *kp, *vp, *s, *ap;
+    const float *packed_k;  // the K head now in kp/vp (NULL: none)
+} attn_ws;
+
+// Packs K and V of one KV head: kh, vh (T, hd) with row stride ldk.
+static void attn_pack_kv(const float *kh, const float *vh, int T, int hd, size_t ldk, attn_ws *w) {
+    int nkp = (T + REAP_NR - 1) / REAP_NR, ndp = (hd + REAP_NR - 1) / REAP_NR;
+    for (int p = 0; p < nkp; p++) {
+        float *dst = w->kp + (size_t)p * hd * REAP_NR;
+        for (int j = 0; j < REAP_NR; j++) {
+            int t = p * REAP_NR + j;
+            const float *src = kh + (size_t)t * ldk;
+            for (int d = 0; d < hd; d++) dst[(size_t)d * REAP_NR + j] = t < T ? src[d] : 0;
+        }
+    }
+    for (int p = 0; p < ndp; p++) {
+        float *dst = w->vp + (size_t)p * T * REAP_NR;
+        int nd = hd - p * REAP_NR < REAP_NR ? hd - p * REAP_NR : REAP_NR;
+        for (int t = 0; t < T; t++) {
+            memcpy(dst + (size_t)t * REAP_NR, vh + (size_t)t * ldk + p * REAP_NR, (size_t)nd * sizeof(float));
+            for (int j = nd; j < REAP_NR; j++) dst[(size_t)t * REAP_NR + j] = 0;
+        }
+    }
+}
+
+// Causal attention of one query head over its packed KV head: qh (T, hd) stride ldq -> oh stride ldo.
+static void attn_head(const reap_cpu_simd *S, const float *qh, int T, int hd, size_t ldq, float scale, attn_ws *w,
+                      float *oh, size_t ldo) {
+    int MR = S->mr, tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
+    int ndp = (hd + REAP_NR - 1) / REAP_NR;
+    for (int i0 = 0; i0 < T; i0 += MR) {
+        int mr = T - i0 < MR ? T - i0 : MR;
+        int nk = i0 + mr;  // keys any query of the tile may see
+        int nkp = (nk + REAP_NR - 1) / REAP_NR;
+        pack_a(qh + (size_t)i0 * ldq, ldq, mr, hd, MR, w->ap);
+        for (int p = 0; p < nkp; p += 2)  // scores of whole key panels (zero keys past T)
+            S->gemm(w->ap, hd, w->kp + (size_t)p * hd * REAP_NR, (size_t)hd * REAP_NR, p + 1 < nkp ? 2 : 1,
+                    w->s + p * REAP_NR, (size_t)tpad, mr, 2 * REAP_NR);
+        for (int r = 0; r < mr; r++) S->softmax(w->s + (size_t)r * tpad, i0 + r + 1, nk, scale);
+        pack_a(w->s, (size_t)tpad, mr, nk, MR, w->ap);
+        for (int p = 0; p < ndp; p += 2) {
+            int nc = hd - p * REAP_NR < 2 * REAP_NR ? hd - p * REAP_NR : 2 * REAP_NR;
+            S->gemm(w->ap, nk, w->vp + (size_t)p * T * REAP_NR, (size_t)T * REAP_NR, p + 1 < ndp ? 2 : 1,
+                    oh + (size_t)i0 * ldo + p * REAP_NR, ldo, mr, nc);
+        }
+    }
+}
+
+size_t reap_cpu_attention_workspace_floats(int T, int hd) {
+    int tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
+    return reap_cpu_panels_floats(tpad, hd) + reap_cpu_panels_floats(hd, T) +
+           (size_t)REAP_CPU_MAX_MR * ((size_t)tpad + (size_t)(tpad > hd ? tpad : hd));
+}
+
+void reap_cpu_attention_rows(const float *q, const float *k, const float *v, int rows, int T, int nh, int nkv, int hd,
+                             int ldq, int ldk, float *out, int ldo) {
+    REAP_ASSERT(nkv > 0 && nh % nkv == 0);
+    const reap_cpu_simd *S = reap_cpu_simd_get();
+    int group = nh / nkv, ntask = rows * nh;
+    float scale = 1.0f / sqrtf((float)hd);
+    int tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
+    size_t apf = (size_t)REAP_CPU_MAX_MR * (size_t)(tpad > hd ? tpad : hd);
+#pragma omp parallel if (ntask > 1)
+    {
+        attn_ws w = {reap_cpu_alloc(reap_cpu_panels_floats(tpad, hd)), reap_cpu_alloc(reap_cpu_panels_floats(hd, T)),
+                     reap_cpu_alloc((size_t)REAP_CPU_MAX_MR * tpad), reap_cpu_alloc(apf), NULL};
+        // Tasks in (row, head) order, so consecutive heads of one KV head reuse its packing.
+#pragma omp for schedule(static)
+        for (int task = 0; task < ntask; task++) {
+            int row = task / nh, h = task % nh, kvh = h / group;
+            const float *kh = k + (size_t)row * T * ldk + (size_t)kvh * hd;
+            if (w.packed_k != kh) {
+                attn_pack_kv(kh, v + (size_t)row * T * ldk + (size_t)kvh * hd, T, hd, (size_t)ldk, &w);
+                w.packed_k = kh;
+            }
+            attn_head(S, q + (size_t)row * T * ldq + (size_t)h * hd, T, hd, (size_t)ldq, scale, &w,
+                      out + (size_t)row * T * ldo + (size_t)h * hd, (size_t)ldo);
+        }
+        free(w.kp), free(w.vp), free(w.s), free(w.ap);
+    }
+}
+
 void reap_cpu_attention(const float *q, const float *k, const float *v, int T, int nh, int nkv, int hd, int ldq,
                         int ldk, float *out, int ldo) {
-    REAP_ASSERT(nkv > 0 && nh % nkv == 0);
-    int group = nh / nkv;
-    float scale = 1.0f / sqrtf((float)hd);
-    int tpad = (T + REAP_NR - 1) / REAP_NR * REAP_NR;
-#pragma omp parallel
-    {
-        // Per thread: keys packed as panels of 16 keys (k = hd deep), values packed as panels of
-        // 16 dims (k = T deep), and the scores of one tile of 4 queries.
-        float *kp = reap_cpu_alloc(reap_cpu_panels_floats(T, hd));
-        float *vp = reap_cpu_alloc(reap_cpu_panels_floats(hd, T));
-        float *s = reap_cpu_alloc((size_t)4 * tpad);
-        int packed = -1;
-#pragma omp for schedule(static)
-        for (int h = 0; h < nh; h++) {
-            int kvh = h / group;
-            if (packed != kvh) {
-                const float *kh = k + (size_t)kvh * hd, *vh = v + (size_t)kvh * hd;
-                for (int t = 0; t < tpad; t++)
-                    for (int d = 0; d < hd; d++)
-                        kp[(size_t)(t / REAP_NR) * hd * REAP_NR + (size_t)d * REAP_NR + t % REAP_NR] =
-                            t < T ? kh[(size_t)t * ldk + d] : 0;
-                int dpad = (hd + REAP_NR - 1) / REAP_NR * REAP_NR;
-                for (int d = 0; d < dpad; d++)
-                    for (int t = 0; t < T; t++)
-                        vp[(size_t)(d / REAP_NR) * T * REAP_NR + (size_t)t * REAP_NR + d % REAP_NR] =
-                            d < hd ? vh[(size_t)t * ldk + d] : 0;
-                packed = kvh;
-            }
-            const float *qh = q + (size_t)h * hd;
-            float *oh = out + (size_t)h * hd;
-            for (int i0 = 0; i0 < T; i0 += 4) {
-                int mr = T - i0 < 4 ? T - i0 : 4;
-                int nk = i0 + mr;  // keys any query of the tile may see
-                int nkp = (nk + REAP_NR - 1) / REAP_NR;
-                for (int p = 0; p < nkp; p++)
-                    tile(qh + (size_t)i0 * ldq, mr, (size_t)ldq, kp + (size_t)p * hd * REAP_NR, hd, s, (size_t)tpad,
-                         p * REAP_NR, REAP_NR);
-                for (int r = 0; r < mr; r++) {
-                    int i = i0 + r;
-                    float *si = s + (size_t)r * tpad;
-                    float mx = -INFINITY;
-                    for (int j = 0; j <= i; j++) {
-                        si[j] *= scale;
-                        if (si[j] > mx) mx = si[j];
-                    }
-                    double sum = 0;
-                    for (int j = 0; j <= i; j++) {
-                        si[j] = expf(si[j] - mx);
-                        sum += si[j];
-                    }
-                    float inv = (float)(1.0 / sum);
-                    for (int j = 0; j <= i; j++) si[j] *= inv;
-                    for (int j = i + 1; j < nk; j++) si[j] = 0;
-                }
-                int ndp = (hd + REAP_NR - 1) / REAP_NR;
-                for (int p = 0; p < ndp; p++) {
-                    int nc = hd - p * REAP_NR < REAP_NR ? hd - p * REAP_NR : REAP_NR;
-                    tile(s, mr, (size_t)tpad, vp + (size_t)p * T * REAP_NR, nk, oh + (size_t)i0 * ldo, (size_t)ldo,
-                         p * REAP_NR, nc);
-                }
-            }
-        }
-        free(kp);
-        free(vp);
-        free(s);
-    }
+    reap_cpu_attention_rows(q, k, v, 1, T, nh, nkv, hd, ldq, ldk, out, ldo);
 }

@@ -3,8 +3,8 @@
 // They are the numerical reference the CUDA kernels are checked against.
 //
 // Determinism: every output element is computed by the same sequence of fp32 operations whatever
-// the number of threads or the tiling (sums run over k in order, one lane per output element), so
-// results are bit-identical for any OMP_NUM_THREADS.
+// the number of threads, the tiling or the instruction set (cpu_simd.h: GEMM sums are fmas over k
+// in order, one lane per output element), so results are bit-identical for any OMP_NUM_THREADS.
 #ifndef REAP_CPU_OPS_H
 #define REAP_CPU_OPS_H
 
@@ -32,8 +32,11 @@ void reap_cpu_pack_rows(reap_dtype dt, const uint8_t *w, const float *scale, int
 void reap_cpu_pack_zero_pad(int n, int k, float *panels);
 
 // c (m, n) = a (m, k) @ W^T with W given as panels of (n, k). lda >= k: row stride of a.
+// c[i][j] = fma(a[i][k-1], W[j][k-1], ... fma(a[i][1], W[j][1], fma(a[i][0], W[j][0], 0))).
 // Parallel over row blocks and panels.
 void reap_cpu_gemm(const float *a, int m, int k, int lda, const float *panels, int n, float *c);
+// Floats of the per-thread buffer reap_cpu_gemm allocates for a depth of k.
+size_t reap_cpu_gemm_workspace_floats(int k);
 
 // y (n, dim) = w * x / sqrt(mean(x^2) + eps) row by row (x may equal y). x rows have stride ldx,
 // y rows stride ldy.
@@ -50,5 +53,10 @@ void reap_cpu_rope(float *x, int T, int n_heads, int head_dim, int rot, double t
 // scale 1/sqrt(hd). No attention reset within the row. Parallel over heads.
 void reap_cpu_attention(const float *q, const float *k, const float *v, int T, int nh, int nkv, int hd, int ldq,
                         int ldk, float *out, int ldo);
+// The same for `rows` packed rows of T tokens each (row r's tokens start at token r*T of q, k, v and
+// out), parallel over (row, head) pairs. Per-thread memory: reap_cpu_attention_workspace_floats.
+void reap_cpu_attention_rows(const float *q, const float *k, const float *v, int rows, int T, int nh, int nkv, int hd,
+                             int ldq, int ldk, float *out, int ldo);
+size_t reap_cpu_attention_workspace_floats(int T, int hd);
 
 #endif

@@ -197,8 +197,8 @@ static size_t attn_workspace_bytes(const reap_m2_config *cfg, int rows, int T, i
     int rc = attn_rows_per_chunk(cfg, T);
     if (rc > rows) rc = rows;
     size_t tok = (size_t)rc * T;
-    size_t per_thread = reap_cpu_panels_floats(T, cfg->head_dim) + reap_cpu_panels_floats(cfg->head_dim, T) +
-                        4 * ((size_t)T + REAP_NR);
+    size_t per_thread = reap_cpu_attention_workspace_floats(T, cfg->head_dim) +
+                        reap_cpu_gemm_workspace_floats((int)(H > q ? H : q));
     return 4 * (tok * (2 * H + 2 * q + 2 * kv) + reap_cpu_panels_floats((int)(q + 2 * kv), (int)H) +
                 reap_cpu_panels_floats((int)H, (int)q) + (size_t)n_threads * per_thread);
 }
@@ -239,14 +239,12 @@ static void attention_block(const reap_m2_config *cfg, const reap_layer_weights 
             reap_cpu_rmsnorm(qkv, n, q, nqkv, w->q_norm, cfg->rms_eps, qkv, nqkv);
             reap_cpu_rmsnorm(qkv + q, n, kv, nqkv, w->k_norm, cfg->rms_eps, qkv + q, nqkv);
         }
-        for (int r = 0; r < nr; r++) {
+        for (int r = 0; r < nr && cfg->rotary_dim > 0; r++) {
             float *qr = qkv + (size_t)r * T * nqkv;
-            if (cfg->rotary_dim > 0) {
-                reap_cpu_rope(qr, T, nh, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
-                reap_cpu_rope(qr + q, T, nkv, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
-            }
-            reap_cpu_attention(qr, qr + q, qr + q + kv, T, nh, nkv, hd, nqkv, nqkv, att + (size_t)r * T * q, q);
+            reap_cpu_rope(qr, T, nh, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
+            reap_cpu_rope(qr + q, T, nkv, hd, cfg->rotary_dim, cfg->rope_theta, nqkv);
         }
+        reap_cpu_attention_rows(qkv, qkv + q, qkv + q + kv, nr, T, nh, nkv, hd, nqkv, nqkv, att, q);
         reap_cpu_gemm(att, n, q, q, po, H, o);
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++)

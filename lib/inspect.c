@@ -122,7 +122,7 @@ int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, rea
         if (cJSON_IsString(a0)) snprintf(s->arch, sizeof s->arch, "%s", a0->valuestring);
         char *cp = reap_path_join(c->dir, "config.json");
         if (reap_m2_config_parse(c->config, cp, &s->cfg) == REAP_OK) s->has_config = 1;
-        else problem(s, "%s: %s", cp, reap_err_msg());
+        else problem(s, "%s%s", reap_err_msg(), "");  // the message already names the file
         free(cp);
     } else {
         problem(s, "%s/config.json: %s", c->dir, "missing");

@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "cpu_ops.h"
+#include "cpu_simd.h"
 
 enum { MOE_BUDGET = 256 << 20, MOE_MIN_CHUNK = 64, MOE_MAX_CHUNK = 16384, ROWS_PER_BLOCK = 256 };
 
@@ -38,7 +39,8 @@ size_t reap_moe_workspace_bytes(const reap_m2_config *cfg, int64_t n_tokens, int
     if (n_tokens < c) c = n_tokens;
     int H = cfg->hidden, I = cfg->inter;
     size_t per_thread = reap_cpu_panels_floats(2 * I, H) + reap_cpu_panels_floats(H, I) +
-                        (size_t)ROWS_PER_BLOCK * (2 * (size_t)H + 3 * (size_t)I);
+                        (size_t)ROWS_PER_BLOCK * (2 * (size_t)H + 3 * (size_t)I) +
+                        reap_cpu_gemm_workspace_floats(H > I ? H : I);
     return (size_t)c * bytes_per_token(cfg) +
            4 * (reap_cpu_panels_floats(cfg->n_experts, H) + (size_t)(n_threads > 0 ? n_threads : 1) * per_thread);
 }
@@ -50,8 +52,6 @@ typedef struct {
     double *mg, *sg, *pnorm;
     float *pmax;
 } moe_ws;
-
-static float silu(float x) { return x / (1.0f + expf(-x)); }
 
 // Dequantises expert e's weights: w1 rows then w3 rows into p13 (2I, H), w2 into p2 (H, I).
 static void pack_expert(const reap_m2_config *cfg, const reap_layer_weights *w, int e, float *p13, float *p2) {
@@ -75,6 +75,7 @@ static void moe_chunk(const reap_m2_config *cfg, const reap_layer_weights *w, co
                       moe_ws *ws) {
     int H = cfg->hidden, I = cfg->inter, E = cfg->n_experts, k = cfg->top_k;
     int k2 = mode == REAP_ROUTER_MODEL ? k : 2 * k;  // pair slots per token
+    const reap_cpu_simd *S = reap_cpu_simd_get();
     reap_cpu_rmsnorm(h, n, H, H, w->ln2, cfg->rms_eps, ws->x, H);
     reap_cpu_gemm(ws->x, n, H, H, gate_p, E, ws->logits);
 
@@ -150,18 +151,13 @@ static void moe_chunk(const reap_m2_config *cfg, const reap_layer_weights *w, co
                 reap_cpu_gemm(xe, ne, H, H, p13, 2 * I, g13);
                 for (int r = 0; r < ne; r++) {
                     const float *g = g13 + (size_t)r * 2 * I;
-                    float *a = act + (size_t)r * I;
-                    for (int j = 0; j < I; j++) a[j] = silu(g[j]) * g[I + j];
+                    S->silu_mul(g, g + I, act + (size_t)r * I, I);
                 }
                 reap_cpu_gemm(act, ne, I, I, p2, H, ye);
                 for (int r = 0; r < ne; r++) {
                     const float *y = ye + (size_t)r * H;
-                    double ss = 0;
-                    float mx = -INFINITY;
-                    for (int d = 0; d < H; d++) {
-                        ss += (double)y[d] * y[d];
-                        if (y[d] > mx) mx = y[d];
-                    }
+                    double ss = S->sumsq(y, H);
+                    float mx = S->maxv(y, H);
                     int p = pairs[r], t = p / k2, s = p % k2;
                     ws->pnorm[p] = sqrt(ss);
                     ws->pmax[p] = mx;

@@ -259,23 +259,24 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_stats *stats, const reap
     if (K < pl->top_k)
         return reap_fail(REAP_EUSAGE, "keeping %d experts is fewer than the %d each token routes to (top-k)", K,
                          pl->top_k);
-    if (K % 8) reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
-                         "layouts handle such counts poorly (--keep or --align 8 to choose)", K);
     pl->keep = K;
     if (K < E || stats) {
         if (!stats) return reap_fail(REAP_EUSAGE, "pruning needs statistics (--scores FILE)");
+        const char *sp = p->stats_path ? p->stats_path : "statistics";
         char fp[65];
         if ((st = reap_stats_fingerprint(c, fp))) return st;
         if (strcmp(fp, stats->fingerprint) != 0)
-            return reap_fail(REAP_EINVAL, "statistics were computed on another model: fingerprint %.12s..., %s has "
-                             "%.12s...", stats->fingerprint, c->dir, fp);
+            return reap_fail(REAP_EINVAL, "%s: statistics were computed on another model: fingerprint %.12s..., %s has "
+                             "%.12s...", sp, stats->fingerprint, c->dir, fp);
         if (stats->n_layers != pl->n_layers || stats->n_experts != E)
-            return reap_fail(REAP_EINVAL, "statistics have %d layers x %d experts, %s has %d x %d", stats->n_layers,
-                             stats->n_experts, c->dir, pl->n_layers, E);
+            return reap_fail(REAP_EINVAL, "%s: statistics have %d layers x %d experts, %s has %d x %d", sp,
+                             stats->n_layers, stats->n_experts, c->dir, pl->n_layers, E);
         if (stats->layers_done != stats->n_layers)
-            return reap_fail(REAP_EINVAL, "statistics are incomplete: %d of %d layers done (finish or resume the "
-                             "scoring run)", stats->layers_done, stats->n_layers);
+            return reap_fail(REAP_EINVAL, "%s: statistics are incomplete: %d of %d layers done (finish or resume the "
+                             "scoring run)", sp, stats->layers_done, stats->n_layers);
     }
+    if (K % 8) reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
+                         "layouts handle such counts poorly (--keep or --align 8 to choose)", K);
     if ((st = choose_kept(pl, stats)) || (st = plan_tensors(c, pl))) {
         reap_prune_plan_free(pl);
         return st;

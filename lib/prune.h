@@ -27,6 +27,7 @@ typedef struct {
     int align;                 // round the kept count down to a multiple of align (<= 1: no rounding)
     reap_criterion criterion;  // saliency criterion (default reap)
     uint64_t max_shard_size;   // tensor bytes per output shard; 0: the source's largest shard
+    const char *stats_path;    // the statistics file, named in error messages (NULL: "statistics")
 } reap_prune_params;
 
 reap_prune_params reap_prune_default_params(void);

@@ -42,8 +42,7 @@ static int abs_out_path(const char *out, char **abs) {
     while (n > 1 && d[n - 1] == '/') d[--n] = 0;
     char *slash = strrchr(d, '/');
     const char *base = slash ? slash + 1 : d;
-    char *parent = slash ? (slash == d ? reap_xstrdup("/") : reap_xasprintf("%.*s", (int)(slash - d), d))
-                         : reap_xstrdup(".");
+    char *parent = reap_path_dir(d);
     int st = REAP_OK;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
         st = reap_fail(REAP_EUSAGE, "%s: the output must name a new directory", out);
@@ -409,9 +408,8 @@ int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *
         remove_tree(tmp);
         goto unlock;
     }
-    char *parent = reap_xstrdup(out);
-    *strrchr(parent, '/') = 0;
-    st = reap_fsync_dir(*parent ? parent : "/");
+    char *parent = reap_path_dir(out);
+    st = reap_fsync_dir(parent);
     free(parent);
     if (old) remove_tree(old);
 unlock:

@@ -19,26 +19,6 @@
 // be read faithfully, and no file that large (8 PB) exists.
 #define MAX_JSON_INT 9007199254740992.0
 
-static int pread_all(int fd, void *dst, uint64_t len, uint64_t off) {
-    uint8_t *p = dst;
-    while (len) {
-        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-        ssize_t r = pread(fd, p, chunk, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? errno : -1;  // -1: unexpected end of file
-        p += r;
-        off += (uint64_t)r;
-        len -= (uint64_t)r;
-    }
-    return 0;
-}
-
-static const char *pread_err(int e) {
-    return e == -1 ? "unexpected end of file" : strerror(e);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reader
 
@@ -362,10 +342,10 @@ int reap_st_open(const char *path, reap_st_file **out) {
                          (unsigned long long)size);
     }
     uint8_t lb[8];
-    int e = pread_all(fd, lb, 8, 0);
+    int e = reap_pread_all(fd, lb, 8, 0);
     if (e) {
         close(fd);
-        return reap_fail(REAP_EIO, "%s: cannot read header length: %s", path, pread_err(e));
+        return reap_fail(REAP_EIO, "%s: cannot read header length: %s", path, reap_pread_strerror(e));
     }
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
@@ -380,11 +360,11 @@ int reap_st_open(const char *path, reap_st_file **out) {
                          (unsigned long long)n, (unsigned long long)size);
     }
     char *hdr = reap_xmalloc((size_t)n + 1);
-    e = pread_all(fd, hdr, n, 8);
+    e = reap_pread_all(fd, hdr, n, 8);
     if (e) {
         free(hdr);
         close(fd);
-        return reap_fail(REAP_EIO, "%s: cannot read header: %s", path, pread_err(e));
+        return reap_fail(REAP_EIO, "%s: cannot read header: %s", path, reap_pread_strerror(e));
     }
     reap_st_file *f = reap_xcalloc(1, sizeof *f);
     int st = reap_st_parse_header(path, hdr, (size_t)n, size - 8 - n, f);
@@ -445,9 +425,9 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
     if (off > nb || len > nb - off)
         return reap_fail(REAP_EINVAL, "%s: tensor '%s': read of %llu bytes at %llu is outside its %llu bytes", f->path,
                          t->name, (unsigned long long)len, (unsigned long long)off, (unsigned long long)nb);
-    int e = pread_all(f->fd, dst, len, f->data_offset + t->begin + off);
+    int e = reap_pread_all(f->fd, dst, len, f->data_offset + t->begin + off);
     if (e)
-        return reap_fail(REAP_EIO, "%s: tensor '%s': read failed: %s", f->path, t->name, pread_err(e));
+        return reap_fail(REAP_EIO, "%s: tensor '%s': read failed: %s", f->path, t->name, reap_pread_strerror(e));
     return REAP_OK;
 }
 

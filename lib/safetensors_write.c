@@ -15,27 +15,6 @@
 // are exact up to 2^53.
 #define MAX_JSON_INT 9007199254740992.0
 
-static int pread_all(int fd, void *dst, uint64_t len, uint64_t off) {
-    uint8_t *p = dst;
-    while (len) {
-        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-        ssize_t r = pread(fd, p, chunk, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? errno : -1;  // -1: unexpected end of file
-        p += r;
-        off += (uint64_t)r;
-        len -= (uint64_t)r;
-    }
-    return 0;
-}
-
-static const char *pread_err(int e) {
-    return e == -1 ? "unexpected end of file" : strerror(e);
-}
-
-
 #define WBUF_SIZE (16u << 20)
 
 typedef struct {
@@ -286,11 +265,11 @@ static int copy_fallback(reap_st_writer *w, int fd, uint64_t off, uint64_t len) 
             room = WBUF_SIZE;
         }
         size_t chunk = len < room ? (size_t)len : room;
-        int e = pread_all(fd, w->buf + w->buf_n, chunk, off);
+        int e = reap_pread_all(fd, w->buf + w->buf_n, chunk, off);
         if (e) {
             w->failed = 1;
             return reap_fail(REAP_EIO, "%s: copying source bytes at %llu failed: %s", w->tmp,
-                             (unsigned long long)off, pread_err(e));
+                             (unsigned long long)off, reap_pread_strerror(e));
         }
         w->buf_n += chunk;
         off += chunk;
@@ -360,18 +339,6 @@ static void writer_free(reap_st_writer *w) {
     free(w);
 }
 
-static char *dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return reap_xstrdup(".");
-    if (slash == path)
-        return reap_xstrdup("/");
-    char *d = reap_xmalloc((size_t)(slash - path) + 1);
-    memcpy(d, path, (size_t)(slash - path));
-    d[slash - path] = 0;
-    return d;
-}
-
 int reap_st_writer_finish(reap_st_writer *w) {
     int st = REAP_OK;
     if (!w->begun && (st = reap_st_writer_begin(w)) != REAP_OK)
@@ -406,7 +373,7 @@ int reap_st_writer_finish(reap_st_writer *w) {
         st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", w->tmp, w->path, strerror(errno));
         goto fail;
     }
-    char *d = dir_of(w->path);
+    char *d = reap_path_dir(w->path);
     st = reap_fsync_dir(d);
     free(d);
     writer_free(w);

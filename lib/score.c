@@ -83,24 +83,9 @@ int reap_score_calibrate(const char *model_dir, const reap_score_params *p, reap
 static int write_hidden(const char *dir, int done, const float *h, size_t n) {
     char name[64];
     snprintf(name, sizeof name, "hidden-%d.bin", done);
-    char *path = reap_path_join(dir, name), *tmp = reap_xasprintf("%s.tmp.%d", path, (int)getpid());
-    int st = REAP_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) st = reap_fail(REAP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    const char *p = (const char *)h;
-    size_t left = n * sizeof(float);
-    while (!st && left) {
-        ssize_t w = write(fd, p, left > (1u << 30) ? (1u << 30) : left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) st = reap_fail(REAP_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        else p += w, left -= (size_t)w;
-    }
-    if (!st && fsync(fd) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (fd >= 0) close(fd);
-    if (!st && rename(tmp, path) != 0) st = reap_fail(REAP_EIO, "%s: rename failed: %s", path, strerror(errno));
-    if (!st) st = reap_fsync_dir(dir);
-    if (st) unlink(tmp);
-    free(path), free(tmp);
+    char *path = reap_path_join(dir, name);
+    int st = reap_write_file_atomic(path, h, n * sizeof(float));
+    free(path);
     return st;
 }
 
@@ -116,14 +101,8 @@ static int read_hidden(const char *dir, int done, float *h, size_t n) {
     if (!st && (size_t)size != n * sizeof(float))
         st = reap_fail(REAP_EINVAL, "%s: %lld bytes, expected %zu (rows x seq_len x hidden f32)", path, (long long)size,
                        n * sizeof(float));
-    char *p = (char *)h;
-    size_t left = n * sizeof(float), off = 0;
-    while (!st && left) {
-        ssize_t r = pread(fd, p + off, left > (1u << 30) ? (1u << 30) : left, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) st = reap_fail(REAP_EIO, "%s: read failed: %s", path, r < 0 ? strerror(errno) : "short file");
-        else off += (size_t)r, left -= (size_t)r;
-    }
+    int e = st ? 0 : reap_pread_all(fd, h, n * sizeof(float), 0);
+    if (e) st = reap_fail(REAP_EIO, "%s: read failed: %s", path, reap_pread_strerror(e));
     if (fd >= 0) close(fd);
     free(path);
     return st;

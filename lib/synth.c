@@ -582,9 +582,7 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
         remove_flat_dir(tmp);
     } else {
         if (old) remove_flat_dir(old);
-        char *slash = strrchr(base, '/');
-        char *parent = slash ? (slash == base ? reap_xstrdup("/") : reap_xasprintf("%.*s", (int)(slash - base), base))
-                             : reap_xstrdup(".");
+        char *parent = reap_path_dir(base);
         st = reap_fsync_dir(parent);
         free(parent);
         double secs = reap_now() - t0;

@@ -292,7 +292,9 @@ int reap_verify(const char *src_dir, const char *out_dir, reap_verify_result *r)
     reap_ckpt *src = NULL, *out = NULL;
     kept_map km = {0};
     int st = reap_ckpt_open(src_dir, &src);
-    if (!st && (st = reap_ckpt_open(out_dir, &out))) {
+    // A path that is not a directory is a bad argument (exit 1); a directory that does not hold a
+    // valid checkpoint is a verification failure (exit 3).
+    if (!st && (st = reap_ckpt_open(out_dir, &out)) && reap_is_dir(out_dir)) {
         char why[1024];
         snprintf(why, sizeof why, "%s", reap_err_msg());
         st = reap_fail(REAP_EVERIFY, "output %s is not a valid checkpoint: %s", out_dir, why);
