@@ -59,12 +59,7 @@ int reap_cmd_inspect(int argc, char **argv) {
         } else {
             reap_inspect_print(&s, dir, stdout);
         }
-        if (s.n_problems) {
-            const char *first = s.problems.p ? s.problems.p : "";
-            const char *nl = strchr(first, '\n');
-            st = reap_fail(REAP_EINVAL, "%s: %d layout problem%s (first: %.*s)", dir, s.n_problems,
-                           s.n_problems == 1 ? "" : "s", (int)(nl ? nl - first : (long)strlen(first)), first);
-        }
+        st = reap_inspect_problems_status(&s, dir);
     }
     reap_inspect_free(&s);
     reap_ckpt_close(c);

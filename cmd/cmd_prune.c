@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
+#include "inspect.h"
 #include "prune.h"
 #include "score.h"
 #include "stats.h"
@@ -108,6 +109,8 @@ int reap_cmd_prune(int argc, char **argv) {
     char *scored_path = NULL;
     double t0 = reap_now();
     if ((st = reap_ckpt_open(dir, &c))) goto done;
+    if ((st = reap_inspect_check(c))) goto done;
+    if (out && !dry && (st = reap_prune_check_output(dir, out, force))) goto done;
     if (scores) {
         if ((st = reap_stats_load(scores, &stats))) goto done;
         have_stats = 1;

@@ -163,6 +163,12 @@ int reap_cmd_score(int argc, char **argv) {
     if (!st && !out)
         out = p.shard_count > 1 ? (out_buf = reap_xasprintf("scores.shard-%d-of-%d.json", p.shard_index, p.shard_count))
                                 : "scores.json";
+    if (!st) {  // refuse an unwritable output now, not after the run
+        char *od = reap_path_dir(out);
+        if (reap_is_dir(out)) st = reap_fail(REAP_EINVAL, "%s: the output is a directory (-o names a file)", out);
+        else if (!reap_is_dir(od)) st = reap_fail(REAP_EINVAL, "%s: directory '%s' does not exist", out, od);
+        free(od);
+    }
     p.work_dir = work_dir;
     p.cancel = &cancel_flag;
 

@@ -42,13 +42,25 @@ typedef struct {
     cudaEvent_t xev[NXS + 1];
     size_t used_base;         // device bytes in use before our allocations
     size_t allocated, peak;
-    // weights (current layer)
-    uint8_t *raw;             // expert bytes w1|w3|w2 then scales s1|s3|s2, then attention f32
-    size_t raw_bytes;
-    int raw_dt;               // expert dtype the buffers were sized for (-1: none yet)
+    // weights as copied from the host, two layers (layer L in raw[L & 1], so that layer L+1 can be
+    // staged while layer L computes): expert bytes w1|w3|w2, scales s1|s3|s2, then the f32 tensors
+    // wq|wk|wv|wo, ln1, ln2, q_norm, k_norm, gate, bias (see raw_at)
+    uint8_t *raw[2];
+    size_t raw_bytes[2];
+    int raw_dt[2];            // expert dtype each buffer was sized for (-1: none yet)
+    cudaStream_t s_w;         // staged weight copies (reap_gpu_stage)
+    cudaEvent_t staged_ev[2];
+    int staged_layer[2];      // layer staged into raw[b] (-1: none) and the host buffer it came from
+    const void *staged_key[2];
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
-    float *ln1, *ln2, *qn, *kn, *gate, *bias;
+    float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into raw[L & 1]
+    // grouped expert GEMMs: per call, pointer arrays A|B|C of the non-empty experts (pinned host
+    // and device copies, 2 regions of 3E for gate|up and down) and the per-group host arrays
+    void **h_ptrs, **d_ptrs;
+    int *gm, *gn, *gk, *glda, *gldb, *gldc, *gsize;
+    cublasOperation_t *gta, *gtb;
+    float *galpha, *gbeta;
     float2 *rope;             // (T, rot/2)
     // chunk workspace (N = chunk_rows * T tokens, S slots per token)
     float *hbuf[2], *h, *big, *logits;  // hidden states double-buffered: chunk i+1 in while i computes
@@ -78,6 +90,7 @@ struct reap_gpu {
     gdev *d;
     double flop_experts, flop_total;
     int *trace;  // (rows*T, top_k) host, or NULL
+    int grouped; // expert GEMMs: 1 one grouped GEMM per chunk (cublasGemmGroupedBatchedEx), 0 one per expert
 };
 
 #define CK(x)                                                                                              \
@@ -146,18 +159,39 @@ static size_t attn_f32_elems(const reap_m2_config *c) {
     size_t H = c->hidden, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
     return Q * H + H * O + 2 * H + O + (size_t)c->n_kv_heads * c->head_dim + (size_t)c->n_experts * H + c->n_experts;
 }
+static size_t raw_bytes(const reap_m2_config *c, int dt) { return expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c); }
 static size_t weight_bytes(const reap_m2_config *c, int dt) {
     size_t H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
-    return expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c) + 2 * 3 * E * I * H + 2 * (Q * H + H * O) +
-           4 * (2 * H + O + (size_t)c->n_kv_heads * c->head_dim + E * H + E);
+    return 2 * raw_bytes(c, dt) + 2 * 3 * E * I * H + 2 * (Q * H + H * O);
+}
+
+// The tensors of one layer in a raw buffer r (layout in gdev).
+typedef struct {
+    float *s1, *s3, *s2;  // FP8 scales, NULL otherwise
+    float *fq, *fk, *fv, *fo, *ln1, *ln2, *qn, *kn, *gate, *bias;
+} raw_view;
+static raw_view raw_at(const reap_m2_config *c, uint8_t *r, int dt) {
+    size_t H = c->hidden, I = c->inter, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim;
+    size_t KV = (size_t)c->n_kv_heads * c->head_dim, es = reap_dtype_size((reap_dtype)dt);
+    raw_view v;
+    memset(&v, 0, sizeof v);
+    if (dt == REAP_DT_F8_E4M3) {
+        size_t n13 = scale_elems(I, H, c->block_r, c->block_c);
+        v.s1 = (float *)(r + ((3 * I * H * es * E + 255) & ~(size_t)255));
+        v.s3 = v.s1 + E * n13, v.s2 = v.s3 + E * n13;
+    }
+    v.fq = (float *)(r + expert_raw_bytes(c, dt));
+    v.fk = v.fq + O * H, v.fv = v.fk + KV * H, v.fo = v.fv + KV * H;
+    v.ln1 = v.fo + H * O, v.ln2 = v.ln1 + H, v.qn = v.ln2 + H, v.kn = v.qn + O, v.gate = v.kn + KV;
+    v.bias = v.gate + E * H;
+    return v;
 }
 
 // ---- open / close -----------------------------------------------------------------------------
 
 static void free_dev(gdev *d) {
     if (d->s) cudaSetDevice(d->ordinal);
-    void *ptrs[] = {d->raw,  d->w13,    d->w2,       d->wqkv,      d->wo,     d->ln1,     d->ln2,      d->qn,
-                    d->kn,   d->gate,   d->bias,     d->rope,      d->hbuf[0], d->hbuf[1], d->big, d->logits, d->xb,
+    void *ptrs[] = {d->raw[0], d->raw[1], d->d_ptrs, d->w13,    d->w2,       d->wqkv,      d->wo,     d->rope,      d->hbuf[0], d->hbuf[1], d->big, d->logits, d->xb,
                     d->qb,   d->kb,     d->vb,       d->xe,        d->act,    d->gy,      d->slot_e,   d->slot_pos,
                     d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->maskbuf[0],
                     d->maskbuf[1],
@@ -165,6 +199,12 @@ static void free_dev(gdev *d) {
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (ptrs[i]) cudaFree(ptrs[i]);
     if (d->h_off) cudaFreeHost(d->h_off);
+    if (d->h_ptrs) cudaFreeHost(d->h_ptrs);
+    free(d->gm), free(d->gn), free(d->gk), free(d->glda), free(d->gldb), free(d->gldc), free(d->gsize);
+    free(d->gta), free(d->gtb), free(d->galpha), free(d->gbeta);
+    for (int b = 0; b < 2; b++)
+        if (d->staged_ev[b]) cudaEventDestroy(d->staged_ev[b]);
+    if (d->s_w) cudaStreamDestroy(d->s_w);
     for (int i = 0; i <= PH_N; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
     cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
@@ -205,7 +245,11 @@ static int open_dev(reap_gpu *g, gdev *d) {
     cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
     for (int j = 0; j < 5; j++)
         for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
-    d->raw_dt = -1;
+    CK(cudaStreamCreateWithFlags(&d->s_w, cudaStreamNonBlocking));
+    for (int b = 0; b < 2; b++) {
+        CK(cudaEventCreateWithFlags(&d->staged_ev[b], cudaEventDisableTiming));
+        d->raw_dt[b] = -1, d->staged_layer[b] = -1;
+    }
 
     // chunk size: whole rows, about 32k tokens, bounded by the memory cap
     size_t bpt = bytes_per_token(c);
@@ -269,12 +313,23 @@ static int open_dev(reap_gpu *g, gdev *d) {
     size_t O = (size_t)c->n_heads * c->head_dim;
     DMALLOC(d->wqkv, Q * H * 2);
     DMALLOC(d->wo, H * O * 2);
-    DMALLOC(d->ln1, H * 4);
-    DMALLOC(d->ln2, H * 4);
-    DMALLOC(d->qn, O * 4);
-    DMALLOC(d->kn, (size_t)c->n_kv_heads * c->head_dim * 4);
-    DMALLOC(d->gate, E * H * 4);
-    DMALLOC(d->bias, E * 4);
+    int dt0 = c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16;  // the other dtypes reallocate at the first layer
+    for (int b = 0; b < 2; b++) {
+        d->raw_bytes[b] = raw_bytes(c, dt0);
+        DMALLOC(d->raw[b], d->raw_bytes[b]);
+        d->raw_dt[b] = dt0;
+    }
+    CK(cudaMallocHost((void **)&d->h_ptrs, 6 * E * sizeof(void *)));
+    DMALLOC(d->d_ptrs, 6 * E * sizeof(void *));
+    d->gm = (int *)reap_xmalloc(E * sizeof(int)), d->gn = (int *)reap_xmalloc(E * sizeof(int));
+    d->gk = (int *)reap_xmalloc(E * sizeof(int)), d->glda = (int *)reap_xmalloc(E * sizeof(int));
+    d->gldb = (int *)reap_xmalloc(E * sizeof(int)), d->gldc = (int *)reap_xmalloc(E * sizeof(int));
+    d->gsize = (int *)reap_xmalloc(E * sizeof(int));
+    d->gta = (cublasOperation_t *)reap_xmalloc(E * sizeof(cublasOperation_t));
+    d->gtb = (cublasOperation_t *)reap_xmalloc(E * sizeof(cublasOperation_t));
+    d->galpha = (float *)reap_xmalloc(E * sizeof(float)), d->gbeta = (float *)reap_xmalloc(E * sizeof(float));
+    for (size_t e = 0; e < E; e++)
+        d->gta[e] = CUBLAS_OP_T, d->gtb[e] = CUBLAS_OP_N, d->gsize[e] = 1, d->galpha[e] = 1.f, d->gbeta[e] = 0.f;
     DMALLOC(d->w13, E * 2 * I * H * 2);
     DMALLOC(d->w2, E * H * I * 2);
     // RoPE table in double precision on the host
@@ -322,6 +377,8 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
     g->cfg = *cfg;
+    const char *genv = getenv("REAP_GPU_GROUPED");  // 0: one GEMM per expert (A/B experiments)
+    g->grouped = !(genv && !strcmp(genv, "0"));
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
     g->n = p->n_devices < p->rows ? p->n_devices : p->rows;
     g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
@@ -366,50 +423,97 @@ static int gemm_bf16(gdev *d, int m, int n, int k, const bf16 *W, const bf16 *A,
     return REAP_OK;
 }
 
+// Copies w's tensors into raw buffer b on stream st (asynchronous: from page-locked memory it
+// overlaps whatever else runs). raw[b] must be sized for w->expert_dtype.
+static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st) {
+    size_t H = c->hidden, I = c->inter, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim;
+    size_t KV = (size_t)c->n_kv_heads * c->head_dim;
+    int dt = w->expert_dtype;
+    size_t one = I * H * reap_dtype_size((reap_dtype)dt) * E;
+    size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
+    uint8_t *r = d->raw[b];
+    raw_view v = raw_at(c, r, dt);
+    struct {
+        void *dst;
+        const void *src;
+        size_t n;
+    } cp[] = {{r, w->w1, one},
+              {r + one, w->w3, one},
+              {r + 2 * one, w->w2, one},
+              {v.s1, w->s1, E * n13 * 4},
+              {v.s3, w->s3, E * n13 * 4},
+              {v.s2, w->s2, E * n2 * 4},
+              {v.fq, w->wq, O * H * 4},
+              {v.fk, w->wk, KV * H * 4},
+              {v.fv, w->wv, KV * H * 4},
+              {v.fo, w->wo, H * O * 4},
+              {v.ln1, w->ln1, H * 4},
+              {v.ln2, w->ln2, H * 4},
+              {v.qn, w->q_norm, O * 4},
+              {v.kn, w->k_norm, KV * 4},
+              {v.gate, w->gate, E * H * 4},
+              {v.bias, w->bias, E * 4}};
+    for (size_t i = 0; i < sizeof cp / sizeof cp[0]; i++) {
+        if (!cp[i].dst || !cp[i].src) continue;  // no scales (not FP8), no QK norm, no routing bias
+        cudaError_t e = cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].n, cudaMemcpyHostToDevice, st);
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
+}
+
+extern "C" int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
+    if (!g || !w || !w->w1 || w->layer < 0) return 0;
+    const char *env = getenv("REAP_GPU_STAGE");  // 0: never (A/B experiments)
+    if (env && !strcmp(env, "0")) return 0;
+    int b = w->layer & 1, ok = 1;
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        d->staged_layer[b] = -1;
+        if (d->raw_dt[b] != w->expert_dtype || cudaSetDevice(d->ordinal) != cudaSuccess ||
+            copy_raw(&g->cfg, d, w, b, d->s_w) != cudaSuccess || cudaEventRecord(d->staged_ev[b], d->s_w) != cudaSuccess) {
+            cudaGetLastError();
+            ok = 0;
+            continue;
+        }
+        d->staged_layer[b] = w->layer, d->staged_key[b] = w->w1;
+    }
+    return ok;
+}
+
 static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     const reap_m2_config *c = &g->cfg;
-    size_t H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
+    size_t H = c->hidden, I = c->inter, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim;
     size_t KV = (size_t)c->n_kv_heads * c->head_dim;
     int dt = w->expert_dtype;
     if (dt != REAP_DT_F8_E4M3 && dt != REAP_DT_BF16 && dt != REAP_DT_F32)
         return reap_fail(REAP_EINVAL, "layer %d: expert dtype %s is not supported on the GPU", w->layer,
                          reap_dtype_name((reap_dtype)dt));
-    if (d->raw_dt != dt) {
-        if (d->raw) cudaFree(d->raw), d->allocated -= d->raw_bytes;
-        d->raw = NULL;
-        d->raw_bytes = expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c);
-        DMALLOC(d->raw, d->raw_bytes);
-        d->raw_dt = dt;
-    }
+    const int b = w->layer & 1;
     double t0 = reap_now();
-    size_t es = reap_dtype_size((reap_dtype)dt), one = I * H * es * E;
-    uint8_t *r = d->raw;
-    CK(cudaMemcpyAsync(r, w->w1, one, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(r + one, w->w3, one, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(r + 2 * one, w->w2, one, cudaMemcpyHostToDevice, d->s_copy));
-    size_t off = (3 * one + 255) & ~(size_t)255;
-    float *s1 = NULL, *s3 = NULL, *s2 = NULL;
-    size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
-    if (dt == REAP_DT_F8_E4M3) {
-        s1 = (float *)(r + off), s3 = s1 + E * n13, s2 = s3 + E * n13;
-        CK(cudaMemcpyAsync(s1, w->s1, E * n13 * 4, cudaMemcpyHostToDevice, d->s_copy));
-        CK(cudaMemcpyAsync(s3, w->s3, E * n13 * 4, cudaMemcpyHostToDevice, d->s_copy));
-        CK(cudaMemcpyAsync(s2, w->s2, E * n2 * 4, cudaMemcpyHostToDevice, d->s_copy));
+    if (d->staged_layer[b] == w->layer && d->staged_key[b] == (const void *)w->w1) {
+        CK(cudaEventSynchronize(d->staged_ev[b]));  // copied while the previous layer computed
+        d->staged_layer[b] = -1;
+    } else {
+        if (d->staged_layer[b] >= 0) CK(cudaEventSynchronize(d->staged_ev[b]));  // a stale stage still copying
+        d->staged_layer[b] = -1;
+        if (d->raw_dt[b] != dt) {
+            if (d->raw[b]) cudaFree(d->raw[b]), d->allocated -= d->raw_bytes[b];
+            d->raw[b] = NULL;
+            d->raw_bytes[b] = raw_bytes(c, dt);
+            DMALLOC(d->raw[b], d->raw_bytes[b]);
+            d->raw_dt[b] = dt;
+        }
+        CK(copy_raw(c, d, w, b, d->s_copy));
+        CK(cudaStreamSynchronize(d->s_copy));
     }
-    float *af = (float *)(r + expert_raw_bytes(c, dt));
-    float *fq = af, *fk = fq + O * H, *fv = fk + KV * H, *fo = fv + KV * H;
-    CK(cudaMemcpyAsync(fq, w->wq, O * H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(fk, w->wk, KV * H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(fv, w->wv, KV * H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(fo, w->wo, H * O * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(d->ln1, w->ln1, H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(d->ln2, w->ln2, H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    if (w->q_norm) CK(cudaMemcpyAsync(d->qn, w->q_norm, O * 4, cudaMemcpyHostToDevice, d->s_copy));
-    if (w->k_norm) CK(cudaMemcpyAsync(d->kn, w->k_norm, KV * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaMemcpyAsync(d->gate, w->gate, E * H * 4, cudaMemcpyHostToDevice, d->s_copy));
-    if (w->bias) CK(cudaMemcpyAsync(d->bias, w->bias, E * 4, cudaMemcpyHostToDevice, d->s_copy));
-    CK(cudaStreamSynchronize(d->s_copy));
     d->t[PH_H2D] += reap_now() - t0;
+    uint8_t *r = d->raw[b];
+    raw_view v = raw_at(c, r, dt);
+    d->ln1 = v.ln1, d->ln2 = v.ln2, d->qn = v.qn, d->kn = v.kn, d->gate = v.gate, d->bias = v.bias;
+    float *fq = v.fq, *fo = v.fo, *s1 = v.s1, *s3 = v.s3, *s2 = v.s2;
+    size_t es = reap_dtype_size((reap_dtype)dt), one = I * H * es * E;
+    size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
+    (void)KV;
 
     // to bf16 on the compute stream
     CK(cudaEventRecord(d->ev[0], d->s));
@@ -435,8 +539,43 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
 // Expert GEMMs of one chunk: for every expert e with pairs off[e]..off[e+1], C_e (n, m) = A_e (n, k)
 // * W_e (m, k)^T, spread round-robin over the side streams (forked from and joined back into d->s)
 // so that the many small GEMMs run side by side. W (E, m, k), A (P, k) bf16; C (P, m) f32.
-static int expert_gemms(reap_gpu *g, gdev *d, int m, int k, const bf16 *W, const bf16 *A, float *C) {
+// With g->grouped, all experts in ONE cublasGemmGroupedBatchedEx (one group per non-empty expert):
+// far fewer launches, and tiles of all experts fill the SMs together (a single expert's GEMM at
+// ~1k tokens leaves a partial last wave). region (0 or 1) picks the pointer arrays, so the two
+// GEMMs of a chunk do not share them.
+static int expert_gemms_grouped(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A,
+                                float *C) {
     const int E = g->cfg.n_experts;
+    void **hp = d->h_ptrs + (size_t)region * 3 * E, **dp = d->d_ptrs + (size_t)region * 3 * E;
+    int n_groups = 0;
+    for (int e = 0; e < E; e++) {
+        int n = d->h_off[e + 1] - d->h_off[e];
+        if (n == 0) continue;
+        hp[n_groups] = (void *)(W + (size_t)e * m * k);
+        hp[E + n_groups] = (void *)(A + (size_t)d->h_off[e] * k);
+        hp[2 * E + n_groups] = (void *)(C + (size_t)d->h_off[e] * m);
+        d->gm[n_groups] = m, d->gn[n_groups] = n, d->gk[n_groups] = k;
+        d->glda[n_groups] = k, d->gldb[n_groups] = k, d->gldc[n_groups] = m;
+        n_groups++;
+    }
+    if (n_groups == 0) return REAP_OK;
+    // the host arrays are rewritten only after the next chunk's routing sync, when this copy is done
+    CK(cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, d->s));
+    CB(cublasGemmGroupedBatchedEx(d->blas, d->gta, d->gtb, d->gm, d->gn, d->gk, d->galpha, (const void *const *)dp,
+                                  CUDA_R_16BF, d->glda, (const void *const *)(dp + E), CUDA_R_16BF, d->gldb, d->gbeta,
+                                  dp + 2 * E, CUDA_R_32F, d->gldc, n_groups, d->gsize, CUBLAS_COMPUTE_32F));
+    return REAP_OK;
+}
+
+static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A, float *C) {
+    const int E = g->cfg.n_experts;
+    if (g->grouped == 1) {
+        int st = expert_gemms_grouped(g, d, region, m, k, W, A, C);
+        if (st == REAP_OK) return st;
+        // not supported by this cuBLAS for these types: one GEMM per expert from now on
+        reap_warn("GPU %d: grouped expert GEMM failed (%s): one GEMM per expert instead", d->ordinal, reap_err_msg());
+        g->grouped = 0;
+    }
     static int nxs = 0;  // env REAP_GPU_EXPERT_STREAMS (1..NXS) for experiments; 1 by default
     if (!nxs) {
         const char *env = getenv("REAP_GPU_EXPERT_STREAMS");
@@ -538,10 +677,10 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     d->pairs += P;
     // experts over routed pairs only
     reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
-    TRY(expert_gemms(g, d, 2 * I, H, d->w13, d->xe, d->gy));
+    TRY(expert_gemms(g, d, 0, 2 * I, H, d->w13, d->xe, d->gy));
     reap_k_silu_mul(d->gy, P, I, d->act, s);
     float *Y = d->gy;
-    TRY(expert_gemms(g, d, H, I, d->w2, d->act, Y));
+    TRY(expert_gemms(g, d, 1, H, I, d->w2, d->act, Y));
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[4], s));
     // statistics and combine
@@ -716,4 +855,17 @@ extern "C" int reap_gpu_pin(void *p, size_t bytes) {
 
 extern "C" void reap_gpu_unpin(void *p) {
     if (p && cudaHostUnregister(p) != cudaSuccess) cudaGetLastError();
+}
+
+extern "C" void *reap_gpu_host_alloc(size_t bytes) {
+    void *p = NULL;
+    if (!bytes || cudaHostAlloc(&p, bytes, cudaHostAllocPortable) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+
+extern "C" void reap_gpu_host_free(void *p) {
+    if (p && cudaFreeHost(p) != cudaSuccess) cudaGetLastError();
 }

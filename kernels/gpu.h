@@ -52,5 +52,17 @@ void reap_gpu_set_trace(reap_gpu *g, int *chosen);
 // before freeing. Returns 0 when pinned, -1 when not (the memory still works, only slower).
 int reap_gpu_pin(void *p, size_t bytes);
 void reap_gpu_unpin(void *p);
+// Page-locked host memory allocated once (cudaHostAlloc, portable to every GPU): the layer loaders
+// read each layer straight into two such buffers in turn (reap_layer_load_into) instead of
+// page-locking every layer. NULL when it cannot be had (use pageable memory then).
+void *reap_gpu_host_alloc(size_t bytes);
+void reap_gpu_host_free(void *p);  // accepts NULL
+// Starts copying layer w's weights to every GPU on a side stream and returns at once, so that the
+// copy runs while the previous layer computes (call it from the loader thread as soon as w is read,
+// w in page-locked memory). The next reap_gpu_layer_forward on this w waits for the copy instead of
+// copying itself. Order the call before that reap_gpu_layer_forward (e.g. by pthread_join), keep w
+// alive until it returns, and stage at most the layer after the one computing. Returns 1 when
+// staged, 0 when not (the forward then copies as usual); errors surface in the forward.
+int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w);
 
 #endif

@@ -110,29 +110,19 @@ static void vlog(const char *prefix, const char *fmt, va_list ap) {
     fputc('\n', stderr);
 }
 
-void reap_info(const char *fmt, ...) {
-    if (reap_log_level < 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("", fmt, ap);
-    va_end(ap);
-}
+// The body of the variadic loggers: a line with prefix when the level is at least min_level.
+#define LOG_AT(min_level, prefix)                 \
+    do {                                          \
+        if (reap_log_level < (min_level)) return; \
+        va_list ap;                               \
+        va_start(ap, fmt);                        \
+        vlog(prefix, fmt, ap);                    \
+        va_end(ap);                               \
+    } while (0)
 
-void reap_verbose(const char *fmt, ...) {
-    if (reap_log_level < 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("", fmt, ap);
-    va_end(ap);
-}
-
-void reap_warn(const char *fmt, ...) {
-    if (reap_log_level < 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog("reap: warning: ", fmt, ap);
-    va_end(ap);
-}
+void reap_info(const char *fmt, ...) { LOG_AT(0, ""); }
+void reap_verbose(const char *fmt, ...) { LOG_AT(1, ""); }
+void reap_warn(const char *fmt, ...) { LOG_AT(0, "reap: warning: "); }
 
 static int progress_active;
 

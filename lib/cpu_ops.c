@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common.h"
 #include "cpu_simd.h"
@@ -16,25 +17,44 @@ enum { TILES_PER_BLOCK = 8 };  // row tiles per block of a: the block stays in c
 size_t reap_cpu_panels_floats(int n, int k) { return (size_t)((n + REAP_NR - 1) / REAP_NR) * (size_t)k * REAP_NR; }
 
 float *reap_cpu_alloc(size_t floats) {
-    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64, align = 64;
+    // Large buffers (activations, MoE outputs: fresh every layer) in transparent huge pages where
+    // the kernel offers them on request: one fault per 2 MiB instead of 512.
+    enum { HUGE = 2 << 20 };
+    if (bytes >= 4 * (size_t)HUGE) align = HUGE, bytes = (bytes + HUGE - 1) / HUGE * HUGE;
+    void *p = aligned_alloc(align, bytes ? bytes : 64);
     if (!p) {
         fprintf(stderr, "reap: error: out of memory allocating %zu bytes\n", bytes);
         exit(1);
     }
+#ifdef MADV_HUGEPAGE
+    if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     return p;
 }
 
 size_t reap_cpu_gemm_workspace_floats(int k) { return (size_t)TILES_PER_BLOCK * REAP_CPU_MAX_MR * (size_t)k; }
 
-// ap (kk, MR) = the first mr rows of a (stride lda) transposed, rows mr..MR-1 zero.
+// ap (kk, MR) = the first mr rows of a (stride lda) transposed, rows mr..MR-1 zero. Written
+// sequentially, MR fixed at compile time for the paths' tile heights.
+static inline void pack_a_fixed(const float *a, size_t lda, int mr, int kk, int MR, float *ap) {
+    const float *ar[REAP_CPU_MAX_MR];
+    for (int r = 0; r < MR; r++) ar[r] = a + (size_t)(r < mr ? r : 0) * lda;
+    if (mr == MR) {
+        for (int p = 0; p < kk; p++, ap += MR)
+            for (int r = 0; r < MR; r++) ap[r] = ar[r][p];
+    } else {
+        for (int p = 0; p < kk; p++, ap += MR)
+            for (int r = 0; r < MR; r++) ap[r] = r < mr ? ar[r][p] : 0;
+    }
+}
+
 static void pack_a(const float *a, size_t lda, int mr, int kk, int MR, float *ap) {
-    if (mr < MR)
-        for (int p = 0; p < kk; p++)
-            for (int r = mr; r < MR; r++) ap[(size_t)p * MR + r] = 0;
-    for (int r = 0; r < mr; r++) {
-        const float *ar = a + (size_t)r * lda;
-        for (int p = 0; p < kk; p++) ap[(size_t)p * MR + r] = ar[p];
+    switch (MR) {
+    case 12: pack_a_fixed(a, lda, mr, kk, 12, ap); break;
+    case 6: pack_a_fixed(a, lda, mr, kk, 6, ap); break;
+    case 4: pack_a_fixed(a, lda, mr, kk, 4, ap); break;
+    default: REAP_ASSERT(MR <= REAP_CPU_MAX_MR); pack_a_fixed(a, lda, mr, kk, MR, ap);
     }
 }
 
@@ -62,8 +82,9 @@ void reap_cpu_gemm(const float *a, int m, int k, int lda, const float *panels, i
                     if (nc > 2 * REAP_NR) nc = 2 * REAP_NR;
                     const float *b = panels + (size_t)p * k * REAP_NR;
                     for (int t = 0; t < ntile; t++)
-                        S->gemm(ap + (size_t)t * MR * k, k, b, (size_t)k * REAP_NR, np, c + (size_t)(r0 + t * MR) * n + p * REAP_NR,
-                                (size_t)n, rows - t * MR < MR ? rows - t * MR : MR, nc);
+                        S->gemm(ap + (size_t)t * MR * k, k, b, (size_t)k * REAP_NR, np,
+                                c + (size_t)(r0 + t * MR) * n + p * REAP_NR, (size_t)n, REAP_NR,
+                                rows - t * MR < MR ? rows - t * MR : MR, nc);
                 }
             }
         free(ap);
@@ -164,30 +185,38 @@ void reap_cpu_rope(float *x, int T, int n_heads, int head_dim, int rot, double t
     }
 }
 
-// One (row, head) task's buffers: keys packed as panels of 16 keys (hd deep), values as panels
-// of 16 dims (T deep), scores of one query tile, and the packed A operand.
+// Attention of one (row, head) works on 32 queries at a time with keys as GEMM rows, so that the
+// probabilities come out key-major, the layout the PV product reads as its weight panels:
+//   S^T (keys, 32 queries) = K Q^T: A = K in row tiles, B = the 32 queries as 2 panels;
+//   softmax down each column (S->softmax16, 16 queries per vector);
+//   O^T (hd, 32) = V^T P^T: A = V^T in row tiles (dims), B = the probability panels; O^T is then
+//   written to out transposed. Each score and output element is one fma chain over hd or keys.
+enum { QB = 2 * REAP_NR };  // queries per block
+
+// Per-thread buffers: kt (K in tiles of MR keys, hd deep), vt (V^T in tiles of MR dims, T deep),
+// qp (2 query panels, hd deep), s (2 probability panels of up to T + MR keys), ot (O^T block).
 typedef struct {
-    float *kp, *vp, *s, *ap;
-    const float *packed_k;  // the K head now in kp/vp (NULL: none)
+    float *kt, *vt, *qp, *s, *ot;
+    size_t srows;
+    const float *packed_k;  // the K head now in kt/vt (NULL: none)
 } attn_ws;
 
+size_t reap_cpu_attention_workspace_floats(int T, int hd) {
+    size_t M = REAP_CPU_MAX_MR;
+    return ((size_t)T + M) * hd + ((size_t)hd + M) * T + (size_t)QB * hd + 2 * ((size_t)T + M) * REAP_NR +
+           ((size_t)hd + M) * QB;
+}
+
 // Packs K and V of one KV head: kh, vh (T, hd) with row stride ldk.
-static void attn_pack_kv(const float *kh, const float *vh, int T, int hd, size_t ldk, attn_ws *w) {
-    int nkp = (T + REAP_NR - 1) / REAP_NR, ndp = (hd + REAP_NR - 1) / REAP_NR;
-    for (int p = 0; p < nkp; p++) {
-        float *dst = w->kp + (size_t)p * hd * REAP_NR;
-        for (int j = 0; j < REAP_NR; j++) {
-            int t = p * REAP_NR + j;
-            const float *src = kh + (size_t)t * ldk;
-            for (int d = 0; d < hd; d++) dst[(size_t)d * REAP_NR + j] = t < T ? src[d] : 0;
-        }
-    }
-    for (int p = 0; p < ndp; p++) {
-        float *dst = w->vp + (size_t)p * T * REAP_NR;
-        int nd = hd - p * REAP_NR < REAP_NR ? hd - p * REAP_NR : REAP_NR;
+static void attn_pack_kv(const float *kh, const float *vh, int T, int hd, size_t ldk, int MR, attn_ws *w) {
+    for (int t0 = 0; t0 < T; t0 += MR)
+        pack_a(kh + (size_t)t0 * ldk, ldk, T - t0 < MR ? T - t0 : MR, hd, MR, w->kt + (size_t)t0 * hd);
+    for (int d0 = 0; d0 < hd; d0 += MR) {  // vt tile: vt[t * MR + r] = V[t][d0 + r]
+        float *dst = w->vt + (size_t)d0 * T;
+        int nd = hd - d0 < MR ? hd - d0 : MR;
         for (int t = 0; t < T; t++) {
-            memcpy(dst + (size_t)t * REAP_NR, vh + (size_t)t * ldk + p * REAP_NR, (size_t)nd * sizeof(float));
-            for (int j = nd; j < REAP_NR; j++) dst[(size_t)t * REAP_NR + j] = 0;
+            memcpy(dst + (size_t)t * MR, vh + (size_t)t * ldk + d0, (size_t)nd * sizeof(float));
+            for (int r = nd; r < MR; r++) dst[(size_t)t * MR + r] = 0;
         }
     }
 }
@@ -195,30 +224,25 @@ static void attn_pack_kv(const float *kh, const float *vh, int T, int hd, size_t
 // Causal attention of one query head over its packed KV head: qh (T, hd) stride ldq -> oh stride ldo.
 static void attn_head(const reap_cpu_simd *S, const float *qh, int T, int hd, size_t ldq, float scale, attn_ws *w,
                       float *oh, size_t ldo) {
-    int MR = S->mr, tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
-    int ndp = (hd + REAP_NR - 1) / REAP_NR;
-    for (int i0 = 0; i0 < T; i0 += MR) {
-        int mr = T - i0 < MR ? T - i0 : MR;
-        int nk = i0 + mr;  // keys any query of the tile may see
-        int nkp = (nk + REAP_NR - 1) / REAP_NR;
-        pack_a(qh + (size_t)i0 * ldq, ldq, mr, hd, MR, w->ap);
-        for (int p = 0; p < nkp; p += 2)  // scores of whole key panels (zero keys past T)
-            S->gemm(w->ap, hd, w->kp + (size_t)p * hd * REAP_NR, (size_t)hd * REAP_NR, p + 1 < nkp ? 2 : 1,
-                    w->s + p * REAP_NR, (size_t)tpad, mr, 2 * REAP_NR);
-        for (int r = 0; r < mr; r++) S->softmax(w->s + (size_t)r * tpad, i0 + r + 1, nk, scale);
-        pack_a(w->s, (size_t)tpad, mr, nk, MR, w->ap);
-        for (int p = 0; p < ndp; p += 2) {
-            int nc = hd - p * REAP_NR < 2 * REAP_NR ? hd - p * REAP_NR : 2 * REAP_NR;
-            S->gemm(w->ap, nk, w->vp + (size_t)p * T * REAP_NR, (size_t)T * REAP_NR, p + 1 < ndp ? 2 : 1,
-                    oh + (size_t)i0 * ldo + p * REAP_NR, ldo, mr, nc);
-        }
+    int MR = S->mr;
+    float *s1 = w->s + w->srows * REAP_NR;
+    for (int i0 = 0; i0 < T; i0 += QB) {
+        int nq = T - i0 < QB ? T - i0 : QB, np = nq > REAP_NR ? 2 : 1;
+        int nk = i0 + nq;  // keys any query of the block may see
+        for (int j = 0; j < QB; j++)  // query panels: qp[pan][d][j % 16] = Q[i0 + j][d] (zero past T)
+            for (int d = 0; d < hd; d++)
+                w->qp[(size_t)(j / REAP_NR) * hd * REAP_NR + (size_t)d * REAP_NR + j % REAP_NR] =
+                    j < nq ? qh[(size_t)(i0 + j) * ldq + d] : 0;
+        for (int t0 = 0; t0 < nk; t0 += MR)
+            S->gemm(w->kt + (size_t)t0 * hd, hd, w->qp, (size_t)hd * REAP_NR, np, w->s + (size_t)t0 * REAP_NR, REAP_NR,
+                    (size_t)(s1 - w->s), nk - t0 < MR ? nk - t0 : MR, np * REAP_NR);
+        for (int p = 0; p < np; p++) S->softmax16(p ? s1 : w->s, nk, i0 + p * REAP_NR, scale);
+        for (int d0 = 0; d0 < hd; d0 += MR)
+            S->gemm(w->vt + (size_t)d0 * T, nk, w->s, (size_t)(s1 - w->s), np, w->ot + (size_t)d0 * QB, QB, REAP_NR,
+                    hd - d0 < MR ? hd - d0 : MR, np * REAP_NR);
+        for (int j = 0; j < nq; j++)
+            for (int d = 0; d < hd; d++) oh[(size_t)(i0 + j) * ldo + d] = w->ot[(size_t)d * QB + j];
     }
-}
-
-size_t reap_cpu_attention_workspace_floats(int T, int hd) {
-    int tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
-    return reap_cpu_panels_floats(tpad, hd) + reap_cpu_panels_floats(hd, T) +
-           (size_t)REAP_CPU_MAX_MR * ((size_t)tpad + (size_t)(tpad > hd ? tpad : hd));
 }
 
 void reap_cpu_attention_rows(const float *q, const float *k, const float *v, int rows, int T, int nh, int nkv, int hd,
@@ -227,25 +251,25 @@ void reap_cpu_attention_rows(const float *q, const float *k, const float *v, int
     const reap_cpu_simd *S = reap_cpu_simd_get();
     int group = nh / nkv, ntask = rows * nh;
     float scale = 1.0f / sqrtf((float)hd);
-    int tpad = (T + 2 * REAP_NR - 1) / (2 * REAP_NR) * 2 * REAP_NR;
-    size_t apf = (size_t)REAP_CPU_MAX_MR * (size_t)(tpad > hd ? tpad : hd);
+    size_t M = REAP_CPU_MAX_MR;
 #pragma omp parallel if (ntask > 1)
     {
-        attn_ws w = {reap_cpu_alloc(reap_cpu_panels_floats(tpad, hd)), reap_cpu_alloc(reap_cpu_panels_floats(hd, T)),
-                     reap_cpu_alloc((size_t)REAP_CPU_MAX_MR * tpad), reap_cpu_alloc(apf), NULL};
+        attn_ws w = {reap_cpu_alloc(((size_t)T + M) * hd), reap_cpu_alloc(((size_t)hd + M) * T),
+                     reap_cpu_alloc((size_t)QB * hd), reap_cpu_alloc(2 * ((size_t)T + M) * REAP_NR),
+                     reap_cpu_alloc(((size_t)hd + M) * QB), (size_t)T + M, NULL};
         // Tasks in (row, head) order, so consecutive heads of one KV head reuse its packing.
 #pragma omp for schedule(static)
         for (int task = 0; task < ntask; task++) {
             int row = task / nh, h = task % nh, kvh = h / group;
             const float *kh = k + (size_t)row * T * ldk + (size_t)kvh * hd;
             if (w.packed_k != kh) {
-                attn_pack_kv(kh, v + (size_t)row * T * ldk + (size_t)kvh * hd, T, hd, (size_t)ldk, &w);
+                attn_pack_kv(kh, v + (size_t)row * T * ldk + (size_t)kvh * hd, T, hd, (size_t)ldk, S->mr, &w);
                 w.packed_k = kh;
             }
             attn_head(S, q + (size_t)row * T * ldq + (size_t)h * hd, T, hd, (size_t)ldq, scale, &w,
                       out + (size_t)row * T * ldo + (size_t)h * hd, (size_t)ldo);
         }
-        free(w.kp), free(w.vp), free(w.s), free(w.ap);
+        free(w.kt), free(w.vt), free(w.qp), free(w.s), free(w.ot);
     }
 }
 

@@ -49,14 +49,14 @@ float reap_cpu_expf(float x) {
 
 enum { MR_GENERIC = 4, MR_AVX2 = 6, MR_AVX512 = 12 };
 
-static void gemm_generic(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc, int mr,
-                         int nc) {
+static void gemm_generic(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc, size_t cs,
+                         int mr, int nc) {
     for (int q = 0; q < np; q++)
         for (int r = 0; r < mr; r++)
             for (int j = 0; j < 16 && q * 16 + j < nc; j++) {
                 float acc = 0;
                 for (int p = 0; p < kk; p++) acc = fmaf(ap[(size_t)p * MR_GENERIC + r], b[q * bs + (size_t)p * 16 + j], acc);
-                c[(size_t)r * ldc + q * 16 + j] = acc;
+                c[(size_t)r * ldc + q * cs + j] = acc;
             }
 }
 
@@ -66,20 +66,24 @@ static double sum8(const double acc[8]) {
     return s;
 }
 
-static void softmax_generic(float *s, int n, int nz, float scale) {
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        s[j] *= scale;
-        mx = s[j] > mx ? s[j] : mx;
+static void softmax16_generic(float *s, int nk, int i0, float scale) {
+    for (int j = 0; j < 16; j++) {
+        int last = i0 + j < nk - 1 ? i0 + j : nk - 1;  // the last key query i0 + j sees
+        float mx = -INFINITY;
+        for (int t = 0; t < nk; t++) {
+            float x = s[t * 16 + j] * scale;
+            s[t * 16 + j] = x;
+            mx = t <= last && x > mx ? x : mx;
+        }
+        double sum = 0;
+        for (int t = 0; t < nk; t++) {
+            float e = t <= last ? reap_cpu_expf(s[t * 16 + j] - mx) : 0.0f;
+            s[t * 16 + j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (int t = 0; t < nk; t++) s[t * 16 + j] *= inv;
     }
-    double acc[8] = {0};
-    for (int j = 0; j < n; j++) {
-        s[j] = reap_cpu_expf(s[j] - mx);
-        acc[j & 7] += s[j];
-    }
-    float inv = (float)(1.0 / sum8(acc));
-    for (int j = 0; j < n; j++) s[j] *= inv;
-    for (int j = n; j < nz; j++) s[j] = 0;
 }
 
 static void silu_mul_generic(const float *g, const float *u, float *out, int n) {
@@ -98,7 +102,7 @@ static float maxv_generic(const float *x, int n) {
     return mx + 0.0f;  // -0 -> +0: the vector paths may meet +-0 in another order
 }
 
-static const reap_cpu_simd simd_generic = {"generic", MR_GENERIC, gemm_generic, softmax_generic, silu_mul_generic,
+static const reap_cpu_simd simd_generic = {"generic", MR_GENERIC, gemm_generic, softmax16_generic, silu_mul_generic,
                                            sumsq_generic, maxv_generic};
 
 #if REAP_X86
@@ -123,9 +127,9 @@ AVX2 static inline __m256 exp8(__m256 x) {
 }
 
 // 6 rows x 16 columns per panel: 12 accumulators.
-AVX2 static void gemm_avx2(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc, int mr,
-                           int nc) {
-    for (int q = 0; q < np; q++, b += bs, c += 16, nc -= 16) {
+AVX2 static void gemm_avx2(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc, size_t cs,
+                           int mr, int nc) {
+    for (int q = 0; q < np; q++, b += bs, c += cs, nc -= 16) {
 #define R6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define DECL(r) __m256 c##r##a = _mm256_setzero_ps(), c##r##b = _mm256_setzero_ps();
         R6(DECL)
@@ -164,39 +168,39 @@ AVX2 static inline void add8d(__m256d *lo, __m256d *hi, __m256 e) {
     *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
 }
 
-AVX2 static void softmax_avx2(float *s, int n, int nz, float scale) {
-    __m256 vs = _mm256_set1_ps(scale), vm = _mm256_set1_ps(-INFINITY);
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + j), vs);
-        _mm256_storeu_ps(s + j, x);
-        vm = _mm256_max_ps(vm, x);
+AVX2 static void softmax16_avx2(float *s, int nk, int i0, float scale) {
+    // lanes: queries i0 + h*8 + l; key t is visible to lane l of half h when t <= i0 + h*8 + l.
+    __m256 vs = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-INFINITY);
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i q0 = _mm256_add_epi32(lane, _mm256_set1_epi32(i0)), q1 = _mm256_add_epi32(q0, _mm256_set1_epi32(8));
+    __m256 m0 = ninf, m1 = ninf;
+    for (int t = 0; t < nk; t++) {
+        __m256i vt = _mm256_set1_epi32(t);
+        __m256 vis0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, q0)), vis1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, q1));
+        __m256 x0 = _mm256_mul_ps(_mm256_loadu_ps(s + t * 16), vs), x1 = _mm256_mul_ps(_mm256_loadu_ps(s + t * 16 + 8), vs);
+        _mm256_storeu_ps(s + t * 16, x0), _mm256_storeu_ps(s + t * 16 + 8, x1);
+        m0 = _mm256_max_ps(m0, _mm256_blendv_ps(x0, ninf, vis0));  // vis = "t > query": hidden
+        m1 = _mm256_max_ps(m1, _mm256_blendv_ps(x1, ninf, vis1));
     }
-    float m8[8], mx = -INFINITY;
-    _mm256_storeu_ps(m8, vm);
-    for (int l = 0; l < 8; l++) mx = m8[l] > mx ? m8[l] : mx;
-    for (; j < n; j++) {
-        s[j] *= scale;
-        mx = s[j] > mx ? s[j] : mx;
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd(), a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+    for (int t = 0; t < nk; t++) {
+        __m256i vt = _mm256_set1_epi32(t);
+        __m256 hid0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, q0)), hid1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(vt, q1));
+        __m256 e0 = _mm256_andnot_ps(hid0, exp8(_mm256_sub_ps(_mm256_loadu_ps(s + t * 16), m0)));
+        __m256 e1 = _mm256_andnot_ps(hid1, exp8(_mm256_sub_ps(_mm256_loadu_ps(s + t * 16 + 8), m1)));
+        _mm256_storeu_ps(s + t * 16, e0), _mm256_storeu_ps(s + t * 16 + 8, e1);
+        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(e0)));
+        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(e0, 1)));
+        a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(e1)));
+        a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(e1, 1)));
     }
-    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    __m256 vmx = _mm256_set1_ps(mx);
-    for (j = 0; j + 8 <= n; j += 8) {
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
-        _mm256_storeu_ps(s + j, e);
-        add8d(&lo, &hi, e);
+    __m256d one = _mm256_set1_pd(1.0);
+    __m256 i0v = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(one, a1)), _mm256_cvtpd_ps(_mm256_div_pd(one, a0)));
+    __m256 i1v = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_div_pd(one, a3)), _mm256_cvtpd_ps(_mm256_div_pd(one, a2)));
+    for (int t = 0; t < nk; t++) {
+        _mm256_storeu_ps(s + t * 16, _mm256_mul_ps(_mm256_loadu_ps(s + t * 16), i0v));
+        _mm256_storeu_ps(s + t * 16 + 8, _mm256_mul_ps(_mm256_loadu_ps(s + t * 16 + 8), i1v));
     }
-    double acc[8];
-    _mm256_storeu_pd(acc, lo), _mm256_storeu_pd(acc + 4, hi);
-    for (; j < n; j++) {
-        s[j] = reap_cpu_expf(s[j] - mx);
-        acc[j & 7] += s[j];
-    }
-    float inv = (float)(1.0 / sum8(acc));
-    __m256 vi = _mm256_set1_ps(inv);
-    for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), vi));
-    for (; j < n; j++) s[j] *= inv;
-    for (j = n; j < nz; j++) s[j] = 0;
 }
 
 AVX2 static void silu_mul_avx2(const float *g, const float *u, float *out, int n) {
@@ -235,14 +239,14 @@ AVX2 static float maxv_avx2(const float *x, int n) {
     return mx + 0.0f;
 }
 
-static const reap_cpu_simd simd_avx2 = {"avx2", MR_AVX2, gemm_avx2, softmax_avx2, silu_mul_avx2, sumsq_avx2, maxv_avx2};
+static const reap_cpu_simd simd_avx2 = {"avx2", MR_AVX2, gemm_avx2, softmax16_avx2, silu_mul_avx2, sumsq_avx2, maxv_avx2};
 
 // ---- AVX-512F (16 lanes): the GEMM only (12 rows x 2 panels: 24 accumulators); the element-wise
 // kernels stay AVX2 (they are a small share of the time).
 #define AVX512 __attribute__((target("avx512f")))
 
-AVX512 static void gemm_avx512(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc, int mr,
-                               int nc) {
+AVX512 static void gemm_avx512(const float *ap, int kk, const float *b, size_t bs, int np, float *c, size_t ldc,
+                               size_t cs, int mr, int nc) {
 #define R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
     __mmask16 m0 = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
     if (np == 2) {
@@ -263,7 +267,7 @@ AVX512 static void gemm_avx512(const float *ap, int kk, const float *b, size_t b
 #undef STEP
         }
 #define STORE(r) \
-    if (r < mr) _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##a), _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c##r##b);
+    if (r < mr) _mm512_mask_storeu_ps(c + r * ldc, m0, c##r##a), _mm512_mask_storeu_ps(c + r * ldc + cs, m1, c##r##b);
         R12(STORE)
 #undef STORE
     } else {
@@ -285,7 +289,7 @@ AVX512 static void gemm_avx512(const float *ap, int kk, const float *b, size_t b
 #undef R12
 }
 
-static const reap_cpu_simd simd_avx512 = {"avx512", MR_AVX512, gemm_avx512, softmax_avx2, silu_mul_avx2, sumsq_avx2,
+static const reap_cpu_simd simd_avx512 = {"avx512", MR_AVX512, gemm_avx512, softmax16_avx2, silu_mul_avx2, sumsq_avx2,
                                           maxv_avx2};
 #endif
 

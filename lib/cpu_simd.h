@@ -17,12 +17,14 @@ typedef struct {
     int mr;            // rows per GEMM tile
     // c[r][j] (r < mr <= the path's mr, j < nc <= 16 * np) = sum_p A[p][r] * B[p][j]: ap holds a tile
     // of rows interleaved, ap[p * mr_path + r] (kk, mr_path), and B is np (1 or 2) panels of 16
-    // columns, kk deep (panel 1 starts bstride floats after b). Rows of c have stride ldc; only the
-    // mr x nc block is written.
-    void (*gemm)(const float *ap, int kk, const float *b, size_t bstride, int np, float *c, size_t ldc, int mr,
-                 int nc);
-    // s[0..n) = softmax(scale * s[0..n)), s[n..nz) = 0. n >= 1.
-    void (*softmax)(float *s, int n, int nz, float scale);
+    // columns, kk deep (panel 1 starts bstride floats after b). Rows of c have stride ldc and
+    // panel 1's columns start cstride floats after panel 0's; only the mr x nc block is written.
+    void (*gemm)(const float *ap, int kk, const float *b, size_t bstride, int np, float *c, size_t ldc,
+                 size_t cstride, int mr, int nc);
+    // Causal softmax down the 16 columns of s (nk, 16) (key-major scores of 16 queries): column j
+    // is query i0 + j and sees keys t <= i0 + j (t < nk); there s[t][j] becomes softmax over those
+    // keys of scale * s[t][j] (sum in double over t in order), and 0 for the keys it cannot see.
+    void (*softmax16)(float *s, int nk, int i0, float scale);
     // out[j] = silu(g[j]) * u[j] = g / (1 + exp(-g)) * u for j < n (out may equal g or u).
     void (*silu_mul)(const float *g, const float *u, float *out, int n);
     // sum of x[j]^2 in double, and max of x[j] (-INFINITY when n == 0).

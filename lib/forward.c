@@ -36,11 +36,27 @@ int reap_forward_check_config(const reap_m2_config *cfg, const char *path) {
 
 // ---- loading
 
+// Caller-owned memory that reap_layer_load_into carves a layer's buffers out of (NULL: malloc).
+typedef struct {
+    uint8_t *p;
+    size_t cap, used;
+} layer_arena;
+enum { ARENA_ALIGN = 256, ARENA_BUFFERS = 16 };
+
+// bytes from the arena (256-byte aligned), or from the heap when a is NULL (f32: 64-byte aligned).
+static void *layer_alloc(layer_arena *a, size_t bytes, int f32) {
+    if (!a) return f32 ? (void *)reap_cpu_alloc(bytes / sizeof(float)) : reap_xmalloc(bytes);
+    size_t at = (a->used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    REAP_ASSERT(at + bytes <= a->cap);  // sized by reap_layer_arena_bytes and checked up front
+    a->used = at + bytes;
+    return a->p + at;
+}
+
 static int read_f32(const reap_ckpt *c, const char *name, int ndim, int64_t d0, int64_t d1, float **out,
-                    size_t *bytes) {
+                    size_t *bytes, layer_arena *a) {
     int64_t shape[2] = {d0, d1};
     size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
-    *out = reap_cpu_alloc(n);
+    *out = layer_alloc(a, n * sizeof(float), 1);
     *bytes += n * sizeof(float);
     return reap_ckpt_read_f32(c, name, ndim, shape, *out);
 }
@@ -100,7 +116,8 @@ int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, s
     return REAP_OK;
 }
 
-int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w) {
+static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w,
+                      layer_arena *a) {
     memset(w, 0, sizeof *w);
     w->layer = layer;
     int st = reap_forward_check_config(cfg, c->dir);
@@ -112,7 +129,7 @@ int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, re
     char n[128];
     size_t b = 0;
 #define F32(field, what, nd, d0, d1)                                                             \
-    if ((st = read_f32(c, reap_m2_layer_name(n, layer, what), nd, d0, d1, &w->field, &b))) goto fail
+    if ((st = read_f32(c, reap_m2_layer_name(n, layer, what), nd, d0, d1, &w->field, &b, a))) goto fail
     F32(ln1, "input_layernorm.weight", 1, H, 0);
     F32(ln2, "post_attention_layernorm.weight", 1, H, 0);
     F32(wq, "self_attn.q_proj.weight", 2, q, H);
@@ -142,17 +159,17 @@ int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, re
     }
     w->expert_dtype = dt;
     size_t esz = reap_dtype_size(dt), m13 = (size_t)I * H * esz;
-    w->w1 = reap_xmalloc(E * m13);
-    w->w3 = reap_xmalloc(E * m13);
-    w->w2 = reap_xmalloc(E * m13);
+    w->w1 = layer_alloc(a, E * m13, 0);
+    w->w3 = layer_alloc(a, E * m13, 0);
+    w->w2 = layer_alloc(a, E * m13, 0);
     b += 3 * E * m13;
     size_t s13 = 0, s2 = 0;
     if (is_fp8(dt)) {
         s13 = (size_t)((I + cfg->block_r - 1) / cfg->block_r) * ((H + cfg->block_c - 1) / cfg->block_c);
         s2 = (size_t)((H + cfg->block_r - 1) / cfg->block_r) * ((I + cfg->block_c - 1) / cfg->block_c);
-        w->s1 = reap_xmalloc(E * s13 * sizeof(float));
-        w->s3 = reap_xmalloc(E * s13 * sizeof(float));
-        w->s2 = reap_xmalloc(E * s2 * sizeof(float));
+        w->s1 = layer_alloc(a, E * s13 * sizeof(float), 1);
+        w->s3 = layer_alloc(a, E * s13 * sizeof(float), 1);
+        w->s2 = layer_alloc(a, E * s2 * sizeof(float), 1);
         b += E * (2 * s13 + s2) * sizeof(float);
     }
     for (int64_t e = 0; e < E; e++) {
@@ -167,8 +184,39 @@ int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, re
     w->bytes = b;
     return REAP_OK;
 fail:
-    reap_layer_free(w);
+    if (a) reap_layer_forget(w);
+    else reap_layer_free(w);
     return st;
+}
+
+int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w) {
+    return load_layer(c, cfg, layer, w, NULL);
+}
+
+int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
+    int st = reap_layer_bytes(c, cfg, layer, bytes);
+    if (!st) *bytes += (size_t)ARENA_BUFFERS * ARENA_ALIGN;
+    return st;
+}
+
+int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                         reap_layer_weights *w) {
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+    size_t need;
+    int st = reap_layer_arena_bytes(c, cfg, layer, &need);
+    if (st) return st;
+    if (need > arena_bytes)
+        return reap_fail(REAP_EINVAL, "%s: layer %d needs %zu bytes of host buffer, %zu given", c->dir, layer, need,
+                         arena_bytes);
+    layer_arena a = {arena, arena_bytes, 0};
+    return load_layer(c, cfg, layer, w, &a);
+}
+
+void reap_layer_forget(reap_layer_weights *w) {
+    int layer = w->layer;
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
 }
 
 void reap_layer_free(reap_layer_weights *w) {

@@ -29,6 +29,14 @@ typedef struct {
 
 int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w);
 void reap_layer_free(reap_layer_weights *w);
+// reap_layer_load into caller-owned host memory (the GPU path passes pinned memory allocated once,
+// so the copies to the GPU run at full bus speed without page-locking every layer): every buffer of
+// w is carved out of arena (arena_bytes, at least reap_layer_arena_bytes). Release w with
+// reap_layer_forget (it frees nothing), never reap_layer_free.
+int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes);
+int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                         reap_layer_weights *w);
+void reap_layer_forget(reap_layer_weights *w);
 
 // Runs one decoder layer in place on h (rows*T, H) f32 for packed rows of T tokens (positions
 // 0..T-1 in each row, causal attention within the row), mask (rows*T) marks tokens counted in

@@ -50,6 +50,15 @@ int reap_gpu_pin(void *p, size_t bytes) {
 }
 
 void reap_gpu_unpin(void *p) { (void)p; }
+void *reap_gpu_host_alloc(size_t bytes) {
+    (void)bytes;
+    return NULL;
+}
+void reap_gpu_host_free(void *p) { (void)p; }
+int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
+    (void)g, (void)w;
+    return 0;
+}
 #else
 typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
 #endif

@@ -183,6 +183,22 @@ int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, rea
     return REAP_OK;
 }
 
+int reap_inspect_problems_status(const reap_inspect_summary *s, const char *dir) {
+    if (!s->n_problems) return REAP_OK;
+    const char *first = s->problems.p ? s->problems.p : "";
+    const char *nl = strchr(first, '\n');
+    return reap_fail(REAP_EINVAL, "%s: %d layout problem%s (first: %.*s)", dir, s->n_problems,
+                     s->n_problems == 1 ? "" : "s", (int)(nl ? nl - first : (long)strlen(first)), first);
+}
+
+int reap_inspect_check(const reap_ckpt *c) {
+    reap_inspect_summary s;
+    int st = reap_inspect_run(c, NULL, 0, &s);
+    if (!st) st = reap_inspect_problems_status(&s, c->dir);
+    reap_inspect_free(&s);
+    return st;
+}
+
 void reap_inspect_free(reap_inspect_summary *s) {
     if (s) reap_sbuf_free(&s->problems);
 }

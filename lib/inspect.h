@@ -61,6 +61,10 @@ typedef struct {
 // it finds problems (they are in s->problems); errors only for unusable input.
 int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, reap_inspect_summary *s);
 void reap_inspect_free(reap_inspect_summary *s);
+// REAP_OK, or REAP_EINVAL naming dir, the number of layout problems and the first one.
+int reap_inspect_problems_status(const reap_inspect_summary *s, const char *dir);
+// Runs the layout check alone (no report): what score and prune call before they start work.
+int reap_inspect_check(const reap_ckpt *c);
 
 // Text report (what `reap inspect` prints) and the same as JSON (malloc'd, no trailing newline).
 void reap_inspect_print(const reap_inspect_summary *s, const char *dir, FILE *out);

@@ -97,6 +97,9 @@ typedef struct {
 // When *cancel becomes non-zero the temporary directory is removed and REAP_EINTR returned.
 int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *plan, const char *out_dir,
                      const reap_prune_write_opts *o);
+// The same refusals, checked before any work (scoring can take hours): OUT == DIR, OUT inside DIR,
+// DIR inside OUT, an existing OUT without force. Creates OUT's missing parent directories.
+int reap_prune_check_output(const char *src_dir, const char *out_dir, int force);
 
 // The config.json text with only the value of the top-level key changed (every other byte kept).
 // Returns a malloc'd text in *out; REAP_EINVAL (naming path) when the key is absent or not a number.

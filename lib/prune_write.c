@@ -362,19 +362,34 @@ static int write_all(const reap_ckpt *c, const reap_prune_plan *pl, const char *
     return st;
 }
 
-int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *out_dir,
-                     const reap_prune_write_opts *o) {
+// OUT resolved to an absolute path (*abs, malloc'd) and refused when it is, holds or lies inside the source.
+static int resolve_out(const char *src_dir, const char *out_dir, char **abs) {
     char src[PATH_MAX], *out = NULL;
-    if (!realpath(c->dir, src)) return reap_fail(REAP_EIO, "%s: cannot resolve: %s", c->dir, strerror(errno));
+    if (!realpath(src_dir, src)) return reap_fail(REAP_EIO, "%s: cannot resolve: %s", src_dir, strerror(errno));
     int st = abs_out_path(out_dir, &out);
     if (st) return st;
     if (!strcmp(out, src)) st = reap_fail(REAP_EUSAGE, "%s: the output is the source directory", out_dir);
-    else if (is_within(out, src)) st = reap_fail(REAP_EUSAGE, "%s: the output is inside the source %s", out_dir, c->dir);
-    else if (is_within(src, out)) st = reap_fail(REAP_EUSAGE, "%s: the source %s is inside the output", out_dir, c->dir);
-    if (st) {
-        free(out);
-        return st;
-    }
+    else if (is_within(out, src)) st = reap_fail(REAP_EUSAGE, "%s: the output is inside the source %s", out_dir, src_dir);
+    else if (is_within(src, out)) st = reap_fail(REAP_EUSAGE, "%s: the source %s is inside the output", out_dir, src_dir);
+    if (st) free(out);
+    else *abs = out;
+    return st;
+}
+
+int reap_prune_check_output(const char *src_dir, const char *out_dir, int force) {
+    char *out = NULL;
+    int st = resolve_out(src_dir, out_dir, &out);
+    if (!st && reap_exists(out) && !force)
+        st = reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
+    free(out);
+    return st;
+}
+
+int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *out_dir,
+                     const reap_prune_write_opts *o) {
+    char *out = NULL;
+    int st = resolve_out(c->dir, out_dir, &out);
+    if (st) return st;
     char *lock = reap_xasprintf("%s.lock", out), *tmp = reap_xasprintf("%s.tmp-XXXXXX", out), *old = NULL;
     int lock_fd = -1;
     if ((st = take_lock(lock, &lock_fd))) goto done;

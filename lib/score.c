@@ -16,6 +16,7 @@
 #include "common.h"
 #include "forward.h"
 #include "gpu.h"
+#include "inspect.h"
 #include "m2config.h"
 #include "tokenizer.h"
 
@@ -223,13 +224,17 @@ static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) {
 }
 
 // ---- layer prefetch: layer l+1 is read from disk in a thread while layer l computes (and the first
-// layer while the tokens are embedded); for the GPU its expert bytes are page-locked there too, so
-// the copies to the GPU run at full bus speed. Two layers are in host memory at a time.
+// layer while the tokens are embedded). For the GPU it is read straight into one of two page-locked
+// buffers allocated once (arena, layer parity picks it), so the copies to the GPU run at full bus
+// speed, and the thread starts the copy to the GPUs itself (reap_gpu_stage) while layer l still
+// computes. Two layers are in host memory at a time.
 typedef struct {
     const reap_ckpt *c;
     const reap_m2_config *cfg;
-    int layer, st, pin;  // pin: page-lock the expert bytes (GPU runs)
-    int pinned;          // bits 0..2: w1, w3, w2 are page-locked
+    int layer, st;
+    void *arena;         // page-locked buffer of arena_bytes to read into (GPU runs), or NULL: malloc
+    size_t arena_bytes;
+    reap_gpu *gpu;       // stage the layer on these GPUs once read (NULL: no)
     reap_layer_weights w;
     double secs;         // seconds the read took
     char err[1024];
@@ -238,21 +243,18 @@ typedef struct {
 static void *prefetch_main(void *arg) {
     layer_prefetch *f = arg;
     double t0 = reap_now();
-    f->st = reap_layer_load(f->c, f->cfg, f->layer, &f->w);
-    if (f->st) {
-        snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
-    } else if (f->pin) {
-        size_t n = (size_t)f->cfg->n_experts * f->cfg->inter * f->cfg->hidden * reap_dtype_size(f->w.expert_dtype);
-        f->pinned = (reap_gpu_pin(f->w.w1, n) == 0) | (reap_gpu_pin(f->w.w3, n) == 0) << 1 |
-                    (reap_gpu_pin(f->w.w2, n) == 0) << 2;
-    }
+    f->st = f->arena ? reap_layer_load_into(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, &f->w)
+                     : reap_layer_load(f->c, f->cfg, f->layer, &f->w);
+    if (f->st) snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
+    else if (f->gpu) reap_gpu_stage(f->gpu, &f->w);
     f->secs = reap_now() - t0;
     return NULL;
 }
 
 static int prefetch_start(layer_prefetch *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer,
-                          int pin) {
-    *f = (layer_prefetch){.c = c, .cfg = cfg, .layer = layer, .pin = pin};
+                          void *const arena[2], size_t arena_bytes, reap_gpu *gpu) {
+    *f = (layer_prefetch){.c = c, .cfg = cfg, .layer = layer, .arena = arena[layer & 1], .arena_bytes = arena_bytes,
+                          .gpu = gpu};
     if (pthread_create(th, NULL, prefetch_main, f) != 0) {
         prefetch_main(f);  // no thread: read in place
         return 0;
@@ -262,11 +264,8 @@ static int prefetch_start(layer_prefetch *f, pthread_t *th, const reap_ckpt *c, 
 
 static void prefetch_release(layer_prefetch *f) {
     if (f->st) return;
-    if (f->pinned & 1) reap_gpu_unpin(f->w.w1);
-    if (f->pinned & 2) reap_gpu_unpin(f->w.w3);
-    if (f->pinned & 4) reap_gpu_unpin(f->w.w2);
-    f->pinned = 0;
-    reap_layer_free(&f->w);
+    if (f->arena) reap_layer_forget(&f->w);
+    else reap_layer_free(&f->w);
     f->st = REAP_EINVAL;  // released
 }
 
@@ -289,7 +288,9 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     if (st) return st;
     reap_m2_config cfg;
     char *cpath = reap_path_join(model_dir, "config.json");
-    if ((st = reap_m2_config_parse(c->config, cpath, &cfg)) || (st = reap_forward_check_config(&cfg, cpath))) {
+    // The whole layout is checked first, so a missing or misshapen tensor is not found hours in.
+    if ((st = reap_m2_config_parse(c->config, cpath, &cfg)) || (st = reap_forward_check_config(&cfg, cpath)) ||
+        (st = reap_inspect_check(c))) {
         free(cpath);
         reap_ckpt_close(c);
         return st;
@@ -358,8 +359,26 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     pthread_t pth;
     int pf_cur = 0, pf_thread = 0, hpinned = 0;
     const int pin = dev == REAP_DEVICE_CUDA;
+    void *arena[2] = {NULL, NULL};  // page-locked layer buffers (GPU runs), allocated once
+    size_t arena_bytes = 0;
     memset(pf, 0, sizeof pf);
     pf[0].st = pf[1].st = REAP_EINVAL;  // nothing held
+    if (pin) {
+        for (int l = 0; l < cfg.n_layers && !st; l++) {
+            size_t b;
+            if (!(st = reap_layer_arena_bytes(c, &cfg, l, &b)) && b > arena_bytes) arena_bytes = b;
+        }
+        if (st) goto run_done;
+        arena[0] = reap_gpu_host_alloc(arena_bytes);
+        arena[1] = arena[0] ? reap_gpu_host_alloc(arena_bytes) : NULL;
+        if (!arena[1]) {
+            char b1[32];
+            reap_warn("cannot page-lock 2 x %s of host memory for the layer weights: copies to the GPU will be slower",
+                      reap_fmt_bytes((double)arena_bytes, b1, sizeof b1));
+            reap_gpu_host_free(arena[0]);
+            arena[0] = NULL;
+        }
+    }
     if (p->work_dir) {
         char ids_hash[65];
         reap_sbuf b = {0};
@@ -376,7 +395,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     }
     inf.resumed_at = done_layers;
     // the first layer's read overlaps the embedding (and the GPU's start)
-    if (done_layers < cfg.n_layers) pf_thread = prefetch_start(&pf[0], &pth, c, &cfg, done_layers, pin);
+    if (done_layers < cfg.n_layers) pf_thread = prefetch_start(&pf[0], &pth, c, &cfg, done_layers, arena, arena_bytes, NULL);
     if (done_layers == 0 && (st = reap_embed_cpu(c, &cfg, ids, (int64_t)ntok, h))) goto run_done;
     if (pin) hpinned = reap_gpu_pin(h, ntok * H * sizeof *h) == 0;
     if (dev == REAP_DEVICE_CUDA && done_layers < cfg.n_layers) {
@@ -406,7 +425,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
             st = reap_fail(cur->st, "%s", cur->err);
             break;
         }
-        if (l + 1 < cfg.n_layers) pf_thread = prefetch_start(&pf[pf_cur ^ 1], &pth, c, &cfg, l + 1, pin);
+        if (l + 1 < cfg.n_layers) pf_thread = prefetch_start(&pf[pf_cur ^ 1], &pth, c, &cfg, l + 1, arena, arena_bytes, gpu);
         double tb = reap_now();
         if (dev == REAP_DEVICE_CUDA) st = reap_gpu_layer_forward(gpu, &cur->w, h, mask, p->router, &out->layers[l]);
         else st = reap_layer_forward_cpu(&cfg, &cur->w, h, nr, T, mask, p->router, &out->layers[l]);
@@ -438,6 +457,8 @@ run_done:
     prefetch_release(&pf[1]);
     if (hpinned) reap_gpu_unpin(h);
     reap_gpu_close(gpu);
+    reap_gpu_host_free(arena[0]);
+    reap_gpu_host_free(arena[1]);
     free(h);
 done:
     free(ids), free(mask);

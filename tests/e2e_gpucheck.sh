@@ -11,5 +11,9 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/reap-gpucheck.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 "$REAP" synth "$dir/tiny" --preset tiny -q || { echo "FAIL e2e_gpucheck_synth"; exit 0; }
-"$TOOL" "$dir/tiny" --rows 3 --seq-len 200 --check
-"$TOOL" "$dir/tiny" --rows 2 --seq-len 130 --router softmax-renorm --check | sed 's/^\(PASS\|FAIL\) gpucheck/\1 gpucheck_softmax_renorm/'
+# A tool that crashes or exits non-zero after its PASS lines is a failure too (the exit status
+# would otherwise be lost behind the pipe).
+"$TOOL" "$dir/tiny" --rows 3 --seq-len 200 --check || echo "FAIL gpucheck_exit_status (exit $?)"
+"$TOOL" "$dir/tiny" --rows 2 --seq-len 130 --router softmax-renorm --check >"$dir/renorm.log" 2>&1 ||
+    echo "FAIL gpucheck_softmax_renorm_exit_status (exit $?)"
+sed 's/^\(PASS\|FAIL\) gpucheck/\1 gpucheck_softmax_renorm/' "$dir/renorm.log"

@@ -86,14 +86,23 @@ elif grep -q "another run (the calibration arguments differ)" "$dir/err.txt"; th
 else bad work_dir_of_other_run_refused "$(cat "$dir/err.txt")"; fi
 
 # Router modes: softmax modes choose by raw logits, so counts differ from the model's routing.
+# (tool_statsdiff exits 1 for "differ", 2 when it cannot load a file: only 1 counts.)
 if "$REAP" score "$ck" $args --router softmax-renorm -o "$dir/sr.json" -q &&
-    grep -q '"router":"softmax-renorm"' "$dir/sr.json" && ! "$DIFF" "$dir/full.json" "$dir/sr.json" >/dev/null; then
+    grep -q '"router":"softmax-renorm"' "$dir/sr.json"; then
+    "$DIFF" "$dir/full.json" "$dir/sr.json" >/dev/null
+    rc=$?
+else
+    rc=-1
+fi
+if [ "$rc" = 1 ]; then
     ok router_mode_recorded_and_used
 else
     bad router_mode_recorded_and_used
 fi
-if "$REAP" score "$ck" $args --router nope -o "$dir/x.json" 2>"$dir/err.txt"; then bad bad_router_mode_refused
-else ok bad_router_mode_refused; fi
+"$REAP" score "$ck" $args --router nope -o "$dir/x.json" 2>"$dir/err.txt"
+rc=$?
+if [ $rc = 2 ] && grep -q "unknown router mode 'nope'" "$dir/err.txt" && [ ! -e "$dir/x.json" ]; then ok bad_router_mode_refused
+else bad bad_router_mode_refused "exit $rc: $(cat "$dir/err.txt")"; fi
 
 # Slurm array defaults: task 3 of a 1-based array of 4 is shard 2/4.
 if (cd "$dir" && SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4 "$REAP" score "$ck" $args -q) &&
@@ -131,6 +140,7 @@ else
 fi
 if "$REAP" report "$dir/full.json" --criterion max-activation --top 0 >/dev/null 2>&1; then ok report_other_criterion
 else bad report_other_criterion; fi
-"$REAP" report "$dir/full.json" --criterion nope >/dev/null 2>&1
-if [ $? = 2 ]; then ok report_bad_criterion_is_usage_error; else bad report_bad_criterion_is_usage_error; fi
+"$REAP" report "$dir/full.json" --criterion nope >/dev/null 2>"$dir/err.txt"
+if [ $? = 2 ] && grep -q "unknown criterion 'nope'" "$dir/err.txt"; then ok report_bad_criterion_is_usage_error
+else bad report_bad_criterion_is_usage_error; fi
 exit 0

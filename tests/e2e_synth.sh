@@ -25,7 +25,8 @@ for f in "$T"/a/*; do
 done
 [ "$(ls "$T/a" | wc -l)" -eq "$(ls "$T/b" | wc -l)" ] || same=0
 if [ "$same" = 1 ] && [ "$nfiles" -ge 14 ]; then ok synth_same_seed_byte_identical; else bad synth_same_seed_byte_identical "$nfiles files"; fi
-if cmp -s "$T/a/model-00001-of-00002.safetensors" "$T/c/model-00001-of-00002.safetensors"; then
+if [ ! -s "$T/c/model-00001-of-00002.safetensors" ] ||
+    cmp -s "$T/a/model-00001-of-00002.safetensors" "$T/c/model-00001-of-00002.safetensors"; then
     bad synth_other_seed_differs
 else
     ok synth_other_seed_differs
@@ -67,10 +68,12 @@ else
     bad synth_force_replaces_checkpoint
 fi
 mkdir -p "$T/nested/sub"
-if "$REAP" synth "$T/nested" --preset tiny --force -q 2>/dev/null || [ ! -d "$T/nested/sub" ]; then
-    bad synth_force_refuses_non_checkpoint_dir
-else
+"$REAP" synth "$T/nested" --preset tiny --force -q 2>"$T/err"
+rc=$?
+if [ "$rc" = 1 ] && [ -d "$T/nested/sub" ] && grep -q 'replaces only a directory of regular files' "$T/err"; then
     ok synth_force_refuses_non_checkpoint_dir
+else
+    bad synth_force_refuses_non_checkpoint_dir "exit $rc: $(cat "$T/err")"
 fi
 
 # --- truncated shard: one-line error naming the file, non-zero exit

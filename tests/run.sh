@@ -17,8 +17,18 @@ run_one() { # name, command...
     shift
     out="$LOG/$name.log"
     start=$(date +%s)
-    "$@" >"$out" 2>&1
+    # Sanitizer reports (make SAN=1) go to files too, so that a report from a command whose stderr a
+    # test discards, or whose failure it expects, still fails the run.
+    san="$PWD/$LOG/sanitizer-$name"
+    rm -f "$san".*
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$san" UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$san" \
+        "$@" >"$out" 2>&1
     rc=$?
+    for r in "$san".*; do
+        [ -f "$r" ] || continue
+        echo "FAIL $name: sanitizer report $r" >>"$out"
+        head -20 "$r" >>"$out"
+    done
     p=$(grep -c '^PASS ' "$out")
     f=$(grep -c '^FAIL ' "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

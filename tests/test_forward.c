@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "cpu_ops.h"
+#include "cpu_simd.h"
 #include "dtype.h"
 #include "forward.h"
 #include "test.h"
@@ -29,7 +30,8 @@ static double max_rel_err(const float *got, const double *want, size_t n) {
     return mx;
 }
 
-static void test_gemm_bit_identical_to_sequential_sum(void) {
+// Each element is one fma chain over k in order (cpu_ops.h), whatever the tiling and the path.
+static void test_gemm_bit_identical_to_sequential_fma_chain(void) {
     int m = 37, n = 45, k = 70;
     float *a = rand_vec((size_t)m * k, 1), *w = rand_vec((size_t)n * k, 1);
     float *p = reap_cpu_alloc(reap_cpu_panels_floats(n, k)), *c = reap_cpu_alloc((size_t)m * n);
@@ -39,7 +41,7 @@ static void test_gemm_bit_identical_to_sequential_sum(void) {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             float s = 0;
-            for (int q = 0; q < k; q++) s += a[i * k + q] * w[j * k + q];
+            for (int q = 0; q < k; q++) s = fmaf(a[i * k + q], w[j * k + q], s);
             bad += s != c[i * n + j];
         }
     free(a), free(w), free(p), free(c);
@@ -353,6 +355,52 @@ static int stats_equal(const reap_layer_stats *a, const reap_layer_stats *b) {
     return 1;
 }
 
+// The AVX-512, AVX2 and portable paths (those this CPU has) give the same bits for the GEMM
+// (edge tiles in both directions), attention (query blocks cut short, T not a multiple of any tile)
+// and a whole layer with its statistics.
+static void test_simd_paths_give_identical_bits(void) {
+    const char *paths[] = {"generic", "avx2", "avx512"};
+    const char *was = reap_cpu_simd_get()->name;
+    int m = 53, n = 83, k = 77, T = 45, nh = 4, nkv = 2, hd = 20, rows = 2;
+    float *a = rand_vec((size_t)m * k, 1), *w = rand_vec((size_t)n * k, 1);
+    float *p = reap_cpu_alloc(reap_cpu_panels_floats(n, k));
+    reap_cpu_pack_f32(w, n, k, p);
+    size_t nq = (size_t)rows * T * nh * hd, nk = (size_t)rows * T * nkv * hd;
+    float *q = rand_vec(nq, 2), *kk = rand_vec(nk, 2), *v = rand_vec(nk, 1);
+    model mod;
+    make_model(&mod, 1);
+    int H = mod.cfg.hidden, lr = 2, lT = 37;
+    float *h0 = rand_vec((size_t)lr * lT * H, 1);
+    float *c[3], *o[3], *h[3];
+    reap_layer_stats st[3];
+    int ran[3] = {0}, same = 1, tried = 0;
+    for (int i = 0; i < 3; i++) {
+        c[i] = reap_cpu_alloc((size_t)m * n), o[i] = reap_cpu_alloc(nq), h[i] = reap_cpu_alloc((size_t)lr * lT * H);
+        if (reap_cpu_simd_select(paths[i]) != 0) continue;
+        ran[i] = 1, tried++;
+        reap_cpu_gemm(a, m, k, k, p, n, c[i]);
+        reap_cpu_attention_rows(q, kk, v, rows, T, nh, nkv, hd, nh * hd, nkv * hd, o[i], nh * hd);
+        run_layer(&mod, h0, h[i], lr, lT, NULL, REAP_ROUTER_SOFTMAX, &st[i], 2);
+        if (i > 0 && ran[0]) {
+            same &= memcmp(c[0], c[i], (size_t)m * n * 4) == 0;
+            same &= memcmp(o[0], o[i], nq * 4) == 0;
+            same &= memcmp(h[0], h[i], (size_t)lr * lT * H * 4) == 0;
+            same &= stats_equal(&st[0], &st[i]);
+        }
+    }
+    REAP_ASSERT(reap_cpu_simd_select(was) == 0);
+    omp_set_num_threads(2);
+    for (int i = 0; i < 3; i++) {
+        free(c[i]), free(o[i]), free(h[i]);
+        if (ran[i]) reap_layer_stats_free(&st[i]);
+    }
+    free(a), free(w), free(p), free(q), free(kk), free(v), free(h0);
+    free_model(&mod);
+    CHECK(ran[0]);
+    CHECK_MSG(tried >= 1, "%d paths", tried);
+    CHECK(same);
+}
+
 static void test_results_do_not_depend_on_thread_count(void) {
     model m;
     make_model(&m, 1);
@@ -447,13 +495,14 @@ static void test_softmax_modes_measure_experts_the_model_skips(void) {
 }
 
 int main(void) {
-    RUN(test_gemm_bit_identical_to_sequential_sum);
+    RUN(test_gemm_bit_identical_to_sequential_fma_chain);
     RUN(test_pack_rows_fp8_matches_block_dequantisation);
     RUN(test_attention_matches_naive_causal_gqa);
     RUN(test_rope_rotates_only_the_first_rotary_dims);
     RUN(test_layer_matches_naive_reference_f32_experts);
     RUN(test_layer_matches_naive_reference_fp8_experts);
     RUN(test_qk_norm_uses_whole_q_width);
+    RUN(test_simd_paths_give_identical_bits);
     RUN(test_results_do_not_depend_on_thread_count);
     RUN(test_mask_excludes_tokens_from_statistics_only);
     RUN(test_softmax_modes_measure_experts_the_model_skips);

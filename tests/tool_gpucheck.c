@@ -54,35 +54,34 @@ static void pruned30(const reap_layer_stats *st, unsigned char *mark) {
     free(idx);
 }
 
+// Reads one layer into a page-locked buffer allocated once (arena; NULL: malloc) and, with gpu,
+// starts its copy to the GPUs (reap_gpu_stage) while the previous layer computes.
 typedef struct {
     const reap_ckpt *c;
     const reap_m2_config *cfg;
     int layer, st;
+    void *arena;
+    size_t arena_bytes;
+    reap_gpu *gpu;
     reap_layer_weights w;
-    double secs, pin_secs;
-    int pinned;
+    double secs, stage_secs;
+    int staged;
     char err[512];
 } loader;
 
-static void unpin_layer(loader *l) {
-    if (l->pinned & 1) reap_gpu_unpin(l->w.w1);
-    if (l->pinned & 2) reap_gpu_unpin(l->w.w3);
-    if (l->pinned & 4) reap_gpu_unpin(l->w.w2);
-    l->pinned = 0;
+static void release_layer(loader *l) {
+    if (l->arena) reap_layer_forget(&l->w);
+    else reap_layer_free(&l->w);
 }
 
 static void *load_thread(void *arg) {
     loader *l = arg;
     double t0 = reap_now();
-    l->st = reap_layer_load(l->c, l->cfg, l->layer, &l->w);
+    l->st = l->arena ? reap_layer_load_into(l->c, l->cfg, l->layer, l->arena, l->arena_bytes, &l->w)
+                     : reap_layer_load(l->c, l->cfg, l->layer, &l->w);
     l->secs = reap_now() - t0;
-    if (!l->st) {  // page-lock the expert bytes here, off the GPU's critical path
-        size_t n = (size_t)l->cfg->n_experts * l->cfg->inter * l->cfg->hidden * reap_dtype_size(l->w.expert_dtype);
-        l->pinned = reap_gpu_pin(l->w.w1, n) == 0;
-        l->pinned |= (reap_gpu_pin(l->w.w3, n) == 0) << 1;
-        l->pinned |= (reap_gpu_pin(l->w.w2, n) == 0) << 2;
-    }
-    l->pin_secs = reap_now() - t0 - l->secs;
+    if (!l->st && l->gpu) l->staged = reap_gpu_stage(l->gpu, &l->w);
+    l->stage_secs = reap_now() - t0 - l->secs;
     if (l->st) snprintf(l->err, sizeof l->err, "%s", reap_err_msg());
     return NULL;
 }
@@ -107,7 +106,20 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
     printf("BENCH chunk_rows %d\n", reap_gpu_chunk_rows(g));
     int hpin = reap_gpu_pin(h, sizeof(float) * N * H) == 0;
     printf("BENCH hidden_states_pinned %d\n", hpin);
-    loader cur = {c, cfg, 0, 0, {0}, 0, 0, 0, ""}, next;
+    double t_alloc = reap_now();
+    size_t arena_bytes = 0;
+    for (int L = 0; L < layers; L++) {
+        size_t b;
+        if ((st = reap_layer_arena_bytes(c, cfg, L, &b))) return st;
+        if (b > arena_bytes) arena_bytes = b;
+    }
+    void *arena[2] = {reap_gpu_host_alloc(arena_bytes), reap_gpu_host_alloc(arena_bytes)};
+    if (!arena[0] || !arena[1]) {
+        reap_gpu_host_free(arena[0]), reap_gpu_host_free(arena[1]);
+        arena[0] = arena[1] = NULL;
+    }
+    printf("BENCH layer_buffers_pinned %d bytes %zu alloc_s %.3f\n", arena[0] != NULL, arena_bytes, reap_now() - t_alloc);
+    loader cur = {c, cfg, 0, 0, arena[0], arena_bytes, NULL, {0}, 0, 0, 0, ""}, next;
     double t_start = reap_now(), disk = 0, gpu_s = 0, wait = 0, layer_bytes = 0;
     load_thread(&cur);  // the first layer is read before anything can overlap
     disk += cur.secs;
@@ -117,7 +129,7 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
         pthread_t th;
         int have_next = L + 1 < layers;
         if (have_next) {
-            next = (loader){c, cfg, L + 1, 0, {0}, 0, 0, 0, ""};
+            next = (loader){c, cfg, L + 1, 0, arena[(L + 1) & 1], arena_bytes, g, {0}, 0, 0, 0, ""};
             pthread_create(&th, NULL, load_thread, &next);
         }
         reap_layer_stats s;
@@ -127,8 +139,7 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
         double t1 = reap_now();
         gpu_s += t1 - t0;
         layer_bytes = (double)cur.w.bytes;
-        unpin_layer(&cur);
-        reap_layer_free(&cur.w);
+        release_layer(&cur);
         reap_layer_stats_free(&s);
         if (have_next) {
             pthread_join(th, NULL);
@@ -137,7 +148,7 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
             if (!st && next.st) st = reap_fail(next.st, "%s", next.err);
             cur = next;
         }
-        printf("BENCH layer %d gpu_s %.3f pinned %d pin_s %.3f\n", L, t1 - t0, cur.pinned, cur.pin_secs);
+        printf("BENCH layer %d gpu_s %.3f next_staged %d stage_s %.3f\n", L, t1 - t0, cur.staged, cur.stage_secs);
         fflush(stdout);
         if (st) return st;
     }
@@ -157,6 +168,7 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
     printf("BENCH tflops_experts %.1f tflops_layer_gpu %.1f\n", fe / t[4] / 1e12, ft / gpu_s / 1e12);
     printf("BENCH peak_gpu_mem_GiB %.2f\n", reap_gpu_peak_mem(g) / 1073741824.0);
     reap_gpu_close(g);
+    reap_gpu_host_free(arena[0]), reap_gpu_host_free(arena[1]);
     if (hpin) reap_gpu_unpin(h);
     free(h);
     return REAP_OK;

@@ -4,6 +4,7 @@
 // Prints "RATE name value unit" lines that bench/gpu_bench.sh parses.
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,78 @@ int main(void) {
                    2.0 * nt * I * H / ms2 / 1e9);
         }
         CU(cudaFree(W)); CU(cudaFree(X)); CU(cudaFree(Y));
+    }
+    {
+        // one chunk's routed expert GEMMs as the GPU path runs them: 256 experts with 512..1535 pairs
+        // each (about 32k tokens x top 8), gate|up then down, one GEMM per expert against one grouped
+        // GEMM (cublasGemmGroupedBatchedEx) over all experts; the outputs of the two must agree.
+        const int H = 3072, I = 1536, E = 256;
+        std::vector<int> off(E + 1, 0);
+        unsigned x = 12345;
+        for (int e = 0; e < E; e++) x = x * 1664525u + 1013904223u, off[e + 1] = off[e] + 512 + (int)(x >> 22);
+        const int P = off[E];
+        __nv_bfloat16 *W13, *W2, *X, *A;
+        float *G, *G2, *Y, *Y2;
+        CU(cudaMalloc(&W13, (size_t)E * 2 * I * H * 2)); CU(cudaMalloc(&W2, (size_t)E * H * I * 2));
+        CU(cudaMalloc(&X, (size_t)P * H * 2)); CU(cudaMalloc(&A, (size_t)P * I * 2));
+        CU(cudaMalloc(&G, (size_t)P * 2 * I * 4)); CU(cudaMalloc(&G2, (size_t)P * 2 * I * 4));
+        CU(cudaMalloc(&Y, (size_t)P * H * 4)); CU(cudaMalloc(&Y2, (size_t)P * H * 4));
+        fill_rand<<<1024, 256>>>(W13, (size_t)E * 2 * I * H, 5); fill_rand<<<1024, 256>>>(W2, (size_t)E * H * I, 6);
+        fill_rand<<<1024, 256>>>(X, (size_t)P * H, 7); fill_rand<<<1024, 256>>>(A, (size_t)P * I, 8);
+        auto loop = [&](float *g, float *y) {
+            for (int e = 0; e < E; e++) {
+                int n = off[e + 1] - off[e];
+                cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, 2 * I, n, H, &one, W13 + (size_t)e * 2 * I * H, CUDA_R_16BF, H,
+                             X + (size_t)off[e] * H, CUDA_R_16BF, H, &zero, g + (size_t)off[e] * 2 * I, CUDA_R_32F, 2 * I,
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+            }
+            for (int e = 0; e < E; e++) {
+                int n = off[e + 1] - off[e];
+                cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, H, n, I, &one, W2 + (size_t)e * H * I, CUDA_R_16BF, I,
+                             A + (size_t)off[e] * I, CUDA_R_16BF, I, &zero, y + (size_t)off[e] * H, CUDA_R_32F, H,
+                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+            }
+        };
+        std::vector<void *> hp(6 * E);
+        std::vector<int> gm(2 * E), gn(2 * E), gk(2 * E), gsz(E, 1);
+        std::vector<cublasOperation_t> ta(E, CUBLAS_OP_T), tb(E, CUBLAS_OP_N);
+        std::vector<float> al(E, 1.f), be(E, 0.f);
+        for (int e = 0; e < E; e++) {
+            int n = off[e + 1] - off[e];
+            hp[e] = W13 + (size_t)e * 2 * I * H, hp[E + e] = X + (size_t)off[e] * H, hp[2 * E + e] = G2 + (size_t)off[e] * 2 * I;
+            hp[3 * E + e] = W2 + (size_t)e * H * I, hp[4 * E + e] = A + (size_t)off[e] * I, hp[5 * E + e] = Y2 + (size_t)off[e] * H;
+            gm[e] = 2 * I, gk[e] = H, gm[E + e] = H, gk[E + e] = I, gn[e] = gn[E + e] = n;
+        }
+        void **dp;
+        CU(cudaMalloc(&dp, 6 * E * sizeof(void *)));
+        CU(cudaMemcpy(dp, hp.data(), 6 * E * sizeof(void *), cudaMemcpyHostToDevice));
+        int gst = 0;
+        auto grouped = [&]() {
+            gst |= cublasGemmGroupedBatchedEx(h, ta.data(), tb.data(), gm.data(), gn.data(), gk.data(), al.data(),
+                                              (const void *const *)dp, CUDA_R_16BF, gk.data(), (const void *const *)(dp + E),
+                                              CUDA_R_16BF, gk.data(), be.data(), dp + 2 * E, CUDA_R_32F, gm.data(), E,
+                                              gsz.data(), CUBLAS_COMPUTE_32F);
+            gst |= cublasGemmGroupedBatchedEx(h, ta.data(), tb.data(), gm.data() + E, gn.data() + E, gk.data() + E,
+                                              al.data(), (const void *const *)(dp + 3 * E), CUDA_R_16BF, gk.data() + E,
+                                              (const void *const *)(dp + 4 * E), CUDA_R_16BF, gk.data() + E, be.data(),
+                                              dp + 5 * E, CUDA_R_32F, gm.data() + E, E, gsz.data(), CUBLAS_COMPUTE_32F);
+        };
+        double fl = 2.0 * P * 3.0 * I * H;
+        double ms1 = median_ms([&] { loop(G, Y); }, 10);
+        printf("RATE experts_chunk_loop %.1f TFLOP/s (%d pairs, %d GEMMs, %.3f ms)\n", fl / ms1 / 1e9, P, 2 * E, ms1);
+        double ms2 = median_ms(grouped, 10);
+        if (gst) printf("FAIL experts_chunk_grouped: cuBLAS status %d\n", gst);
+        else {
+            std::vector<float> a((size_t)P * H), b((size_t)P * H);
+            CU(cudaMemcpy(a.data(), Y, a.size() * 4, cudaMemcpyDeviceToHost));
+            CU(cudaMemcpy(b.data(), Y2, b.size() * 4, cudaMemcpyDeviceToHost));
+            double d = 0, r = 0;
+            for (size_t i = 0; i < a.size(); i++) d += (a[i] - b[i]) * (double)(a[i] - b[i]), r += (double)a[i] * a[i];
+            printf("RATE experts_chunk_grouped %.1f TFLOP/s (2 grouped GEMMs, %.3f ms; rel L2 vs loop %.2e)\n",
+                   fl / ms2 / 1e9, ms2, sqrt(d / r));
+        }
+        CU(cudaFree(dp)); CU(cudaFree(W13)); CU(cudaFree(W2)); CU(cudaFree(X)); CU(cudaFree(A));
+        CU(cudaFree(G)); CU(cudaFree(G2)); CU(cudaFree(Y)); CU(cudaFree(Y2));
     }
     {
         size_t bytes = (size_t)2 << 30;
