@@ -80,6 +80,9 @@ typedef struct {
     cudaEvent_t ev[PH_N + 1];
     double t[PH_N];
     double pairs;             // routed pairs computed (for FLOP counts)
+    // env REAP_GPU_EXPERT_DIAG=1: host seconds spent issuing the expert GEMMs, chunks, and per chunk
+    // the largest expert's pairs and the experts with 1..255 pairs (printed at close)
+    double diag_issue_s, diag_maxn, diag_small, diag_chunks;
     char err[1024];
 } gdev;
 
@@ -377,8 +380,10 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
     g->cfg = *cfg;
-    const char *genv = getenv("REAP_GPU_GROUPED");  // 0: one GEMM per expert (A/B experiments)
-    g->grouped = !(genv && !strcmp(genv, "0"));
+    // env REAP_GPU_GROUPED=1: try one grouped GEMM per chunk. Off by default: cuBLAS 13.0 answers
+    // CUBLAS_STATUS_NOT_SUPPORTED for bf16 operands with f32 outputs on an H200 (bench/RESULTS.md, H14).
+    const char *genv = getenv("REAP_GPU_GROUPED");
+    g->grouped = genv && !strcmp(genv, "1");
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
     g->n = p->n_devices < p->rows ? p->n_devices : p->rows;
     g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
@@ -401,6 +406,14 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
 
 extern "C" void reap_gpu_close(reap_gpu *g) {
     if (!g) return;
+    const char *diag = getenv("REAP_GPU_EXPERT_DIAG");
+    for (int i = 0; diag && !strcmp(diag, "1") && i < g->n; i++) {
+        gdev *d = &g->d[i];
+        double c = d->diag_chunks > 0 ? d->diag_chunks : 1;
+        fprintf(stderr, "DIAG GPU %d: %.0f chunks, expert GEMM issue %.2f ms per chunk, largest expert %.0f pairs, "
+                "%.1f experts with 1..255 pairs per chunk\n", d->ordinal, d->diag_chunks, 1e3 * d->diag_issue_s / c,
+                d->diag_maxn / c, d->diag_small / c);
+    }
     for (int i = 0; i < g->n; i++) free_dev(&g->d[i]);
     free(g->d);
     free(g);
@@ -677,10 +690,17 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     d->pairs += P;
     // experts over routed pairs only
     reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
+    double t_issue = reap_now();
     TRY(expert_gemms(g, d, 0, 2 * I, H, d->w13, d->xe, d->gy));
     reap_k_silu_mul(d->gy, P, I, d->act, s);
     float *Y = d->gy;
     TRY(expert_gemms(g, d, 1, H, I, d->w2, d->act, Y));
+    d->diag_issue_s += reap_now() - t_issue, d->diag_chunks++;
+    for (int e = 0, mx = 0; e < E; e++) {
+        int n = d->h_off[e + 1] - d->h_off[e];
+        d->diag_small += n > 0 && n < 256;
+        if (n > mx) d->diag_maxn += n - mx, mx = n;
+    }
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[4], s));
     // statistics and combine
