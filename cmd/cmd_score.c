@@ -171,6 +171,8 @@ int reap_cmd_score(int argc, char **argv) {
     }
     p.work_dir = work_dir;
     p.cancel = &cancel_flag;
+    const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_score*.sh)
+    if (slow) p.slow_ms = atoi(slow);
 
     if (!st) {
         struct sigaction sa, old_int, old_term;

@@ -436,6 +436,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
         tload += tb - ta, tfwd += tc - tb;
         inf.layers++;
         if (p->work_dir && (st = workdir_commit(p->work_dir, out, l + 1, h, ntok * H))) break;
+        if (p->slow_ms > 0) usleep((useconds_t)p->slow_ms * 1000);
         double el = reap_now() - t0, eta = el / inf.layers * (cfg.n_layers - l - 1);
         char e1[32], e2[32];
         fmt_secs(el, e1, sizeof e1);

@@ -38,6 +38,7 @@ typedef struct {
     const char *work_dir;      // resume directory (NULL: none)
     int threads;               // OpenMP threads (0: the OpenMP default)
     volatile sig_atomic_t *cancel;  // set by a signal handler: stop after the current layer
+    int slow_ms;                    // TEST ONLY (env REAP_TEST_SLOW_MS): sleep after each layer
 } reap_score_params;
 
 reap_score_params reap_score_default_params(void);

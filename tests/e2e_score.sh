@@ -53,7 +53,7 @@ fi
 
 # Kill with SIGKILL once some layers are finished, then resume.
 wd=$dir/work
-"$REAP" score "$ck" $args --threads 1 -w "$wd" -o "$dir/resumed.json" -q 2>"$dir/kill.txt" &
+REAP_TEST_SLOW_MS=300 "$REAP" score "$ck" $args --threads 1 -w "$wd" -o "$dir/resumed.json" -q 2>"$dir/kill.txt" &
 pid=$!
 n=0
 while [ $n -lt 600 ] && ! ls "$wd"/hidden-*.bin >/dev/null 2>&1; do

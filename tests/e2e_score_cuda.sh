@@ -59,7 +59,7 @@ fi
 
 # Kill after a few layers, resume, compare with the uninterrupted GPU run (same rows, same chunks).
 wd=$dir/wd
-"$REAP" score "$ck" $args --device cuda -w "$wd" -o "$dir/resumed.json" -q 2>/dev/null &
+REAP_TEST_SLOW_MS=300 "$REAP" score "$ck" $args --device cuda -w "$wd" -o "$dir/resumed.json" -q 2>/dev/null &
 pid=$!
 n=0
 while [ $n -lt 600 ] && ! ls "$wd"/hidden-* >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
