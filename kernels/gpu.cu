@@ -3,7 +3,8 @@
 // bf16, experts raw -> dequantised to bf16 on the GPU), then the GPU's rows go through in chunks of
 // whole rows: RMSNorm, fused q/k/v GEMM (cuBLAS bf16, fp32 accumulate), QK norm + partial RoPE,
 // flash-style causal GQA attention, o-proj into the residual, RMSNorm, fp32 router GEMM, routing,
-// permutation by expert, per-expert GEMMs over routed pairs only, SiLU x up, statistics in float64
+// permutation by expert, expert GEMMs over routed pairs only (by default experts padded to size
+// classes, one batched GEMM per class: kernels/xgemm.cu), SiLU x up, statistics in float64
 // on the GPU, weighted combine into the residual. Statistics are copied back and added to st.
 #include <cublas_v2.h>
 #include <math.h>
@@ -35,6 +36,7 @@ typedef struct {
     int row0, rows;           // this GPU's rows of the packed batch
     int chunk_rows;           // rows per chunk (model-mode statistics; fewer when a mode needs more slots)
     size_t slot_cap;          // (token, slot) pairs the slot buffers hold
+    size_t pair_cap;          // rows the pair buffers hold (more than slot_cap for the padded layout)
     cudaStream_t s, s_copy, s_out;  // compute; weights + hidden states in; hidden states out
     cublasHandle_t blas;
     cudaStream_t xs[NXS];            // expert GEMM streams, each with its own cuBLAS handle
@@ -72,7 +74,7 @@ typedef struct {
     uint8_t *maskbuf[2], *mask;
     cudaEvent_t in_beg[2], in_end[2], done[2], out_beg[2], out_end[2];
     int in_pending[2], out_pending[2];  // copy timings not yet read
-    int *h_off;               // (E+1) pinned host copy of the offsets
+    int *h_off;               // (2E+2) pinned host copy of the offsets (E+2) and, bucketed, the counts (E)
     // statistics of the current layer
     unsigned long long *st_cnt, *st_tokens;
     double *st_gate, *st_norm, *st_reap, *st_max;
@@ -82,7 +84,7 @@ typedef struct {
     double pairs;             // routed pairs computed (for FLOP counts)
     // env REAP_GPU_EXPERT_DIAG=1: host seconds spent issuing the expert GEMMs, chunks, and per chunk
     // the largest expert's pairs and the experts with 1..255 pairs (printed at close)
-    double diag_issue_s, diag_maxn, diag_small, diag_chunks;
+    double diag_issue_s, diag_maxn, diag_small, diag_chunks, diag_launches, diag_rows, diag_pairs;
     char err[1024];
 } gdev;
 
@@ -94,6 +96,7 @@ struct reap_gpu {
     double flop_experts, flop_total;
     int *trace;  // (rows*T, top_k) host, or NULL
     int grouped; // expert GEMMs: 1 one grouped GEMM per chunk (cublasGemmGroupedBatchedEx), 0 one per expert
+    int bucketed;  // env REAP_GPU_EXPERT_MODE: 1 padded layout + one batched GEMM per size class, 0 one per expert
 };
 
 #define CK(x)                                                                                              \
@@ -136,7 +139,13 @@ static int qkv_width(const reap_m2_config *c) { return (c->n_heads + 2 * c->n_kv
 static int slots_per_token(const reap_m2_config *c, reap_router_mode m) {
     return m == REAP_ROUTER_MODEL ? c->top_k : 2 * c->top_k;
 }
-static size_t bytes_per_token(const reap_m2_config *c) {
+// Rows the pair buffers need for p (token, slot) pairs: p itself, or in the padded layout (bucketed
+// mode) room for the padding, below max(64, n/4) rows per expert; on average ~10% (classes 4 per
+// octave). A chunk whose padding still does not fit falls back to the plain layout (per-expert GEMMs).
+static size_t pair_rows(const reap_m2_config *c, size_t p, int bucketed) {
+    return bucketed ? p + p / 8 + 64 * (size_t)c->n_experts : p;
+}
+static size_t bytes_per_token(const reap_m2_config *c, int bucketed) {
     // slot buffers are sized for the model's top_k slots per token; the softmax statistics modes
     // (2 top_k slots) run half as many rows per chunk (see layer_dev)
     size_t H = c->hidden, I = c->inter, Q = qkv_width(c), S = c->top_k, E = c->n_experts;
@@ -144,7 +153,8 @@ static size_t bytes_per_token(const reap_m2_config *c) {
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
     size_t gy = 8 * I > 4 * H ? 8 * I : 4 * H;
-    return 2 * 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4 + 4 + 4) + S * (2 * H + gy + 2 * I) + 2 + 4 * E;
+    size_t pairs = bucketed ? S + S / 8 + 1 : S;
+    return 2 * 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4) + pairs * (4 + 4 + 2 * H + gy + 2 * I) + 2 + 4 * E;
 }
 static size_t scale_elems(int64_t r, int64_t c, int br, int bc) {
     return (size_t)((r + br - 1) / br) * (size_t)((c + bc - 1) / bc);
@@ -255,7 +265,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
     }
 
     // chunk size: whole rows, about 32k tokens, bounded by the memory cap
-    size_t bpt = bytes_per_token(c);
+    size_t bpt = bytes_per_token(c, g->bucketed);
     size_t wb = weight_bytes(c, c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16) + (size_t)g->T * c->rotary_dim * 4;
     size_t cap = g->mem_cap ? g->mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
     size_t overhead = (size_t)256 << 20;  // cuBLAS workspace and the like
@@ -279,6 +289,8 @@ static int open_dev(reap_gpu *g, gdev *d) {
     size_t P = N * c->top_k;
     if (P < (size_t)g->T * 2 * c->top_k) P = (size_t)g->T * 2 * c->top_k;  // one row in any mode
     d->slot_cap = P;
+    const size_t PP = pair_rows(c, P, g->bucketed);
+    d->pair_cap = PP;
     size_t big = 4 * Q;
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
@@ -295,15 +307,15 @@ static int open_dev(reap_gpu *g, gdev *d) {
     DMALLOC(d->slot_w, P * 4);
     DMALLOC(d->slot_g, P * 8);
     DMALLOC(d->slot_pos, P * 4);
-    DMALLOC(d->pair_tok, P * 4);
-    DMALLOC(d->pair_slot, P * 4);
-    DMALLOC(d->xe, P * H * 2);
-    DMALLOC(d->gy, P * gyw * 4);
-    DMALLOC(d->act, P * I * 2);
+    DMALLOC(d->pair_tok, PP * 4);
+    DMALLOC(d->pair_slot, PP * 4);
+    DMALLOC(d->xe, PP * H * 2);
+    DMALLOC(d->gy, PP * gyw * 4);
+    DMALLOC(d->act, PP * I * 2);
     DMALLOC(d->maskbuf[0], N);
     DMALLOC(d->maskbuf[1], N);
     DMALLOC(d->cnt, E * 4);
-    DMALLOC(d->off, (E + 1) * 4);
+    DMALLOC(d->off, (E + 2) * 4);
     DMALLOC(d->cursor, E * 4);
     DMALLOC(d->st_cnt, E * 8);
     DMALLOC(d->st_tokens, 8);
@@ -311,7 +323,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
     DMALLOC(d->st_norm, E * 8);
     DMALLOC(d->st_reap, E * 8);
     DMALLOC(d->st_max, E * 8);
-    CK(cudaMallocHost((void **)&d->h_off, (E + 1) * 4));
+    CK(cudaMallocHost((void **)&d->h_off, (2 * E + 2) * 4));
     // attention weights and norms (bf16 GEMM operands; norms, router f32)
     size_t O = (size_t)c->n_heads * c->head_dim;
     DMALLOC(d->wqkv, Q * H * 2);
@@ -384,6 +396,16 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     // CUBLAS_STATUS_NOT_SUPPORTED for bf16 operands with f32 outputs on an H200 (bench/RESULTS.md, H14).
     const char *genv = getenv("REAP_GPU_GROUPED");
     g->grouped = genv && !strcmp(genv, "1");
+    // env REAP_GPU_EXPERT_MODE=bucketed|per-expert: the expert GEMMs as one batched GEMM per size
+    // class over a padded layout (the default: experts phase 0.28 s against 0.39-0.44 s per layer on
+    // an H200, bench/RESULTS.md, fourth pass), or one GEMM per expert
+    const char *menv = getenv("REAP_GPU_EXPERT_MODE");
+    if (menv && *menv && strcmp(menv, "bucketed") && strcmp(menv, "per-expert")) {
+        free(g);
+        return reap_fail(REAP_EINVAL, "REAP_GPU_EXPERT_MODE=%s: expected bucketed or per-expert", menv);
+    }
+    g->bucketed = !(menv && !strcmp(menv, "per-expert"));
+    if (g->bucketed) g->grouped = 0;
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
     g->n = p->n_devices < p->rows ? p->n_devices : p->rows;
     g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
@@ -411,8 +433,9 @@ extern "C" void reap_gpu_close(reap_gpu *g) {
         gdev *d = &g->d[i];
         double c = d->diag_chunks > 0 ? d->diag_chunks : 1;
         fprintf(stderr, "DIAG GPU %d: %.0f chunks, expert GEMM issue %.2f ms per chunk, largest expert %.0f pairs, "
-                "%.1f experts with 1..255 pairs per chunk\n", d->ordinal, d->diag_chunks, 1e3 * d->diag_issue_s / c,
-                d->diag_maxn / c, d->diag_small / c);
+                "%.1f experts with 1..255 pairs per chunk, %.1f GEMM launches per chunk, rows %.3fx the pairs (%s)\n",
+                d->ordinal, d->diag_chunks, 1e3 * d->diag_issue_s / c, d->diag_maxn / c, d->diag_small / c,
+                d->diag_launches / c, d->diag_pairs > 0 ? d->diag_rows / d->diag_pairs : 1.0, g->bucketed ? "bucketed" : "per-expert");
     }
     for (int i = 0; i < g->n; i++) free_dev(&g->d[i]);
     free(g->d);
@@ -582,6 +605,14 @@ static int expert_gemms_grouped(reap_gpu *g, gdev *d, int region, int m, int k, 
 
 static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A, float *C) {
     const int E = g->cfg.n_experts;
+    if (g->bucketed && d->h_off[E + 1]) {  // padded layout: one batched GEMM per size class
+        const size_t r = (size_t)region * 3 * E;
+        int launches = 0;
+        CB(reap_k_expert_gemms_bucketed(d->blas, d->s, d->h_off, E, m, k, W, A, C, d->h_ptrs + r, d->d_ptrs + r,
+                                        &launches));
+        d->diag_launches += launches;
+        return REAP_OK;
+    }
     if (g->grouped == 1) {
         int st = expert_gemms_grouped(g, d, region, m, k, W, A, C);
         if (st == REAP_OK) return st;
@@ -604,6 +635,7 @@ static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf
                         A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, C + (size_t)d->h_off[e] * m, CUDA_R_32F, m,
                         CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         j = (j + 1) % nxs;
+        d->diag_launches++;
     }
     for (int i = 0; i < NXS; i++) {
         CK(cudaEventRecord(d->xev[i], d->xs[i]));
@@ -678,16 +710,28 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     }
     reap_k_route(d->logits, has_bias ? d->bias : NULL, has_mask ? d->mask : NULL, N, E, c->top_k, (int)mode,
                  d->slot_e, d->slot_w, d->slot_g, s);
-    reap_k_permute(d->slot_e, N, S, E, d->cnt, d->off, d->cursor, d->pair_tok, d->pair_slot, d->slot_pos, s);
-    CK(cudaMemcpyAsync(d->h_off, d->off, (size_t)(E + 1) * 4, cudaMemcpyDeviceToHost, s));
+    if (g->bucketed) {  // padded layout (h_off[E + 1] = 1) unless the padding does not fit pair_cap
+        reap_k_permute_padded(d->slot_e, N, S, E, (int)d->pair_cap, d->cnt, d->off, d->cursor, d->pair_tok,
+                              d->pair_slot, d->slot_pos, s);
+        CK(cudaMemcpyAsync(d->h_off, d->off, (size_t)(E + 2) * 4, cudaMemcpyDeviceToHost, s));
+        CK(cudaMemcpyAsync(d->h_off + E + 2, d->cnt, (size_t)E * 4, cudaMemcpyDeviceToHost, s));
+    } else {
+        reap_k_permute(d->slot_e, N, S, E, d->cnt, d->off, d->cursor, d->pair_tok, d->pair_slot, d->slot_pos, s);
+        CK(cudaMemcpyAsync(d->h_off, d->off, (size_t)(E + 1) * 4, cudaMemcpyDeviceToHost, s));
+        d->h_off[E + 1] = 0;
+    }
     if (g->trace)  // the model's choices are the first top_k slots of every token
         CK(cudaMemcpy2DAsync(g->trace + t0 * c->top_k, (size_t)c->top_k * 4, d->slot_e, (size_t)S * 4,
                              (size_t)c->top_k * 4, (size_t)N, cudaMemcpyDeviceToHost, s));
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[3], s));
     CK(cudaEventSynchronize(ev[3]));
-    const int P = d->h_off[E];
-    d->pairs += P;
+    const int P = d->h_off[E];  // rows of the layout (pairs + padding when bucketed)
+    const int *cnt = g->bucketed ? d->h_off + E + 2 : NULL;  // pairs per expert (bucketed)
+    int pairs = cnt ? 0 : P;
+    for (int e = 0; cnt && e < E; e++) pairs += cnt[e];
+    d->pairs += pairs;
+    d->diag_rows += P, d->diag_pairs += pairs;
     // experts over routed pairs only
     reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
     double t_issue = reap_now();
@@ -697,7 +741,7 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     TRY(expert_gemms(g, d, 1, H, I, d->w2, d->act, Y));
     d->diag_issue_s += reap_now() - t_issue, d->diag_chunks++;
     for (int e = 0, mx = 0; e < E; e++) {
-        int n = d->h_off[e + 1] - d->h_off[e];
+        int n = cnt ? cnt[e] : d->h_off[e + 1] - d->h_off[e];
         d->diag_small += n > 0 && n < 256;
         if (n > mx) d->diag_maxn += n - mx, mx = n;
     }

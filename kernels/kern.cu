@@ -547,6 +547,29 @@ __global__ void k_scatter(const int *slot_e, int n, const int *off, int *cursor,
     slot_pos[i] = p;
 }
 
+// off as k_scan but each expert padded to reap_k_pad_rows rows, unless that exceeds cap rows
+__global__ void k_scan_padded(const int *cnt, int E, int cap, int *off, int *cursor) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        long long a = 0;
+        for (int e = 0; e < E; e++) a += reap_k_pad_rows(cnt[e]);
+        int pad = a <= cap;
+        int b = 0;
+        for (int e = 0; e < E; e++) off[e] = b, b += pad ? reap_k_pad_rows(cnt[e]) : cnt[e], cursor[e] = 0;
+        off[E] = b, off[E + 1] = pad;
+    }
+}
+
+void reap_k_permute_padded(const int *slot_e, int N, int S, int E, int cap, int *cnt, int *off, int *cursor,
+                           int *pair_tok, int *pair_slot, int *slot_pos, cudaStream_t s) {
+    int n = N * S;
+    cudaMemsetAsync(cnt, 0, sizeof(int) * E, s);
+    cudaMemsetAsync(pair_tok, 0xFF, sizeof(int) * (size_t)cap, s);  // -1: padding
+    cudaMemsetAsync(pair_slot, 0xFF, sizeof(int) * (size_t)cap, s);
+    if (n > 0) k_count<<<blocks_for(n, 256), 256, 0, s>>>(slot_e, n, cnt);
+    k_scan_padded<<<1, 32, 0, s>>>(cnt, E, cap, off, cursor);
+    if (n > 0) k_scatter<<<blocks_for(n, 256), 256, 0, s>>>(slot_e, n, off, cursor, pair_tok, pair_slot, slot_pos, S);
+}
+
 void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, int *cursor, int *pair_tok,
                     int *pair_slot, int *slot_pos, cudaStream_t s) {
     int n = N * S;
@@ -559,12 +582,15 @@ void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, 
 __global__ void k_gather(const bf16 *x, const int *pair_tok, int64_t nv, int hv, bf16 *xe) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < nv; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t p = i / hv, c = i % hv;
-        ((uint4 *)xe)[i] = ((const uint4 *)x)[(int64_t)pair_tok[p] * hv + c];
+        int t = pair_tok[p];
+        ((uint4 *)xe)[i] = t >= 0 ? ((const uint4 *)x)[(int64_t)t * hv + c] : make_uint4(0, 0, 0, 0);
     }
 }
 __global__ void k_gather_scalar(const bf16 *x, const int *pair_tok, int64_t n, int H, bf16 *xe) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        xe[i] = x[(int64_t)pair_tok[i / H] * H + i % H];
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int t = pair_tok[i / H];
+        xe[i] = t >= 0 ? x[(int64_t)t * H + i % H] : __float2bfloat16(0.f);
+    }
 }
 
 void reap_k_gather(const bf16 *x, const int *pair_tok, int P, int H, bf16 *xe, cudaStream_t s) {
@@ -616,6 +642,7 @@ __global__ void k_expert_stats(const float *Y, const int *pair_slot, const int *
     int p = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
     if (p >= P) return;
     int slot = pair_slot[p];
+    if (slot < 0) return;  // padding row
     double g = slot_g[slot];
     if (g < 0) return;
     const float *y = Y + (size_t)p * H;

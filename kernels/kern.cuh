@@ -5,6 +5,7 @@
 #define REAP_KERN_CUH
 
 #include <cuda_bf16.h>
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -49,12 +50,31 @@ void reap_k_route(const float *logits, const float *bias, const uint8_t *mask, i
 // cnt and cursor (E) int scratch. Pairs of expert e are pair_tok[off[e]..off[e+1]).
 void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, int *cursor, int *pair_tok,
                     int *pair_slot, int *slot_pos, cudaStream_t s);
-// Xe (P, H) bf16 = x[pair_tok[p]] for p < P (P = off[E], known on the host after permute).
+// Rows an expert with n pairs takes in the padded ("bucketed") layout: n rounded up to a size
+// class, multiples of 64 up to 512 and then four classes per octave (640, 768, 896, 1024, 1280,
+// ...), so that many experts share one row count and one batched GEMM. Padding is below
+// max(64, n/4) rows; 0 for n <= 0.
+static inline __host__ __device__ int reap_k_pad_rows(int n) {
+    if (n <= 0) return 0;
+    int o = 1;
+    while (2 * o < n) o *= 2;  // largest power of two below n
+    int step = o / 4 < 64 ? 64 : o / 4;
+    return (n + step - 1) / step * step;
+}
+// reap_k_permute into the padded layout: expert e owns rows off[e]..off[e+1) of reap_k_pad_rows(cnt[e])
+// rows, its cnt[e] pairs first; the padding rows have pair_tok = pair_slot = -1 (gather writes zero
+// rows there, statistics skip them, no slot_pos points at them). off (E+2): off[E] the rows in all,
+// off[E+1] 1 when padded, 0 when the padded layout would exceed cap rows (then the plain layout of
+// reap_k_permute). pair_tok and pair_slot hold cap entries.
+void reap_k_permute_padded(const int *slot_e, int N, int S, int E, int cap, int *cnt, int *off, int *cursor,
+                           int *pair_tok, int *pair_slot, int *slot_pos, cudaStream_t s);
+// Xe (P, H) bf16 = x[pair_tok[p]] for p < P (P = off[E], known on the host after permute); a zero
+// row where pair_tok[p] < 0 (padding).
 void reap_k_gather(const __nv_bfloat16 *x, const int *pair_tok, int P, int H, __nv_bfloat16 *xe, cudaStream_t s);
 // act (P, I) bf16 = silu(G[:, :I]) * G[:, I:], G (P, 2I) f32.
 void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
 // Statistics of every counted pair: Y (P, H) f32 expert outputs; adds to cnt/gate/norm/reap (E)
-// and maxes max_act (E) in float64 for pairs whose slot_g >= 0.
+// and maxes max_act (E) in float64 for pairs whose slot_g >= 0 (rows with pair_slot < 0 are padding: skipped).
 void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P,
                          int H, unsigned long long *cnt, double *gate, double *norm, double *reap, double *max_act,
                          cudaStream_t s);
@@ -65,5 +85,18 @@ void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, in
 void reap_k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens, cudaStream_t s);
 // Fills max_act (E) with -inf.
 void reap_k_fill_neg_inf(double *x, int n, cudaStream_t s);
+
+
+// Bucketed expert GEMMs (kernels/xgemm.cu): for every expert e with rows off[e]..off[e+1) (host
+// array, E+1), C[off[e]..] (n_e, m) f32 = A[off[e]..] (n_e, k) bf16 * W_e (m, k)^T bf16, fp32
+// accumulate, as ONE cublasGemmBatchedEx per distinct row count n_e (with the padded layout of
+// reap_k_permute_padded a few dozen per call instead of one GEMM per expert). W (E, m, k).
+// hp (3E) page-locked host and dp (3E) device pointer scratch: hp is rewritten by the call and
+// copied to dp on s, so a second call before s has run the first needs other hp/dp.
+// *launches (may be NULL) gets the number of GEMMs issued. Returns the first failing cuBLAS status
+// (CUBLAS_STATUS_EXECUTION_FAILED when the pointer copy fails) or CUBLAS_STATUS_SUCCESS.
+cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
+                                            const __nv_bfloat16 *W, const __nv_bfloat16 *A, float *C, void **hp,
+                                            void **dp, int *launches);
 
 #endif

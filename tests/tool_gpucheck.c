@@ -103,7 +103,8 @@ static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T,
     reap_gpu_params gp = {.devices = devs, .n_devices = ngpu, .mem_cap = cap, .rows = rows, .T = T};
     reap_gpu *g = NULL;
     if ((st = reap_gpu_open(cfg, &gp, &g))) return st;
-    printf("BENCH chunk_rows %d\n", reap_gpu_chunk_rows(g));
+    printf("BENCH chunk_rows %d expert_mode %s\n", reap_gpu_chunk_rows(g),
+           getenv("REAP_GPU_EXPERT_MODE") ? getenv("REAP_GPU_EXPERT_MODE") : "default");
     int hpin = reap_gpu_pin(h, sizeof(float) * N * H) == 0;
     printf("BENCH hidden_states_pinned %d\n", hpin);
     double t_alloc = reap_now();

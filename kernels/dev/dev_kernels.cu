@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kern.cuh"
+#include <cublas_v2.h>
 #ifndef _Noreturn
 #define _Noreturn __attribute__((noreturn))
 #endif
@@ -440,6 +441,272 @@ static void check_moe_glue(Timer &tm) {
     (void)tm;
 }
 
+// ---- expert phase: bucketed (padded layout, batched GEMM per size class) vs per expert -------
+// Random tokens, skewed routing (one expert takes ~40% of the slots, two get none, several only a
+// few), random bf16 weights. Both layouts run permute -> gather -> gate|up GEMMs -> SiLU x up ->
+// down GEMMs -> statistics + combine; the padded output rows are poisoned (NaN) before the
+// statistics and the combine, which must therefore never read them. Checked against a float64
+// CPU reference of the same math (bf16 operands, act rounded to bf16) and against each other.
+struct XRef {
+    std::vector<double> h, cnt, gate, norm, reap, mx;
+};
+struct XOut {
+    std::vector<float> h;
+    std::vector<unsigned long long> cnt;
+    std::vector<double> gate, norm, reap, mx;
+};
+static void per_expert_gemms(cublasHandle_t hb, const std::vector<int> &off, int E, int m, int k, const bf16 *W,
+                             const bf16 *A, float *C) {
+    const float one = 1.f, zero = 0.f;
+    for (int e = 0; e < E; e++) {
+        int n = off[e + 1] - off[e];
+        if (n == 0) continue;
+        cublasStatus_t st = cublasGemmEx(hb, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
+                                         A + (size_t)off[e] * k, CUDA_R_16BF, k, &zero, C + (size_t)off[e] * m, CUDA_R_32F,
+                                         m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (st != CUBLAS_STATUS_SUCCESS) printf("FAIL cublasGemmEx status %d\n", (int)st), exit(1);
+    }
+}
+static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-30); }
+
+static void check_expert_bucketed(Timer &tm) {
+    const int N = 900, E = 24, S = 4, H = 128, I = 64, P = N * S;
+    std::vector<int> se((size_t)N * S);
+    std::vector<float> sw((size_t)N * S);
+    std::vector<double> sg((size_t)N * S);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            int e;
+            for (int again = 1; again;) {
+                double u = urand();
+                e = u < 0.4 ? 0 : u < 0.43 ? 3 + (int)(urand() * 3) : 6 + (int)(urand() * (E - 6));  // 1, 2 unused
+                again = 0;
+                for (int i = 0; i < j; i++) again |= se[t * S + i] == e;
+            }
+            se[t * S + j] = e;
+            sw[t * S + j] = (float)urand();
+            sg[t * S + j] = t % 7 ? urand() : -1.0;
+        }
+    std::vector<float> x((size_t)N * H), w13((size_t)E * 2 * I * H), w2((size_t)E * H * I), h0((size_t)N * H);
+    for (auto &v : x) v = bf(nrand());
+    for (auto &v : w13) v = bf(nrand() * 0.1f);
+    for (auto &v : w2) v = bf(nrand() * 0.1f);
+    for (auto &v : h0) v = nrand();
+    // float64 reference per slot
+    XRef R;
+    R.h.assign((size_t)N * H, 0), R.cnt.assign(E, 0), R.gate.assign(E, 0), R.norm.assign(E, 0), R.reap.assign(E, 0);
+    R.mx.assign(E, -INFINITY);
+    for (size_t i = 0; i < R.h.size(); i++) R.h[i] = h0[i];
+    std::vector<double> G(2 * I), y(H);
+    std::vector<float> act(I);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            int e = se[t * S + j];
+            for (int r = 0; r < 2 * I; r++) {
+                double a = 0;
+                for (int c = 0; c < H; c++) a += (double)w13[((size_t)e * 2 * I + r) * H + c] * x[(size_t)t * H + c];
+                G[r] = a;
+            }
+            for (int c = 0; c < I; c++) act[c] = bf((float)(G[c] / (1 + exp(-G[c])) * G[I + c]));
+            double ss = 0, m = -INFINITY;
+            for (int r = 0; r < H; r++) {
+                double a = 0;
+                for (int c = 0; c < I; c++) a += (double)w2[((size_t)e * H + r) * I + c] * act[c];
+                y[r] = a, ss += a * a, m = fmax(m, a);
+                R.h[(size_t)t * H + r] += sw[t * S + j] * a;
+            }
+            double g = sg[t * S + j];
+            if (g >= 0) R.cnt[e]++, R.gate[e] += g, R.norm[e] += sqrt(ss), R.reap[e] += g * sqrt(ss), R.mx[e] = fmax(R.mx[e], m);
+        }
+    int *dse = up(se);
+    float *dsw = up(sw);
+    double *dsg = up(sg);
+    bf16 *dx = (bf16 *)up(to_bf(x)), *dw13 = (bf16 *)up(to_bf(w13)), *dw2 = (bf16 *)up(to_bf(w2));
+    cublasHandle_t hb;
+    if (cublasCreate(&hb) != CUBLAS_STATUS_SUCCESS) printf("FAIL cublasCreate\n"), exit(1);
+    void **hp, **dp;
+    CU(cudaMallocHost((void **)&hp, 6 * E * sizeof(void *)));
+    CU(cudaMalloc((void **)&dp, 6 * E * sizeof(void *)));
+    const int cap = P + P / 8 + 64 * E;
+    int launches[2] = {0, 0}, padded_flag = -1, bad_layout = 0, pad_rows_nonzero = 0;
+    std::vector<int> bucket_off;
+    auto run = [&](int bucketed, int cap_rows, XOut &o) {
+        int *cnt = dev<int>(E), *off = dev<int>(E + 2), *cur = dev<int>(E), *ptok = dev<int>(cap_rows),
+            *pslot = dev<int>(cap_rows), *spos = dev<int>(P);
+        if (bucketed)
+            reap_k_permute_padded(dse, N, S, E, cap_rows, cnt, off, cur, ptok, pslot, spos, 0);
+        else
+            reap_k_permute(dse, N, S, E, cnt, off, cur, ptok, pslot, spos, 0);
+        std::vector<int> hoff = down(off, bucketed ? E + 2 : E + 1), hc = down(cnt, E);
+        const int Pr = hoff[E];
+        if (bucketed) padded_flag = hoff[E + 1], bucket_off = hoff;
+        auto hptok = down(ptok, Pr), hpslot = down(pslot, Pr);
+        auto hspos = down(spos, P);
+        // layout: expert e's segment holds its cnt[e] pairs first, then padding rows (-1)
+        for (int e = 0; e < E; e++) {
+            int seg = hoff[e + 1] - hoff[e];
+            int want = bucketed && hoff[E + 1] ? reap_k_pad_rows(hc[e]) : hc[e];
+            bad_layout += seg != want;
+            for (int q = 0; q < seg; q++) {
+                int p = hoff[e] + q, sl = hpslot[p];
+                if (q < hc[e])
+                    bad_layout += sl < 0 || se[sl] != e || hptok[p] != sl / S || hspos[sl] != p;
+                else
+                    bad_layout += sl != -1 || hptok[p] != -1;
+            }
+        }
+        bf16 *xe = dev<bf16>((size_t)Pr * H), *dact = dev<bf16>((size_t)Pr * I);
+        float *gy = dev<float>((size_t)Pr * 2 * I), *Y = dev<float>((size_t)Pr * H);
+        reap_k_gather(dx, ptok, Pr, H, xe, 0);
+        if (bucketed) {
+            auto gx = down_bf(xe, (size_t)Pr * H);
+            for (int p = 0; p < Pr; p++)
+                for (int c = 0; c < H && hptok[p] < 0; c++) pad_rows_nonzero += gx[(size_t)p * H + c] != 0.f;
+            cublasStatus_t st = reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, 2 * I, H, dw13, xe, gy, hp, dp, &launches[0]);
+            if (st == CUBLAS_STATUS_SUCCESS) reap_k_silu_mul(gy, Pr, I, dact, 0);
+            if (st == CUBLAS_STATUS_SUCCESS)
+                st = reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, H, I, dw2, dact, Y, hp + 3 * E, dp + 3 * E, &launches[1]);
+            if (st != CUBLAS_STATUS_SUCCESS) printf("FAIL reap_k_expert_gemms_bucketed: cuBLAS status %d\n", (int)st), exit(1);
+            for (int e = 0; e < E; e++)  // poison the padding rows of the expert outputs
+                if (hoff[e + 1] - hoff[e] > hc[e])
+                    CU(cudaMemset(Y + (size_t)(hoff[e] + hc[e]) * H, 0xFF, (size_t)(hoff[e + 1] - hoff[e] - hc[e]) * H * 4));
+        } else {
+            per_expert_gemms(hb, hoff, E, 2 * I, H, dw13, xe, gy);
+            reap_k_silu_mul(gy, Pr, I, dact, 0);
+            per_expert_gemms(hb, hoff, E, H, I, dw2, dact, Y);
+        }
+        unsigned long long *c64 = dev<unsigned long long>(E);
+        double *gs = dev<double>(E), *ns = dev<double>(E), *rs = dev<double>(E), *mx = dev<double>(E);
+        CU(cudaMemset(c64, 0, E * 8)); CU(cudaMemset(gs, 0, E * 8)); CU(cudaMemset(ns, 0, E * 8)); CU(cudaMemset(rs, 0, E * 8));
+        reap_k_fill_neg_inf(mx, E, 0);
+        float *dh = up(h0);
+        reap_k_expert_stats(Y, pslot, dse, dsg, Pr, H, c64, gs, ns, rs, mx, 0);
+        reap_k_combine(Y, spos, dsw, N, S, H, dh, 0);
+        CU(cudaDeviceSynchronize());
+        o.h = down(dh, (size_t)N * H), o.cnt = down(c64, E), o.gate = down(gs, E), o.norm = down(ns, E);
+        o.reap = down(rs, E), o.mx = down(mx, E);
+        void *fr[] = {cnt, off, cur, ptok, pslot, spos, xe, dact, gy, Y, c64, gs, ns, rs, mx, dh};
+        for (void *q : fr) CU(cudaFree(q));
+    };
+    XOut plain, buck, tight;
+    run(0, P, plain);
+    run(1, cap, buck);
+    std::vector<int> boff = bucket_off;
+    int launches_buck = launches[0] + launches[1];
+    const int flag_buck = padded_flag;
+    run(1, P, tight);  // padding does not fit: plain layout, flag 0
+    const int flag_tight = padded_flag;
+    verdict("expert_padded_layout", bad_layout == 0 && flag_buck == 1 && flag_tight == 0 && pad_rows_nonzero == 0,
+            "%g layout errors or nonzero padding rows", (double)(bad_layout + pad_rows_nonzero + (flag_buck != 1) + (flag_tight != 0)));
+    auto cmp = [&](const char *name, const XOut &o) {
+        double eh = 0, dref = 0, rref = 0, es = 0;
+        for (size_t i = 0; i < R.h.size(); i++) {
+            double d = std::isfinite(o.h[i]) ? o.h[i] - R.h[i] : INFINITY;
+            dref += d * d, rref += R.h[i] * R.h[i];
+        }
+        eh = sqrt(dref / rref);
+        int cb = 0;
+        for (int e = 0; e < E; e++) {
+            cb += (double)o.cnt[e] != R.cnt[e];
+            if (R.cnt[e] == 0) continue;
+            es = fmax(es, fmax(rel(o.gate[e], R.gate[e]), fmax(rel(o.norm[e], R.norm[e]), rel(o.reap[e], R.reap[e]))));
+            es = fmax(es, rel(o.mx[e], R.mx[e]));
+            if (!std::isfinite(o.norm[e]) || !std::isfinite(o.mx[e])) es = INFINITY;
+        }
+        int ok = eh < 2e-3 && es < 2e-3 && cb == 0;
+        printf("%s %s: combine rel L2 %.2e, statistics worst rel %.2e, %d count mismatches\n", ok ? "PASS" : "FAIL", name,
+               eh, es, cb);
+        failures += !ok;
+    };
+    cmp("expert_phase_per_expert_vs_cpu", plain);
+    cmp("expert_phase_bucketed_vs_cpu", buck);
+    cmp("expert_phase_bucketed_fallback_vs_cpu", tight);
+    double dbp = 0;  // bucketed vs per-expert: the same GEMM math, only other cuBLAS kernels
+    for (size_t i = 0; i < plain.h.size(); i++) dbp = fmax(dbp, rel(buck.h[i], plain.h[i]) * (fabs(plain.h[i]) > 1e-3));
+    for (int e = 0; e < E; e++)
+        if (plain.cnt[e]) dbp = fmax(dbp, fmax(rel(buck.norm[e], plain.norm[e]), rel(buck.reap[e], plain.reap[e])));
+    int distinct = 0;
+    for (int e = 0; e < E; e++) {
+        int n = boff[e + 1] - boff[e], seen = 0;
+        for (int f = 0; f < e; f++) seen |= boff[f + 1] - boff[f] == n;
+        distinct += n > 0 && !seen;
+    }
+    printf("%s expert_bucketed_vs_per_expert: worst rel diff %.2e, %d GEMM launches for %d size classes (per expert: %d)\n",
+           dbp < 1e-4 && launches_buck == 2 * distinct ? "PASS" : "FAIL", dbp, launches_buck, distinct, 2 * (E - 2));
+    failures += !(dbp < 1e-4 && launches_buck == 2 * distinct);
+    cublasDestroy(hb);
+    CU(cudaFreeHost(hp));
+    CU(cudaFree(dp));
+    (void)tm;
+}
+
+// One MiniMax-M2 chunk's expert GEMMs (256 experts, 32k tokens x 8 = 262k pairs, uneven sizes as
+// the synthesised router gives: largest ~8.7k, ~50 below 256), per expert vs bucketed, wall time
+// of issuing + running (the host's launch cost is what the bucketed mode removes).
+__global__ void k_fill_bf(bf16 *p, size_t n, uint32_t seed) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint32_t v = (uint32_t)i * 2654435761u ^ seed;
+        v ^= v >> 15, v *= 2246822519u, v ^= v >> 13;
+        p[i] = __float2bfloat16(((v & 0xFFFF) / 65536.0f - 0.5f) * 0.2f);
+    }
+}
+static void time_expert_chunk() {
+    const int E = 256, H = 3072, I = 1536, P = 32768 * 8;
+    std::vector<double> wgt(E);
+    double sum = 0;
+    for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
+    std::vector<int> n(E);
+    int tot = 0;
+    for (int e = 0; e < E; e++) tot += n[e] = (int)(wgt[e] / sum * P);
+    n[0] += P - tot;
+    std::vector<int> off(E + 1, 0), poff(E + 1, 0);
+    int mx = 0, small = 0;
+    for (int e = 0; e < E; e++) {
+        off[e + 1] = off[e] + n[e], poff[e + 1] = poff[e] + reap_k_pad_rows(n[e]);
+        mx = n[e] > mx ? n[e] : mx, small += n[e] > 0 && n[e] < 256;
+    }
+    const size_t R = poff[E];
+    bf16 *W13 = dev<bf16>((size_t)E * 2 * I * H), *W2 = dev<bf16>((size_t)E * H * I), *X = dev<bf16>(R * H),
+         *A = dev<bf16>(R * I);
+    float *G = dev<float>(R * 2 * I), *Y = dev<float>(R * H);
+    k_fill_bf<<<1024, 256>>>(W13, (size_t)E * 2 * I * H, 1);
+    k_fill_bf<<<1024, 256>>>(W2, (size_t)E * H * I, 2);
+    k_fill_bf<<<1024, 256>>>(X, R * H, 3);
+    k_fill_bf<<<1024, 256>>>(A, R * I, 4);
+    cublasHandle_t hb;
+    cublasCreate(&hb);
+    void **hp, **dp;
+    CU(cudaMallocHost((void **)&hp, 6 * E * sizeof(void *)));
+    CU(cudaMalloc((void **)&dp, 6 * E * sizeof(void *)));
+    int launches[2];
+    for (int mode = 0; mode < 2; mode++) {
+        std::vector<double> t;
+        for (int rep = 0; rep < 6; rep++) {
+            CU(cudaDeviceSynchronize());
+            double t0 = reap_now();
+            if (mode == 0) {
+                per_expert_gemms(hb, off, E, 2 * I, H, W13, X, G);
+                per_expert_gemms(hb, off, E, H, I, W2, A, Y);
+            } else {
+                reap_k_expert_gemms_bucketed(hb, 0, poff.data(), E, 2 * I, H, W13, X, G, hp, dp, &launches[0]);
+                reap_k_expert_gemms_bucketed(hb, 0, poff.data(), E, H, I, W2, A, Y, hp + 3 * E, dp + 3 * E, &launches[1]);
+            }
+            CU(cudaDeviceSynchronize());
+            if (rep) t.push_back(reap_now() - t0);
+        }
+        std::sort(t.begin(), t.end());
+        double fl = 2.0 * P * 3.0 * I * H;  // routed pairs only (padding rows are not counted)
+        printf("TIME expert_chunk %s: %.2f ms = %.0f TFLOP/s (%d pairs, largest %d, %d below 256, rows %.3fx)%s\n",
+               mode ? "bucketed" : "per-expert", t[t.size() / 2] * 1e3, fl / t[t.size() / 2] / 1e12, P, mx, small,
+               mode ? (double)R / P : 1.0, "");
+        if (mode) printf("TIME expert_chunk bucketed launches %d + %d\n", launches[0], launches[1]);
+    }
+    cublasDestroy(hb);
+    CU(cudaFreeHost(hp));
+    void *fr[] = {W13, W2, X, A, G, Y, dp};
+    for (void *q : fr) CU(cudaFree(q));
+}
+
 int main(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
@@ -453,6 +720,8 @@ int main(void) {
     check_attention(tm);
     check_route(tm);
     check_moe_glue(tm);
+    check_expert_bucketed(tm);
+    if (!getenv("DEV_NO_TIMING")) time_expert_chunk();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }
