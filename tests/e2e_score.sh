@@ -113,7 +113,7 @@ else
 fi
 
 # Without CUDA, --device cuda fails clearly (exit 4).
-if [ "${CUDA:-0}" = 0 ]; then
+if "$REAP" --version | grep -q "CPU only"; then
     "$REAP" score "$ck" $args --device cuda -o "$dir/x.json" 2>"$dir/err.txt"
     rc=$?
     if [ $rc = 4 ] && grep -q "without CUDA" "$dir/err.txt"; then ok device_cuda_without_cuda_refused
