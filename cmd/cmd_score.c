@@ -35,8 +35,9 @@ static const char *k_details =
     "Resume: with --work-dir DIR the statistics of finished layers and the hidden states after the\n"
     "last one are kept (written atomically after every layer); rerunning the same command after a\n"
     "crash or kill continues from there. A work dir of a different run (model, calibration, router,\n"
-    "shard) is refused. Memory: one layer's weights + rows x seq-len x hidden x 4 bytes of hidden\n"
-    "states + a bounded workspace, printed at start; the peak RSS is printed at the end.";
+    "shard) is refused. Memory: two layers' weights (the next is read while one computes) + rows x\n"
+    "seq-len x hidden x 4 bytes of hidden states + a bounded workspace, printed at start; the peak\n"
+    "RSS is printed at the end.";
 
 static int parse_shard(const char *s, int *i, int *n) {
     char *e1, *e2;

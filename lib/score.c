@@ -329,7 +329,9 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     size_t layer_bytes = 0;
     if ((st = reap_layer_bytes(c, &cfg, 0, &layer_bytes))) goto done;
-    inf.mem_layer = layer_bytes;
+    // Layer L+1 is read while layer L computes (prefetch thread), so two layers are held at once.
+    const int layers_held = cfg.n_layers > 1 ? 2 : 1;
+    inf.mem_layer = layers_held * layer_bytes;
     inf.mem_hidden = ntok * H * sizeof(float);
     inf.mem_workspace = dev == REAP_DEVICE_CPU && nr > 0 ? reap_forward_workspace_bytes(&cfg, nr, T, omp_get_max_threads()) : 0;
     inf.mem_estimate = inf.mem_layer + inf.mem_hidden + inf.mem_workspace + ntok * 5;
@@ -340,8 +342,10 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
                   model_dir, cfg.n_layers, cfg.n_experts, cfg.top_k, p->shard_index, p->shard_count, nr, pk->rows, T,
                   (long long)inf.tokens_valid, reap_router_mode_name(p->router), reap_device_name(dev),
                   dev == REAP_DEVICE_CPU ? "" : " (host side)");
-        reap_info("memory estimate %s = one layer %s + hidden states %s + workspace %s%s",
-                  reap_fmt_bytes((double)inf.mem_estimate, t, sizeof t), reap_fmt_bytes((double)layer_bytes, a, sizeof a),
+        reap_info("memory estimate %s = %s %s + hidden states %s + workspace %s%s",
+                  reap_fmt_bytes((double)inf.mem_estimate, t, sizeof t),
+                  layers_held == 2 ? "two layers (computing + prefetched)" : "one layer",
+                  reap_fmt_bytes((double)inf.mem_layer, a, sizeof a),
                   reap_fmt_bytes((double)inf.mem_hidden, b, sizeof b), reap_fmt_bytes((double)inf.mem_workspace, w, sizeof w),
                   dev == REAP_DEVICE_CPU ? "" : " (GPU memory separate)");
     }

@@ -2,8 +2,9 @@
 // calibration data -> packed rows -> this shard's rows -> embeddings -> one layer at a time
 // (load, forward + observer on CPU or GPU, release) -> REAP statistics.
 //
-// Memory: one layer's weights + the hidden states of the shard's rows (rows x seq_len x hidden
-// f32) + a bounded workspace; printed at start (reap_score_info.mem_estimate).
+// Memory: two layers' weights (layer L+1 is read while L computes) + the hidden states of the
+// shard's rows (rows x seq_len x hidden f32) + a bounded workspace; printed at start
+// (reap_score_info.mem_estimate).
 //
 // Resume (work_dir): after each layer the hidden states (hidden-D.bin, D = layers done) and the
 // statistics so far (stats.partial.json) are written atomically, then the previous hidden file is
