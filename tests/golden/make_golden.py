@@ -32,8 +32,9 @@ def r9(x):
 
 
 def load_config(path):
-    """config.json as transformers' strict config class accepts it: `reap synth` writes integral
-    floats such as router_jitter_noise as 0 (cJSON prints 0.0 as 0), which the class refuses."""
+    """config.json as transformers' strict config class accepts it. The committed tests/golden/ckpt
+    was written before `reap synth` learnt to write integral floats as 0.0 (router_jitter_noise was
+    written as 0, which the class refuses); current synth output needs no conversion."""
     d = json.load(open(path))
     try:
         types = {f.name: str(f.type) for f in dataclasses.fields(MiniMaxM2Config)}
