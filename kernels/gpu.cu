@@ -25,7 +25,14 @@ extern "C" {
 
 typedef __nv_bfloat16 bf16;
 
-enum { PH_H2D, PH_DEQUANT, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H, PH_N };
+enum { PH_H2D, PH_DEQUANT, PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS, PH_D2H, PH_WAIT, PH_N };
+// env REAP_GPU_PROFILE=1: an event after every step of a chunk; the time of each step, summed over
+// the layer's chunks, is printed per layer and GPU on stderr ("PROFILE ..." lines).
+enum { PF_RMSNORM1, PF_QKV, PF_QKNORM_ROPE, PF_ATTN_CORE, PF_OPROJ, PF_RMSNORM2, PF_ROUTER_GEMM, PF_ROUTE,
+       PF_PERMUTE, PF_HOST_SYNC, PF_GATHER, PF_GEMM13, PF_SILU, PF_GEMM2, PF_STATS, PF_COMBINE, PF_N };
+static const char *const pf_names[PF_N] = {"rmsnorm1", "qkv_gemm", "qknorm_rope", "attn_core", "o_proj", "rmsnorm2",
+                                           "router_gemm", "route", "permute", "host_sync", "gather", "gemm_gate_up",
+                                           "silu_mul", "gemm_down", "stats", "combine"};
 // Side streams the per-expert GEMMs can be spread over. Measured on an H200 (bench/RESULTS.md, H9):
 // one stream was fastest (4 streams: experts 0.32 s against 0.23 s per 262k tokens), so 1 is the
 // default; env REAP_GPU_EXPERT_STREAMS=2..4 for experiments.
@@ -54,6 +61,7 @@ typedef struct {
     cudaEvent_t staged_ev[2];
     int staged_layer[2];      // layer staged into raw[b] (-1: none) and the host buffer it came from
     const void *staged_key[2];
+    int staging[2];           // a stage of raw[b] in progress (reap_gpu_stage_begin .. end)
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
     float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into raw[L & 1]
@@ -81,6 +89,8 @@ typedef struct {
     // timing
     cudaEvent_t ev[PH_N + 1];
     double t[PH_N];
+    cudaEvent_t pev[PF_N + 1];  // REAP_GPU_PROFILE: one event before the first step and after each
+    double pf[PF_N];            // seconds per step, this layer
     double pairs;             // routed pairs computed (for FLOP counts)
     // env REAP_GPU_EXPERT_DIAG=1: host seconds spent issuing the expert GEMMs, chunks, and per chunk
     // the largest expert's pairs and the experts with 1..255 pairs (printed at close)
@@ -97,6 +107,9 @@ struct reap_gpu {
     int *trace;  // (rows*T, top_k) host, or NULL
     int grouped; // expert GEMMs: 1 one grouped GEMM per chunk (cublasGemmGroupedBatchedEx), 0 one per expert
     int bucketed;  // env REAP_GPU_EXPERT_MODE: 1 padded layout + one batched GEMM per size class, 0 one per expert
+    int prof;      // env REAP_GPU_PROFILE=1
+    int gateup_bf16;  // env REAP_GPU_GATEUP_BF16=1: the gate|up GEMM writes bf16 (default f32)
+    int chunk_rows;  // rows per chunk, the same on every GPU (chunks are laid out over all rows)
 };
 
 #define CK(x)                                                                                              \
@@ -204,6 +217,7 @@ static raw_view raw_at(const reap_m2_config *c, uint8_t *r, int dt) {
 
 static void free_dev(gdev *d) {
     if (d->s) cudaSetDevice(d->ordinal);
+    if (d->s_w) cudaStreamSynchronize(d->s_w);  // a stage broken off by a failed read may still copy from the host
     void *ptrs[] = {d->raw[0], d->raw[1], d->d_ptrs, d->w13,    d->w2,       d->wqkv,      d->wo,     d->rope,      d->hbuf[0], d->hbuf[1], d->big, d->logits, d->xb,
                     d->qb,   d->kb,     d->vb,       d->xe,        d->act,    d->gy,      d->slot_e,   d->slot_pos,
                     d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->maskbuf[0],
@@ -220,6 +234,8 @@ static void free_dev(gdev *d) {
     if (d->s_w) cudaStreamDestroy(d->s_w);
     for (int i = 0; i <= PH_N; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
+    for (int i = 0; i <= PF_N; i++)
+        if (d->pev[i]) cudaEventDestroy(d->pev[i]);
     cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
     for (int j = 0; j < 5; j++)
         for (int b = 0; b < 2; b++)
@@ -236,35 +252,15 @@ static void free_dev(gdev *d) {
     if (d->s_out) cudaStreamDestroy(d->s_out);
 }
 
-static int open_dev(reap_gpu *g, gdev *d) {
+// Rows per chunk that fit this GPU (whole rows, about 32k tokens, bounded by the memory cap), or a
+// clear error when not even one row fits beside a layer's weights.
+static int dev_fit(reap_gpu *g, gdev *d, int *rows_fit) {
     const reap_m2_config *c = &g->cfg;
     CK(cudaSetDevice(d->ordinal));
     CK(cudaFree(0));
     size_t fr, tot;
     CK(cudaMemGetInfo(&fr, &tot));
     d->used_base = tot - fr;
-    CK(cudaStreamCreateWithFlags(&d->s, cudaStreamNonBlocking));
-    CK(cudaStreamCreateWithFlags(&d->s_copy, cudaStreamNonBlocking));
-    CK(cudaStreamCreateWithFlags(&d->s_out, cudaStreamNonBlocking));
-    CB(cublasCreate(&d->blas));
-    CB(cublasSetStream(d->blas, d->s));
-    for (int i = 0; i < NXS; i++) {
-        CK(cudaStreamCreateWithFlags(&d->xs[i], cudaStreamNonBlocking));
-        CB(cublasCreate(&d->xblas[i]));
-        CB(cublasSetStream(d->xblas[i], d->xs[i]));
-    }
-    for (int i = 0; i <= NXS; i++) CK(cudaEventCreateWithFlags(&d->xev[i], cudaEventDisableTiming));
-    for (int i = 0; i <= PH_N; i++) CK(cudaEventCreate(&d->ev[i]));
-    cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
-    for (int j = 0; j < 5; j++)
-        for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
-    CK(cudaStreamCreateWithFlags(&d->s_w, cudaStreamNonBlocking));
-    for (int b = 0; b < 2; b++) {
-        CK(cudaEventCreateWithFlags(&d->staged_ev[b], cudaEventDisableTiming));
-        d->raw_dt[b] = -1, d->staged_layer[b] = -1;
-    }
-
-    // chunk size: whole rows, about 32k tokens, bounded by the memory cap
     size_t bpt = bytes_per_token(c, g->bucketed);
     size_t wb = weight_bytes(c, c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16) + (size_t)g->T * c->rotary_dim * 4;
     size_t cap = g->mem_cap ? g->mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
@@ -281,9 +277,38 @@ static int open_dev(reap_gpu *g, gdev *d) {
     const char *env = getenv("REAP_GPU_CHUNK_TOKENS");
     if (env && atoi(env) > 0) want = ((size_t)atoi(env) + g->T - 1) / g->T;
     size_t cr = want < fit ? want : fit;
-    if (cr > (size_t)d->rows) cr = d->rows;
-    if (cr < 1) cr = 1;
-    d->chunk_rows = (int)cr;
+    if (cr > (size_t)g->rows) cr = g->rows;
+    *rows_fit = cr < 1 ? 1 : (int)cr;
+    return REAP_OK;
+}
+
+static int open_dev(reap_gpu *g, gdev *d) {
+    const reap_m2_config *c = &g->cfg;
+    CK(cudaSetDevice(d->ordinal));
+    CK(cudaStreamCreateWithFlags(&d->s, cudaStreamNonBlocking));
+    CK(cudaStreamCreateWithFlags(&d->s_copy, cudaStreamNonBlocking));
+    CK(cudaStreamCreateWithFlags(&d->s_out, cudaStreamNonBlocking));
+    CB(cublasCreate(&d->blas));
+    CB(cublasSetStream(d->blas, d->s));
+    for (int i = 0; i < NXS; i++) {
+        CK(cudaStreamCreateWithFlags(&d->xs[i], cudaStreamNonBlocking));
+        CB(cublasCreate(&d->xblas[i]));
+        CB(cublasSetStream(d->xblas[i], d->xs[i]));
+    }
+    for (int i = 0; i <= NXS; i++) CK(cudaEventCreateWithFlags(&d->xev[i], cudaEventDisableTiming));
+    for (int i = 0; i <= PH_N; i++) CK(cudaEventCreate(&d->ev[i]));
+    if (g->prof)
+        for (int i = 0; i <= PF_N; i++) CK(cudaEventCreate(&d->pev[i]));
+    cudaEvent_t *evs[] = {d->in_beg, d->in_end, d->done, d->out_beg, d->out_end};
+    for (int j = 0; j < 5; j++)
+        for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
+    CK(cudaStreamCreateWithFlags(&d->s_w, cudaStreamNonBlocking));
+    for (int b = 0; b < 2; b++) {
+        CK(cudaEventCreateWithFlags(&d->staged_ev[b], cudaEventDisableTiming));
+        d->raw_dt[b] = -1, d->staged_layer[b] = -1;
+    }
+
+    d->chunk_rows = g->chunk_rows;
 
     size_t N = (size_t)d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
     size_t P = N * c->top_k;
@@ -367,6 +392,60 @@ static int open_dev(reap_gpu *g, gdev *d) {
     return REAP_OK;
 }
 
+// Runs every cuBLAS GEMM shape of a full chunk once on zeroed buffers, so that cuBLAS loads its
+// kernels and picks its algorithms here (in reap_gpu_open, which `reap score` overlaps with reading
+// the first layer) instead of inside the first layer: measured on an H200, the first layer's
+// router, q|k|v and gate|up GEMMs took ~0.23 s longer than later layers' (bench/RESULTS.md).
+// The expert GEMMs are warmed for every size class of the padded layout (one expert each).
+// env REAP_GPU_WARMUP=0 skips it.
+static int gemm_bf16(gdev *d, int m, int n, int k, const bf16 *W, const bf16 *A, void *C, cudaDataType_t ctype,
+                     float beta);
+static int warm_up(reap_gpu *g, gdev *d) {
+    const char *env = getenv("REAP_GPU_WARMUP");
+    if (env && !strcmp(env, "0")) return REAP_OK;
+    const reap_m2_config *c = &g->cfg;
+    const int N = d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
+    const int O = c->n_heads * c->head_dim;
+    double t0 = reap_now();
+    const size_t big = (size_t)N * (4 * (size_t)Q > 4 * (size_t)H + 4 * (size_t)E ? 4 * (size_t)Q : 4 * (size_t)H + 4 * E);
+    CK(cudaMemsetAsync(d->xb, 0, (size_t)N * H * 2, d->s));
+    CK(cudaMemsetAsync(d->big, 0, big, d->s));
+    CK(cudaMemsetAsync(d->wqkv, 0, (size_t)Q * H * 2, d->s));
+    CK(cudaMemsetAsync(d->wo, 0, (size_t)H * O * 2, d->s));
+    CK(cudaMemsetAsync(d->hbuf[0], 0, (size_t)N * H * 4, d->s));
+    TRY(gemm_bf16(d, Q, N, H, d->wqkv, d->xb, d->big, CUDA_R_32F, 0.f));
+    TRY(gemm_bf16(d, H, N, O, d->wo, (const bf16 *)d->big, d->hbuf[0], CUDA_R_32F, 1.f));
+    {
+        const float one = 1.f, zero = 0.f;
+        float *gw = raw_at(c, d->raw[0], d->raw_dt[0]).gate;  // (E, H) inside the first raw buffer
+        CK(cudaMemsetAsync(gw, 0, (size_t)E * H * 4, d->s));
+        CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, gw, H, d->big, H, &zero, d->logits, E));
+    }
+    if (g->bucketed) {
+        // one expert per size class up to the largest an expert can have in a chunk (every token)
+        int *off = d->h_off, used = 0, rows = 0, n = 1;
+        off[0] = 0;
+        for (int cls = reap_k_pad_rows(n); used < E; cls = reap_k_pad_rows(n)) {
+            if ((size_t)rows + cls > d->pair_cap || cls > reap_k_pad_rows(N)) break;
+            rows += cls, off[++used] = rows, n = cls + 1;
+        }
+        for (int e = used; e < E; e++) off[e + 1] = rows;
+        CK(cudaMemsetAsync(d->xe, 0, (size_t)rows * H * 2, d->s));
+        CK(cudaMemsetAsync(d->act, 0, (size_t)rows * I * 2, d->s));
+        CK(cudaMemsetAsync(d->w13, 0, (size_t)E * 2 * I * H * 2, d->s));
+        CK(cudaMemsetAsync(d->w2, 0, (size_t)E * H * I * 2, d->s));
+        int launches;
+        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy,
+                                           g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, d->h_ptrs, d->d_ptrs, &launches));
+        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F,
+                                           d->h_ptrs + 3 * E, d->d_ptrs + 3 * E, &launches));
+        CK(cudaStreamSynchronize(d->s));  // h_off is rewritten by the first chunk
+    }
+    CK(cudaStreamSynchronize(d->s));
+    reap_verbose("GPU %d: cuBLAS warmed up in %.2f s", d->ordinal, reap_now() - t0);
+    return REAP_OK;
+}
+
 extern "C" int reap_gpu_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -406,15 +485,36 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     }
     g->bucketed = !(menv && !strcmp(menv, "per-expert"));
     if (g->bucketed) g->grouped = 0;
+    const char *penv = getenv("REAP_GPU_PROFILE");
+    g->prof = penv && !strcmp(penv, "1");
+    const char *fenv = getenv("REAP_GPU_GATEUP_BF16");
+    g->gateup_bf16 = fenv && !strcmp(fenv, "1");
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
-    g->n = p->n_devices < p->rows ? p->n_devices : p->rows;
+    // Chunks of whole rows are laid out over ALL rows with one chunk size (the smallest any GPU can
+    // take), and each GPU takes a run of whole chunks: every chunk holds the same rows whatever the
+    // number of GPUs, so the GEMM shapes, the padded expert layout and hence every rounding are the
+    // same, and n GPUs give the statistics of one up to the order of the float64 sums.
+    g->n = p->n_devices;
     g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
+    g->chunk_rows = p->rows;
+    for (int i = 0; i < g->n; i++) {
+        g->d[i].ordinal = p->devices[i];
+        int fit = 0, st = dev_fit(g, &g->d[i], &fit);
+        if (st != REAP_OK) {
+            reap_gpu_close(g);
+            return st;
+        }
+        if (fit < g->chunk_rows) g->chunk_rows = fit;
+    }
+    const int nch = (p->rows + g->chunk_rows - 1) / g->chunk_rows;
+    if (g->n > nch) g->n = nch;  // fewer chunks than GPUs: the others stay idle
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        d->ordinal = p->devices[i];
-        d->row0 = (int)((int64_t)p->rows * i / g->n);
-        d->rows = (int)((int64_t)p->rows * (i + 1) / g->n) - d->row0;
+        int c0 = (int)((int64_t)nch * i / g->n), c1 = (int)((int64_t)nch * (i + 1) / g->n);
+        d->row0 = c0 * g->chunk_rows;
+        d->rows = (c1 * g->chunk_rows < p->rows ? c1 * g->chunk_rows : p->rows) - d->row0;
         int st = open_dev(g, d);
+        if (st == REAP_OK) st = warm_up(g, d);
         if (st != REAP_OK) {
             reap_gpu_close(g);
             return st;
@@ -459,26 +559,29 @@ static int gemm_bf16(gdev *d, int m, int n, int k, const bf16 *W, const bf16 *A,
     return REAP_OK;
 }
 
-// Copies w's tensors into raw buffer b on stream st (asynchronous: from page-locked memory it
-// overlaps whatever else runs). raw[b] must be sized for w->expert_dtype.
-static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st) {
+// Copies part of w into raw buffer b on stream st (asynchronous: from page-locked memory it
+// overlaps whatever else runs): with e0 == e1 the non-expert tensors, else experts [e0, e1) of w1,
+// w3, w2 and their scales. raw[b] must be sized for w->expert_dtype.
+static cudaError_t copy_part(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st,
+                             int e0, int e1) {
     size_t H = c->hidden, I = c->inter, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim;
     size_t KV = (size_t)c->n_kv_heads * c->head_dim;
     int dt = w->expert_dtype;
-    size_t one = I * H * reap_dtype_size((reap_dtype)dt) * E;
+    size_t m = I * H * reap_dtype_size((reap_dtype)dt), one = m * E;  // bytes of one matrix, of all E
     size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
+    size_t a = (size_t)e0, n = (size_t)(e1 - e0);
     uint8_t *r = d->raw[b];
     raw_view v = raw_at(c, r, dt);
     struct {
         void *dst;
         const void *src;
         size_t n;
-    } cp[] = {{r, w->w1, one},
-              {r + one, w->w3, one},
-              {r + 2 * one, w->w2, one},
-              {v.s1, w->s1, E * n13 * 4},
-              {v.s3, w->s3, E * n13 * 4},
-              {v.s2, w->s2, E * n2 * 4},
+    } cp[] = {{r + a * m, w->w1 + a * m, n * m},
+              {r + one + a * m, w->w3 + a * m, n * m},
+              {r + 2 * one + a * m, w->w2 + a * m, n * m},
+              {v.s1 ? v.s1 + a * n13 : NULL, w->s1 ? w->s1 + a * n13 : NULL, n * n13 * 4},
+              {v.s3 ? v.s3 + a * n13 : NULL, w->s3 ? w->s3 + a * n13 : NULL, n * n13 * 4},
+              {v.s2 ? v.s2 + a * n2 : NULL, w->s2 ? w->s2 + a * n2 : NULL, n * n2 * 4},
               {v.fq, w->wq, O * H * 4},
               {v.fk, w->wk, KV * H * 4},
               {v.fv, w->wv, KV * H * 4},
@@ -489,31 +592,66 @@ static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_w
               {v.kn, w->k_norm, KV * 4},
               {v.gate, w->gate, E * H * 4},
               {v.bias, w->bias, E * 4}};
-    for (size_t i = 0; i < sizeof cp / sizeof cp[0]; i++) {
-        if (!cp[i].dst || !cp[i].src) continue;  // no scales (not FP8), no QK norm, no routing bias
+    const size_t first = e0 == e1 ? 6 : 0, last = e0 == e1 ? sizeof cp / sizeof cp[0] : 6;
+    for (size_t i = first; i < last; i++) {
+        if (!cp[i].dst || !cp[i].src || !cp[i].n) continue;  // no scales (not FP8), no QK norm, no routing bias
         cudaError_t e = cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].n, cudaMemcpyHostToDevice, st);
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
 }
 
-extern "C" int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
+static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st) {
+    cudaError_t e = copy_part(c, d, w, b, st, 0, 0);
+    return e != cudaSuccess ? e : copy_part(c, d, w, b, st, 0, c->n_experts);
+}
+
+extern "C" int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w) {
     if (!g || !w || !w->w1 || w->layer < 0) return 0;
     const char *env = getenv("REAP_GPU_STAGE");  // 0: never (A/B experiments)
     if (env && !strcmp(env, "0")) return 0;
     int b = w->layer & 1, ok = 1;
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        d->staged_layer[b] = -1;
-        if (d->raw_dt[b] != w->expert_dtype || cudaSetDevice(d->ordinal) != cudaSuccess ||
-            copy_raw(&g->cfg, d, w, b, d->s_w) != cudaSuccess || cudaEventRecord(d->staged_ev[b], d->s_w) != cudaSuccess) {
+        d->staged_layer[b] = -1, d->staging[b] = 0;
+        if (d->raw_dt[b] != w->expert_dtype) ok = 0;
+    }
+    for (int i = 0; ok && i < g->n; i++) g->d[i].staging[b] = 1;
+    return ok;
+}
+
+extern "C" void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1) {
+    int b = w->layer & 1;
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        if (!d->staging[b]) continue;
+        if (cudaSetDevice(d->ordinal) != cudaSuccess || copy_part(&g->cfg, d, w, b, d->s_w, e0, e1) != cudaSuccess) {
             cudaGetLastError();
-            ok = 0;
+            d->staging[b] = 0;  // the forward copies this layer itself (after s_w drains)
+        }
+    }
+}
+
+extern "C" int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w) {
+    int b = w->layer & 1, ok = 1;
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        if (!d->staging[b] || cudaSetDevice(d->ordinal) != cudaSuccess ||
+            cudaEventRecord(d->staged_ev[b], d->s_w) != cudaSuccess) {
+            cudaGetLastError();
+            d->staging[b] = 0, ok = 0;
             continue;
         }
-        d->staged_layer[b] = w->layer, d->staged_key[b] = w->w1;
+        d->staging[b] = 0, d->staged_layer[b] = w->layer, d->staged_key[b] = w->w1;
     }
     return ok;
+}
+
+extern "C" int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
+    if (!reap_gpu_stage_begin(g, w)) return 0;
+    reap_gpu_stage_part(g, w, 0, 0);
+    reap_gpu_stage_part(g, w, 0, g->cfg.n_experts);
+    return reap_gpu_stage_end(g, w);
 }
 
 static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
@@ -529,8 +667,10 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     if (d->staged_layer[b] == w->layer && d->staged_key[b] == (const void *)w->w1) {
         CK(cudaEventSynchronize(d->staged_ev[b]));  // copied while the previous layer computed
         d->staged_layer[b] = -1;
+        d->t[PH_WAIT] += reap_now() - t0;
+        t0 = reap_now();
     } else {
-        if (d->staged_layer[b] >= 0) CK(cudaEventSynchronize(d->staged_ev[b]));  // a stale stage still copying
+        CK(cudaStreamSynchronize(d->s_w));  // a stale or broken-off stage may still be copying
         d->staged_layer[b] = -1;
         if (d->raw_dt[b] != dt) {
             if (d->raw[b]) cudaFree(d->raw[b]), d->allocated -= d->raw_bytes[b];
@@ -603,18 +743,21 @@ static int expert_gemms_grouped(reap_gpu *g, gdev *d, int region, int m, int k, 
     return REAP_OK;
 }
 
-static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A, float *C) {
+// C (P, m) in ctype: CUDA_R_32F or CUDA_R_16BF.
+static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A, void *C,
+                        cudaDataType_t ctype) {
     const int E = g->cfg.n_experts;
+    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
     if (g->bucketed && d->h_off[E + 1]) {  // padded layout: one batched GEMM per size class
         const size_t r = (size_t)region * 3 * E;
         int launches = 0;
-        CB(reap_k_expert_gemms_bucketed(d->blas, d->s, d->h_off, E, m, k, W, A, C, d->h_ptrs + r, d->d_ptrs + r,
-                                        &launches));
+        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, d->h_off, E, m, k, W, A, C, ctype, d->h_ptrs + r,
+                                           d->d_ptrs + r, &launches));
         d->diag_launches += launches;
         return REAP_OK;
     }
-    if (g->grouped == 1) {
-        int st = expert_gemms_grouped(g, d, region, m, k, W, A, C);
+    if (g->grouped == 1 && ctype == CUDA_R_32F) {
+        int st = expert_gemms_grouped(g, d, region, m, k, W, A, (float *)C);
         if (st == REAP_OK) return st;
         // not supported by this cuBLAS for these types: one GEMM per expert from now on
         reap_warn("GPU %d: grouped expert GEMM failed (%s): one GEMM per expert instead", d->ordinal, reap_err_msg());
@@ -632,7 +775,7 @@ static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf
         int n = d->h_off[e + 1] - d->h_off[e];
         if (n == 0) continue;
         CB(cublasGemmEx(d->xblas[j], CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
-                        A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, C + (size_t)d->h_off[e] * m, CUDA_R_32F, m,
+                        A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, (char *)C + (size_t)d->h_off[e] * m * csize, ctype, m,
                         CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         j = (j + 1) % nxs;
         d->diag_launches++;
@@ -690,26 +833,39 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
 
     CK(cudaStreamWaitEvent(s, d->in_end[b], 0));
     CK(cudaEventRecord(ev[1], s));
+#define MARK(step)                                                      \
+    do {                                                                \
+        if (g->prof) CK(cudaEventRecord(d->pev[(step) + 1], s));        \
+    } while (0)
+    if (g->prof) CK(cudaEventRecord(d->pev[0], s));
     // attention
     reap_k_rmsnorm(d->h, d->ln1, N, H, eps, d->xb, NULL, s);
+    MARK(PF_RMSNORM1);
     float *qkv = d->big;
     TRY(gemm_bf16(d, Q, N, H, d->wqkv, d->xb, qkv, CUDA_R_32F, 0.f));
+    MARK(PF_QKV);
     reap_k_qknorm_rope(qkv, has_qn ? d->qn : NULL, has_kn ? d->kn : NULL, d->rope, N, T, c->n_heads, c->n_kv_heads,
                        c->head_dim, c->rotary_dim, eps, d->qb, d->kb, d->vb, s);
+    MARK(PF_QKNORM_ROPE);
     bf16 *ao = (bf16 *)d->big;
     reap_k_attention(d->qb, d->kb, d->vb, rows, T, c->n_heads, c->n_kv_heads, c->head_dim, ao, 0, s);
+    MARK(PF_ATTN_CORE);
     TRY(gemm_bf16(d, H, N, O, d->wo, ao, d->h, CUDA_R_32F, 1.f));
+    MARK(PF_OPROJ);
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[2], s));
     // router
     float *xf = d->big;
     reap_k_rmsnorm(d->h, d->ln2, N, H, eps, d->xb, xf, s);
+    MARK(PF_RMSNORM2);
     {
         const float one = 1.f, zero = 0.f;
         CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, d->gate, H, xf, H, &zero, d->logits, E));
     }
+    MARK(PF_ROUTER_GEMM);
     reap_k_route(d->logits, has_bias ? d->bias : NULL, has_mask ? d->mask : NULL, N, E, c->top_k, (int)mode,
                  d->slot_e, d->slot_w, d->slot_g, s);
+    MARK(PF_ROUTE);
     if (g->bucketed) {  // padded layout (h_off[E + 1] = 1) unless the padding does not fit pair_cap
         reap_k_permute_padded(d->slot_e, N, S, E, (int)d->pair_cap, d->cnt, d->off, d->cursor, d->pair_tok,
                               d->pair_slot, d->slot_pos, s);
@@ -724,8 +880,10 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
         CK(cudaMemcpy2DAsync(g->trace + t0 * c->top_k, (size_t)c->top_k * 4, d->slot_e, (size_t)S * 4,
                              (size_t)c->top_k * 4, (size_t)N, cudaMemcpyDeviceToHost, s));
     CK(cudaGetLastError());
+    MARK(PF_PERMUTE);
     CK(cudaEventRecord(ev[3], s));
     CK(cudaEventSynchronize(ev[3]));
+    MARK(PF_HOST_SYNC);
     const int P = d->h_off[E];  // rows of the layout (pairs + padding when bucketed)
     const int *cnt = g->bucketed ? d->h_off + E + 2 : NULL;  // pairs per expert (bucketed)
     int pairs = cnt ? 0 : P;
@@ -734,11 +892,24 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     d->diag_rows += P, d->diag_pairs += pairs;
     // experts over routed pairs only
     reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
+    MARK(PF_GATHER);
     double t_issue = reap_now();
-    TRY(expert_gemms(g, d, 0, 2 * I, H, d->w13, d->xe, d->gy));
-    reap_k_silu_mul(d->gy, P, I, d->act, s);
+    // gate|up in f32 (env REAP_GPU_GATEUP_BF16=1: bf16). Measured on an H200 (bench/RESULTS.md, fifth
+    // pass) the bf16 output made the GEMM no faster, only SiLU (11 against 16 ms a layer), and moved
+    // the statistics further from the CPU's (sums 7.9e-3 against 6.2e-3), so f32 stays the default.
+    if (!g->gateup_bf16) {
+        TRY(expert_gemms(g, d, 0, 2 * I, H, d->w13, d->xe, d->gy, CUDA_R_32F));
+        MARK(PF_GEMM13);
+        reap_k_silu_mul(d->gy, P, I, d->act, s);
+    } else {
+        TRY(expert_gemms(g, d, 0, 2 * I, H, d->w13, d->xe, d->gy, CUDA_R_16BF));
+        MARK(PF_GEMM13);
+        reap_k_silu_mul_bf16((const bf16 *)d->gy, P, I, d->act, s);
+    }
+    MARK(PF_SILU);
     float *Y = d->gy;
-    TRY(expert_gemms(g, d, 1, H, I, d->w2, d->act, Y));
+    TRY(expert_gemms(g, d, 1, H, I, d->w2, d->act, Y, CUDA_R_32F));
+    MARK(PF_GEMM2);
     d->diag_issue_s += reap_now() - t_issue, d->diag_chunks++;
     for (int e = 0, mx = 0; e < E; e++) {
         int n = cnt ? cnt[e] : d->h_off[e + 1] - d->h_off[e];
@@ -751,7 +922,10 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     reap_k_expert_stats(Y, d->pair_slot, d->slot_e, d->slot_g, P, H, d->st_cnt, d->st_gate, d->st_norm, d->st_reap,
                         d->st_max, s);
     reap_k_count_tokens(has_mask ? d->mask : NULL, N, d->st_tokens, s);
+    MARK(PF_STATS);
     reap_k_combine(Y, d->slot_pos, d->slot_w, N, S, H, d->h, s);
+    MARK(PF_COMBINE);
+#undef MARK
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[5], s));
     // hidden states back on the output stream; the next chunk's compute goes on meanwhile
@@ -768,6 +942,11 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     }
     const int map[4] = {PH_ATTN, PH_ROUTER, PH_EXPERTS, PH_STATS};
     for (int i = 0; i < 4; i++) TRY(elapsed(d, ev[i + 1], ev[i + 2], map[i]));
+    for (int i = 0; g->prof && i < PF_N; i++) {
+        float ms;
+        CK(cudaEventElapsedTime(&ms, d->pev[i], d->pev[i + 1]));
+        d->pf[i] += ms / 1e3;
+    }
     return chunk_copy_times(d, b ^ 1);  // the previous chunk's copy out, long done by now
 }
 
@@ -785,31 +964,54 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     reap_k_fill_neg_inf(d->st_max, E, d->s);
     // chunks of whole rows; chunk i+1's hidden states go in while chunk i computes, and chunk i's
     // come back while chunk i+1 computes (buffers alternate)
+    // (a mode with 2 top_k slots per token runs each chunk as sub-chunks of fewer rows, cut the same
+    // way inside every chunk, so that they too do not depend on the number of GPUs)
     const size_t tok_row = (size_t)g->T;
     size_t fit = d->slot_cap / (tok_row * slots_per_token(c, mode));
-    const int cr = (int)(fit < 1 ? 1 : fit < (size_t)d->chunk_rows ? fit : d->chunk_rows);
-    const int nch = (d->rows + cr - 1) / cr;
+    const int CR = d->chunk_rows, cr = (int)(fit < 1 ? 1 : fit < (size_t)CR ? fit : CR), per = (CR + cr - 1) / cr;
+    int *sub0 = (int *)reap_xmalloc(sizeof(int) * 2 * ((size_t)(d->rows + CR - 1) / CR * per + 1)), *subn, nch = 0;
+    subn = sub0 + (size_t)(d->rows + CR - 1) / CR * per + 1;
+    for (int r = 0; r < d->rows; r += CR)
+        for (int k = 0; k < per && k * cr < CR && r + k * cr < d->rows; k++) {
+            int n = CR - k * cr < cr ? CR - k * cr : cr;
+            sub0[nch] = r + k * cr, subn[nch] = d->rows - sub0[nch] < n ? d->rows - sub0[nch] : n, nch++;
+        }
 #define CHUNK(i, r0, nr, t0)                                                                     \
-    const int r0 = (i) * cr;                                                                     \
-    const int nr = d->rows - r0 < cr ? d->rows - r0 : cr;                                        \
+    const int r0 = sub0[i];                                                                      \
+    const int nr = subn[i];                                                                      \
     const size_t t0 = (size_t)(d->row0 + r0) * tok_row
-    {
+    int st = REAP_OK;
+    if (nch > 0) {
         CHUNK(0, r0, nr, t0);
-        TRY(chunk_in(g, d, 0, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr));
+        st = chunk_in(g, d, 0, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr);
         (void)r0;
     }
-    for (int i = 0; i < nch; i++) {
+    for (int i = 0; i < nch && st == REAP_OK; i++) {
         if (i + 1 < nch) {
             CHUNK(i + 1, r0, nr, t0);
-            TRY(chunk_in(g, d, (i + 1) & 1, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr));
+            st = chunk_in(g, d, (i + 1) & 1, h + t0 * c->hidden, mask ? mask + t0 : NULL, nr);
             (void)r0;
+            if (st != REAP_OK) break;
         }
         CHUNK(i, r0, nr, t0);
         (void)r0;
-        TRY(run_chunk(g, d, i & 1, t0, h + t0 * c->hidden, mask != NULL, nr, mode, w->q_norm != NULL,
-                      w->k_norm != NULL, w->bias != NULL));
+        st = run_chunk(g, d, i & 1, t0, h + t0 * c->hidden, mask != NULL, nr, mode, w->q_norm != NULL,
+                       w->k_norm != NULL, w->bias != NULL);
     }
 #undef CHUNK
+    free(sub0);
+    if (st != REAP_OK) return st;
+    if (g->prof) {
+        char line[1024];
+        int n = snprintf(line, sizeof line, "PROFILE layer %d gpu %d ms:", w->layer, d->ordinal);
+        double sum = 0;
+        for (int i = 0; i < PF_N; i++) {
+            sum += d->pf[i];
+            if (n < (int)sizeof line) n += snprintf(line + n, sizeof line - n, " %s %.1f", pf_names[i], 1e3 * d->pf[i]);
+            d->pf[i] = 0;
+        }
+        fprintf(stderr, "%s total %.1f\n", line, 1e3 * sum);
+    }
     TRY(chunk_copy_times(d, 0));
     TRY(chunk_copy_times(d, 1));
     CK(cudaStreamSynchronize(d->s_out));
@@ -884,7 +1086,7 @@ extern "C" size_t reap_gpu_peak_mem(const reap_gpu *g) {
 extern "C" void reap_gpu_times(const reap_gpu *g, double t[5]) {
     double x[REAP_GPU_PHASES];
     reap_gpu_phase_times(g, x);
-    t[0] = x[0] + x[1] + x[6];
+    t[0] = x[0] + x[1] + x[6] + x[7];
     t[1] = x[2];
     t[2] = x[3];
     t[3] = x[4];

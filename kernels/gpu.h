@@ -35,9 +35,11 @@ void reap_gpu_times(const reap_gpu *g, double t[5]);
 // Finer time split (seconds, summed over layers, max over GPUs): weights to the GPU (host copy),
 // dequantisation to bf16, hidden states in, attention, router + permutation, expert GEMMs,
 // statistics + combine, hidden states out. (reap_gpu_times folds these into its five.)
-enum { REAP_GPU_PHASES = 7 };
-// Names of the phases, in order: "h2d", "dequant", "attention", "router", "experts", "stats", "d2h".
-// ("h2d" counts weights and hidden states in.)
+enum { REAP_GPU_PHASES = 8 };
+// Names of the phases, in order: "h2d", "dequant", "attention", "router", "experts", "stats", "d2h",
+// "wait". "h2d" is the hidden states in and, for a layer that was not staged, its weights (copy
+// streams, overlapping the compute); "wait" is the time the forward waited on the host for staged
+// weights still on their way (a slow disk shows here).
 void reap_gpu_phase_times(const reap_gpu *g, double t[REAP_GPU_PHASES]);
 // Floating-point operations done so far: routed expert GEMMs, and the whole layer (projections,
 // attention scores, router, experts), summed over layers and GPUs.
@@ -64,5 +66,14 @@ void reap_gpu_host_free(void *p);  // accepts NULL
 // alive until it returns, and stage at most the layer after the one computing. Returns 1 when
 // staged, 0 when not (the forward then copies as usual); errors surface in the forward.
 int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w);
+// The same in parts, so that a layer's copy follows its read from disk (a loader calls these from
+// its thread as reap_layer_load_parts reports parts): begin once the layer's host buffers are laid
+// out (w's pointers set), then each part as soon as it is in memory (e0 == e1: the non-expert
+// tensors; else experts [e0, e1), all of w1, w3, w2 and their scales), then end after the last.
+// begin returns 1 when staging started (0: not; then call neither part nor end, the forward copies
+// as usual); end returns 1 when the layer is staged. reap_gpu_stage = begin + all parts + end.
+int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w);
+void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1);
+int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w);
 
 #endif

@@ -180,244 +180,6 @@ void reap_k_qknorm_rope(const float *qkv, const float *qn, const float *kn, cons
 }
 
 // ---------------------------------------------------------------------------------------------
-// Attention
-
-// Flash attention (FlashAttention-2 style) on the tensor cores through mma.sync m16n8k16 bf16 with
-// fp32 accumulation. A block of 4 warps owns 64 queries of one head of one row; each warp owns 16
-// of them and keeps its Q fragments, scores, probabilities and output accumulator in registers.
-// Key/value tiles of 64 tokens are copied to shared memory with cp.async, two stages deep (the next
-// tile loads while the current one computes); rows of HD bf16 are stored with their 16-byte chunks
-// XOR-swizzled by (row & 7) so that ldmatrix reads are free of bank conflicts. Online softmax in
-// fp32 (exp2 with the scale folded in). Query blocks run heaviest (latest) first.
-__device__ __forceinline__ unsigned smem_u32(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, int valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-__device__ __forceinline__ void ldsm_x4(unsigned r[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_u32(p)));
-}
-__device__ __forceinline__ void ldsm_x4_t(unsigned r[4], const void *p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_u32(p)));
-}
-// d (16x8 f32) += a (16x16 bf16, row) * b (16x8 bf16, col)
-__device__ __forceinline__ void mma_bf16(float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *(unsigned *)&v;
-}
-
-// Element (r, c) of a swizzled tile of rows of HD bf16.
-template <int HD> __device__ __forceinline__ int swz(int r, int c) { return r * HD + ((((c >> 3) ^ (r & 7))) << 3) + (c & 7); }
-
-template <int HD>
-__global__ void __launch_bounds__(128) k_attn_mma(const bf16 *q, const bf16 *k, const bf16 *v, int T, int nh, int nkv,
-                                                  bf16 *out) {
-    constexpr int BM = 64, BN = 64, CH = HD / 8, NT = BN / 8, DT = HD / 8;
-    extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *sQ = (bf16 *)smem;
-    bf16 *sK = sQ + BM * HD;       // 2 stages
-    bf16 *sV = sK + 2 * BN * HD;   // 2 stages
-
-    const int qb = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, row = blockIdx.z;
-    const int kvh = h / (nh / nkv);
-    const int q0 = qb * BM;
-    const size_t qs = (size_t)nh * HD, ks = (size_t)nkv * HD;
-    const bf16 *qbase = q + (size_t)row * T * qs + (size_t)h * HD;
-    const bf16 *kbase = k + (size_t)row * T * ks + (size_t)kvh * HD;
-    const bf16 *vbase = v + (size_t)row * T * ks + (size_t)kvh * HD;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-
-    for (int i = tid; i < BM * CH; i += 128) {
-        int r = i / CH, c = i % CH, ok = q0 + r < T;
-        cp_async16(sQ + swz<HD>(r, c * 8), qbase + (size_t)(ok ? q0 + r : 0) * qs + c * 8, ok);
-    }
-    auto load_kv = [&](int kt, int stage) {
-        const int k0 = kt * BN;
-        bf16 *dk = sK + stage * BN * HD, *dv = sV + stage * BN * HD;
-        for (int i = tid; i < BN * CH; i += 128) {
-            int r = i / CH, c = i % CH, ok = k0 + r < T;
-            size_t src = (size_t)(ok ? k0 + r : 0) * ks + c * 8;
-            cp_async16(dk + swz<HD>(r, c * 8), kbase + src, ok);
-            cp_async16(dv + swz<HD>(r, c * 8), vbase + src, ok);
-        }
-    };
-    const int n_tiles = (min(q0 + BM, T) + BN - 1) / BN;
-    load_kv(0, 0);
-    cp_async_commit();
-
-    const float sl2 = rsqrtf((float)HD) * 1.4426950408889634f;
-    unsigned qf[HD / 16][4];
-    float o[DT][4];
-#pragma unroll
-    for (int i = 0; i < DT; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // rows lane/4 and lane/4 + 8 of the warp
-    const int qi0 = q0 + warp * 16 + (lane >> 2), qi1 = qi0 + 8;
-
-    for (int kt = 0; kt < n_tiles; kt++) {
-        if (kt + 1 < n_tiles) load_kv(kt + 1, (kt + 1) & 1);
-        cp_async_commit();
-        cp_async_wait<1>();
-        __syncthreads();
-        if (kt == 0) {
-#pragma unroll
-            for (int kk = 0; kk < HD / 16; kk++)
-                ldsm_x4(qf[kk], sQ + swz<HD>(warp * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8));
-        }
-        const bf16 *cK = sK + (kt & 1) * BN * HD, *cV = sV + (kt & 1) * BN * HD;
-        // S = Q K^T (16 x 64 per warp)
-        float s[NT][4];
-#pragma unroll
-        for (int i = 0; i < NT; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < HD / 16; kk++) {
-#pragma unroll
-            for (int nn = 0; nn < NT / 2; nn++) {
-                unsigned b[4];
-                ldsm_x4(b, cK + swz<HD>(nn * 16 + (lane >> 4) * 8 + (lane & 7), kk * 16 + ((lane >> 3) & 1) * 8));
-                mma_bf16(s[2 * nn], qf[kk], b[0], b[1]);
-                mma_bf16(s[2 * nn + 1], qf[kk], b[2], b[3]);
-            }
-        }
-        // causal mask (only the last tile can reach past a query), online softmax
-        const int k0 = kt * BN;
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int i = 0; i < NT; i++) {
-            const int kj = k0 + i * 8 + (lane & 3) * 2;
-            if (kt == n_tiles - 1) {
-                if (kj > qi0) s[i][0] = -INFINITY;
-                if (kj + 1 > qi0) s[i][1] = -INFINITY;
-                if (kj > qi1) s[i][2] = -INFINITY;
-                if (kj + 1 > qi1) s[i][3] = -INFINITY;
-            }
-            mx0 = fmaxf(mx0, fmaxf(s[i][0], s[i][1]));
-            mx1 = fmaxf(mx1, fmaxf(s[i][2], s[i][3]));
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float mn0 = fmaxf(m0, mx0 * sl2), mn1 = fmaxf(m1, mx1 * sl2);
-        const float b0 = mn0 == -INFINITY ? 0.f : mn0, b1 = mn1 == -INFINITY ? 0.f : mn1;
-        const float a0 = exp2f(m0 - b0), a1 = exp2f(m1 - b1);
-        m0 = mn0, m1 = mn1;
-        float rs0 = 0.f, rs1 = 0.f;
-        unsigned pf[NT / 2][4];
-#pragma unroll
-        for (int i = 0; i < NT; i++) {
-            float p0 = exp2f(s[i][0] * sl2 - b0), p1 = exp2f(s[i][1] * sl2 - b0);
-            float p2 = exp2f(s[i][2] * sl2 - b1), p3 = exp2f(s[i][3] * sl2 - b1);
-            rs0 += p0 + p1, rs1 += p2 + p3;
-            pf[i / 2][(i & 1) * 2] = pack_bf16(p0, p1);
-            pf[i / 2][(i & 1) * 2 + 1] = pack_bf16(p2, p3);
-        }
-        l0 = l0 * a0 + rs0, l1 = l1 * a1 + rs1;
-#pragma unroll
-        for (int i = 0; i < DT; i++) o[i][0] *= a0, o[i][1] *= a0, o[i][2] *= a1, o[i][3] *= a1;
-        // O += P V
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; kk++) {
-#pragma unroll
-            for (int dd = 0; dd < DT / 2; dd++) {
-                unsigned b[4];
-                ldsm_x4_t(b, cV + swz<HD>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dd * 16 + (lane >> 4) * 8));
-                mma_bf16(o[2 * dd], pf[kk], b[0], b[1]);
-                mma_bf16(o[2 * dd + 1], pf[kk], b[2], b[3]);
-            }
-        }
-        __syncthreads();  // the stage this tile used is overwritten by the load two tiles on
-    }
-    cp_async_wait<0>();
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    const float inv0 = 1.f / l0, inv1 = 1.f / l1;
-    const int c = (lane & 3) * 2;
-    if (qi0 < T) {
-        bf16 *o0 = out + ((size_t)row * T + qi0) * qs + (size_t)h * HD;
-#pragma unroll
-        for (int i = 0; i < DT; i++)
-            *(__nv_bfloat162 *)(o0 + i * 8 + c) = __floats2bfloat162_rn(o[i][0] * inv0, o[i][1] * inv0);
-    }
-    if (qi1 < T) {
-        bf16 *o1 = out + ((size_t)row * T + qi1) * qs + (size_t)h * HD;
-#pragma unroll
-        for (int i = 0; i < DT; i++)
-            *(__nv_bfloat162 *)(o1 + i * 8 + c) = __floats2bfloat162_rn(o[i][2] * inv1, o[i][3] * inv1);
-    }
-}
-
-// Scalar reference-grade kernel: one warp per (query, head), online softmax, hd <= 256.
-__global__ void k_attn_scalar(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, int hd,
-                              bf16 *out) {
-    int gw = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (gw >= rows * T * nh) return;
-    int h = gw % nh, t = gw / nh, pos = t % T, row0 = t - pos;
-    int kvh = h / (nh / nkv);
-    size_t qs = (size_t)nh * hd, ks = (size_t)nkv * hd;
-    float qv[8], acc[8];
-    for (int i = 0; i < 8; i++) {
-        int d = lane + 32 * i;
-        qv[i] = d < hd ? __bfloat162float(q[(size_t)t * qs + (size_t)h * hd + d]) : 0.f;
-        acc[i] = 0.f;
-    }
-    float scale = rsqrtf((float)hd), m = -INFINITY, l = 0.f;
-    for (int j = 0; j <= pos; j++) {
-        const bf16 *kr = k + (size_t)(row0 + j) * ks + (size_t)kvh * hd;
-        const bf16 *vr = v + (size_t)(row0 + j) * ks + (size_t)kvh * hd;
-        float d0 = 0.f;
-        for (int i = 0; i < 8; i++) {
-            int d = lane + 32 * i;
-            if (d < hd) d0 += qv[i] * __bfloat162float(kr[d]);
-        }
-        float s = warp_sum(d0) * scale;
-        float mn = fmaxf(m, s), a = expf(m - mn), p = expf(s - mn);
-        l = l * a + p;
-        for (int i = 0; i < 8; i++) {
-            int d = lane + 32 * i;
-            acc[i] = acc[i] * a + (d < hd ? p * __bfloat162float(vr[d]) : 0.f);
-        }
-        m = mn;
-    }
-    for (int i = 0; i < 8; i++) {
-        int d = lane + 32 * i;
-        if (d < hd) out[(size_t)t * qs + (size_t)h * hd + d] = __float2bfloat16(acc[i] / l);
-    }
-}
-
-template <int HD>
-static void launch_attn_mma(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, bf16 *out,
-                            cudaStream_t s) {
-    const int BM = 64, BN = 64;
-    const size_t smem = ((size_t)BM * HD + 4 * (size_t)BN * HD) * sizeof(bf16);
-    // per device and cheap: set on every launch (a static flag would miss the second GPU)
-    cudaFuncSetAttribute(k_attn_mma<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    dim3 grid((T + BM - 1) / BM, nh, rows);
-    k_attn_mma<HD><<<grid, 128, smem, s>>>(q, k, v, T, nh, nkv, out);
-}
-
-void reap_k_attention(const bf16 *q, const bf16 *k, const bf16 *v, int rows, int T, int nh, int nkv, int hd, bf16 *out,
-                      int force_scalar, cudaStream_t s) {
-    if (rows <= 0 || T <= 0) return;
-    if (!force_scalar && hd == 128) return launch_attn_mma<128>(q, k, v, rows, T, nh, nkv, out, s);
-    if (!force_scalar && hd == 64) return launch_attn_mma<64>(q, k, v, rows, T, nh, nkv, out, s);
-    int64_t warps = (int64_t)rows * T * nh;
-    k_attn_scalar<<<blocks_for(warps * 32, 256), 256, 0, s>>>(q, k, v, rows, T, nh, nkv, hd, out);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Routing: one warp per token; lane j owns experts j, j+32, ... (E <= 1024).
 
 // Top-k of key (E) over not-yet-taken experts, ties to the lower index; taken bits per lane.
@@ -616,12 +378,69 @@ __global__ void k_silu_mul(const float *G, int64_t n, int I, bf16 *act) {
     }
 }
 
+// 4 columns per thread (16-byte loads, 8-byte stores) when I % 4 == 0: twice the bandwidth of the
+// scalar kernel above, whose 64-bit division per element held it to ~2.2 TB/s on an H200.
+__global__ void k_silu_mul_x4(const float *G, int64_t n4, int I4, bf16 *act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t p = i / I4, c = i % I4;
+        float4 a = ((const float4 *)(G + p * 8 * I4))[c], b = ((const float4 *)(G + p * 8 * I4 + 4 * I4))[c];
+        __nv_bfloat162 lo = __floats2bfloat162_rn(a.x / (1.0f + expf(-a.x)) * b.x, a.y / (1.0f + expf(-a.y)) * b.y);
+        __nv_bfloat162 hi = __floats2bfloat162_rn(a.z / (1.0f + expf(-a.z)) * b.z, a.w / (1.0f + expf(-a.w)) * b.w);
+        uint2 o;
+        o.x = *(unsigned *)&lo, o.y = *(unsigned *)&hi;
+        ((uint2 *)act)[i] = o;
+    }
+}
+
 void reap_k_silu_mul(const float *G, int P, int I, bf16 *act, cudaStream_t s) {
     if (P <= 0) return;
     int64_t n = (int64_t)P * I;
+    if (I % 4 == 0) {
+        unsigned g = blocks_for(n / 4, 256);
+        if (g > 132 * 16) g = 132 * 16;
+        k_silu_mul_x4<<<g, 256, 0, s>>>(G, n / 4, I / 4, act);
+        return;
+    }
     unsigned g = blocks_for(n, 256);
     if (g > 132 * 32) g = 132 * 32;
     k_silu_mul<<<g, 256, 0, s>>>(G, n, I, act);
+}
+
+// The same from bf16 gate|up values, 8 columns per thread (16-byte loads and stores) when I % 8 == 0.
+__global__ void k_silu_mul_bf16x8(const bf16 *G, int64_t n8, int I8, bf16 *act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t p = i / I8, c = i % I8;
+        uint4 ga = ((const uint4 *)(G + p * 16 * I8))[c], ub = ((const uint4 *)(G + p * 16 * I8 + 8 * I8))[c], o;
+        const __nv_bfloat162 *a2 = (const __nv_bfloat162 *)&ga, *b2 = (const __nv_bfloat162 *)&ub;
+        __nv_bfloat162 *o2 = (__nv_bfloat162 *)&o;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float2 a = __bfloat1622float2(a2[j]), b = __bfloat1622float2(b2[j]);
+            o2[j] = __floats2bfloat162_rn(a.x / (1.0f + expf(-a.x)) * b.x, a.y / (1.0f + expf(-a.y)) * b.y);
+        }
+        ((uint4 *)act)[i] = o;
+    }
+}
+__global__ void k_silu_mul_bf16(const bf16 *G, int64_t n, int I, bf16 *act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t p = i / I, c = i % I;
+        float a = __bfloat162float(G[p * 2 * I + c]), b = __bfloat162float(G[p * 2 * I + I + c]);
+        act[i] = __float2bfloat16(a / (1.0f + expf(-a)) * b);
+    }
+}
+
+void reap_k_silu_mul_bf16(const bf16 *G, int P, int I, bf16 *act, cudaStream_t s) {
+    if (P <= 0) return;
+    int64_t n = (int64_t)P * I;
+    if (I % 8 == 0) {
+        unsigned g = blocks_for(n / 8, 256);
+        if (g > 132 * 16) g = 132 * 16;
+        k_silu_mul_bf16x8<<<g, 256, 0, s>>>(G, n / 8, I / 8, act);
+        return;
+    }
+    unsigned g = blocks_for(n, 256);
+    if (g > 132 * 32) g = 132 * 32;
+    k_silu_mul_bf16<<<g, 256, 0, s>>>(G, n, I, act);
 }
 
 // ---------------------------------------------------------------------------------------------

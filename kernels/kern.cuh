@@ -73,6 +73,8 @@ void reap_k_permute_padded(const int *slot_e, int N, int S, int E, int cap, int 
 void reap_k_gather(const __nv_bfloat16 *x, const int *pair_tok, int P, int H, __nv_bfloat16 *xe, cudaStream_t s);
 // act (P, I) bf16 = silu(G[:, :I]) * G[:, I:], G (P, 2I) f32.
 void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
+// The same with G (P, 2I) bf16 (the gate|up GEMM writing bf16: half the bytes; see kernels/gpu.cu).
+void reap_k_silu_mul_bf16(const __nv_bfloat16 *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
 // Statistics of every counted pair: Y (P, H) f32 expert outputs; adds to cnt/gate/norm/reap (E)
 // and maxes max_act (E) in float64 for pairs whose slot_g >= 0 (rows with pair_slot < 0 are padding: skipped).
 void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P,
@@ -98,5 +100,9 @@ void reap_k_fill_neg_inf(double *x, int n, cudaStream_t s);
 cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
                                             const __nv_bfloat16 *W, const __nv_bfloat16 *A, float *C, void **hp,
                                             void **dp, int *launches);
+// The same with C in ctype: CUDA_R_32F (as above) or CUDA_R_16BF (C an array of bf16).
+cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
+                                               const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                               cudaDataType_t ctype, void **hp, void **dp, int *launches);
 
 #endif

@@ -17,10 +17,12 @@ static int by_rows(const void *a, const void *b) {
     return x->n != y->n ? (x->n < y->n ? -1 : 1) : (x->e < y->e ? -1 : x->e > y->e);
 }
 
-// off (E+1) host; W (E, m, k), A (off[E], k) bf16; C (off[E], m) f32; hp/dp (3E) pointer scratch.
-cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
-                                            const __nv_bfloat16 *W, const __nv_bfloat16 *A, float *C, void **hp,
-                                            void **dp, int *launches) {
+// off (E+1) host; W (E, m, k), A (off[E], k) bf16; C (off[E], m) ctype (f32 or bf16); hp/dp (3E)
+// pointer scratch.
+cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
+                                               const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                               cudaDataType_t ctype, void **hp, void **dp, int *launches) {
+    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
     if (launches) *launches = 0;
     xrows stack[1024], *r = E <= 1024 ? stack : (xrows *)malloc((size_t)E * sizeof(xrows));
     if (!r) return CUBLAS_STATUS_ALLOC_FAILED;
@@ -33,7 +35,7 @@ cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, co
         int e = r[j].e;
         hp[j] = (void *)(W + (size_t)e * m * k);
         hp[E + j] = (void *)(A + (size_t)off[e] * k);
-        hp[2 * E + j] = (void *)(C + (size_t)off[e] * m);
+        hp[2 * E + j] = (void *)((char *)C + (size_t)off[e] * m * csize);
     }
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     if (used > 0 && cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, s) != cudaSuccess)
@@ -45,9 +47,15 @@ cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, co
         // row-major C_e (n, m) = A_e (n, k) W_e^T: column-major C^T (m, n) = W_e^T (m, k) A_e^T (k, n)
         st = cublasGemmBatchedEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, r[j0].n, k, &one, (const void *const *)(dp + j0),
                                  CUDA_R_16BF, k, (const void *const *)(dp + E + j0), CUDA_R_16BF, k, &zero,
-                                 dp + 2 * E + j0, CUDA_R_32F, m, j1 - j0, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                                 dp + 2 * E + j0, ctype, m, j1 - j0, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
         if (launches) ++*launches;
     }
     if (r != stack) free(r);
     return st;
+}
+
+cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
+                                            const __nv_bfloat16 *W, const __nv_bfloat16 *A, float *C, void **hp,
+                                            void **dp, int *launches) {
+    return reap_k_expert_gemms_bucketed_ex(h, s, off, E, m, k, W, A, C, CUDA_R_32F, hp, dp, launches);
 }

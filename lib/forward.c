@@ -5,8 +5,11 @@
 #include "forward.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "cpu_ops.h"
@@ -50,15 +53,6 @@ static void *layer_alloc(layer_arena *a, size_t bytes, int f32) {
     REAP_ASSERT(at + bytes <= a->cap);  // sized by reap_layer_arena_bytes and checked up front
     a->used = at + bytes;
     return a->p + at;
-}
-
-static int read_f32(const reap_ckpt *c, const char *name, int ndim, int64_t d0, int64_t d1, float **out,
-                    size_t *bytes, layer_arena *a) {
-    int64_t shape[2] = {d0, d1};
-    size_t n = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
-    *out = layer_alloc(a, n * sizeof(float), 1);
-    *bytes += n * sizeof(float);
-    return reap_ckpt_read_f32(c, name, ndim, shape, *out);
 }
 
 static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what, int64_t r, int64_t cols,
@@ -116,8 +110,134 @@ int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, s
     return REAP_OK;
 }
 
+// ---- parallel reading: a layer's tensors are a list of items in the order a serial reader takes
+// them, and nt threads draw items from a shared counter (disks deliver more with several reads in
+// flight). The failure of the lowest item wins, so the message depends neither on the thread count
+// nor on timing: a thread that draws an item after a failed one stops; items before it still run
+// (one of them may fail first), exactly the failure a serial reader would have met first.
+
+enum { READ_THREADS = 8, READ_THREADS_MAX = 256, PART_BYTES = 64 << 20 };
+
+// One non-expert tensor read as f32 into *dst: `what` inside the layer, shape (d0) or (d0, d1).
+typedef struct {
+    const char *what;
+    int nd;
+    int64_t d0, d1;
+    float **dst;
+} f32_item;
+
+typedef struct layer_reader layer_reader;
+struct layer_reader {
+    const reap_ckpt *c;
+    const reap_m2_config *cfg;
+    int layer;
+    reap_layer_weights *w;
+    int (*run)(layer_reader *r, int item);  // reads one item; a failure's message is on its thread
+    int n_items;
+    const f32_item *f32;                    // run_f32's items
+    // run_expert: item 3e + m is matrix m (w1, w3, w2) of expert e; parts of per_part experts
+    reap_dtype dt;
+    size_t m13, s13, s2;                    // bytes of one w1/w3/w2, floats of one s1/s3 and one s2
+    int per_part, n_parts, parts_done;      // parts_done: parts reported (calling thread only)
+    atomic_int *part_items;                 // (n_parts) items finished per part; NULL: no parts
+    reap_layer_part_fn part;
+    void *ctx;
+    atomic_int next;                        // next item to draw
+    atomic_int fail_at;                     // lowest failed item (n_items: none)
+    int fail_st;
+    char fail_msg[1024];
+};
+
+static int run_f32(layer_reader *r, int i) {
+    const f32_item *it = &r->f32[i];
+    char n[128];
+    int64_t shape[2] = {it->d0, it->d1};
+    return reap_ckpt_read_f32(r->c, reap_m2_layer_name(n, r->layer, it->what), it->nd, shape, *it->dst);
+}
+
+static int run_expert(layer_reader *r, int i) {
+    static const char *const what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+    int e = i / 3, m = i % 3;
+    const reap_layer_weights *w = r->w;
+    int64_t H = r->cfg->hidden, I = r->cfg->inter;
+    uint8_t *dst = (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * r->m13;
+    float *s = m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2;
+    size_t sn = m == 2 ? r->s2 : r->s13;
+    reap_dtype dt = r->dt;
+    return load_expert_matrix(r->c, r->cfg, r->layer, e, what[m], m == 2 ? H : I, m == 2 ? I : H, &dt, dst,
+                              s ? s + (size_t)e * sn : NULL);
+}
+
+// Reports, in order, the parts whose items have all been read (calling thread only).
+static void report_parts(layer_reader *r) {
+    int E = r->cfg->n_experts;
+    while (r->parts_done < r->n_parts) {
+        int e0 = r->parts_done * r->per_part, e1 = e0 + r->per_part < E ? e0 + r->per_part : E;
+        if (atomic_load(&r->part_items[r->parts_done]) != 3 * (e1 - e0)) break;
+        r->parts_done++;
+        r->part(r->ctx, r->w, e0, e1);
+    }
+}
+
+static void reader_work(layer_reader *r, int master) {
+    for (;;) {
+        int i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->n_items || i > atomic_load(&r->fail_at)) break;
+        int st = r->run(r, i);
+        if (st) {
+#pragma omp critical(reap_layer_reader)
+            if (i < atomic_load(&r->fail_at)) {
+                atomic_store(&r->fail_at, i);
+                r->fail_st = st;
+                snprintf(r->fail_msg, sizeof r->fail_msg, "%s", reap_err_msg());
+            }
+        } else if (r->part_items) {
+            atomic_fetch_add(&r->part_items[i / 3 / r->per_part], 1);
+        }
+        if (master && r->part_items) report_parts(r);
+    }
+    // The calling thread keeps reporting parts while the others finish theirs, so that each part's
+    // consumer (a copy to the GPU) starts when it is read rather than when the last one is.
+    while (master && r->part_items && r->parts_done < r->n_parts && atomic_load(&r->fail_at) == r->n_items) {
+        report_parts(r);
+        nanosleep(&(struct timespec){0, 100000}, NULL);
+    }
+}
+
+// Runs r's items on nt threads; returns the failure of the lowest failed item, raised again here.
+static int reader_run(layer_reader *r, int nt) {
+    atomic_init(&r->next, 0);
+    atomic_init(&r->fail_at, r->n_items);
+    if (nt > r->n_items) nt = r->n_items;
+    if (nt <= 1) {
+        reader_work(r, 1);
+    } else {
+#pragma omp parallel num_threads(nt)
+        reader_work(r, omp_get_thread_num() == 0);
+    }
+    if (atomic_load(&r->fail_at) < r->n_items) return reap_fail(r->fail_st, "%s", r->fail_msg);
+    if (r->part_items) report_parts(r);
+    return REAP_OK;
+}
+
+static int read_threads(int threads) {
+    if (threads <= 0) {
+        const char *env = getenv("REAP_READ_THREADS");
+        threads = env && atoi(env) > 0 ? atoi(env) : READ_THREADS;
+    }
+    return threads < READ_THREADS_MAX ? threads : READ_THREADS_MAX;
+}
+
+// Experts per part: about PART_BYTES (env REAP_READ_PART_BYTES overrides it, for tests), at least one.
+static int experts_per_part(size_t expert_bytes) {
+    const char *env = getenv("REAP_READ_PART_BYTES");
+    long long pb = env && atoll(env) > 0 ? atoll(env) : PART_BYTES;
+    long long n = expert_bytes ? pb / (long long)expert_bytes : 1;
+    return n < 1 ? 1 : n > INT32_MAX / 4 ? INT32_MAX / 4 : (int)n;
+}
+
 static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w,
-                      layer_arena *a) {
+                      layer_arena *a, int threads, reap_layer_part_fn part, void *ctx) {
     memset(w, 0, sizeof *w);
     w->layer = layer;
     int st = reap_forward_check_config(cfg, c->dir);
@@ -126,10 +246,11 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
         return reap_fail(REAP_EINVAL, "%s: layer %d out of range (0..%d)", c->dir, layer, cfg->n_layers - 1);
     int64_t H = cfg->hidden, q = (int64_t)cfg->n_heads * cfg->head_dim, kv = (int64_t)cfg->n_kv_heads * cfg->head_dim;
     int64_t E = cfg->n_experts, I = cfg->inter;
-    char n[128];
+    int nt = read_threads(threads);
     size_t b = 0;
-#define F32(field, what, nd, d0, d1)                                                             \
-    if ((st = read_f32(c, reap_m2_layer_name(n, layer, what), nd, d0, d1, &w->field, &b, a))) goto fail
+    f32_item f[10];
+    int nf = 0;
+#define F32(field, what, nd, d0, d1) f[nf++] = (f32_item){what, nd, d0, d1, &w->field}
     F32(ln1, "input_layernorm.weight", 1, H, 0);
     F32(ln2, "post_attention_layernorm.weight", 1, H, 0);
     F32(wq, "self_attn.q_proj.weight", 2, q, H);
@@ -143,6 +264,13 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     F32(gate, "block_sparse_moe.gate.weight", 2, E, H);
     if (cfg->use_routing_bias) F32(bias, "block_sparse_moe.e_score_correction_bias", 1, E, 0);
 #undef F32
+    for (int i = 0; i < nf; i++) {
+        size_t n = (size_t)f[i].d0 * (size_t)(f[i].nd == 2 ? f[i].d1 : 1);
+        *f[i].dst = layer_alloc(a, n * sizeof(float), 1);
+        b += n * sizeof(float);
+    }
+    layer_reader r = {.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_f32, .n_items = nf, .f32 = f};
+    if ((st = reader_run(&r, nt))) goto fail;
 
     reap_dtype dt = (reap_dtype)-1;
     const reap_ckpt_tensor *t0;
@@ -172,16 +300,20 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
         w->s2 = layer_alloc(a, E * s2 * sizeof(float), 1);
         b += E * (2 * s13 + s2) * sizeof(float);
     }
-    for (int64_t e = 0; e < E; e++) {
-        if ((st = load_expert_matrix(c, cfg, layer, (int)e, "w1.weight", I, H, &dt, w->w1 + e * m13,
-                                     w->s1 ? w->s1 + e * s13 : NULL)) ||
-            (st = load_expert_matrix(c, cfg, layer, (int)e, "w3.weight", I, H, &dt, w->w3 + e * m13,
-                                     w->s3 ? w->s3 + e * s13 : NULL)) ||
-            (st = load_expert_matrix(c, cfg, layer, (int)e, "w2.weight", H, I, &dt, w->w2 + e * m13,
-                                     w->s2 ? w->s2 + e * s2 : NULL)))
-            goto fail;
-    }
     w->bytes = b;
+    if (part) part(ctx, w, 0, 0);
+
+    r = (layer_reader){.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_expert, .n_items = (int)(3 * E),
+                       .dt = dt, .m13 = m13, .s13 = s13, .s2 = s2, .part = part, .ctx = ctx};
+    if (part) {
+        r.per_part = experts_per_part(3 * m13 + (2 * s13 + s2) * sizeof(float));
+        r.n_parts = (int)((E + r.per_part - 1) / r.per_part);
+        r.part_items = reap_xmalloc((size_t)r.n_parts * sizeof *r.part_items);
+        for (int p = 0; p < r.n_parts; p++) atomic_init(&r.part_items[p], 0);
+    }
+    st = reader_run(&r, nt);
+    free(r.part_items);
+    if (st) goto fail;
     return REAP_OK;
 fail:
     if (a) reap_layer_forget(w);
@@ -190,7 +322,7 @@ fail:
 }
 
 int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w) {
-    return load_layer(c, cfg, layer, w, NULL);
+    return reap_layer_load_parts(c, cfg, layer, NULL, 0, 0, NULL, NULL, w);
 }
 
 int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
@@ -201,6 +333,13 @@ int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int la
 
 int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
                          reap_layer_weights *w) {
+    REAP_ASSERT(arena);  // the heap is reap_layer_load's (its weights are freed, these forgotten)
+    return reap_layer_load_parts(c, cfg, layer, arena, arena_bytes, 0, NULL, NULL, w);
+}
+
+int reap_layer_load_parts(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                          int threads, reap_layer_part_fn part, void *ctx, reap_layer_weights *w) {
+    if (!arena) return load_layer(c, cfg, layer, w, NULL, threads, part, ctx);
     memset(w, 0, sizeof *w);
     w->layer = layer;
     size_t need;
@@ -210,7 +349,7 @@ int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int laye
         return reap_fail(REAP_EINVAL, "%s: layer %d needs %zu bytes of host buffer, %zu given", c->dir, layer, need,
                          arena_bytes);
     layer_arena a = {arena, arena_bytes, 0};
-    return load_layer(c, cfg, layer, w, &a);
+    return load_layer(c, cfg, layer, w, &a, threads, part, ctx);
 }
 
 void reap_layer_forget(reap_layer_weights *w) {

@@ -37,6 +37,21 @@ int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int la
 int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
                          reap_layer_weights *w);
 void reap_layer_forget(reap_layer_weights *w);
+// Called by reap_layer_load_parts from the calling thread as tensors land in memory: first once
+// with e0 == e1 == 0 when the non-expert tensors (norms, attention, router gate, bias) are read,
+// then for consecutive expert ranges [e0, e1) (all of w1, w3, w2 and their scales for those
+// experts), in increasing order, covering 0..n_experts. w's pointers are all set at the first call.
+typedef void (*reap_layer_part_fn)(void *ctx, const reap_layer_weights *w, int e0, int e1);
+// reap_layer_load_into (arena may be NULL: heap, like reap_layer_load) with the experts read by
+// `threads` threads in parallel (<= 0: env REAP_READ_THREADS, else 8), in parts of about 64 MB
+// (env REAP_READ_PART_BYTES overrides the size, for tests), calling part (may be NULL) after each.
+// Same weights, same error messages as reap_layer_load for any thread count: on several bad
+// tensors the first in reading order (norms and attention, router, then expert 0's w1, w3, w2,
+// expert 1's...) is named. reap_layer_load and reap_layer_load_into are this with the default
+// thread count and no callback. On failure no part covering the failed tensor or a later one is
+// reported, and w is released.
+int reap_layer_load_parts(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                          int threads, reap_layer_part_fn part, void *ctx, reap_layer_weights *w);
 
 // Runs one decoder layer in place on h (rows*T, H) f32 for packed rows of T tokens (positions
 // 0..T-1 in each row, causal attention within the row), mask (rows*T) marks tokens counted in

@@ -59,6 +59,15 @@ int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
     (void)g, (void)w;
     return 0;
 }
+int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w) {
+    (void)g, (void)w;
+    return 0;
+}
+void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1) { (void)g, (void)w, (void)e0, (void)e1; }
+int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w) {
+    (void)g, (void)w;
+    return 0;
+}
 #else
 typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
 #endif

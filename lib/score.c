@@ -224,9 +224,10 @@ static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) {
 }
 
 // ---- layer prefetch: layer l+1 is read from disk in a thread while layer l computes (and the first
-// layer while the tokens are embedded). For the GPU it is read straight into one of two page-locked
-// buffers allocated once (arena, layer parity picks it), so the copies to the GPU run at full bus
-// speed, and the thread starts the copy to the GPUs itself (reap_gpu_stage) while layer l still
+// layer while the tokens are embedded), by several reads in flight (reap_layer_load_parts). For the
+// GPU it is read straight into one of two page-locked buffers allocated once (arena, layer parity
+// picks it), so the copies to the GPU run at full bus speed, and the thread starts the copy of each
+// part to the GPUs itself (reap_gpu_stage_begin/part/end) as it lands, while layer l still
 // computes. Two layers are in host memory at a time.
 typedef struct {
     const reap_ckpt *c;
@@ -234,19 +235,28 @@ typedef struct {
     int layer, st;
     void *arena;         // page-locked buffer of arena_bytes to read into (GPU runs), or NULL: malloc
     size_t arena_bytes;
-    reap_gpu *gpu;       // stage the layer on these GPUs once read (NULL: no)
+    reap_gpu *gpu;       // stage the layer on these GPUs as it is read (NULL: no)
+    int staging;         // 0: no part read yet, 1: staging started, -1: the GPU declined
     reap_layer_weights w;
     double secs;         // seconds the read took
     char err[1024];
 } layer_prefetch;
 
+// Each part of the layer starts its copy to the GPUs as soon as it is read (the copy follows the
+// disk instead of waiting for the whole layer).
+static void prefetch_part(void *ctx, const reap_layer_weights *w, int e0, int e1) {
+    layer_prefetch *f = ctx;
+    if (f->staging == 0) f->staging = reap_gpu_stage_begin(f->gpu, w) ? 1 : -1;
+    if (f->staging == 1) reap_gpu_stage_part(f->gpu, w, e0, e1);
+}
+
 static void *prefetch_main(void *arg) {
     layer_prefetch *f = arg;
     double t0 = reap_now();
-    f->st = f->arena ? reap_layer_load_into(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, &f->w)
-                     : reap_layer_load(f->c, f->cfg, f->layer, &f->w);
+    f->st = reap_layer_load_parts(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, 0, f->gpu ? prefetch_part : NULL,
+                                  f, &f->w);
     if (f->st) snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
-    else if (f->gpu) reap_gpu_stage(f->gpu, &f->w);
+    else if (f->staging == 1) reap_gpu_stage_end(f->gpu, &f->w);
     f->secs = reap_now() - t0;
     return NULL;
 }

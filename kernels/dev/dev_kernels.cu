@@ -265,14 +265,20 @@ static void check_attention_case(int rows, int T, int nh, int nkv, int hd, int f
 }
 
 static void check_attention(Timer &tm) {
-    check_attention_case(2, 200, 6, 2, 128, 0, "attention_mma_hd128");
-    check_attention_case(1, 130, 4, 1, 64, 0, "attention_mma_hd64");
+    // the tensor-core kernel puts two heads of one kv head in a warp when the GQA ratio is even,
+    // else 32 positions of one head: both layouts at both head dims, odd lengths, short rows
+    check_attention_case(2, 200, 6, 2, 128, 0, "attention_mma_hd128_gqa3");
+    check_attention_case(1, 130, 4, 1, 64, 0, "attention_mma_hd64_gqa4");
+    check_attention_case(2, 99, 3, 1, 64, 0, "attention_mma_hd64_gqa3");
     check_attention_case(1, 333, 12, 2, 128, 0, "attention_mma_hd128_gqa6_sharp", 3.f);  // peaked softmax
+    check_attention_case(1, 700, 6, 1, 128, 0, "attention_mma_hd128_gqa6_long");
     check_attention_case(3, 64, 2, 1, 128, 0, "attention_mma_hd128_one_tile");
+    check_attention_case(2, 5, 4, 4, 128, 0, "attention_mma_hd128_mha_short");
     check_attention_case(2, 77, 4, 2, 16, 0, "attention_scalar_hd16");
     check_attention_case(1, 150, 6, 2, 128, 1, "attention_scalar_hd128");
-    for (int T : {2048, 16384}) {
-        int rows = T == 2048 ? 8 : 1, nh = 48, nkv = 8, hd = 128;
+    const int shapes[][2] = {{16, 2048}, {4, 8192}, {1, 16384}};
+    for (auto &sh : shapes) {
+        int rows = sh[0], T = sh[1], nh = 48, nkv = 8, hd = 128;
         size_t N = (size_t)rows * T;
         bf16 *q = dev<bf16>(N * nh * hd), *k = dev<bf16>(N * nkv * hd), *v = dev<bf16>(N * nkv * hd),
              *o = dev<bf16>(N * nh * hd);
