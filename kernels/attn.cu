@@ -2,8 +2,6 @@
 // the tensor cores for head dims 64 and 128, and a scalar kernel for any head dim up to 256.
 #include <math.h>
 
-#include <type_traits>
-
 #include "kern.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -97,7 +95,7 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
     const bf16 *vbase = v + (size_t)row * T * ks + (size_t)kvh * HD;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
-    // position of row i (0..15) of m-tile j of warp w, and its head offset from h0
+    // position of the first of the 16 rows of m-tile j of warp w (with G = 2, m-tile j is head h0 + j)
     auto tile_pos = [&](int w, int j) { return G == 2 ? p0 + w * 16 : p0 + w * 32 + j * 16; };
 #pragma unroll
     for (int it = 0; it < ATT_ROWS * CH / NTH; it++) {
@@ -150,12 +148,13 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
     const bf16 *qw = sQ + (warp * ATT_MT * 16 + (lane & 15)) * HD;
     const int krow = ((lane >> 4) * 8 + (lane & 7)) * HD, vrow = (((lane >> 3) & 1) * 8 + (lane & 7)) * HD;
 
-    // One key tile. DIAG: a key of the tile can lie past a query of the block, so mask; the warp then
-    // needs only the 16-key groups up to its latest query (the rest are masked whole: skip them).
-    auto tile = [&](int kt, auto diag) {
-        constexpr bool DIAG = decltype(diag)::value;
+    for (int kt = 0; kt < n_tiles; kt++) {
+        cp_async_wait_all();
+        __syncthreads();  // tile kt visible to all; every warp is done with tile kt - 1's stage
+        if (kt + 1 < n_tiles) load_kv(kt + 1, (kt + 1) & 1);
+        cp_async_commit();
         const int k0 = kt * BN;
-        const int glast = DIAG ? min(BN / 16 - 1, (warp_last - k0) >> 4) : BN / 16 - 1;
+        if (k0 > warp_last) continue;  // every key of the tile lies past this warp's queries
         const bf16 *cK = sK + (kt & 1) * BN * HD, *cV = sV + (kt & 1) * BN * HD;
         // S = Q K^T: per m-tile 16 x 64
         float s[ATT_MT][NT][4];
@@ -171,7 +170,6 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
                 ldsm_x4(a[j], qw + j * 16 * HD + (kk / 4) * 64 + (((2 * (kk % 4)) ^ yq) << 3));
 #pragma unroll
             for (int nn = 0; nn < NT / 2; nn++) {
-                if (DIAG && nn > glast) continue;
                 unsigned b[4];
                 ldsm_x4(b, cK + krow + nn * 16 * HD + (kk / 4) * 64 + (((2 * (kk % 4)) ^ yk) << 3));
 #pragma unroll
@@ -181,8 +179,8 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
                 }
             }
         }
-        // causal mask (keys past T lie past every query too)
-        if (DIAG) {
+        // causal mask where a key can lie past a query of the block (keys past T lie past every query)
+        if (k0 + BN > p0 + 1) {
 #pragma unroll
             for (int j = 0; j < ATT_MT; j++)
 #pragma unroll
@@ -224,7 +222,6 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
         // O += P V
 #pragma unroll
         for (int kk = 0; kk < BN / 16; kk++) {
-            if (DIAG && kk > glast) continue;
 #pragma unroll
             for (int dd = 0; dd < DT / 2; dd++) {
                 unsigned b[4];
@@ -236,16 +233,6 @@ static __global__ void __launch_bounds__(ATT_WARPS * 32, 8 / ATT_WARPS)
                 }
             }
         }
-    };
-    for (int kt = 0; kt < n_tiles; kt++) {
-        cp_async_wait_all();
-        __syncthreads();  // tile kt visible to all; every warp is done with tile kt - 1's stage
-        if (kt + 1 < n_tiles) load_kv(kt + 1, (kt + 1) & 1);
-        cp_async_commit();
-        const int k0 = kt * BN;
-        if (k0 > warp_last) continue;  // every key of the tile lies past this warp's queries
-        if (k0 + BN > p0 + 1) tile(kt, std::true_type());
-        else tile(kt, std::false_type());
     }
     cp_async_wait_all();
     const int c = (lane & 3) * 2;

@@ -29,6 +29,12 @@ void reap_k_rmsnorm(const float *x, const float *w, int N, int H, float eps, __n
 void reap_k_qknorm_rope(const float *qkv, const float *qn, const float *kn, const float2 *rope_cs, int N,
                         int T, int nh, int nkv, int hd, int rot, float eps, __nv_bfloat16 *q, __nv_bfloat16 *k,
                         __nv_bfloat16 *v, cudaStream_t s);
+// The same in the plain kernel (any shape; ~3x slower): what reap_k_qknorm_rope falls back to when
+// hd does not divide 128, rot % 8 != 0, q or k width is not a multiple of 128 floats, a pointer is
+// misaligned or a token's row exceeds 32k floats; the reference of kernels/dev.
+void reap_k_qknorm_rope_simple(const float *qkv, const float *qn, const float *kn, const float2 *rope_cs, int N,
+                               int T, int nh, int nkv, int hd, int rot, float eps, __nv_bfloat16 *q,
+                               __nv_bfloat16 *k, __nv_bfloat16 *v, cudaStream_t s);
 
 // Causal GQA attention over packed rows of T tokens: q (rows*T, nh hd), k/v (rows*T, nkv hd) bf16;
 // out (rows*T, nh hd) bf16. Query head h uses kv head h / (nh / nkv); scale 1/sqrt(hd).
@@ -83,6 +89,24 @@ void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e
 // h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot order.
 void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, int N, int S, int H, float *h,
                     cudaStream_t s);
+// reap_k_expert_stats + reap_k_combine in one pass over Y, reading each needed row once (by token:
+// the rows of slot_pos, so padding rows are never read). Y (P, H) f32 expert outputs; slot_pos,
+// slot_e (N, S) int, slot_g (N, S) f64, slot_w (N, S) f32 as reap_k_route / reap_k_permute* leave
+// them; adds to cnt/gate/norm/reap (E) and maxes max_act (E) in float64 for slots with slot_pos >= 0
+// and slot_g >= 0 (each pair's norm computed exactly as reap_k_expert_stats does: the same f32 sum
+// of squares in the same order); h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot
+// order, bit-identical to reap_k_combine. No scratch memory; shared memory per block (S + 1) H 4
+// bytes (108 KB at S = 8, H = 3072; rows in groups when that exceeds 110 KB).
+void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+                          const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
+                          double *norm, double *reap, double *max_act, cudaStream_t s);
+// The same with the rows staged stage_rows at a time (> 0), chosen as above (< 0), or read straight
+// from global memory twice (0; also whenever H % 4 != 0, S > 64 or Y/h are not 16-byte aligned).
+// For kernels/dev (tests of every path, timings).
+void reap_k_stats_combine_rows(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+                               const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
+                               double *gate, double *norm, double *reap, double *max_act, int stage_rows,
+                               cudaStream_t s);
 // Number of counted (unmasked) tokens added to *tokens (u64 on device). mask may be NULL.
 void reap_k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens, cudaStream_t s);
 // Fills max_act (E) with -inf.
@@ -104,5 +128,37 @@ cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, co
 cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
                                                const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
                                                cudaDataType_t ctype, void **hp, void **dp, int *launches);
+
+// The bucketed expert GEMMs through cuBLASLt, autotuned per size class (kernels/xgemm.cu). One
+// context per GPU and stream: its cublasLt handle, a device workspace (ws_bytes, 0 for 32 MiB) and
+// the cache of tuned algorithms per (m, k, class rows n, ctype). lazy != 0: a class met untuned in
+// reap_k_expert_gemms_lt is tuned there, on that call's operands (it synchronises s once per new
+// class); lazy == 0: untuned classes run cublasGemmBatchedEx. destroy accepts NULL.
+typedef struct reap_k_xgemm_lt reap_k_xgemm_lt;
+cublasStatus_t reap_k_xgemm_lt_create(reap_k_xgemm_lt **out, size_t ws_bytes, int lazy);
+void reap_k_xgemm_lt_destroy(reap_k_xgemm_lt *x);
+// The size classes of reap_k_pad_rows from 64 up to max_rows, ascending, into out (cap entries);
+// returns how many there are (may exceed cap).
+int reap_k_xgemm_lt_classes(int max_rows, int *out, int cap);
+// Tunes the classes ns (nn) not yet cached for C (n, m) ctype = A (n, k) bf16 * W_e (m, k)^T bf16:
+// times cuBLASLt's heuristic candidates (up to 16) and cublasGemmBatchedEx on `batch` GEMMs
+// (capped at 64, E and rows / n; a class with n > rows is skipped) and keeps the fastest.
+// W (E, m, k) bf16 real weights; A (rows, k) bf16 and C (rows, m) ctype scratch, overwritten
+// (fill_a != 0: A filled with random values first; else A must hold non-zero data). h must be
+// bound to s. Synchronises s.
+cublasStatus_t reap_k_xgemm_lt_tune(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, int m, int k,
+                                    cudaDataType_t ctype, const int *ns, int nn, int batch, int E,
+                                    const __nv_bfloat16 *W, __nv_bfloat16 *A, void *C, size_t rows, int fill_a);
+// One line on the tuned choice of a class into buf; returns 0 when it is not cached.
+int reap_k_xgemm_lt_describe(reap_k_xgemm_lt *x, int m, int k, int n, cudaDataType_t ctype, char *buf, size_t len);
+// Host seconds spent tuning by this context so far.
+double reap_k_xgemm_lt_tune_seconds(const reap_k_xgemm_lt *x);
+// reap_k_expert_gemms_bucketed_ex's contract (off, W, A, C, ctype, hp/dp, launches; h bound to s),
+// one cublasLtMatmul per size class with its tuned algorithm; cublasGemmBatchedEx for a class
+// whose tuning found nothing faster, that is untuned (lazy == 0) or whose pointers are not
+// aligned as the algorithm needs.
+cublasStatus_t reap_k_expert_gemms_lt(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
+                                      int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                      cudaDataType_t ctype, void **hp, void **dp, int *launches);
 
 #endif

@@ -432,6 +432,8 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
 }
 
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t) {
+    const char *keep = getenv("REAP_KEEP_PAGE_CACHE");  // 1: leave the pages cached (model fits in RAM)
+    if (keep && !strcmp(keep, "1")) return;
     uint64_t nb = reap_st_nbytes(t);
     if (nb)
         (void)posix_fadvise(f->fd, (off_t)(f->data_offset + t->begin), (off_t)nb, POSIX_FADV_DONTNEED);

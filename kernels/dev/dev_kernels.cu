@@ -173,32 +173,23 @@ static void check_rmsnorm(Timer &tm) {
 }
 
 // ---- QK norm + RoPE ----------------------------------------------------------------------------
-static void check_qknorm_rope(Timer &tm) {
-    const int T = 300, N = 2 * T, nh = 12, nkv = 4, hd = 128, rot = 64, half = rot / 2;
-    const int qw = nh * hd, kw = nkv * hd, W = qw + 2 * kw;
-    const double theta = 5e6;
-    std::vector<float> x((size_t)N * W), qn(qw), kn(kw);
-    for (auto &v : x) v = nrand();
-    for (auto &v : qn) v = 1 + 0.2f * nrand();
-    for (auto &v : kn) v = 1 + 0.2f * nrand();
-    std::vector<float2> cs((size_t)T * half);
-    for (int p = 0; p < T; p++)
-        for (int j = 0; j < half; j++) {
-            double a = p * pow(theta, -2.0 * j / rot);
-            cs[(size_t)p * half + j] = make_float2((float)cos(a), (float)sin(a));
-        }
-    std::vector<double> rq((size_t)N * qw), rk((size_t)N * kw), rv((size_t)N * kw);
+// float64 reference of one shape; with norms (qn, kn not NULL) or without
+static void qknorm_rope_ref(const std::vector<float> &x, const float *qn, const float *kn, int N, int T, int nh,
+                            int nkv, int hd, int rot, double theta, std::vector<double> &rq, std::vector<double> &rk,
+                            std::vector<double> &rv) {
+    const int qw = nh * hd, kw = nkv * hd, W = qw + 2 * kw, half = rot / 2;
+    rq.assign((size_t)N * qw, 0), rk.assign((size_t)N * kw, 0), rv.assign((size_t)N * kw, 0);
     for (int t = 0; t < N; t++) {
         const float *xq = &x[(size_t)t * W], *xk = xq + qw, *xv = xk + kw;
         for (int part = 0; part < 2; part++) {
             int wd = part ? kw : qw;
             const float *xx = part ? xk : xq;
-            const float *wn = part ? kn.data() : qn.data();
+            const float *wn = part ? kn : qn;
             double ss = 0;
             for (int i = 0; i < wd; i++) ss += (double)xx[i] * xx[i];
-            double r = 1 / sqrt(ss / wd + 1e-6);
+            double r = wn ? 1 / sqrt(ss / wd + 1e-6) : 1;
             std::vector<double> y(wd);
-            for (int i = 0; i < wd; i++) y[i] = wn[i] * xx[i] * r;
+            for (int i = 0; i < wd; i++) y[i] = (wn ? wn[i] : 1.0) * xx[i] * r;
             double *o = part ? &rk[(size_t)t * kw] : &rq[(size_t)t * qw];
             for (int i = 0; i < wd; i++) o[i] = y[i];
             for (int h0 = 0; h0 < wd; h0 += hd)
@@ -211,16 +202,81 @@ static void check_qknorm_rope(Timer &tm) {
         }
         for (int i = 0; i < kw; i++) rv[(size_t)t * kw + i] = xv[i];
     }
-    float *dx = up(x), *dqn = up(qn), *dkn = up(kn);
+}
+
+// bf16 values (of magnitude ~1) that differ from the plain kernel's by more than one bf16 step
+// and 1e-4 (the sums of squares are reduced in another order: a last-bit difference may round to
+// the neighbouring bf16, or be magnified where the rotation cancels)
+static size_t bf16_far(const std::vector<float> &a, const std::vector<float> &b) {
+    size_t n = 0;
+    for (size_t i = 0; i < a.size(); i++)
+        n += !(fabsf(a[i] - b[i]) <= fmaxf(fabsf(a[i]), fabsf(b[i])) * (1.f / 128) + 1e-4f);
+    return n;
+}
+
+static void check_qknorm_rope_case(const char *name, int T, int N, int nh, int nkv, int hd, int rot, int norms) {
+    const int half = rot / 2, qw = nh * hd, kw = nkv * hd, W = qw + 2 * kw;
+    const double theta = 5e6;
+    std::vector<float> x((size_t)N * W), qn(qw), kn(kw);
+    for (auto &v : x) v = nrand();
+    for (auto &v : qn) v = 1 + 0.2f * nrand();
+    for (auto &v : kn) v = 1 + 0.2f * nrand();
+    std::vector<float2> cs((size_t)T * (half ? half : 1));
+    for (int p = 0; p < T; p++)
+        for (int j = 0; j < half; j++) {
+            double a = p * pow(theta, -2.0 * j / rot);
+            cs[(size_t)p * half + j] = make_float2((float)cos(a), (float)sin(a));
+        }
+    std::vector<double> rq, rk, rv;
+    qknorm_rope_ref(x, norms ? qn.data() : NULL, norms ? kn.data() : NULL, N, T, nh, nkv, hd, rot, theta, rq, rk, rv);
+    float *dx = up(x), *dqn = norms ? up(qn) : NULL, *dkn = norms ? up(kn) : NULL;
     float2 *dcs = up(cs);
     bf16 *q = dev<bf16>((size_t)N * qw), *k = dev<bf16>((size_t)N * kw), *v = dev<bf16>((size_t)N * kw);
+    bf16 *q0 = dev<bf16>((size_t)N * qw), *k0 = dev<bf16>((size_t)N * kw), *v0 = dev<bf16>((size_t)N * kw);
     reap_k_qknorm_rope(dx, dqn, dkn, dcs, N, T, nh, nkv, hd, rot, 1e-6f, q, k, v, 0);
-    double eq = rel_l2(down_bf(q, (size_t)N * qw), rq), ek = rel_l2(down_bf(k, (size_t)N * kw), rk),
-           ev = rel_l2(down_bf(v, (size_t)N * kw), rv);
-    double e = fmax(eq, fmax(ek, ev));
-    verdict("qknorm_rope_bf16", e < 1.0 / 128, "worst rel L2 %.2e", e);
-    cudaFree(dx), cudaFree(dqn), cudaFree(dkn), cudaFree(dcs), cudaFree(q), cudaFree(k), cudaFree(v);
-    (void)tm;
+    reap_k_qknorm_rope_simple(dx, dqn, dkn, dcs, N, T, nh, nkv, hd, rot, 1e-6f, q0, k0, v0, 0);
+    auto gq = down_bf(q, (size_t)N * qw), gk = down_bf(k, (size_t)N * kw), gv = down_bf(v, (size_t)N * kw);
+    double e = fmax(rel_l2(gq, rq), fmax(rel_l2(gk, rk), rel_l2(gv, rv)));
+    size_t far = bf16_far(gq, down_bf(q0, (size_t)N * qw)) + bf16_far(gk, down_bf(k0, (size_t)N * kw)) +
+                 bf16_far(gv, down_bf(v0, (size_t)N * kw));
+    int ok = e < 1.0 / 128 && far == 0;
+    printf("%s %s: worst rel L2 vs float64 %.2e, %zu values over one bf16 step from the plain kernel\n",
+           ok ? "PASS" : "FAIL", name, e, far);
+    failures += !ok;
+    void *fr[] = {dx, dqn, dkn, dcs, q, k, v, q0, k0, v0};
+    for (void *p : fr) CU(cudaFree(p));
+}
+
+static void check_qknorm_rope(Timer &tm) {
+    check_qknorm_rope_case("qknorm_rope_bf16", 300, 600, 12, 4, 128, 64, 1);  // the vector kernel, M2's layout
+    check_qknorm_rope_case("qknorm_rope_no_norm", 77, 154, 6, 2, 128, 64, 0);
+    check_qknorm_rope_case("qknorm_rope_hd64_rot32", 99, 297, 8, 2, 64, 32, 1);  // two heads per warp
+    check_qknorm_rope_case("qknorm_rope_full_rotary", 50, 100, 4, 2, 128, 128, 1);
+    check_qknorm_rope_case("qknorm_rope_fallback_hd96", 40, 80, 6, 2, 96, 48, 1);  // the plain kernel
+    check_qknorm_rope_case("qknorm_rope_fallback_rot4", 40, 80, 4, 2, 128, 4, 1);
+    // MiniMax-M2: 48 q heads, 8 kv heads of 128, rotary 64, one chunk of 32k tokens
+    const int N = 32768, T = 8192, nh = 48, nkv = 8, hd = 128, rot = 64, W = (nh + 2 * nkv) * hd;
+    float *x = dev<float>((size_t)N * W), *qn = dev<float>(nh * hd), *kn = dev<float>(nkv * hd);
+    std::vector<float> r((size_t)4 * W);
+    for (auto &v : r) v = nrand();
+    for (int i = 0; i < N; i += 4) CU(cudaMemcpy(x + (size_t)i * W, r.data(), r.size() * 4, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(qn, r.data(), nh * hd * 4, cudaMemcpyHostToDevice));
+    CU(cudaMemcpy(kn, r.data(), nkv * hd * 4, cudaMemcpyHostToDevice));
+    std::vector<float2> hcs((size_t)T * rot / 2);
+    for (int p = 0; p < T; p++)
+        for (int j = 0; j < rot / 2; j++) {
+            double a = p * pow(5e6, -2.0 * j / rot);
+            hcs[(size_t)p * rot / 2 + j] = make_float2((float)cos(a), (float)sin(a));
+        }
+    float2 *cs = up(hcs);
+    bf16 *q = dev<bf16>((size_t)N * nh * hd), *k = dev<bf16>((size_t)N * nkv * hd), *v = dev<bf16>((size_t)N * nkv * hd);
+    double bytes = (double)N * (W * 4 + W * 2);
+    double ms0 = tm.median_ms([&] { reap_k_qknorm_rope_simple(x, qn, kn, cs, N, T, nh, nkv, hd, rot, 1e-6f, q, k, v, 0); });
+    double ms1 = tm.median_ms([&] { reap_k_qknorm_rope(x, qn, kn, cs, N, T, nh, nkv, hd, rot, 1e-6f, q, k, v, 0); });
+    printf("TIME qknorm_rope %d tokens, 48/8 heads of 128, rot 64: plain %.3f ms (%.0f GB/s), vector %.3f ms (%.0f GB/s)\n",
+           N, ms0, bytes / ms0 / 1e6, ms1, bytes / ms1 / 1e6);
+    void *fr[] = {x, qn, kn, cs, q, k, v};
+    for (void *p : fr) CU(cudaFree(p));
 }
 
 // ---- attention ----------------------------------------------------------------------------------
@@ -646,6 +702,169 @@ static void check_expert_bucketed(Timer &tm) {
     (void)tm;
 }
 
+// ---- fused statistics + combine vs the two kernels ------------------------------------------------
+// reap_k_stats_combine against reap_k_expert_stats + reap_k_combine on the same Y and against a
+// float64 CPU reference: the padded layout of reap_k_permute_padded with NaN in every padding row,
+// skewed routing, masked tokens (slot_g < 0), statistics-only slots (slot_w 0) and dropped slots
+// (slot_e -1) as the softmax statistics modes leave them. h must be bit-identical, counts and
+// maxima equal, the float64 sums within 1e-12 (only the order of the atomic additions differs).
+__global__ void k_fill_f32(float *p, size_t n, uint32_t seed) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint32_t v = (uint32_t)i * 2654435761u ^ seed;
+        v ^= v >> 15, v *= 2246822519u, v ^= v >> 13;
+        p[i] = ((v & 0xFFFFFF) / 16777216.0f - 0.5f) * 4.f;
+    }
+}
+struct SCData {
+    int N, S, E, H, rows;
+    std::vector<int> se, spos;
+    std::vector<float> sw, Y, h0;
+    std::vector<double> sg;
+    int *dse, *dspos, *dpslot;
+    float *dsw, *dY;
+    double *dsg;
+};
+// slots 0..k-1 the model's experts (weights), k..S-1 statistics-only ones (weight 0, some dropped)
+static void sc_make(SCData &d, int N, int S, int k, int E, int H, int fill_host) {
+    d.N = N, d.S = S, d.E = E, d.H = H;
+    d.se.assign((size_t)N * S, -1), d.sw.assign((size_t)N * S, 0.f), d.sg.assign((size_t)N * S, -1.0);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            int e;
+            for (int again = 1; again;) {
+                double u = urand();
+                e = u < 0.3 ? 0 : u < 0.35 ? 1 + (int)(urand() * 2) : 4 + (int)(urand() * (E - 4));  // 3 unused
+                again = 0;
+                for (int i = 0; i < j; i++) again |= d.se[(size_t)t * S + i] == e;
+            }
+            size_t i = (size_t)t * S + j;
+            if (j >= k && urand() < 0.3) continue;  // dropped: chosen by both routings
+            d.se[i] = e;
+            d.sw[i] = j < k ? (float)urand() : 0.f;
+            d.sg[i] = t % 7 == 0 || (S > k && j < k && urand() < 0.5) ? -1.0 : urand();
+        }
+    const int n = N * S, cap = n + n / 8 + 64 * E;
+    d.dse = up(d.se), d.dsw = up(d.sw), d.dsg = up(d.sg);
+    int *cnt = dev<int>(E), *off = dev<int>(E + 2), *cur = dev<int>(E), *ptok = dev<int>(cap);
+    d.dpslot = dev<int>(cap), d.dspos = dev<int>(n);
+    reap_k_permute_padded(d.dse, N, S, E, cap, cnt, off, cur, ptok, d.dpslot, d.dspos, 0);
+    std::vector<int> hoff = down(off, E + 2), hc = down(cnt, E);
+    d.rows = hoff[E];
+    d.spos = down(d.dspos, n);
+    d.dY = dev<float>((size_t)d.rows * H);  // 0xFF: NaN
+    k_fill_f32<<<1024, 256>>>(d.dY, (size_t)d.rows * H, 7);
+    for (int e = 0; e < E; e++)  // padding rows back to NaN
+        if (hoff[e + 1] - hoff[e] > hc[e])
+            CU(cudaMemset(d.dY + (size_t)(hoff[e] + hc[e]) * H, 0xFF, (size_t)(hoff[e + 1] - hoff[e] - hc[e]) * H * 4));
+    if (fill_host) d.Y = down(d.dY, (size_t)d.rows * H);
+    d.h0.resize(fill_host ? (size_t)N * H : 0);
+    for (auto &v : d.h0) v = nrand();
+    void *fr[] = {cnt, off, cur, ptok};
+    for (void *p : fr) CU(cudaFree(p));
+}
+static void sc_free(SCData &d) {
+    void *fr[] = {d.dse, d.dspos, d.dpslot, d.dsw, d.dY, d.dsg};
+    for (void *p : fr) CU(cudaFree(p));
+}
+// fused (stage_rows >= -1) or the two kernels (-2)
+static XOut sc_run(const SCData &d, int stage_rows) {
+    const int E = d.E;
+    XOut o;
+    unsigned long long *c64 = dev<unsigned long long>(E);
+    double *gs = dev<double>(E), *ns = dev<double>(E), *rs = dev<double>(E), *mx = dev<double>(E);
+    CU(cudaMemset(c64, 0, E * 8)); CU(cudaMemset(gs, 0, E * 8)); CU(cudaMemset(ns, 0, E * 8)); CU(cudaMemset(rs, 0, E * 8));
+    reap_k_fill_neg_inf(mx, E, 0);
+    float *dh = up(d.h0);
+    if (stage_rows == -2) {
+        reap_k_expert_stats(d.dY, d.dpslot, d.dse, d.dsg, d.rows, d.H, c64, gs, ns, rs, mx, 0);
+        reap_k_combine(d.dY, d.dspos, d.dsw, d.N, d.S, d.H, dh, 0);
+    } else {
+        reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, dh, c64, gs, ns, rs, mx, stage_rows, 0);
+    }
+    CU(cudaDeviceSynchronize());
+    o.h = down(dh, (size_t)d.N * d.H), o.cnt = down(c64, E), o.gate = down(gs, E), o.norm = down(ns, E);
+    o.reap = down(rs, E), o.mx = down(mx, E);
+    void *fr[] = {c64, gs, ns, rs, mx, dh};
+    for (void *p : fr) CU(cudaFree(p));
+    return o;
+}
+static void check_stats_combine_case(const char *name, int N, int S, int k, int E, int H, int stage_rows) {
+    SCData d;
+    sc_make(d, N, S, k, E, H, 1);
+    // float64 reference
+    std::vector<double> rh(d.h0.begin(), d.h0.end()), rc(E, 0), rg(E, 0), rn(E, 0), rr(E, 0), rm(E, -INFINITY);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            size_t i = (size_t)t * S + j;
+            int p = d.spos[i];
+            if (p < 0) continue;
+            const float *y = &d.Y[(size_t)p * H];
+            for (int c = 0; c < H && d.sw[i] != 0.f; c++) rh[(size_t)t * H + c] += (double)d.sw[i] * y[c];
+            if (d.sg[i] < 0) continue;
+            int e = d.se[i];
+            double ss = 0, m = -INFINITY;
+            for (int c = 0; c < H; c++) ss += (double)y[c] * y[c], m = fmax(m, y[c]);
+            rc[e]++, rg[e] += d.sg[i], rn[e] += sqrt(ss), rr[e] += d.sg[i] * sqrt(ss), rm[e] = fmax(rm[e], m);
+        }
+    XOut a = sc_run(d, -2), b = sc_run(d, stage_rows);
+    size_t hdiff = 0;
+    for (size_t i = 0; i < a.h.size(); i++) hdiff += memcmp(&a.h[i], &b.h[i], 4) != 0 || !std::isfinite(b.h[i]);
+    int cm = 0;
+    double fu = 0, cpu = 0;
+    for (int e = 0; e < E; e++) {
+        cm += a.cnt[e] != b.cnt[e] || memcmp(&a.mx[e], &b.mx[e], 8) != 0 || (double)b.cnt[e] != rc[e];
+        if (!rc[e]) continue;
+        fu = fmax(fu, fmax(rel(b.gate[e], a.gate[e]), fmax(rel(b.norm[e], a.norm[e]), rel(b.reap[e], a.reap[e]))));
+        cpu = fmax(cpu, fmax(rel(b.gate[e], rg[e]), fmax(rel(b.norm[e], rn[e]), rel(b.reap[e], rr[e]))));
+        cpu = fmax(cpu, rel(b.mx[e], rm[e]));
+        if (!std::isfinite(b.norm[e]) || !std::isfinite(b.reap[e])) fu = cpu = INFINITY;
+    }
+    std::vector<float> &bh = b.h;
+    double eh = rel_l2(bh, rh);
+    int ok = hdiff == 0 && cm == 0 && fu <= 1e-12 && cpu < 1e-5 && eh < 1e-5;
+    printf("%s %s: %zu h values not bit-identical to the two kernels, %d count/max mismatches, sums rel diff %.1e "
+           "(vs float64: %.1e, h %.1e)\n",
+           ok ? "PASS" : "FAIL", name, hdiff, cm, fu, cpu, eh);
+    failures += !ok;
+    sc_free(d);
+}
+
+static void check_stats_combine(Timer &tm) {
+    check_stats_combine_case("stats_combine_model_slots", 700, 8, 8, 32, 256, -1);       // whole token staged
+    check_stats_combine_case("stats_combine_stat_slots_groups", 300, 16, 8, 40, 384, 3);  // 6 groups of 3 rows
+    check_stats_combine_case("stats_combine_stat_slots_auto", 300, 16, 8, 40, 384, -1);
+    check_stats_combine_case("stats_combine_direct", 300, 16, 8, 40, 384, 0);  // rows read from global memory
+    check_stats_combine_case("stats_combine_odd_width", 200, 8, 8, 24, 93, -1);  // H % 4 != 0: direct
+    check_stats_combine_case("stats_combine_wide_rows", 40, 16, 8, 24, 8192, -1);  // auto: groups of 1 row
+    // MiniMax-M2: one chunk of 32k tokens, 8 slots, 256 experts, H 3072
+    SCData d;
+    const int N = 32768, S = 8, E = 256, H = 3072;
+    sc_make(d, N, S, S, E, H, 0);
+    unsigned long long *c64 = dev<unsigned long long>(E);
+    double *gs = dev<double>(E), *ns = dev<double>(E), *rs = dev<double>(E), *mx = dev<double>(E);
+    float *h = dev<float>((size_t)N * H);
+    k_fill_f32<<<1024, 256>>>(h, (size_t)N * H, 9);
+    CU(cudaMemset(c64, 0, E * 8)); CU(cudaMemset(gs, 0, E * 8)); CU(cudaMemset(ns, 0, E * 8)); CU(cudaMemset(rs, 0, E * 8));
+    reap_k_fill_neg_inf(mx, E, 0);
+    double ms_s = tm.median_ms([&] { reap_k_expert_stats(d.dY, d.dpslot, d.dse, d.dsg, d.rows, H, c64, gs, ns, rs, mx, 0); });
+    double ms_c = tm.median_ms([&] { reap_k_combine(d.dY, d.dspos, d.dsw, N, S, H, h, 0); });
+    const double need = (double)N * S * H * 4 + 2.0 * N * H * 4;  // each routed row once, h read + written
+    printf("TIME stats_combine M2 chunk %d tokens x %d slots, H %d (%d rows): two kernels %.3f + %.3f = %.3f ms (%.0f GB/s "
+           "of the fused traffic)\n",
+           N, S, H, d.rows, ms_s, ms_c, ms_s + ms_c, need / (ms_s + ms_c) / 1e6);
+    const int modes[] = {-1, 4, 2, 0};
+    for (int m : modes) {
+        double ms = tm.median_ms([&] {
+            reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, m, 0);
+        });
+        printf("TIME stats_combine fused, stage_rows %d (%s): %.3f ms, %.0f GB/s\n", m,
+               m < 0 ? "default: whole token" : m ? "groups" : "direct", ms, need / ms / 1e6);
+    }
+    void *fr[] = {c64, gs, ns, rs, mx, h};
+    for (void *p : fr) CU(cudaFree(p));
+    sc_free(d);
+}
+
 // One MiniMax-M2 chunk's expert GEMMs (256 experts, 32k tokens x 8 = 262k pairs, uneven sizes as
 // the synthesised router gives: largest ~8.7k, ~50 below 256), per expert vs bucketed, wall time
 // of issuing + running (the host's launch cost is what the bucketed mode removes).
@@ -727,6 +946,7 @@ int main(void) {
     check_route(tm);
     check_moe_glue(tm);
     check_expert_bucketed(tm);
+    check_stats_combine(tm);
     if (!getenv("DEV_NO_TIMING")) time_expert_chunk();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
