@@ -73,7 +73,7 @@ $(BUILD)/calib/builtin_data.o: calib/builtin_data.S $(CALIB_DATA)
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu $(wildcard lib/*.h kernels/*.h)
+$(BUILD)/%.cu.o: %.cu $(wildcard lib/*.h kernels/*.h kernels/*.cuh)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libreap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libreap.a $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/dev/%: kernels/dev/%.cu $(BUILD)/libreap.a
+$(BUILD)/dev/%: kernels/dev/%.cu $(BUILD)/libreap.a $(wildcard kernels/*.cuh)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -o $@ $< $(BUILD)/libreap.a -Xcompiler -fopenmp $(LDLIBS)
 

@@ -24,11 +24,15 @@ OUT=${OUT:-.}
 LAYERS=${LAYERS:-4}
 ROWS=${ROWS:-1024}
 SEQ=${SEQ:-2048}
-TORCH_ROWS=${TORCH_ROWS:-8}
+TORCH_ROWS=${TORCH_ROWS:-32}  # ~6 s of dense observer: long enough to reach the card's sustained clock
 mkdir -p "$WORK" "$OUT"
 LOG="$OUT/gpu_bench.log"
 : >"$LOG"
 say() { echo "$*" | tee -a "$LOG"; }
+# SM clock and power sampled every 250 ms while a run works; prints the mean over busy samples
+clocks_start() { nvidia-smi --query-gpu=clocks.sm,power.draw --format=csv,noheader,nounits -i 0 -lms 250 >"$WORK/clk.csv" 2>/dev/null & CLK=$!; }
+clocks_stop() { kill $CLK 2>/dev/null; wait $CLK 2>/dev/null
+    awk -F, -v w="$1" '$2 > 150 {c += $1; p += $2; n++} END { if (n) printf("CLOCKS %s mean SM clock %.0f MHz, power %.0f W over %d busy samples\n", w, c/n, p/n, n) }' "$WORK/clk.csv" | tee -a "$LOG"; }
 say "# gpu_bench $(date -u +%Y-%m-%dT%H:%MZ) on $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), $ROWS x $SEQ tokens, $LAYERS layers"
 [ -x "$DEV/dev_rates" ] && "$DEV/dev_rates" | tee -a "$LOG"
 if [ ! -f "$WORK/m2/config.json" ]; then
@@ -41,7 +45,9 @@ if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then say "cold: page cache drop
 "$TOOLS/tool_gpucheck" "$WORK/m2" --bench --rows "$ROWS" --seq-len "$SEQ" --layers "$LAYERS" 2>&1 | sed 's/^BENCH/COLD/' | tee -a "$LOG"
 cat "$WORK"/m2/*.safetensors >/dev/null
 say "warm: layers in the page cache"
+clocks_start
 REAP_KEEP_PAGE_CACHE=1 REAP_GPU_PROFILE=1 "$TOOLS/tool_gpucheck" "$WORK/m2" --bench --rows "$ROWS" --seq-len "$SEQ" --layers "$LAYERS" 2>&1 | sed 's/^BENCH/WARM/' | tee -a "$LOG"
+clocks_stop reap_warm
 # summary and projection
 awk -v L="$LAYERS" '
 /^RATE gemm_bf16_8192/ {rate=$3}
@@ -64,7 +70,9 @@ END {
   printf("SUMMARY projection 62 layers x 1024 x 2048 tokens: GPU %.0f s, disk %.0f s (%.2f GB/s), overlapped wall ~%.0f s (%.1f min)\n", 62*gl, 62*dl, dgbps, 62*(gl>dl?gl:dl), 62*(gl>dl?gl:dl)/60);
 }' "$LOG" | tee -a "$LOG"
 if [ "${TORCH:-1}" = 1 ]; then
+    clocks_start
     PYTHONUNBUFFERED=1 python3 bench/torch_dense_observer.py "$WORK/m2" --layers "$LAYERS" --rows "$TORCH_ROWS" --seq-len "$SEQ" 2>&1 | tail -8 | tee -a "$LOG"
+    clocks_stop torch
     awk -v L="$LAYERS" '/^COLD tokens / {tok=$3} /^WARM wall_s/ {wall=$3; gpu=$7} /^TORCH tokens_per_s/ {tt=$3}
          END { if (tt && gpu) printf("SUMMARY reap GPU compute %.0f tokens/s, warm wall %.0f tokens/s vs torch dense observer %.0f tokens/s: %.1fx (compute), %.1fx (wall)\n", tok/gpu, tok/wall, tt, tok/gpu/tt, tok/wall/tt) }' "$LOG" | tee -a "$LOG"
 fi

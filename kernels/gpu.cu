@@ -32,11 +32,12 @@ enum { PF_RMSNORM1, PF_QKV, PF_QKNORM_ROPE, PF_ATTN_CORE, PF_OPROJ, PF_RMSNORM2,
        PF_PERMUTE, PF_HOST_SYNC, PF_GATHER, PF_GEMM13, PF_SILU, PF_GEMM2, PF_STATS, PF_COMBINE, PF_N };
 static const char *const pf_names[PF_N] = {"rmsnorm1", "qkv_gemm", "qknorm_rope", "attn_core", "o_proj", "rmsnorm2",
                                            "router_gemm", "route", "permute", "host_sync", "gather", "gemm_gate_up",
-                                           "silu_mul", "gemm_down", "stats", "combine"};
+                                           "silu_mul", "gemm_down", "count_tokens", "stats_combine"};
 // Side streams the per-expert GEMMs can be spread over. Measured on an H200 (bench/RESULTS.md, H9):
 // one stream was fastest (4 streams: experts 0.32 s against 0.23 s per 262k tokens), so 1 is the
 // default; env REAP_GPU_EXPERT_STREAMS=2..4 for experiments.
 enum { NXS = 4 };
+enum { XG_EACH, XG_LT, XG_BATCHED };
 
 typedef struct {
     int ordinal;
@@ -70,6 +71,8 @@ typedef struct {
     void **h_ptrs, **d_ptrs;
     int *gm, *gn, *gk, *glda, *gldb, *gldc, *gsize;
     cublasOperation_t *gta, *gtb;
+    reap_k_xgemm_lt *xl;      // autotuned cuBLASLt expert GEMMs (bucketed mode), NULL: cublasGemmBatchedEx
+    reap_k_xgemm_each *xe1;   // one cached cuBLASLt matmul per expert (REAP_GPU_XGEMM=each, the default)
     float *galpha, *gbeta;
     float2 *rope;             // (T, rot/2)
     // chunk workspace (N = chunk_rows * T tokens, S slots per token)
@@ -109,6 +112,7 @@ struct reap_gpu {
     int bucketed;  // env REAP_GPU_EXPERT_MODE: 1 padded layout + one batched GEMM per size class, 0 one per expert
     int prof;      // env REAP_GPU_PROFILE=1
     int gateup_bf16;  // env REAP_GPU_GATEUP_BF16=1: the gate|up GEMM writes bf16 (default f32)
+    int xgemm;        // env REAP_GPU_XGEMM: XG_EACH (default), XG_LT or XG_BATCHED (bucketed mode)
     int chunk_rows;  // rows per chunk, the same on every GPU (chunks are laid out over all rows)
 };
 
@@ -153,7 +157,7 @@ static int slots_per_token(const reap_m2_config *c, reap_router_mode m) {
     return m == REAP_ROUTER_MODEL ? c->top_k : 2 * c->top_k;
 }
 // Rows the pair buffers need for p (token, slot) pairs: p itself, or in the padded layout (bucketed
-// mode) room for the padding, below max(64, n/4) rows per expert; on average ~10% (classes 4 per
+// mode) room for the padding, below max(64, n/8) rows per expert; on average ~5% (8 classes per
 // octave). A chunk whose padding still does not fit falls back to the plain layout (per-expert GEMMs).
 static size_t pair_rows(const reap_m2_config *c, size_t p, int bucketed) {
     return bucketed ? p + p / 8 + 64 * (size_t)c->n_experts : p;
@@ -246,6 +250,8 @@ static void free_dev(gdev *d) {
     }
     for (int i = 0; i <= NXS; i++)
         if (d->xev[i]) cudaEventDestroy(d->xev[i]);
+    reap_k_xgemm_lt_destroy(d->xl);
+    reap_k_xgemm_each_destroy(d->xe1);
     if (d->blas) cublasDestroy(d->blas);
     if (d->s) cudaStreamDestroy(d->s);
     if (d->s_copy) cudaStreamDestroy(d->s_copy);
@@ -421,8 +427,28 @@ static int warm_up(reap_gpu *g, gdev *d) {
         CK(cudaMemsetAsync(gw, 0, (size_t)E * H * 4, d->s));
         CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, gw, H, d->big, H, &zero, d->logits, E));
     }
-    if (g->bucketed) {
+    if (g->bucketed && g->xgemm == XG_LT) {
+        // cuBLASLt: every size class up to the largest an expert can have in a chunk (every token)
+        // is timed with each algorithm cuBLASLt offers (and cublasGemmBatchedEx); the fastest is
+        // kept (kernels/xgemm.cu). Measured on an H200: 1-6% faster expert GEMMs, identical bits
+        // (bench/RESULTS.md, fifth pass); ~1.2 s per GPU, while `reap score` reads the first layer.
+        CB(reap_k_xgemm_lt_create(&d->xl, 0, 0));
+        int ns[64], nn = reap_k_xgemm_lt_classes(reap_k_pad_rows(N), ns, 64);
+        if (nn > 64) nn = 64;
+        CK(cudaMemsetAsync(d->w13, 0, (size_t)E * 2 * I * H * 2, d->s));
+        CK(cudaMemsetAsync(d->w2, 0, (size_t)E * H * I * 2, d->s));
+        CB(reap_k_xgemm_lt_tune(d->xl, d->blas, d->s, 2 * I, H, g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, ns, nn, 4, E,
+                                d->w13, d->xe, d->gy, d->pair_cap, 1));
+        CB(reap_k_xgemm_lt_tune(d->xl, d->blas, d->s, H, I, CUDA_R_32F, ns, nn, 4, E, d->w2, d->act, d->gy, d->pair_cap, 1));
+    } else if (g->bucketed) {
         // one expert per size class up to the largest an expert can have in a chunk (every token)
+        if (g->xgemm == XG_EACH) {
+            CB(reap_k_xgemm_each_create(&d->xe1));
+            int ns[256], nn = reap_k_xgemm_lt_classes(reap_k_pad_rows(N), ns, 256);
+            if (nn > 256) nn = 256;
+            CB(reap_k_xgemm_each_prepare(d->xe1, 2 * I, H, g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, ns, nn));
+            CB(reap_k_xgemm_each_prepare(d->xe1, H, I, CUDA_R_32F, ns, nn));
+        }
         int *off = d->h_off, used = 0, rows = 0, n = 1;
         off[0] = 0;
         for (int cls = reap_k_pad_rows(n); used < E; cls = reap_k_pad_rows(n)) {
@@ -435,10 +461,16 @@ static int warm_up(reap_gpu *g, gdev *d) {
         CK(cudaMemsetAsync(d->w13, 0, (size_t)E * 2 * I * H * 2, d->s));
         CK(cudaMemsetAsync(d->w2, 0, (size_t)E * H * I * 2, d->s));
         int launches;
-        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy,
-                                           g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, d->h_ptrs, d->d_ptrs, &launches));
-        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F,
-                                           d->h_ptrs + 3 * E, d->d_ptrs + 3 * E, &launches));
+        if (d->xe1) {
+            CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy,
+                                        g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, &launches));
+            CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F, &launches));
+        } else {
+            CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy,
+                                               g->gateup_bf16 ? CUDA_R_16BF : CUDA_R_32F, d->h_ptrs, d->d_ptrs, &launches));
+            CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F,
+                                               d->h_ptrs + 3 * E, d->d_ptrs + 3 * E, &launches));
+        }
         CK(cudaStreamSynchronize(d->s));  // h_off is rewritten by the first chunk
     }
     CK(cudaStreamSynchronize(d->s));
@@ -487,6 +519,15 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     if (g->bucketed) g->grouped = 0;
     const char *penv = getenv("REAP_GPU_PROFILE");
     g->prof = penv && !strcmp(penv, "1");
+    // env REAP_GPU_XGEMM=each|lt|batched: how the bucketed layout's expert GEMMs are issued: one
+    // cached cuBLASLt matmul per expert (default), one autotuned cuBLASLt pointer-array batch per
+    // size class, or one cublasGemmBatchedEx per size class (bench/RESULTS.md, fifth pass)
+    const char *xenv = getenv("REAP_GPU_XGEMM");
+    if (xenv && *xenv && strcmp(xenv, "each") && strcmp(xenv, "lt") && strcmp(xenv, "batched")) {
+        free(g);
+        return reap_fail(REAP_EINVAL, "REAP_GPU_XGEMM=%s: expected each, lt or batched", xenv);
+    }
+    g->xgemm = !xenv || !*xenv || !strcmp(xenv, "each") ? XG_EACH : !strcmp(xenv, "lt") ? XG_LT : XG_BATCHED;
     const char *fenv = getenv("REAP_GPU_GATEUP_BF16");
     g->gateup_bf16 = fenv && !strcmp(fenv, "1");
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
@@ -748,11 +789,21 @@ static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf
                         cudaDataType_t ctype) {
     const int E = g->cfg.n_experts;
     const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
+    if (d->xe1) {  // one cached cuBLASLt matmul per expert (padded or plain layout)
+        int launches = 0;
+        CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, E, m, k, W, A, C, ctype, &launches));
+        d->diag_launches += launches;
+        return REAP_OK;
+    }
     if (g->bucketed && d->h_off[E + 1]) {  // padded layout: one batched GEMM per size class
         const size_t r = (size_t)region * 3 * E;
         int launches = 0;
-        CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, d->h_off, E, m, k, W, A, C, ctype, d->h_ptrs + r,
-                                           d->d_ptrs + r, &launches));
+        if (d->xl)
+            CB(reap_k_expert_gemms_lt(d->xl, d->blas, d->s, d->h_off, E, m, k, W, A, C, ctype, d->h_ptrs + r,
+                                      d->d_ptrs + r, &launches));
+        else
+            CB(reap_k_expert_gemms_bucketed_ex(d->blas, d->s, d->h_off, E, m, k, W, A, C, ctype, d->h_ptrs + r,
+                                               d->d_ptrs + r, &launches));
         d->diag_launches += launches;
         return REAP_OK;
     }
@@ -919,11 +970,13 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     CK(cudaGetLastError());
     CK(cudaEventRecord(ev[4], s));
     // statistics and combine
-    reap_k_expert_stats(Y, d->pair_slot, d->slot_e, d->slot_g, P, H, d->st_cnt, d->st_gate, d->st_norm, d->st_reap,
-                        d->st_max, s);
+    // statistics of every pair and the weighted combine in one pass over the expert outputs
+    // (reap_k_stats_combine; bit-identical h and the same statistics as reap_k_expert_stats +
+    // reap_k_combine, checked in kernels/dev/dev_kernels)
     reap_k_count_tokens(has_mask ? d->mask : NULL, N, d->st_tokens, s);
     MARK(PF_STATS);
-    reap_k_combine(Y, d->slot_pos, d->slot_w, N, S, H, d->h, s);
+    reap_k_stats_combine(Y, d->slot_pos, d->slot_e, d->slot_g, d->slot_w, N, S, H, d->h, d->st_cnt, d->st_gate,
+                         d->st_norm, d->st_reap, d->st_max, s);
     MARK(PF_COMBINE);
 #undef MARK
     CK(cudaGetLastError());

@@ -613,18 +613,30 @@ void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, in
 
 // Statistics + combine in one pass over Y (reap_k_stats_combine). One block per token t: its
 // needed rows (slot_pos >= 0 and a combine weight or a counted gate) are copied into shared memory
-// with cp.async (16 B each, all in flight at once), G rows at a time (the whole token when S + 1 rows
-// fit in 110 KB: two blocks per SM, one copying while the other computes), then warp r takes the
+// with cp.async (16 B each, all in flight at once), G rows at a time; then warp r takes the
 // statistics of row r in exactly the order of k_expert_stats (lane l sums columns l, l+32, ... in
 // f32, then the same warp reduction: the same per-pair norm to the bit) and thread i the combine of
 // columns 4i..4i+3 in slot order as k_combine (fma, then one add to h: the same h to the bit).
-// STAGED = false: rows read from global memory twice (the second time mostly from L2), any H.
+// DB: two buffers of G rows, the copies of group g+1 in flight while group g is computed. Default
+// (M2: S = 8, H = 3072): DB with G = 2, 72 KB, three blocks per SM. The maxima go through integer
+// atomic max/min on the bits (no round trip as with a CAS loop; only +0 vs -0 may differ from it).
+// k_stats_combine_direct: rows read from global memory twice (the second time mostly from L2), any H.
 #define SC_MAXS 64
 __device__ __forceinline__ void sc_cp_async16(void *smem, const void *gmem) {
     unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(sa), "l"(gmem) : "memory");
 }
-__device__ __forceinline__ void sc_cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+__device__ __forceinline__ void sc_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void sc_cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+__device__ __forceinline__ void sc_cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+
+// max through the bits: non-negative doubles order as signed integers, negative ones reversed as unsigned
+__device__ __forceinline__ void sc_atomic_max_double(double *a, double v) {
+    if (v != v) return;
+    long long b = __double_as_longlong(v);
+    if (b >= 0) atomicMax((long long *)a, b);
+    else atomicMin((unsigned long long *)a, (unsigned long long)b);
+}
 
 __device__ __forceinline__ void sc_pair_stats(const float *y, int H, int e, double g, unsigned long long *cnt,
                                               double *gate, double *norm, double *reap, double *max_act) {
@@ -643,15 +655,27 @@ __device__ __forceinline__ void sc_pair_stats(const float *y, int H, int e, doub
         atomicAdd(&gate[e], g);
         atomicAdd(&norm[e], nrm);
         atomicAdd(&reap[e], g * nrm);
-        atomic_max_double(&max_act[e], (double)mx);
+        sc_atomic_max_double(&max_act[e], (double)mx);
     }
 }
 
+// copies of the needed rows of slots g0..g0+ng-1 into rows (ng rows of H4 float4)
+__device__ __forceinline__ void sc_issue(float4 *rows, const float *Y, const int *sp, const float *sw, const double *sg,
+                                         int g0, int ng, int H4) {
+    for (int r = 0; r < ng; r++) {
+        int j = g0 + r, p = sp[j];
+        if (p < 0 || (sw[j] == 0.f && sg[j] < 0)) continue;
+        const float4 *src = (const float4 *)Y + (size_t)p * H4;
+        for (int i = threadIdx.x; i < H4; i += blockDim.x) sc_cp_async16(rows + (size_t)r * H4 + i, src + i);
+    }
+}
+
+template <bool DB>
 __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, const int *slot_pos, const int *slot_e,
                                                               const double *slot_g, const float *slot_w, int S, int H,
                                                               int G, float *h, unsigned long long *cnt, double *gate,
                                                               double *norm, double *reap, double *max_act) {
-    extern __shared__ float4 sc_rows[];  // G rows of H, then this token's h row, then (G < S) H partial sums
+    extern __shared__ float4 sc_rows[];  // 1 or 2 (DB) buffers of G rows, this token's h row, (G < S) H partial sums
     __shared__ int sp[SC_MAXS], se[SC_MAXS];
     __shared__ float sw[SC_MAXS];
     __shared__ double sg[SC_MAXS];
@@ -663,23 +687,25 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
         sg[tid] = p >= 0 ? slot_g[i] : -1.0, se[tid] = p >= 0 ? slot_e[i] : -1;
     }
     __syncthreads();
-    float4 *hrow = sc_rows + (size_t)G * H4, *acc = hrow + H4, *ht = (float4 *)(h + (size_t)t * H);
-    for (int g0 = 0; g0 < S; g0 += G) {
+    float4 *hrow = sc_rows + (size_t)(DB ? 2 : 1) * G * H4, *acc = hrow + H4, *ht = (float4 *)(h + (size_t)t * H);
+    sc_issue(sc_rows, Y, sp, sw, sg, 0, min(G, S), H4);
+    for (int i = tid; i < H4; i += nt) sc_cp_async16(hrow + i, ht + i);
+    sc_cp_async_commit();
+    for (int g0 = 0, b = 0; g0 < S; g0 += G, b ^= DB ? 1 : 0) {
         const int ng = min(G, S - g0), last = g0 + G >= S;
-        for (int r = 0; r < ng; r++) {
-            int j = g0 + r, p = sp[j];
-            if (p < 0 || (sw[j] == 0.f && sg[j] < 0)) continue;
-            const float4 *src = (const float4 *)(Y + (size_t)p * H);
-            for (int i = tid; i < H4; i += nt) sc_cp_async16(sc_rows + (size_t)r * H4 + i, src + i);
+        float4 *rows = sc_rows + (size_t)b * G * H4;
+        if (DB && !last) {  // the next group into the other buffer (free since the end of the last group)
+            sc_issue(sc_rows + (size_t)(b ^ 1) * G * H4, Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), H4);
+            sc_cp_async_commit();
+            sc_cp_async_wait_one();
+        } else {
+            sc_cp_async_wait_all();
         }
-        if (g0 == 0)
-            for (int i = tid; i < H4; i += nt) sc_cp_async16(hrow + i, ht + i);
-        sc_cp_async_wait_all();
         __syncthreads();
         for (int r = warp; r < ng; r += nw) {
             int j = g0 + r;
             if (sp[j] >= 0 && sg[j] >= 0)
-                sc_pair_stats((const float *)(sc_rows + (size_t)r * H4), H, se[j], sg[j], cnt, gate, norm, reap, max_act);
+                sc_pair_stats((const float *)(rows + (size_t)r * H4), H, se[j], sg[j], cnt, gate, norm, reap, max_act);
         }
         for (int c = tid; c < H4; c += nt) {
             float4 a = g0 ? acc[c] : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -687,7 +713,7 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
                 int j = g0 + r;
                 float w = sw[j];
                 if (sp[j] >= 0 && w != 0.f) {
-                    float4 y = sc_rows[(size_t)r * H4 + c];
+                    float4 y = rows[(size_t)r * H4 + c];
                     a.x = fmaf(w, y.x, a.x), a.y = fmaf(w, y.y, a.y), a.z = fmaf(w, y.z, a.z), a.w = fmaf(w, y.w, a.w);
                 }
             }
@@ -699,7 +725,10 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
                 acc[c] = a;
             }
         }
-        if (!last) __syncthreads();  // the next group's copies overwrite the rows
+        if (!last) {
+            __syncthreads();  // the rows of this group are free again
+            if (!DB) sc_issue(sc_rows, Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), H4), sc_cp_async_commit();
+        }
     }
 }
 
@@ -729,39 +758,49 @@ __global__ void __launch_bounds__(256) k_stats_combine_direct(const float *Y, co
 void reap_k_stats_combine_rows(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                                const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
                                double *gate, double *norm, double *reap, double *max_act, int stage_rows,
-                               cudaStream_t s) {
+                               int double_buffer, cudaStream_t s) {
     if (N <= 0 || S <= 0 || H <= 0) return;
     const size_t row = (size_t)H * 4;
-    int G = 0, optin = 0, dev = 0;
-    size_t bytes = 0;
+    int G = 0, db = double_buffer != 0, optin = 0, dev = 0;
     if (stage_rows != 0 && H % 4 == 0 && S <= SC_MAXS && kern_aligned(Y, 16) && kern_aligned(h, 16) &&
         cudaGetDevice(&dev) == cudaSuccess &&
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) == cudaSuccess) {
         if (stage_rows > 0) {
             G = stage_rows < S ? stage_rows : S;
-        } else {  // 110 KB: two blocks per SM; else as many rows as one block may have
-            int fit = (int)((110 * 1024) / row);
-            G = S + 1 <= fit ? S : fit - 2;
-            if (G < 1) fit = (int)((size_t)optin / row), G = S + 1 <= fit ? S : fit - 2;
+        } else {  // 72 KB: three blocks per SM (else as many rows as one block may have); 2 rows a group
+            int fit = (int)((72 * 1024) / row);
+            db = S + 1 > fit;
+            if (db && (fit - 2) / 2 < 1) fit = (int)((size_t)optin / row);
+            G = db ? (fit - 2) / 2 : S;
+            if (db && G > 2) G = 2;
         }
-        bytes = G >= 1 ? (size_t)(G + 1 + (G < S)) * row : 0;
-        if (G < 1 || bytes > (size_t)optin ||
-            cudaFuncSetAttribute(k_stats_combine_staged, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) !=
-                cudaSuccess)
-            G = 0;
     }
-    if (G >= 1)
-        k_stats_combine_staged<<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h, cnt, gate, norm,
-                                                      reap, max_act);
-    else
-        k_stats_combine_direct<<<N, 256, 0, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, h, cnt, gate, norm, reap,
-                                                  max_act);
+    if (G >= S) db = 0;
+    size_t bytes = G >= 1 ? (size_t)((db ? 2 : 1) * G + 1 + (G < S)) * row : 0;
+    if (G >= 1 && bytes <= (size_t)optin) {
+        cudaError_t e = db ? cudaFuncSetAttribute(k_stats_combine_staged<true>,
+                                                  cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes)
+                           : cudaFuncSetAttribute(k_stats_combine_staged<false>,
+                                                  cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+        if (e == cudaSuccess) {
+            if (db)
+                k_stats_combine_staged<true><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h, cnt,
+                                                                   gate, norm, reap, max_act);
+            else
+                k_stats_combine_staged<false><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h,
+                                                                    cnt, gate, norm, reap, max_act);
+            return;
+        }
+    }
+    k_stats_combine_direct<<<N, 256, 0, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, h, cnt, gate, norm, reap,
+                                              max_act);
 }
 
 void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                           const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
                           double *norm, double *reap, double *max_act, cudaStream_t s) {
-    reap_k_stats_combine_rows(Y, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap, max_act, -1, s);
+    reap_k_stats_combine_rows(Y, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap, max_act, -1, 1,
+                              s);
 }
 
 __global__ void k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens) {

@@ -57,14 +57,18 @@ void reap_k_route(const float *logits, const float *bias, const uint8_t *mask, i
 void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, int *cursor, int *pair_tok,
                     int *pair_slot, int *slot_pos, cudaStream_t s);
 // Rows an expert with n pairs takes in the padded ("bucketed") layout: n rounded up to a size
-// class, multiples of 64 up to 512 and then four classes per octave (640, 768, 896, 1024, 1280,
-// ...), so that many experts share one row count and one batched GEMM. Padding is below
-// max(64, n/4) rows; 0 for n <= 0.
+// class, multiples of 64 up to 512 and then REAP_PAD_PER_OCTAVE (8) classes per octave (576, 640,
+// ..., 1024, 1152, ...), so that many experts share one row count and one batched GEMM. Padding is
+// below max(64, n/8) rows (4 per octave, the first version: n/4 and 1.10x the pairs on M2-shaped
+// chunks; 8: 1.05x, bench/RESULTS.md, fifth pass); 0 for n <= 0.
+#ifndef REAP_PAD_PER_OCTAVE
+#define REAP_PAD_PER_OCTAVE 8
+#endif
 static inline __host__ __device__ int reap_k_pad_rows(int n) {
     if (n <= 0) return 0;
     int o = 1;
     while (2 * o < n) o *= 2;  // largest power of two below n
-    int step = o / 4 < 64 ? 64 : o / 4;
+    int step = o / REAP_PAD_PER_OCTAVE < 64 ? 64 : o / REAP_PAD_PER_OCTAVE;
     return (n + step - 1) / step * step;
 }
 // reap_k_permute into the padded layout: expert e owns rows off[e]..off[e+1) of reap_k_pad_rows(cnt[e])
@@ -95,18 +99,20 @@ void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, in
 // them; adds to cnt/gate/norm/reap (E) and maxes max_act (E) in float64 for slots with slot_pos >= 0
 // and slot_g >= 0 (each pair's norm computed exactly as reap_k_expert_stats does: the same f32 sum
 // of squares in the same order); h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot
-// order, bit-identical to reap_k_combine. No scratch memory; shared memory per block (S + 1) H 4
-// bytes (108 KB at S = 8, H = 3072; rows in groups when that exceeds 110 KB).
+// order, bit-identical to reap_k_combine. max_act as reap_k_expert_stats (but for the sign of an
+// exact zero maximum). No scratch memory; shared memory per block 72 KB at S = 8, H = 3072 (two
+// double-buffered groups of 2 rows, the h row, partial sums).
 void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                           const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
                           double *norm, double *reap, double *max_act, cudaStream_t s);
-// The same with the rows staged stage_rows at a time (> 0), chosen as above (< 0), or read straight
-// from global memory twice (0; also whenever H % 4 != 0, S > 64 or Y/h are not 16-byte aligned).
-// For kernels/dev (tests of every path, timings).
+// The same with the rows staged stage_rows at a time (> 0; in two buffers, the next group copied
+// while one is computed, when double_buffer), chosen as above (< 0: double_buffer ignored), or read
+// straight from global memory twice (0; also whenever H % 4 != 0, S > 64, Y/h are not 16-byte
+// aligned or the rows do not fit in shared memory). For kernels/dev (tests of every path, timings).
 void reap_k_stats_combine_rows(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                                const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
                                double *gate, double *norm, double *reap, double *max_act, int stage_rows,
-                               cudaStream_t s);
+                               int double_buffer, cudaStream_t s);
 // Number of counted (unmasked) tokens added to *tokens (u64 on device). mask may be NULL.
 void reap_k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens, cudaStream_t s);
 // Fills max_act (E) with -inf.
@@ -141,7 +147,7 @@ void reap_k_xgemm_lt_destroy(reap_k_xgemm_lt *x);
 // returns how many there are (may exceed cap).
 int reap_k_xgemm_lt_classes(int max_rows, int *out, int cap);
 // Tunes the classes ns (nn) not yet cached for C (n, m) ctype = A (n, k) bf16 * W_e (m, k)^T bf16:
-// times cuBLASLt's heuristic candidates (up to 16) and cublasGemmBatchedEx on `batch` GEMMs
+// times cuBLASLt's heuristic candidates (up to 32) and cublasGemmBatchedEx on `batch` GEMMs
 // (capped at 64, E and rows / n; a class with n > rows is skipped) and keeps the fastest.
 // W (E, m, k) bf16 real weights; A (rows, k) bf16 and C (rows, m) ctype scratch, overwritten
 // (fill_a != 0: A filled with random values first; else A must hold non-zero data). h must be
@@ -160,5 +166,18 @@ double reap_k_xgemm_lt_tune_seconds(const reap_k_xgemm_lt *x);
 cublasStatus_t reap_k_expert_gemms_lt(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
                                       int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
                                       cudaDataType_t ctype, void **hp, void **dp, int *launches);
+
+// The expert GEMMs as one plain cuBLASLt matmul per expert (kernels/xgemm_each.cu): same contract
+// as reap_k_expert_gemms_bucketed_ex (off (E+1) host, W (E, m, k), A (off[E], k) bf16, C (off[E], m)
+// ctype; h bound to s) without the pointer arrays; the descriptors and the heuristic's algorithm
+// of every (m, k, row count, ctype) are found once and cached in x (one context per stream: not
+// thread-safe). prepare fills the cache for the row counts ns (nn) ahead of time.
+typedef struct reap_k_xgemm_each reap_k_xgemm_each;
+cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out);
+void reap_k_xgemm_each_destroy(reap_k_xgemm_each *x);  // accepts NULL
+cublasStatus_t reap_k_xgemm_each_prepare(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns, int nn);
+cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
+                                        int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                        cudaDataType_t ctype, int *launches);
 
 #endif

@@ -71,7 +71,7 @@ cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, co
 // tuner times each on the device and keeps the fastest (cublasGemmBatchedEx itself is one of the
 // contestants, so a class never gets slower than the old path by more than timing noise).
 
-#define LT_CANDIDATES 16
+#define LT_CANDIDATES 32
 
 typedef struct {
     int m, k, n;
@@ -81,6 +81,7 @@ typedef struct {
     unsigned align;              // bytes every A/B/C pointer must be aligned to for algo
     float ms_lt, ms_old;         // tuned times per GEMM of the tuning batch
     int batch;                   // batch count the class was tuned at
+    int cands;                   // Lt candidates timed
     cublasLtMatrixLayout_t la, lb, lc;
 } lt_entry;
 
@@ -269,6 +270,7 @@ static cublasStatus_t lt_tune_class(reap_k_xgemm_lt *x, cublasHandle_t h, cudaSt
                                               sizeof pa, &sz) == CUBLAS_STATUS_SUCCESS && !pa)
             continue;
         float ms = 1e30f;
+        t->cands++;
         if (lt_time(x, s, [&] {
                 return cublasLtMatmul(x->lt, x->op, &one, dW, t->la, dA, t->lb, &zero, dC, t->lc, dC, t->lc,
                                       &res[i].algo, x->ws, x->ws_bytes, s);
@@ -340,7 +342,8 @@ cublasStatus_t reap_k_xgemm_lt_tune(reap_k_xgemm_lt *x, cublasHandle_t h, cudaSt
 int reap_k_xgemm_lt_describe(reap_k_xgemm_lt *x, int m, int k, int n, cudaDataType_t ctype, char *buf, size_t len) {
     lt_entry *t = lt_find(x, m, k, n, ctype);
     if (!t) return snprintf(buf, len, "untuned"), 0;
-    int id = -1, tile = -1, stages = -1, split = -1, swz = -1, cl = -1;
+    int id = -1, tile = -1, stages = -1, split = -1, swz = -1;
+    uint16_t cl = 0;
     size_t sz;
     cublasLtMatmulAlgoConfigGetAttribute(&t->algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id, &sz);
     cublasLtMatmulAlgoConfigGetAttribute(&t->algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &tile, sizeof tile, &sz);
@@ -348,9 +351,11 @@ int reap_k_xgemm_lt_describe(reap_k_xgemm_lt *x, int m, int k, int n, cudaDataTy
     cublasLtMatmulAlgoConfigGetAttribute(&t->algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &split, sizeof split, &sz);
     cublasLtMatmulAlgoConfigGetAttribute(&t->algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, &swz, sizeof swz, &sz);
     cublasLtMatmulAlgoConfigGetAttribute(&t->algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, &cl, sizeof cl, &sz);
-    snprintf(buf, len, "%s b%d old %.3f ms lt %.3f ms (algo %d tile %d stages %d splitk %d swz %d cluster %d)",
-             t->use_lt ? "lt " : "old", t->batch, t->ms_old, t->ms_lt < 1e30f ? t->ms_lt : -1.f, id, tile, stages,
-             split, swz, cl);
+    snprintf(buf, len,
+             "%s b%d old %.3f ms lt %.3f ms (%d candidates; best algo %d tile %d stages %d splitk %d swz %d "
+             "cluster %d)",
+             t->use_lt ? "lt " : "old", t->batch, t->ms_old, t->ms_lt < 1e30f ? t->ms_lt : -1.f, t->cands, id, tile,
+             stages, split, swz, (int)cl);
     return 1;
 }
 

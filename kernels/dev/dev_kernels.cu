@@ -592,6 +592,7 @@ static void check_expert_bucketed(Timer &tm) {
     const int cap = P + P / 8 + 64 * E;
     int launches[2] = {0, 0}, padded_flag = -1, bad_layout = 0, pad_rows_nonzero = 0;
     std::vector<int> bucket_off;
+    reap_k_xgemm_each *each = NULL;  // non-NULL: the bucketed run issues one cached cuBLASLt matmul per expert
     auto run = [&](int bucketed, int cap_rows, XOut &o) {
         int *cnt = dev<int>(E), *off = dev<int>(E + 2), *cur = dev<int>(E), *ptok = dev<int>(cap_rows),
             *pslot = dev<int>(cap_rows), *spos = dev<int>(P);
@@ -624,10 +625,14 @@ static void check_expert_bucketed(Timer &tm) {
             auto gx = down_bf(xe, (size_t)Pr * H);
             for (int p = 0; p < Pr; p++)
                 for (int c = 0; c < H && hptok[p] < 0; c++) pad_rows_nonzero += gx[(size_t)p * H + c] != 0.f;
-            cublasStatus_t st = reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, 2 * I, H, dw13, xe, gy, hp, dp, &launches[0]);
+            cublasStatus_t st =
+                each ? reap_k_expert_gemms_each(each, hb, 0, hoff.data(), E, 2 * I, H, dw13, xe, gy, CUDA_R_32F, &launches[0])
+                     : reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, 2 * I, H, dw13, xe, gy, hp, dp, &launches[0]);
             if (st == CUBLAS_STATUS_SUCCESS) reap_k_silu_mul(gy, Pr, I, dact, 0);
             if (st == CUBLAS_STATUS_SUCCESS)
-                st = reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, H, I, dw2, dact, Y, hp + 3 * E, dp + 3 * E, &launches[1]);
+                st = each ? reap_k_expert_gemms_each(each, hb, 0, hoff.data(), E, H, I, dw2, dact, Y, CUDA_R_32F, &launches[1])
+                          : reap_k_expert_gemms_bucketed(hb, 0, hoff.data(), E, H, I, dw2, dact, Y, hp + 3 * E, dp + 3 * E,
+                                                         &launches[1]);
             if (st != CUBLAS_STATUS_SUCCESS) printf("FAIL reap_k_expert_gemms_bucketed: cuBLAS status %d\n", (int)st), exit(1);
             for (int e = 0; e < E; e++)  // poison the padding rows of the expert outputs
                 if (hoff[e + 1] - hoff[e] > hc[e])
@@ -658,6 +663,12 @@ static void check_expert_bucketed(Timer &tm) {
     const int flag_buck = padded_flag;
     run(1, P, tight);  // padding does not fit: plain layout, flag 0
     const int flag_tight = padded_flag;
+    XOut each_buck, each_tight;  // the same two layouts through one cached cuBLASLt matmul per expert
+    if (reap_k_xgemm_each_create(&each) != CUBLAS_STATUS_SUCCESS) printf("FAIL reap_k_xgemm_each_create\n"), exit(1);
+    run(1, cap, each_buck);
+    run(1, P, each_tight);
+    reap_k_xgemm_each_destroy(each);
+    each = NULL;
     verdict("expert_padded_layout", bad_layout == 0 && flag_buck == 1 && flag_tight == 0 && pad_rows_nonzero == 0,
             "%g layout errors or nonzero padding rows", (double)(bad_layout + pad_rows_nonzero + (flag_buck != 1) + (flag_tight != 0)));
     auto cmp = [&](const char *name, const XOut &o) {
@@ -683,6 +694,8 @@ static void check_expert_bucketed(Timer &tm) {
     cmp("expert_phase_per_expert_vs_cpu", plain);
     cmp("expert_phase_bucketed_vs_cpu", buck);
     cmp("expert_phase_bucketed_fallback_vs_cpu", tight);
+    cmp("expert_phase_each_padded_vs_cpu", each_buck);
+    cmp("expert_phase_each_plain_vs_cpu", each_tight);
     double dbp = 0;  // bucketed vs per-expert: the same GEMM math, only other cuBLAS kernels
     for (size_t i = 0; i < plain.h.size(); i++) dbp = fmax(dbp, rel(buck.h[i], plain.h[i]) * (fabs(plain.h[i]) > 1e-3));
     for (int e = 0; e < E; e++)
@@ -767,7 +780,7 @@ static void sc_free(SCData &d) {
     for (void *p : fr) CU(cudaFree(p));
 }
 // fused (stage_rows >= -1) or the two kernels (-2)
-static XOut sc_run(const SCData &d, int stage_rows) {
+static XOut sc_run(const SCData &d, int stage_rows, int db) {
     const int E = d.E;
     XOut o;
     unsigned long long *c64 = dev<unsigned long long>(E);
@@ -779,7 +792,11 @@ static XOut sc_run(const SCData &d, int stage_rows) {
         reap_k_expert_stats(d.dY, d.dpslot, d.dse, d.dsg, d.rows, d.H, c64, gs, ns, rs, mx, 0);
         reap_k_combine(d.dY, d.dspos, d.dsw, d.N, d.S, d.H, dh, 0);
     } else {
-        reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, dh, c64, gs, ns, rs, mx, stage_rows, 0);
+        if (stage_rows == -1 && db == -1)
+            reap_k_stats_combine(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, dh, c64, gs, ns, rs, mx, 0);
+        else
+            reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, dh, c64, gs, ns, rs, mx, stage_rows,
+                                      db, 0);
     }
     CU(cudaDeviceSynchronize());
     o.h = down(dh, (size_t)d.N * d.H), o.cnt = down(c64, E), o.gate = down(gs, E), o.norm = down(ns, E);
@@ -788,7 +805,7 @@ static XOut sc_run(const SCData &d, int stage_rows) {
     for (void *p : fr) CU(cudaFree(p));
     return o;
 }
-static void check_stats_combine_case(const char *name, int N, int S, int k, int E, int H, int stage_rows) {
+static void check_stats_combine_case(const char *name, int N, int S, int k, int E, int H, int stage_rows, int db) {
     SCData d;
     sc_make(d, N, S, k, E, H, 1);
     // float64 reference
@@ -806,7 +823,7 @@ static void check_stats_combine_case(const char *name, int N, int S, int k, int 
             for (int c = 0; c < H; c++) ss += (double)y[c] * y[c], m = fmax(m, y[c]);
             rc[e]++, rg[e] += d.sg[i], rn[e] += sqrt(ss), rr[e] += d.sg[i] * sqrt(ss), rm[e] = fmax(rm[e], m);
         }
-    XOut a = sc_run(d, -2), b = sc_run(d, stage_rows);
+    XOut a = sc_run(d, -2, 0), b = sc_run(d, stage_rows, db);
     size_t hdiff = 0;
     for (size_t i = 0; i < a.h.size(); i++) hdiff += memcmp(&a.h[i], &b.h[i], 4) != 0 || !std::isfinite(b.h[i]);
     int cm = 0;
@@ -830,12 +847,16 @@ static void check_stats_combine_case(const char *name, int N, int S, int k, int 
 }
 
 static void check_stats_combine(Timer &tm) {
-    check_stats_combine_case("stats_combine_model_slots", 700, 8, 8, 32, 256, -1);       // whole token staged
-    check_stats_combine_case("stats_combine_stat_slots_groups", 300, 16, 8, 40, 384, 3);  // 6 groups of 3 rows
-    check_stats_combine_case("stats_combine_stat_slots_auto", 300, 16, 8, 40, 384, -1);
-    check_stats_combine_case("stats_combine_direct", 300, 16, 8, 40, 384, 0);  // rows read from global memory
-    check_stats_combine_case("stats_combine_odd_width", 200, 8, 8, 24, 93, -1);  // H % 4 != 0: direct
-    check_stats_combine_case("stats_combine_wide_rows", 40, 16, 8, 24, 8192, -1);  // auto: groups of 1 row
+    // (stage_rows, double_buffer) = (-1, -1): reap_k_stats_combine itself
+    check_stats_combine_case("stats_combine_model_slots", 700, 8, 8, 32, 256, -1, -1);  // whole token staged
+    check_stats_combine_case("stats_combine_m2_width", 300, 8, 8, 32, 3072, -1, -1);     // 2 buffers of 2 rows
+    check_stats_combine_case("stats_combine_stat_slots_groups", 300, 16, 8, 40, 384, 3, 0);  // 6 groups of 3 rows
+    check_stats_combine_case("stats_combine_stat_slots_2buf_3", 300, 16, 8, 40, 384, 3, 1);
+    check_stats_combine_case("stats_combine_stat_slots_2buf_1", 300, 16, 8, 40, 384, 1, 1);
+    check_stats_combine_case("stats_combine_stat_slots_auto", 300, 16, 8, 40, 384, -1, -1);
+    check_stats_combine_case("stats_combine_direct", 300, 16, 8, 40, 384, 0, 0);     // rows read from global memory
+    check_stats_combine_case("stats_combine_odd_width", 200, 8, 8, 24, 93, -1, -1);  // H % 4 != 0: direct
+    check_stats_combine_case("stats_combine_wide_rows", 40, 16, 8, 24, 8192, -1, -1);  // 2 buffers of 2 rows in 192 KB
     // MiniMax-M2: one chunk of 32k tokens, 8 slots, 256 experts, H 3072
     SCData d;
     const int N = 32768, S = 8, E = 256, H = 3072;
@@ -852,13 +873,15 @@ static void check_stats_combine(Timer &tm) {
     printf("TIME stats_combine M2 chunk %d tokens x %d slots, H %d (%d rows): two kernels %.3f + %.3f = %.3f ms (%.0f GB/s "
            "of the fused traffic)\n",
            N, S, H, d.rows, ms_s, ms_c, ms_s + ms_c, need / (ms_s + ms_c) / 1e6);
-    const int modes[] = {-1, 4, 2, 0};
-    for (int m : modes) {
+    const int modes[][2] = {{-1, -1}, {8, 0}, {4, 0}, {2, 0}, {1, 1}, {2, 1}, {3, 1}, {0, 0}};
+    for (auto &m : modes) {
         double ms = tm.median_ms([&] {
-            reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, m, 0);
+            if (m[0] == -1) reap_k_stats_combine(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, 0);
+            else reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, m[0], m[1], 0);
         });
-        printf("TIME stats_combine fused, stage_rows %d (%s): %.3f ms, %.0f GB/s\n", m,
-               m < 0 ? "default: whole token" : m ? "groups" : "direct", ms, need / ms / 1e6);
+        printf("TIME stats_combine fused, %s %d: %.3f ms, %.0f GB/s\n",
+               m[0] < 0 ? "default" : !m[0] ? "direct (no staging)" : m[1] ? "double-buffered groups of" : "groups of",
+               m[0] < 0 ? 0 : m[0], ms, need / ms / 1e6);
     }
     void *fr[] = {c64, gs, ns, rs, mx, h};
     for (void *p : fr) CU(cudaFree(p));

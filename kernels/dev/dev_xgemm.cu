@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <algorithm>
 #include <vector>
 
@@ -105,7 +106,8 @@ int main(int argc, char **argv) {
         printf("SKIP dev_xgemm: no CUDA device\n");
         return 0;
     }
-    int reps = argc > 1 ? atoi(argv[1]) : 7;
+    int reps = argc > 1 ? atoi(argv[1]) : 15;
+    int pause_ms = argc > 2 ? atoi(argv[2]) : 0;  // idle before each timed chunk call (a cool card)
     cudaDeviceProp p;
     CU(cudaGetDeviceProperties(&p, 0));
     printf("DEVICE %s, %d SMs\n", p.name, p.multiProcessorCount);
@@ -159,6 +161,43 @@ int main(int argc, char **argv) {
     CU(cudaMalloc((void **)&dp, 3 * E * sizeof(void *)));
     double *dstat;
     CU(cudaMalloc(&dstat, 3 * sizeof(double)));
+
+    // Ceilings: one plain cublasGemmEx at the expert shapes with n = 8192 rows, and 8192^3; "cold" on
+    // an idle card first, "hot" after seconds of GEMMs (the card then runs at its power limit).
+    auto ceilings = [&](const char *tag) {
+        const float one = 1.f, zero = 0.f;
+        struct {
+            int m, k, n;
+            cudaDataType_t ct;
+            const char *name;
+        } cs[4] = {{2 * I, H, 8192, CUDA_R_32F, "plain gate_up f32 n8192"},
+                   {2 * I, H, 8192, CUDA_R_16BF, "plain gate_up bf16 n8192"},
+                   {H, I, 8192, CUDA_R_32F, "plain down f32 n8192"},
+                   {8192, 8192, 8192, CUDA_R_16BF, "plain 8192^3 bf16"}};
+        for (int i = 0; i < 4; i++) {
+            const __nv_bfloat16 *w = cs[i].k == I ? W2 : W13, *x = cs[i].k == I ? A2 : A13;
+            cudaEvent_t a, b;
+            CU(cudaEventCreate(&a));
+            CU(cudaEventCreate(&b));
+            std::vector<float> tv;
+            for (int r = 0; r < 11; r++) {
+                float ms;
+                CU(cudaEventRecord(a, s));
+                CB(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, cs[i].m, cs[i].n, cs[i].k, &one, w, CUDA_R_16BF, cs[i].k,
+                                x, CUDA_R_16BF, cs[i].k, &zero, Cref, cs[i].ct, cs[i].m, CUBLAS_COMPUTE_32F,
+                                CUBLAS_GEMM_DEFAULT));
+                CU(cudaEventRecord(b, s));
+                CU(cudaEventSynchronize(b));
+                CU(cudaEventElapsedTime(&ms, a, b));
+                if (r > 0) tv.push_back(ms);
+            }
+            CU(cudaEventDestroy(a));
+            CU(cudaEventDestroy(b));
+            printf("CEILING %s %-26s %.3f ms %.1f TF/s\n", tag, cs[i].name, median(tv),
+                   2.0 * cs[i].m * cs[i].n * cs[i].k / median(tv) / 1e9);
+        }
+    };
+    ceilings("cold");
 
     shape shapes[3] = {{"gate_up_f32", 2 * I, H, CUDA_R_32F}, {"gate_up_bf16", 2 * I, H, CUDA_R_16BF},
                        {"down_f32", H, I, CUDA_R_32F}};
@@ -252,6 +291,10 @@ int main(int argc, char **argv) {
             for (int r = 0; r < reps + 1; r++)
                 for (int v = 0; v < 2; v++) {
                     float ms;
+                    if (pause_ms > 0) {
+                        CU(cudaStreamSynchronize(s));
+                        usleep(1000 * pause_ms);
+                    }
                     CU(cudaEventRecord(a, s));
                     if (v == 0)
                         CB(reap_k_expert_gemms_bucketed_ex(h, s, o, E, q->m, q->k, W, A, Cref, q->ct, hp, dp, NULL));
@@ -266,11 +309,61 @@ int main(int argc, char **argv) {
             CU(cudaEventDestroy(b));
             float mo = median(to), ml = median(tl);
             double fl = 2.0 * PAIRS * q->m * q->k;
-            printf("%-11s %-13s %9.3f %9.3f %9.1f %9.1f %6.3fx %9.2e %9.2e %s (%d GEMMs; old %.3f..%.3f, lt %.3f..%.3f ms)\n",
+            printf("%-11s %-13s %9.3f %9.3f %9.1f %9.1f %6.3fx %9.2e %9.2e %s "
+                   "(%d GEMMs; old %.3f..%.3f, lt %.3f..%.3f ms)\n",
                    dname[d], q->name, mo, ml, fl / mo / 1e9, fl / ml / 1e9, mo / ml, rel, crel, ok ? "PASS" : "FAIL",
                    launches, *std::min_element(to.begin(), to.end()), *std::max_element(to.begin(), to.end()),
                    *std::min_element(tl.begin(), tl.end()), *std::max_element(tl.begin(), tl.end()));
         }
+
+    // Lazy tuning (gate|up f32, unbalanced): a fresh context tunes each class inside its first
+    // call, on that call's operands; the output must still be right, and later calls fast.
+    {
+        const int *o = off[0];
+        size_t nel = (size_t)o[E] * 2 * I;
+        CU(cudaMemsetAsync(Cref, 0xFF, nel * 4, s));
+        CU(cudaMemsetAsync(Clt, 0xFF, nel * 4, s));
+        CB(reap_k_expert_gemms_bucketed_ex(h, s, o, E, 2 * I, H, W13, A13, Cref, CUDA_R_32F, hp, dp, NULL));
+        CU(cudaStreamSynchronize(s));
+        reap_k_xgemm_lt *lz;
+        CB(reap_k_xgemm_lt_create(&lz, 0, 1));
+        CB(reap_k_expert_gemms_lt(lz, h, s, o, E, 2 * I, H, W13, A13, Clt, CUDA_R_32F, hp, dp, NULL));
+        CU(cudaMemsetAsync(dstat, 0, 3 * sizeof(double), s));
+        diff_stats<<<1024, 256, 0, s>>>(Clt, Cref, nel, 0, dstat);
+        CU(cudaGetLastError());
+        double st[3];
+        CU(cudaMemcpyAsync(st, dstat, sizeof st, cudaMemcpyDeviceToHost, s));
+        CU(cudaStreamSynchronize(s));
+        double rel = sqrt(st[0] / st[1]);
+        int ok = st[2] == 0 && rel <= 1e-5;
+        fails += !ok;
+        cudaEvent_t a, b;
+        CU(cudaEventCreate(&a));
+        CU(cudaEventCreate(&b));
+        std::vector<float> to, tl;
+        for (int r = 0; r < reps + 1; r++)
+            for (int v = 0; v < 2; v++) {
+                float ms;
+                CU(cudaEventRecord(a, s));
+                if (v == 0)
+                    CB(reap_k_expert_gemms_bucketed_ex(h, s, o, E, 2 * I, H, W13, A13, Cref, CUDA_R_32F, hp, dp, NULL));
+                else
+                    CB(reap_k_expert_gemms_lt(lz, h, s, o, E, 2 * I, H, W13, A13, Clt, CUDA_R_32F, hp, dp, NULL));
+                CU(cudaEventRecord(b, s));
+                CU(cudaEventSynchronize(b));
+                CU(cudaEventElapsedTime(&ms, a, b));
+                if (r > 0) (v ? tl : to).push_back(ms);
+            }
+        CU(cudaEventDestroy(a));
+        CU(cudaEventDestroy(b));
+        double fl = 2.0 * PAIRS * 2 * I * H;
+        printf("LAZY unbalanced gate_up_f32: first call tuned in %.2f s, relL2 %.2e %s; old %.3f ms %.1f TF/s, "
+               "lt %.3f ms %.1f TF/s\n", reap_k_xgemm_lt_tune_seconds(lz), rel, ok ? "PASS" : "FAIL", median(to),
+               fl / median(to) / 1e9, median(tl), fl / median(tl) / 1e9);
+        reap_k_xgemm_lt_destroy(lz);
+    }
+
+    ceilings("hot");
 
     // Batch-count dependence (gate|up f32): a class tuned at batch 4 (the cache above) against the
     // same class tuned at the batch count it runs at; both timed on b experts of n rows.
@@ -293,7 +386,8 @@ int main(int argc, char **argv) {
                     float ms;
                     CU(cudaEventRecord(a, s));
                     if (v == 0)
-                        CB(reap_k_expert_gemms_bucketed_ex(h, s, ob, E, 2 * I, H, W13, A13, Cref, CUDA_R_32F, hp, dp, NULL));
+                        CB(reap_k_expert_gemms_bucketed_ex(h, s, ob, E, 2 * I, H, W13, A13, Cref, CUDA_R_32F, hp, dp,
+                                                           NULL));
                     else
                         CB(reap_k_expert_gemms_lt(v == 1 ? lt : lb, h, s, ob, E, 2 * I, H, W13, A13, Clt, CUDA_R_32F,
                                                   hp, dp, NULL));

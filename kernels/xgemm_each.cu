@@ -1,0 +1,130 @@
+// xgemm_each.cu: the expert GEMMs as one plain (non-batched) cuBLASLt matmul per expert, with the
+// matmul descriptor, the three layouts and the algorithm of every row count found once and cached.
+//
+// Why (bench/RESULTS.md, fifth pass, H200, 1024 x 2048 tokens through 4 MiniMax-M2 layers): inside
+// the layer, one plain GEMM per expert ran the gate|up and down GEMMs of a chunk in 13.3 ms against
+// 15.5 ms for one batched pointer-array GEMM per size class (kernels/xgemm.cu), but through
+// cublasGemmEx each call cost ~56 us of host time (the heuristic query), 15.7 ms per chunk: the
+// host set the pace. Here the query runs once per (shape, row count) and a call costs a few us.
+// With the padded layout (reap_k_permute_padded) the row counts are the few size classes of
+// reap_k_pad_rows, so the cache stays small; a row count it has no room for, or a pointer not
+// 256-byte aligned, goes through cublasGemmEx.
+#include <cublasLt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern.cuh"
+
+enum { EACH_CACHE = 512 };
+
+typedef struct {
+    int m, k, n;
+    cudaDataType_t ct;
+    int ok;  // 0: no algorithm: cublasGemmEx for this row count
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t la, lb, lc;
+    cublasLtMatmulAlgo_t algo;
+} each_entry;
+
+struct reap_k_xgemm_each {
+    cublasLtHandle_t lt;
+    void *ws;
+    size_t ws_bytes;
+    int n;
+    each_entry e[EACH_CACHE];
+};
+
+void reap_k_xgemm_each_destroy(reap_k_xgemm_each *x) {
+    if (!x) return;
+    for (int i = 0; i < x->n; i++) {
+        each_entry *t = &x->e[i];
+        if (t->lc) cublasLtMatrixLayoutDestroy(t->lc);
+        if (t->lb) cublasLtMatrixLayoutDestroy(t->lb);
+        if (t->la) cublasLtMatrixLayoutDestroy(t->la);
+        if (t->desc) cublasLtMatmulDescDestroy(t->desc);
+    }
+    if (x->ws) cudaFree(x->ws);
+    if (x->lt) cublasLtDestroy(x->lt);
+    free(x);
+}
+
+cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out) {
+    *out = NULL;
+    reap_k_xgemm_each *x = (reap_k_xgemm_each *)calloc(1, sizeof *x);
+    if (!x) return CUBLAS_STATUS_ALLOC_FAILED;
+    cublasStatus_t st = cublasLtCreate(&x->lt);
+    x->ws_bytes = (size_t)32 << 20;
+    if (st == CUBLAS_STATUS_SUCCESS && cudaMalloc(&x->ws, x->ws_bytes) != cudaSuccess) {
+        cudaGetLastError();
+        st = CUBLAS_STATUS_ALLOC_FAILED;
+    }
+    if (st != CUBLAS_STATUS_SUCCESS) {
+        reap_k_xgemm_each_destroy(x);
+        return st;
+    }
+    *out = x;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+// Row-major C (n, m) ctype = A (n, k) bf16 * W (m, k)^T bf16 is column-major C^T (m, n) =
+// op(W^T) (m, k) * A^T (k, n), W^T stored (k, m) with transa = T.
+static each_entry *each_get(reap_k_xgemm_each *x, int m, int k, int n, cudaDataType_t ct) {
+    for (int i = 0; i < x->n; i++)
+        if (x->e[i].n == n && x->e[i].m == m && x->e[i].k == k && x->e[i].ct == ct) return &x->e[i];
+    if (x->n == EACH_CACHE) return NULL;
+    each_entry *t = &x->e[x->n++];
+    memset(t, 0, sizeof *t);
+    t->m = m, t->k = k, t->n = n, t->ct = ct;
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    if (cublasLtMatmulDescCreate(&t->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutCreate(&t->la, CUDA_R_16BF, k, m, k) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutCreate(&t->lb, CUDA_R_16BF, k, n, k) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutCreate(&t->lc, ct, m, n, m) != CUBLAS_STATUS_SUCCESS)
+        return t;  // ok = 0
+    cublasLtMatmulPreference_t pref;
+    if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return t;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &x->ws_bytes, sizeof x->ws_bytes);
+    cublasLtMatmulHeuristicResult_t r;
+    int found = 0;
+    if (cublasLtMatmulAlgoGetHeuristic(x->lt, t->desc, t->la, t->lb, t->lc, t->lc, pref, 1, &r, &found) ==
+            CUBLAS_STATUS_SUCCESS &&
+        found > 0 && r.state == CUBLAS_STATUS_SUCCESS)
+        t->algo = r.algo, t->ok = 1;
+    cublasLtMatmulPreferenceDestroy(pref);
+    return t;
+}
+
+cublasStatus_t reap_k_xgemm_each_prepare(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns, int nn) {
+    for (int i = 0; i < nn; i++)
+        if (!each_get(x, m, k, ns[i], ctype)) return CUBLAS_STATUS_ALLOC_FAILED;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+static int aligned256(const void *p) { return ((size_t)p & 255) == 0; }
+
+cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
+                                        int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                        cudaDataType_t ctype, int *launches) {
+    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
+    const float one = 1.f, zero = 0.f;
+    if (launches) *launches = 0;
+    for (int e = 0; e < E; e++) {
+        const int n = off[e + 1] - off[e];
+        if (n <= 0) continue;
+        const __nv_bfloat16 *w = W + (size_t)e * m * k, *a = A + (size_t)off[e] * k;
+        void *c = (char *)C + (size_t)off[e] * m * csize;
+        each_entry *t = each_get(x, m, k, n, ctype);
+        cublasStatus_t st;
+        if (t && t->ok && aligned256(w) && aligned256(a) && aligned256(c))
+            st = cublasLtMatmul(x->lt, t->desc, &one, w, t->la, a, t->lb, &zero, c, t->lc, c, t->lc, &t->algo, x->ws,
+                                x->ws_bytes, s);
+        else
+            st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, CUDA_R_16BF, k, a, CUDA_R_16BF, k, &zero, c,
+                              ctype, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (st != CUBLAS_STATUS_SUCCESS) return st;
+        if (launches) ++*launches;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
