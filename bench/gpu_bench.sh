@@ -52,7 +52,8 @@ clocks_stop reap_warm
 awk -v L="$LAYERS" '
 /^RATE gemm_bf16_8192/ {rate=$3}
 /^COLD tokens / {tok=$3}
-/^COLD wall_s/ {cwall=$3; cgpu=$7; cdisk=$9}
+/^COLD wall_s/ {cwall=$3; cafter=$5; cgpu=$7; cdisk=$9}
+/^COLD layer [0-9]/ {clast=$5}
 /^COLD layer_host_bytes/ {lb=$3; dgbps=$5}
 /^WARM wall_s/ {wwall=$3; wgpu=$7}
 /^WARM layer [1-9]/ {steady += $5; ns++}
@@ -62,6 +63,10 @@ awk -v L="$LAYERS" '
 END {
   if (!tok) exit;
   printf("SUMMARY cold disk: %.0f tokens/s (%d tokens x %d layers in %.1f s; GPU %.1f s, disk %.1f s at %.2f GB/s; wall / max(GPU, disk) = %.2f)\n", tok/cwall, tok, L, cwall, cgpu, cdisk, dgbps, cwall/(cgpu>cdisk?cgpu:cdisk));
+  # a pipeline of L layers cannot overlap the first read nor the compute of the last layer:
+  # ideal = read(0) + max(the other reads, GPU time of layers 0..L-2) + GPU time of layer L-1
+  r0 = cwall - cafter; rest = cdisk - r0; g = cgpu - clast; ideal = r0 + (rest > g ? rest : g) + clast;
+  printf("SUMMARY cold overlap: ideal pipeline %.2f s (first read %.2f s, last layer %.2f s not overlappable), wall / ideal = %.3f\n", ideal, r0, clast, cwall/ideal);
   printf("SUMMARY warm cache: %.0f tokens/s (wall %.2f s, GPU %.2f s); GPU compute %.0f token-layers/s, steady layers %.3f s each\n", tok/wwall, wwall, wgpu, tok*L/wgpu, ns ? steady/ns : 0);
   printf("SUMMARY per layer (warm):%s\n", ph);
   printf("SUMMARY expert GEMMs %.0f TFLOP/s = %.0f%% of measured %.0f; whole layer %.0f TFLOP/s = %.0f%%\n", te, 100*te/rate, rate, tl, 100*tl/rate);

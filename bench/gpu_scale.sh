@@ -21,5 +21,5 @@ for n in 1 2; do
   REAP_KEEP_PAGE_CACHE=1 $TOOLS/tool_gpucheck $W/m2 --bench --rows $ROWS --seq-len 2048 --layers 4 --gpus $n > $OUT/bench_g$n.log 2>&1
   echo "GPUS $n rc $?"; grep -E 'BENCH (layer [0-3]|wall_s|tokens_per_s|peak|tflops)' $OUT/bench_g$n.log
 done; el
-awk '/^BENCH wall_s/ {w[n]=$3; g[n]=$7; n++}
+awk '/^BENCH wall_s/ {w[n+0]=$3; g[n+0]=$7; n++}
      END { if (n == 2) printf("SCALE 2 GPUs vs 1: wall %.2fx (%.2f s vs %.2f s), GPU time %.2fx (%.2f s vs %.2f s)\n", w[0]/w[1], w[1], w[0], g[0]/g[1], g[1], g[0]) }' $OUT/bench_g1.log $OUT/bench_g2.log
