@@ -33,10 +33,9 @@ enum { PF_RMSNORM1, PF_QKV, PF_QKNORM_ROPE, PF_ATTN_CORE, PF_OPROJ, PF_RMSNORM2,
 static const char *const pf_names[PF_N] = {"rmsnorm1", "qkv_gemm", "qknorm_rope", "attn_core", "o_proj", "rmsnorm2",
                                            "router_gemm", "route", "permute", "host_sync", "gather", "gemm_gate_up",
                                            "silu_mul", "gemm_down", "count_tokens", "stats_combine"};
-// Side streams the per-expert GEMMs can be spread over. Measured on an H200 (bench/RESULTS.md, H9):
-// one stream was fastest (4 streams: experts 0.32 s against 0.23 s per 262k tokens), so 1 is the
-// default; env REAP_GPU_EXPERT_STREAMS=2..4 for experiments.
-enum { NXS = 4 };
+// Tried and dropped (bench/RESULTS.md): per-expert GEMMs spread over 2-4 side streams (slower on an
+// H200, pass 2) and cublasGemmGroupedBatchedEx (cuBLAS 13.0 refuses bf16 operands with f32 outputs,
+// pass 3).
 enum { XG_EACH, XG_LT, XG_BATCHED };
 
 typedef struct {
@@ -47,9 +46,6 @@ typedef struct {
     size_t pair_cap;          // rows the pair buffers hold (more than slot_cap for the padded layout)
     cudaStream_t s, s_copy, s_out;  // compute; weights + hidden states in; hidden states out
     cublasHandle_t blas;
-    cudaStream_t xs[NXS];            // expert GEMM streams, each with its own cuBLAS handle
-    cublasHandle_t xblas[NXS];
-    cudaEvent_t xev[NXS + 1];
     size_t used_base;         // device bytes in use before our allocations
     size_t allocated, peak;
     // weights as copied from the host, two layers (layer L in raw[L & 1], so that layer L+1 can be
@@ -66,14 +62,11 @@ typedef struct {
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
     float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into raw[L & 1]
-    // grouped expert GEMMs: per call, pointer arrays A|B|C of the non-empty experts (pinned host
-    // and device copies, 2 regions of 3E for gate|up and down) and the per-group host arrays
+    // batched expert GEMMs: per call, pointer arrays A|B|C (pinned host and device copies, 2 regions
+    // of 3E for gate|up and down)
     void **h_ptrs, **d_ptrs;
-    int *gm, *gn, *gk, *glda, *gldb, *gldc, *gsize;
-    cublasOperation_t *gta, *gtb;
     reap_k_xgemm_lt *xl;      // autotuned cuBLASLt expert GEMMs (bucketed mode), NULL: cublasGemmBatchedEx
     reap_k_xgemm_each *xe1;   // one cached cuBLASLt matmul per expert (REAP_GPU_XGEMM=each, the default)
-    float *galpha, *gbeta;
     float2 *rope;             // (T, rot/2)
     // chunk workspace (N = chunk_rows * T tokens, S slots per token)
     float *hbuf[2], *h, *big, *logits;  // hidden states double-buffered: chunk i+1 in while i computes
@@ -108,7 +101,6 @@ struct reap_gpu {
     gdev *d;
     double flop_experts, flop_total;
     int *trace;  // (rows*T, top_k) host, or NULL
-    int grouped; // expert GEMMs: 1 one grouped GEMM per chunk (cublasGemmGroupedBatchedEx), 0 one per expert
     int bucketed;  // env REAP_GPU_EXPERT_MODE: 1 padded layout + one batched GEMM per size class, 0 one per expert
     int prof;      // env REAP_GPU_PROFILE=1
     int gateup_bf16;  // env REAP_GPU_GATEUP_BF16=1: the gate|up GEMM writes bf16 (default f32)
@@ -231,8 +223,6 @@ static void free_dev(gdev *d) {
         if (ptrs[i]) cudaFree(ptrs[i]);
     if (d->h_off) cudaFreeHost(d->h_off);
     if (d->h_ptrs) cudaFreeHost(d->h_ptrs);
-    free(d->gm), free(d->gn), free(d->gk), free(d->glda), free(d->gldb), free(d->gldc), free(d->gsize);
-    free(d->gta), free(d->gtb), free(d->galpha), free(d->gbeta);
     for (int b = 0; b < 2; b++)
         if (d->staged_ev[b]) cudaEventDestroy(d->staged_ev[b]);
     if (d->s_w) cudaStreamDestroy(d->s_w);
@@ -244,12 +234,6 @@ static void free_dev(gdev *d) {
     for (int j = 0; j < 5; j++)
         for (int b = 0; b < 2; b++)
             if (evs[j][b]) cudaEventDestroy(evs[j][b]);
-    for (int i = 0; i < NXS; i++) {
-        if (d->xblas[i]) cublasDestroy(d->xblas[i]);
-        if (d->xs[i]) cudaStreamDestroy(d->xs[i]);
-    }
-    for (int i = 0; i <= NXS; i++)
-        if (d->xev[i]) cudaEventDestroy(d->xev[i]);
     reap_k_xgemm_lt_destroy(d->xl);
     reap_k_xgemm_each_destroy(d->xe1);
     if (d->blas) cublasDestroy(d->blas);
@@ -296,12 +280,6 @@ static int open_dev(reap_gpu *g, gdev *d) {
     CK(cudaStreamCreateWithFlags(&d->s_out, cudaStreamNonBlocking));
     CB(cublasCreate(&d->blas));
     CB(cublasSetStream(d->blas, d->s));
-    for (int i = 0; i < NXS; i++) {
-        CK(cudaStreamCreateWithFlags(&d->xs[i], cudaStreamNonBlocking));
-        CB(cublasCreate(&d->xblas[i]));
-        CB(cublasSetStream(d->xblas[i], d->xs[i]));
-    }
-    for (int i = 0; i <= NXS; i++) CK(cudaEventCreateWithFlags(&d->xev[i], cudaEventDisableTiming));
     for (int i = 0; i <= PH_N; i++) CK(cudaEventCreate(&d->ev[i]));
     if (g->prof)
         for (int i = 0; i <= PF_N; i++) CK(cudaEventCreate(&d->pev[i]));
@@ -367,15 +345,6 @@ static int open_dev(reap_gpu *g, gdev *d) {
     }
     CK(cudaMallocHost((void **)&d->h_ptrs, 6 * E * sizeof(void *)));
     DMALLOC(d->d_ptrs, 6 * E * sizeof(void *));
-    d->gm = (int *)reap_xmalloc(E * sizeof(int)), d->gn = (int *)reap_xmalloc(E * sizeof(int));
-    d->gk = (int *)reap_xmalloc(E * sizeof(int)), d->glda = (int *)reap_xmalloc(E * sizeof(int));
-    d->gldb = (int *)reap_xmalloc(E * sizeof(int)), d->gldc = (int *)reap_xmalloc(E * sizeof(int));
-    d->gsize = (int *)reap_xmalloc(E * sizeof(int));
-    d->gta = (cublasOperation_t *)reap_xmalloc(E * sizeof(cublasOperation_t));
-    d->gtb = (cublasOperation_t *)reap_xmalloc(E * sizeof(cublasOperation_t));
-    d->galpha = (float *)reap_xmalloc(E * sizeof(float)), d->gbeta = (float *)reap_xmalloc(E * sizeof(float));
-    for (size_t e = 0; e < E; e++)
-        d->gta[e] = CUBLAS_OP_T, d->gtb[e] = CUBLAS_OP_N, d->gsize[e] = 1, d->galpha[e] = 1.f, d->gbeta[e] = 0.f;
     DMALLOC(d->w13, E * 2 * I * H * 2);
     DMALLOC(d->w2, E * H * I * 2);
     // RoPE table in double precision on the host
@@ -503,10 +472,6 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
     g->cfg = *cfg;
-    // env REAP_GPU_GROUPED=1: try one grouped GEMM per chunk. Off by default: cuBLAS 13.0 answers
-    // CUBLAS_STATUS_NOT_SUPPORTED for bf16 operands with f32 outputs on an H200 (bench/RESULTS.md, H14).
-    const char *genv = getenv("REAP_GPU_GROUPED");
-    g->grouped = genv && !strcmp(genv, "1");
     // env REAP_GPU_EXPERT_MODE=bucketed|per-expert: the expert GEMMs as one batched GEMM per size
     // class over a padded layout (the default: experts phase 0.28 s against 0.39-0.44 s per layer on
     // an H200, bench/RESULTS.md, fourth pass), or one GEMM per expert
@@ -516,7 +481,6 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
         return reap_fail(REAP_EINVAL, "REAP_GPU_EXPERT_MODE=%s: expected bucketed or per-expert", menv);
     }
     g->bucketed = !(menv && !strcmp(menv, "per-expert"));
-    if (g->bucketed) g->grouped = 0;
     const char *penv = getenv("REAP_GPU_PROFILE");
     g->prof = penv && !strcmp(penv, "1");
     // env REAP_GPU_XGEMM=each|lt|batched: how the bucketed layout's expert GEMMs are issued: one
@@ -753,37 +717,6 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     return REAP_OK;
 }
 
-// Expert GEMMs of one chunk: for every expert e with pairs off[e]..off[e+1], C_e (n, m) = A_e (n, k)
-// * W_e (m, k)^T, spread round-robin over the side streams (forked from and joined back into d->s)
-// so that the many small GEMMs run side by side. W (E, m, k), A (P, k) bf16; C (P, m) f32.
-// With g->grouped, all experts in ONE cublasGemmGroupedBatchedEx (one group per non-empty expert):
-// far fewer launches, and tiles of all experts fill the SMs together (a single expert's GEMM at
-// ~1k tokens leaves a partial last wave). region (0 or 1) picks the pointer arrays, so the two
-// GEMMs of a chunk do not share them.
-static int expert_gemms_grouped(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A,
-                                float *C) {
-    const int E = g->cfg.n_experts;
-    void **hp = d->h_ptrs + (size_t)region * 3 * E, **dp = d->d_ptrs + (size_t)region * 3 * E;
-    int n_groups = 0;
-    for (int e = 0; e < E; e++) {
-        int n = d->h_off[e + 1] - d->h_off[e];
-        if (n == 0) continue;
-        hp[n_groups] = (void *)(W + (size_t)e * m * k);
-        hp[E + n_groups] = (void *)(A + (size_t)d->h_off[e] * k);
-        hp[2 * E + n_groups] = (void *)(C + (size_t)d->h_off[e] * m);
-        d->gm[n_groups] = m, d->gn[n_groups] = n, d->gk[n_groups] = k;
-        d->glda[n_groups] = k, d->gldb[n_groups] = k, d->gldc[n_groups] = m;
-        n_groups++;
-    }
-    if (n_groups == 0) return REAP_OK;
-    // the host arrays are rewritten only after the next chunk's routing sync, when this copy is done
-    CK(cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, d->s));
-    CB(cublasGemmGroupedBatchedEx(d->blas, d->gta, d->gtb, d->gm, d->gn, d->gk, d->galpha, (const void *const *)dp,
-                                  CUDA_R_16BF, d->glda, (const void *const *)(dp + E), CUDA_R_16BF, d->gldb, d->gbeta,
-                                  dp + 2 * E, CUDA_R_32F, d->gldc, n_groups, d->gsize, CUBLAS_COMPUTE_32F));
-    return REAP_OK;
-}
-
 // C (P, m) in ctype: CUDA_R_32F or CUDA_R_16BF.
 static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf16 *W, const bf16 *A, void *C,
                         cudaDataType_t ctype) {
@@ -807,33 +740,16 @@ static int expert_gemms(reap_gpu *g, gdev *d, int region, int m, int k, const bf
         d->diag_launches += launches;
         return REAP_OK;
     }
-    if (g->grouped == 1 && ctype == CUDA_R_32F) {
-        int st = expert_gemms_grouped(g, d, region, m, k, W, A, (float *)C);
-        if (st == REAP_OK) return st;
-        // not supported by this cuBLAS for these types: one GEMM per expert from now on
-        reap_warn("GPU %d: grouped expert GEMM failed (%s): one GEMM per expert instead", d->ordinal, reap_err_msg());
-        g->grouped = 0;
-    }
-    static int nxs = 0;  // env REAP_GPU_EXPERT_STREAMS (1..NXS) for experiments; 1 by default
-    if (!nxs) {
-        const char *env = getenv("REAP_GPU_EXPERT_STREAMS");
-        nxs = env && atoi(env) >= 1 && atoi(env) <= NXS ? atoi(env) : 1;
-    }
-    CK(cudaEventRecord(d->xev[NXS], d->s));
-    for (int i = 0; i < NXS; i++) CK(cudaStreamWaitEvent(d->xs[i], d->xev[NXS], 0));
+    // plain layout: one cublasGemmEx per expert (env REAP_GPU_EXPERT_MODE=per-expert, or a chunk
+    // whose padding does not fit)
     const float one = 1.f, zero = 0.f;
-    for (int e = 0, j = 0; e < E; e++) {
+    for (int e = 0; e < E; e++) {
         int n = d->h_off[e + 1] - d->h_off[e];
         if (n == 0) continue;
-        CB(cublasGemmEx(d->xblas[j], CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
-                        A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, (char *)C + (size_t)d->h_off[e] * m * csize, ctype, m,
-                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-        j = (j + 1) % nxs;
+        CB(cublasGemmEx(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, W + (size_t)e * m * k, CUDA_R_16BF, k,
+                        A + (size_t)d->h_off[e] * k, CUDA_R_16BF, k, &zero, (char *)C + (size_t)d->h_off[e] * m * csize,
+                        ctype, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         d->diag_launches++;
-    }
-    for (int i = 0; i < NXS; i++) {
-        CK(cudaEventRecord(d->xev[i], d->xs[i]));
-        CK(cudaStreamWaitEvent(d->s, d->xev[i], 0));
     }
     return REAP_OK;
 }

@@ -470,11 +470,14 @@ void reap_k_gather(const bf16 *x, const int *pair_tok, int P, int H, bf16 *xe, c
     }
 }
 
+// silu(a) * b in fp32, as the CPU reference computes it.
+__device__ __forceinline__ float silu_mul1(float a, float b) { return a / (1.0f + expf(-a)) * b; }
+
 __global__ void k_silu_mul(const float *G, int64_t n, int I, bf16 *act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t p = i / I, c = i % I;
         float a = G[p * 2 * I + c], b = G[p * 2 * I + I + c];
-        act[i] = __float2bfloat16(a / (1.0f + expf(-a)) * b);
+        act[i] = __float2bfloat16(silu_mul1(a, b));
     }
 }
 
@@ -484,8 +487,8 @@ __global__ void k_silu_mul_x4(const float *G, int64_t n4, int I4, bf16 *act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t p = i / I4, c = i % I4;
         float4 a = ((const float4 *)(G + p * 8 * I4))[c], b = ((const float4 *)(G + p * 8 * I4 + 4 * I4))[c];
-        __nv_bfloat162 lo = __floats2bfloat162_rn(a.x / (1.0f + expf(-a.x)) * b.x, a.y / (1.0f + expf(-a.y)) * b.y);
-        __nv_bfloat162 hi = __floats2bfloat162_rn(a.z / (1.0f + expf(-a.z)) * b.z, a.w / (1.0f + expf(-a.w)) * b.w);
+        __nv_bfloat162 lo = __floats2bfloat162_rn(silu_mul1(a.x, b.x), silu_mul1(a.y, b.y));
+        __nv_bfloat162 hi = __floats2bfloat162_rn(silu_mul1(a.z, b.z), silu_mul1(a.w, b.w));
         uint2 o;
         o.x = *(unsigned *)&lo, o.y = *(unsigned *)&hi;
         ((uint2 *)act)[i] = o;
@@ -516,7 +519,7 @@ __global__ void k_silu_mul_bf16x8(const bf16 *G, int64_t n8, int I8, bf16 *act) 
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             float2 a = __bfloat1622float2(a2[j]), b = __bfloat1622float2(b2[j]);
-            o2[j] = __floats2bfloat162_rn(a.x / (1.0f + expf(-a.x)) * b.x, a.y / (1.0f + expf(-a.y)) * b.y);
+            o2[j] = __floats2bfloat162_rn(silu_mul1(a.x, b.x), silu_mul1(a.y, b.y));
         }
         ((uint4 *)act)[i] = o;
     }
@@ -525,7 +528,7 @@ __global__ void k_silu_mul_bf16(const bf16 *G, int64_t n, int I, bf16 *act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t p = i / I, c = i % I;
         float a = __bfloat162float(G[p * 2 * I + c]), b = __bfloat162float(G[p * 2 * I + I + c]);
-        act[i] = __float2bfloat16(a / (1.0f + expf(-a)) * b);
+        act[i] = __float2bfloat16(silu_mul1(a, b));
     }
 }
 

@@ -21,29 +21,38 @@ static int by_rows(const void *a, const void *b) {
     return x->n != y->n ? (x->n < y->n ? -1 : 1) : (x->e < y->e ? -1 : x->e > y->e);
 }
 
-// off (E+1) host; W (E, m, k), A (off[E], k) bf16; C (off[E], m) ctype (f32 or bf16); hp/dp (3E)
-// pointer scratch.
-cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
-                                               const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
-                                               cudaDataType_t ctype, void **hp, void **dp, int *launches) {
-    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
-    if (launches) *launches = 0;
-    xrows stack[1024], *r = E <= 1024 ? stack : (xrows *)malloc((size_t)E * sizeof(xrows));
-    if (!r) return CUBLAS_STATUS_ALLOC_FAILED;
-    int used = 0;
+// The non-empty experts of off (E+1, host) in order of row count into r (E), their W, A and C
+// pointers in that order into hp (W at hp[0..), A at hp[E..), C at hp[2E..)) and copied to dp on s.
+// W (E, m, k), A (off[E], k) bf16; C (off[E], m) of csize-byte elements. *used gets the count.
+static cublasStatus_t order_experts(cudaStream_t s, const int *off, int E, int m, int k, const __nv_bfloat16 *W,
+                                    const __nv_bfloat16 *A, void *C, size_t csize, void **hp, void **dp, xrows *r,
+                                    int *used) {
+    int u = 0;
     for (int e = 0; e < E; e++)
-        if (off[e + 1] > off[e]) r[used].n = off[e + 1] - off[e], r[used].e = e, used++;
-    qsort(r, (size_t)used, sizeof *r, by_rows);
-    // experts in order of row count: W pointers at hp[0..), A at hp[E..), C at hp[2E..)
-    for (int j = 0; j < used; j++) {
+        if (off[e + 1] > off[e]) r[u].n = off[e + 1] - off[e], r[u].e = e, u++;
+    qsort(r, (size_t)u, sizeof *r, by_rows);
+    for (int j = 0; j < u; j++) {
         int e = r[j].e;
         hp[j] = (void *)(W + (size_t)e * m * k);
         hp[E + j] = (void *)(A + (size_t)off[e] * k);
         hp[2 * E + j] = (void *)((char *)C + (size_t)off[e] * m * csize);
     }
-    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    if (used > 0 && cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, s) != cudaSuccess)
-        st = CUBLAS_STATUS_EXECUTION_FAILED;
+    *used = u;
+    if (u > 0 && cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, s) != cudaSuccess)
+        return CUBLAS_STATUS_EXECUTION_FAILED;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+// off (E+1) host; W (E, m, k), A (off[E], k) bf16; C (off[E], m) ctype (f32 or bf16); hp/dp (3E)
+// pointer scratch.
+cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
+                                               const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
+                                               cudaDataType_t ctype, void **hp, void **dp, int *launches) {
+    if (launches) *launches = 0;
+    xrows stack[1024], *r = E <= 1024 ? stack : (xrows *)malloc((size_t)E * sizeof(xrows));
+    if (!r) return CUBLAS_STATUS_ALLOC_FAILED;
+    int used = 0;
+    cublasStatus_t st = order_experts(s, off, E, m, k, W, A, C, ctype == CUDA_R_16BF ? 2 : 4, hp, dp, r, &used);
     const float one = 1.f, zero = 0.f;
     for (int j0 = 0, j1; st == CUBLAS_STATUS_SUCCESS && j0 < used; j0 = j1) {
         for (j1 = j0 + 1; j1 < used && r[j1].n == r[j0].n; j1++) {
@@ -370,23 +379,11 @@ static int lt_aligned(void *const *p, int b, unsigned al) {
 cublasStatus_t reap_k_expert_gemms_lt(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
                                       int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
                                       cudaDataType_t ctype, void **hp, void **dp, int *launches) {
-    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
     if (launches) *launches = 0;
     xrows stack[1024], *r = E <= 1024 ? stack : (xrows *)malloc((size_t)E * sizeof(xrows));
     if (!r) return CUBLAS_STATUS_ALLOC_FAILED;
     int used = 0;
-    for (int e = 0; e < E; e++)
-        if (off[e + 1] > off[e]) r[used].n = off[e + 1] - off[e], r[used].e = e, used++;
-    qsort(r, (size_t)used, sizeof *r, by_rows);
-    for (int j = 0; j < used; j++) {
-        int e = r[j].e;
-        hp[j] = (void *)(W + (size_t)e * m * k);
-        hp[E + j] = (void *)(A + (size_t)off[e] * k);
-        hp[2 * E + j] = (void *)((char *)C + (size_t)off[e] * m * csize);
-    }
-    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    if (used > 0 && cudaMemcpyAsync(dp, hp, 3 * (size_t)E * sizeof(void *), cudaMemcpyHostToDevice, s) != cudaSuccess)
-        st = CUBLAS_STATUS_EXECUTION_FAILED;
+    cublasStatus_t st = order_experts(s, off, E, m, k, W, A, C, ctype == CUDA_R_16BF ? 2 : 4, hp, dp, r, &used);
     const float one = 1.f, zero = 0.f;
     for (int j0 = 0, j1; st == CUBLAS_STATUS_SUCCESS && j0 < used; j0 = j1) {
         for (j1 = j0 + 1; j1 < used && r[j1].n == r[j0].n; j1++) {
