@@ -33,13 +33,10 @@ int reap_cmd_inspect(int argc, char **argv) {
         "is malformed or the layout has problems (listed).",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *dir;
+    int st = reap_cli_parse_args(&spec, argc, argv, &dir, 1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *dir = pos[0];
-    free(pos);
 
     reap_ckpt *c = NULL;
     if ((st = reap_ckpt_open(dir, &c))) return st;

@@ -78,13 +78,10 @@ int reap_cmd_prune(int argc, char **argv) {
         "OUT.reap-stats.json until the output is complete, so a failed prune can be rerun with --scores).",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *dir;
+    int st = reap_cli_parse_args(&spec, argc, argv, &dir, 1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *dir = pos[0];
-    free(pos);
 
     reap_prune_params p = reap_prune_default_params();
     int have_ratio = !isnan(ratio), have_keep = keep != LLONG_MIN;

@@ -39,13 +39,10 @@ int reap_cmd_report(int argc, char **argv) {
         .min_pos = 1,
         .max_pos = 1,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *file;
+    int st = reap_cli_parse_args(&spec, argc, argv, &file, 1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *file = pos[0];
-    free(pos);
     reap_report_params p = reap_report_default_params();
     if ((st = reap_criterion_parse(crit, &p.criterion))) return st;
     if (top < 0 || top > 1000000) return reap_fail(REAP_EUSAGE, "reap report: --top must be >= 0, got %lld", top);

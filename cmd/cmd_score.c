@@ -123,13 +123,10 @@ int reap_cmd_score(int argc, char **argv) {
         .min_pos = 1,
         .max_pos = 1,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *dir;
+    int st = reap_cli_parse_args(&spec, argc, argv, &dir, 1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *dir = pos[0];
-    free(pos);
 
     reap_score_params p = reap_score_default_params();
     int *gpu_list = NULL;

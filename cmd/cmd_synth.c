@@ -42,13 +42,10 @@ int reap_cmd_synth(int argc, char **argv) {
         "and renamed into place when complete; Ctrl-C removes it.",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *out;
+    int st = reap_cli_parse_args(&spec, argc, argv, &out, 1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *out = pos[0];
-    free(pos);
 
     reap_synth_params p;
     if ((st = reap_synth_preset(preset, &p))) return reap_fail(REAP_EUSAGE, "reap synth: %s", reap_err_msg());

@@ -17,13 +17,11 @@ int reap_cmd_verify(int argc, char **argv) {
         "-v lists every one).",
         NULL, 0, 2, 2,
     };
-    char **pos = NULL;
-    int npos = 0;
-    int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    const char *args[2];
+    int st = reap_cli_parse_args(&spec, argc, argv, args, 2);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
-    const char *dir = pos[0], *out = pos[1];
-    free(pos);
+    const char *dir = args[0], *out = args[1];
     reap_verify_result r;
     st = reap_verify(dir, out, &r);
     char b[32];

@@ -153,3 +153,12 @@ int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos
     *npos = np;
     return 0;
 }
+
+int reap_cli_parse_args(const reap_cmd_spec *spec, int argc, char **argv, const char **args, int n) {
+    REAP_ASSERT(spec->min_pos == n && spec->max_pos == n);
+    char **pos = NULL;
+    int npos = 0, st = reap_cli_parse(spec, argc, argv, &pos, &npos);
+    for (int i = 0; st == REAP_OK && i < n; i++) args[i] = pos[i];
+    free(pos);
+    return st;
+}

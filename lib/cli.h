@@ -43,6 +43,9 @@ typedef struct {
 // (pointers into argv; caller frees the array). Returns 0 on success, REAP_CLI_HELP after --help,
 // or REAP_EUSAGE with a message.
 int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos, int *npos);
+// reap_cli_parse for a command that takes exactly n positionals (the spec's minimum and maximum):
+// they land in args[0..n-1] (pointers into argv). Same return values.
+int reap_cli_parse_args(const reap_cmd_spec *spec, int argc, char **argv, const char **args, int n);
 void reap_cli_help(const reap_cmd_spec *spec, FILE *out);
 void reap_strlist_free(reap_strlist *l);
 
