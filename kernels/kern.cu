@@ -495,18 +495,19 @@ __global__ void k_silu_mul_x4(const float *G, int64_t n4, int I4, bf16 *act) {
     }
 }
 
+// Blocks of 256 threads for a grid-stride loop over n items, at most cap.
+static unsigned grid_capped(int64_t n, unsigned cap) {
+    unsigned g = blocks_for(n, 256);
+    return g > cap ? cap : g;
+}
+
 void reap_k_silu_mul(const float *G, int P, int I, bf16 *act, cudaStream_t s) {
     if (P <= 0) return;
     int64_t n = (int64_t)P * I;
-    if (I % 4 == 0) {
-        unsigned g = blocks_for(n / 4, 256);
-        if (g > 132 * 16) g = 132 * 16;
-        k_silu_mul_x4<<<g, 256, 0, s>>>(G, n / 4, I / 4, act);
-        return;
-    }
-    unsigned g = blocks_for(n, 256);
-    if (g > 132 * 32) g = 132 * 32;
-    k_silu_mul<<<g, 256, 0, s>>>(G, n, I, act);
+    if (I % 4 == 0)
+        k_silu_mul_x4<<<grid_capped(n / 4, 132 * 16), 256, 0, s>>>(G, n / 4, I / 4, act);
+    else
+        k_silu_mul<<<grid_capped(n, 132 * 32), 256, 0, s>>>(G, n, I, act);
 }
 
 // The same from bf16 gate|up values, 8 columns per thread (16-byte loads and stores) when I % 8 == 0.
@@ -535,15 +536,10 @@ __global__ void k_silu_mul_bf16(const bf16 *G, int64_t n, int I, bf16 *act) {
 void reap_k_silu_mul_bf16(const bf16 *G, int P, int I, bf16 *act, cudaStream_t s) {
     if (P <= 0) return;
     int64_t n = (int64_t)P * I;
-    if (I % 8 == 0) {
-        unsigned g = blocks_for(n / 8, 256);
-        if (g > 132 * 16) g = 132 * 16;
-        k_silu_mul_bf16x8<<<g, 256, 0, s>>>(G, n / 8, I / 8, act);
-        return;
-    }
-    unsigned g = blocks_for(n, 256);
-    if (g > 132 * 32) g = 132 * 32;
-    k_silu_mul_bf16<<<g, 256, 0, s>>>(G, n, I, act);
+    if (I % 8 == 0)
+        k_silu_mul_bf16x8<<<grid_capped(n / 8, 132 * 16), 256, 0, s>>>(G, n / 8, I / 8, act);
+    else
+        k_silu_mul_bf16<<<grid_capped(n, 132 * 32), 256, 0, s>>>(G, n, I, act);
 }
 
 // ---------------------------------------------------------------------------------------------
