@@ -18,6 +18,7 @@
 #define _Noreturn __attribute__((noreturn))  // C11 keyword in common.h
 #endif
 extern "C" {
+#include "chunks.h"
 #include "common.h"
 #include "dtype.h"
 #include "gpu.h"
@@ -511,13 +512,10 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
         }
         if (fit < g->chunk_rows) g->chunk_rows = fit;
     }
-    const int nch = (p->rows + g->chunk_rows - 1) / g->chunk_rows;
-    if (g->n > nch) g->n = nch;  // fewer chunks than GPUs: the others stay idle
+    g->n = reap_chunk_gpus(p->rows, g->chunk_rows, g->n);  // fewer chunks than GPUs: the others stay idle
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        int c0 = (int)((int64_t)nch * i / g->n), c1 = (int)((int64_t)nch * (i + 1) / g->n);
-        d->row0 = c0 * g->chunk_rows;
-        d->rows = (c1 * g->chunk_rows < p->rows ? c1 * g->chunk_rows : p->rows) - d->row0;
+        reap_chunk_gpu_rows(p->rows, g->chunk_rows, g->n, i, &d->row0, &d->rows);
         int st = open_dev(g, d);
         if (st == REAP_OK) st = warm_up(g, d);
         if (st != REAP_OK) {
@@ -937,14 +935,10 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     // way inside every chunk, so that they too do not depend on the number of GPUs)
     const size_t tok_row = (size_t)g->T;
     size_t fit = d->slot_cap / (tok_row * slots_per_token(c, mode));
-    const int CR = d->chunk_rows, cr = (int)(fit < 1 ? 1 : fit < (size_t)CR ? fit : CR), per = (CR + cr - 1) / cr;
-    int *sub0 = (int *)reap_xmalloc(sizeof(int) * 2 * ((size_t)(d->rows + CR - 1) / CR * per + 1)), *subn, nch = 0;
-    subn = sub0 + (size_t)(d->rows + CR - 1) / CR * per + 1;
-    for (int r = 0; r < d->rows; r += CR)
-        for (int k = 0; k < per && k * cr < CR && r + k * cr < d->rows; k++) {
-            int n = CR - k * cr < cr ? CR - k * cr : cr;
-            sub0[nch] = r + k * cr, subn[nch] = d->rows - sub0[nch] < n ? d->rows - sub0[nch] : n, nch++;
-        }
+    const int CR = d->chunk_rows, cr = (int)(fit < 1 ? 1 : fit < (size_t)CR ? fit : CR);
+    const int nch = reap_chunk_pieces(d->rows, CR, cr, NULL, NULL, 0);
+    int *sub0 = (int *)reap_xmalloc(sizeof(int) * 2 * (size_t)nch), *subn = sub0 + nch;
+    reap_chunk_pieces(d->rows, CR, cr, sub0, subn, nch);
 #define CHUNK(i, r0, nr, t0)                                                                     \
     const int r0 = sub0[i];                                                                      \
     const int nr = subn[i];                                                                      \
