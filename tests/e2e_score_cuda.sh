@@ -77,3 +77,18 @@ if "$REAP" score "$ck" $args --device cuda -w "$wd" -o "$dir/resumed.json" -q &&
 else
     bad cuda_resumed_equals_uninterrupted "$(cat "$dir/rdiff.txt" 2>/dev/null | tail -3)"
 fi
+
+# Two GPUs (when the machine has them): the same statistics file as one GPU up to the order of the
+# float64 sums. Chunks of 2 rows, so that both GPUs get chunks of the 8 rows.
+ngpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if [ "${ngpu:-0}" -ge 2 ]; then
+    if REAP_GPU_CHUNK_TOKENS=192 "$REAP" score "$ck" $args --device cuda --gpus 0 -o "$dir/g1.json" -q &&
+        REAP_GPU_CHUNK_TOKENS=192 "$REAP" score "$ck" $args --device cuda --gpus 0,1 -o "$dir/g2.json" -q &&
+        "$DIFF" "$dir/g1.json" "$dir/g2.json" 1e-12 >"$dir/gdiff.txt"; then
+        ok cuda_two_gpus_same_statistics
+    else
+        bad cuda_two_gpus_same_statistics "$(tail -3 "$dir/gdiff.txt" 2>/dev/null)"
+    fi
+else
+    echo "SKIP cuda_two_gpus_same_statistics: fewer than 2 GPUs"
+fi
