@@ -49,20 +49,28 @@ typedef struct {
     cublasHandle_t blas;
     size_t used_base;         // device bytes in use before our allocations
     size_t allocated, peak;
-    // weights as copied from the host, two layers (layer L in raw[L & 1], so that layer L+1 can be
-    // staged while layer L computes): expert bytes w1|w3|w2, scales s1|s3|s2, then the f32 tensors
-    // wq|wk|wv|wo, ln1, ln2, q_norm, k_norm, gate, bias (see raw_at)
-    uint8_t *raw[2];
-    size_t raw_bytes[2];
-    int raw_dt[2];            // expert dtype each buffer was sized for (-1: none yet)
+    // One layer's weights as copied from the host: expert bytes w1|w3|w2, scales s1|s3|s2, then the
+    // f32 tensors wq|wk|wv|wo, ln1, ln2, q_norm, k_norm, gate, bias (see raw_at). Layer L is turned
+    // into bf16 (w13, w2, wqkv, wo) and its small f32 tensors copied to keep at the start of its
+    // forward; from then on raw is free for layer L+1, which is staged while L computes. Parts of L+1
+    // read before that are queued (pend) and copied as soon as L's dequantisation is done.
+    uint8_t *raw;
+    size_t raw_bytes;
+    int raw_dt;               // expert dtype raw was sized for
+    float *keep;              // ln1, ln2, q_norm, k_norm, gate, bias of the computing layer
     cudaStream_t s_w;         // staged weight copies (reap_gpu_stage)
-    cudaEvent_t staged_ev[2];
-    int staged_layer[2];      // layer staged into raw[b] (-1: none) and the host buffer it came from
-    const void *staged_key[2];
-    int staging[2];           // a stage of raw[b] in progress (reap_gpu_stage_begin .. end)
+    cudaEvent_t staged_ev;
+    int raw_next;             // the layer raw may be staged with now: -2 any (open), -1 none, else that layer
+    int staged_layer;         // layer completely staged into raw (-1: none) and its host buffer
+    const void *staged_key;
+    int staging;              // a stage of layer stage_layer in progress (reap_gpu_stage_begin .. end)
+    int stage_layer, stage_deferred, stage_end_pending;
+    reap_layer_weights stage_w;  // the layer being staged (host pointers)
+    int *pend, npend;         // queued parts (e0, e1) while raw still holds the previous layer
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
-    float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into raw[L & 1]
+    float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into keep
+    float *gate_cat, *gate_lo;  // router in 3xTF32 (g->router_tf32): the gate split (E, 2H) [hi | hi], (E, H) lo
     // batched expert GEMMs: per call, pointer arrays A|B|C (pinned host and device copies, 2 regions
     // of 3E for gate|up and down)
     void **h_ptrs, **d_ptrs;
@@ -107,6 +115,8 @@ struct reap_gpu {
     int gateup_bf16;  // env REAP_GPU_GATEUP_BF16=1: the gate|up GEMM writes bf16 (default f32)
     int xgemm;        // env REAP_GPU_XGEMM: XG_EACH (default), XG_LT or XG_BATCHED (bucketed mode)
     int chunk_rows;  // rows per chunk, the same on every GPU (chunks are laid out over all rows)
+    int router_tf32; // env REAP_GPU_ROUTER: 1 3xTF32 router GEMM, 0 cublasSgemm
+    pthread_mutex_t mu;  // the staging state of every GPU (loader thread vs forward)
 };
 
 #define CK(x)                                                                                              \
@@ -155,6 +165,7 @@ static int slots_per_token(const reap_m2_config *c, reap_router_mode m) {
 static size_t pair_rows(const reap_m2_config *c, size_t p, int bucketed) {
     return bucketed ? p + p / 8 + 64 * (size_t)c->n_experts : p;
 }
+static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
 static size_t bytes_per_token(const reap_m2_config *c, int bucketed) {
     // slot buffers are sized for the model's top_k slots per token; the softmax statistics modes
     // (2 top_k slots) run half as many rows per chunk (see layer_dev)
@@ -162,9 +173,12 @@ static size_t bytes_per_token(const reap_m2_config *c, int bucketed) {
     size_t big = 4 * Q;
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
+    if (8 * H > big) big = 8 * H;  // the 3xTF32 router's [hi | lo] input
     size_t gy = 8 * I > 4 * H ? 8 * I : 4 * H;
     size_t pairs = bucketed ? S + S / 8 + 1 : S;
-    return 2 * 4 * H + 2 * H + big + 2 * Q + S * (4 + 4 + 8 + 4) + pairs * (4 + 4 + 2 * H + gy + 2 * I) + 2 + 4 * E;
+    size_t att = big + 2 * Q, gyp = pairs * gy;  // big and q|k|v share gy's memory, act shares xe's (open_dev)
+    return 2 * 4 * H + 2 * H + (att > gyp ? att : gyp) + S * (4 + 4 + 8 + 4) + pairs * (4 + 4 + 2 * (H > I ? H : I)) +
+           2 + 4 * E;
 }
 static size_t scale_elems(int64_t r, int64_t c, int br, int bc) {
     return (size_t)((r + br - 1) / br) * (size_t)((c + bc - 1) / bc);
@@ -183,9 +197,14 @@ static size_t attn_f32_elems(const reap_m2_config *c) {
     return Q * H + H * O + 2 * H + O + (size_t)c->n_kv_heads * c->head_dim + (size_t)c->n_experts * H + c->n_experts;
 }
 static size_t raw_bytes(const reap_m2_config *c, int dt) { return expert_raw_bytes(c, dt) + 4 * attn_f32_elems(c); }
+// ln1, ln2, q_norm, k_norm, gate, bias: the tail of attn_f32_elems, contiguous in raw from ln1 on
+static size_t keep_elems(const reap_m2_config *c) {
+    size_t H = c->hidden, O = (size_t)c->n_heads * c->head_dim, KV = (size_t)c->n_kv_heads * c->head_dim;
+    return 2 * H + O + KV + (size_t)c->n_experts * H + c->n_experts;
+}
 static size_t weight_bytes(const reap_m2_config *c, int dt) {
     size_t H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c), O = (size_t)c->n_heads * c->head_dim;
-    return 2 * raw_bytes(c, dt) + 2 * 3 * E * I * H + 2 * (Q * H + H * O);
+    return raw_bytes(c, dt) + 4 * keep_elems(c) + 2 * 3 * E * I * H + 2 * (Q * H + H * O);
 }
 
 // The tensors of one layer in a raw buffer r (layout in gdev).
@@ -215,17 +234,17 @@ static raw_view raw_at(const reap_m2_config *c, uint8_t *r, int dt) {
 static void free_dev(gdev *d) {
     if (d->s) cudaSetDevice(d->ordinal);
     if (d->s_w) cudaStreamSynchronize(d->s_w);  // a stage broken off by a failed read may still copy from the host
-    void *ptrs[] = {d->raw[0], d->raw[1], d->d_ptrs, d->w13,    d->w2,       d->wqkv,      d->wo,     d->rope,      d->hbuf[0], d->hbuf[1], d->big, d->logits, d->xb,
-                    d->qb,   d->kb,     d->vb,       d->xe,        d->act,    d->gy,      d->slot_e,   d->slot_pos,
+    void *ptrs[] = {d->raw, d->keep, d->d_ptrs, d->w13,    d->w2,       d->wqkv,      d->wo,     d->rope,      d->hbuf[0], d->hbuf[1], d->logits, d->xb,
+                    d->xe,        d->gy,      d->slot_e,   d->slot_pos,
                     d->pair_tok, d->pair_slot, d->cnt, d->off,     d->cursor, d->slot_w,  d->slot_g,   d->maskbuf[0],
                     d->maskbuf[1],
-                    d->st_cnt, d->st_tokens, d->st_gate, d->st_norm, d->st_reap, d->st_max};
+                    d->st_cnt, d->st_tokens, d->st_gate, d->st_norm, d->st_reap, d->st_max, d->gate_cat, d->gate_lo};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (ptrs[i]) cudaFree(ptrs[i]);
     if (d->h_off) cudaFreeHost(d->h_off);
     if (d->h_ptrs) cudaFreeHost(d->h_ptrs);
-    for (int b = 0; b < 2; b++)
-        if (d->staged_ev[b]) cudaEventDestroy(d->staged_ev[b]);
+    if (d->staged_ev) cudaEventDestroy(d->staged_ev);
+    free(d->pend);
     if (d->s_w) cudaStreamDestroy(d->s_w);
     for (int i = 0; i <= PH_N; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
@@ -243,7 +262,7 @@ static void free_dev(gdev *d) {
     if (d->s_out) cudaStreamDestroy(d->s_out);
 }
 
-// Rows per chunk that fit this GPU (whole rows, about 32k tokens, bounded by the memory cap), or a
+// Rows per chunk that fit this GPU (whole rows, about 64k tokens, bounded by the memory cap), or a
 // clear error when not even one row fits beside a layer's weights.
 static int dev_fit(reap_gpu *g, gdev *d, int *rows_fit) {
     const reap_m2_config *c = &g->cfg;
@@ -264,7 +283,9 @@ static int dev_fit(reap_gpu *g, gdev *d, int *rows_fit) {
                          d->ordinal, reap_fmt_bytes((double)cap, b1, sizeof b1), reap_fmt_bytes((double)wb, b2, sizeof b2),
                          g->T, reap_fmt_bytes((double)bpt * g->T, b3, sizeof b3));
     size_t fit = (cap - wb - overhead) / (bpt * (size_t)g->T);
-    size_t want = (32768 + g->T - 1) / g->T;  // 48k tokens measured no faster (bench/RESULTS.md, H9)
+    // 64k-token chunks: layers 3.3% faster than 32k (48k: 2.2%) on an H200 with the per-expert GEMMs,
+    // bigger GEMMs per expert (bench/RESULTS.md, sixth pass)
+    size_t want = (65536 + g->T - 1) / g->T;
     const char *env = getenv("REAP_GPU_CHUNK_TOKENS");
     if (env && atoi(env) > 0) want = ((size_t)atoi(env) + g->T - 1) / g->T;
     size_t cr = want < fit ? want : fit;
@@ -288,10 +309,9 @@ static int open_dev(reap_gpu *g, gdev *d) {
     for (int j = 0; j < 5; j++)
         for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
     CK(cudaStreamCreateWithFlags(&d->s_w, cudaStreamNonBlocking));
-    for (int b = 0; b < 2; b++) {
-        CK(cudaEventCreateWithFlags(&d->staged_ev[b], cudaEventDisableTiming));
-        d->raw_dt[b] = -1, d->staged_layer[b] = -1;
-    }
+    CK(cudaEventCreateWithFlags(&d->staged_ev, cudaEventDisableTiming));
+    d->raw_dt = -1, d->staged_layer = -1, d->stage_layer = -1, d->raw_next = -2;
+    d->pend = (int *)reap_xmalloc(sizeof(int) * 2 * ((size_t)c->n_experts + 2));
 
     d->chunk_rows = g->chunk_rows;
 
@@ -304,14 +324,11 @@ static int open_dev(reap_gpu *g, gdev *d) {
     size_t big = 4 * Q;
     if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
     if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
+    if (8 * H > big) big = 8 * H;  // the 3xTF32 router's [hi | lo] input
     size_t gyw = 2 * I > H ? 2 * I : H;
     DMALLOC(d->hbuf[0], N * H * 4);
     DMALLOC(d->hbuf[1], N * H * 4);
     DMALLOC(d->xb, N * H * 2);
-    DMALLOC(d->big, N * big);
-    DMALLOC(d->qb, N * c->n_heads * c->head_dim * 2);
-    DMALLOC(d->kb, N * c->n_kv_heads * c->head_dim * 2);
-    DMALLOC(d->vb, N * c->n_kv_heads * c->head_dim * 2);
     DMALLOC(d->logits, N * E * 4);
     DMALLOC(d->slot_e, P * 4);
     DMALLOC(d->slot_w, P * 4);
@@ -319,9 +336,16 @@ static int open_dev(reap_gpu *g, gdev *d) {
     DMALLOC(d->slot_pos, P * 4);
     DMALLOC(d->pair_tok, PP * 4);
     DMALLOC(d->pair_slot, PP * 4);
-    DMALLOC(d->xe, PP * H * 2);
-    DMALLOC(d->gy, PP * gyw * 4);
-    DMALLOC(d->act, PP * I * 2);
+    // The attention scratch (big, q|k|v) lives inside gy and act inside xe: each chunk's steps run
+    // in order on one stream, and big/q/k/v are dead once the router has read big, xe once the
+    // gate|up GEMM has read it (saves 75 KB per token on MiniMax-M2: 48k-token chunks under 24 GiB).
+    size_t att = align256(N * big) + N * (size_t)Q * 2, gyb = PP * gyw * 4;
+    DMALLOC(d->gy, gyb > att ? gyb : att);
+    d->big = d->gy;
+    d->qb = (bf16 *)((char *)d->gy + align256(N * big));
+    d->kb = d->qb + N * c->n_heads * c->head_dim, d->vb = d->kb + N * c->n_kv_heads * c->head_dim;
+    DMALLOC(d->xe, PP * (H > I ? H : I) * 2);
+    d->act = d->xe;
     DMALLOC(d->maskbuf[0], N);
     DMALLOC(d->maskbuf[1], N);
     DMALLOC(d->cnt, E * 4);
@@ -338,12 +362,15 @@ static int open_dev(reap_gpu *g, gdev *d) {
     size_t O = (size_t)c->n_heads * c->head_dim;
     DMALLOC(d->wqkv, Q * H * 2);
     DMALLOC(d->wo, H * O * 2);
-    int dt0 = c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16;  // the other dtypes reallocate at the first layer
-    for (int b = 0; b < 2; b++) {
-        d->raw_bytes[b] = raw_bytes(c, dt0);
-        DMALLOC(d->raw[b], d->raw_bytes[b]);
-        d->raw_dt[b] = dt0;
+    if (g->router_tf32) {
+        DMALLOC(d->gate_cat, E * 2 * H * 4);
+        DMALLOC(d->gate_lo, E * H * 4);
     }
+    int dt0 = c->fp8 ? REAP_DT_F8_E4M3 : REAP_DT_BF16;  // the other dtypes reallocate at the first layer
+    d->raw_bytes = raw_bytes(c, dt0);
+    DMALLOC(d->raw, d->raw_bytes);
+    d->raw_dt = dt0;
+    DMALLOC(d->keep, 4 * keep_elems(c));
     CK(cudaMallocHost((void **)&d->h_ptrs, 6 * E * sizeof(void *)));
     DMALLOC(d->d_ptrs, 6 * E * sizeof(void *));
     DMALLOC(d->w13, E * 2 * I * H * 2);
@@ -383,7 +410,9 @@ static int warm_up(reap_gpu *g, gdev *d) {
     const int N = d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
     const int O = c->n_heads * c->head_dim;
     double t0 = reap_now();
-    const size_t big = (size_t)N * (4 * (size_t)Q > 4 * (size_t)H + 4 * (size_t)E ? 4 * (size_t)Q : 4 * (size_t)H + 4 * E);
+    size_t bigw = 4 * (size_t)Q > 4 * (size_t)H + 4 * (size_t)E ? 4 * (size_t)Q : 4 * (size_t)H + 4 * E;
+    if (g->router_tf32 && 8 * (size_t)H > bigw) bigw = 8 * (size_t)H;
+    const size_t big = (size_t)N * bigw;
     CK(cudaMemsetAsync(d->xb, 0, (size_t)N * H * 2, d->s));
     CK(cudaMemsetAsync(d->big, 0, big, d->s));
     CK(cudaMemsetAsync(d->wqkv, 0, (size_t)Q * H * 2, d->s));
@@ -393,9 +422,14 @@ static int warm_up(reap_gpu *g, gdev *d) {
     TRY(gemm_bf16(d, H, N, O, d->wo, (const bf16 *)d->big, d->hbuf[0], CUDA_R_32F, 1.f));
     {
         const float one = 1.f, zero = 0.f;
-        float *gw = raw_at(c, d->raw[0], d->raw_dt[0]).gate;  // (E, H) inside the first raw buffer
+        float *gw = d->keep + (keep_elems(c) - (size_t)E * H - E);  // the gate (E, H) in keep
         CK(cudaMemsetAsync(gw, 0, (size_t)E * H * 4, d->s));
         CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, gw, H, d->big, H, &zero, d->logits, E));
+        if (g->router_tf32) {
+            CK(cudaMemsetAsync(d->gate_cat, 0, (size_t)E * 2 * H * 4, d->s));
+            CK(cudaMemsetAsync(d->gate_lo, 0, (size_t)E * H * 4, d->s));
+            CB(reap_k_router_3xtf32(d->blas, d->gate_cat, d->gate_lo, d->big, N, E, H, d->logits));
+        }
     }
     if (g->bucketed && g->xgemm == XG_LT) {
         // cuBLASLt: every size class up to the largest an expert can have in a chunk (every token)
@@ -472,6 +506,7 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
                                       "(got %d, %d, %d)", cfg->top_k, cfg->n_experts, cfg->head_dim);
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
+    pthread_mutex_init(&g->mu, NULL);
     g->cfg = *cfg;
     // env REAP_GPU_EXPERT_MODE=bucketed|per-expert: the expert GEMMs as one batched GEMM per size
     // class over a padded layout (the default: experts phase 0.28 s against 0.39-0.44 s per layer on
@@ -495,6 +530,15 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     g->xgemm = !xenv || !*xenv || !strcmp(xenv, "each") ? XG_EACH : !strcmp(xenv, "lt") ? XG_LT : XG_BATCHED;
     const char *fenv = getenv("REAP_GPU_GATEUP_BF16");
     g->gateup_bf16 = fenv && !strcmp(fenv, "1");
+    // env REAP_GPU_ROUTER=fp32|tf32x3: the router GEMM as cublasSgemm (default: the issue asks for an
+    // fp32 router), or as three TF32 tensor-core products (hi.hi + hi.lo + lo.hi; kernels/kern.cuh):
+    // 2.6x faster, errors 14x Sgemm's but ~1e-5 of the logit scale (bench/RESULTS.md, sixth pass)
+    const char *renv = getenv("REAP_GPU_ROUTER");
+    if (renv && *renv && strcmp(renv, "fp32") && strcmp(renv, "tf32x3")) {
+        free(g);
+        return reap_fail(REAP_EINVAL, "REAP_GPU_ROUTER=%s: expected fp32 or tf32x3", renv);
+    }
+    g->router_tf32 = renv && !strcmp(renv, "tf32x3");
     g->rows = p->rows, g->T = p->T, g->mem_cap = p->mem_cap;
     // Chunks of whole rows are laid out over ALL rows with one chunk size (the smallest any GPU can
     // take), and each GPU takes a run of whole chunks: every chunk holds the same rows whatever the
@@ -542,6 +586,7 @@ extern "C" void reap_gpu_close(reap_gpu *g) {
     }
     for (int i = 0; i < g->n; i++) free_dev(&g->d[i]);
     free(g->d);
+    pthread_mutex_destroy(&g->mu);
     free(g);
 }
 
@@ -562,18 +607,18 @@ static int gemm_bf16(gdev *d, int m, int n, int k, const bf16 *W, const bf16 *A,
     return REAP_OK;
 }
 
-// Copies part of w into raw buffer b on stream st (asynchronous: from page-locked memory it
-// overlaps whatever else runs): with e0 == e1 the non-expert tensors, else experts [e0, e1) of w1,
-// w3, w2 and their scales. raw[b] must be sized for w->expert_dtype.
-static cudaError_t copy_part(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st,
-                             int e0, int e1) {
+// Copies part of w into raw on stream st (asynchronous: from page-locked memory it overlaps
+// whatever else runs): with e0 == e1 the non-expert tensors, else experts [e0, e1) of w1, w3, w2 and
+// their scales. raw must be sized for w->expert_dtype.
+static cudaError_t copy_part(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, cudaStream_t st, int e0,
+                             int e1) {
     size_t H = c->hidden, I = c->inter, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim;
     size_t KV = (size_t)c->n_kv_heads * c->head_dim;
     int dt = w->expert_dtype;
     size_t m = I * H * reap_dtype_size((reap_dtype)dt), one = m * E;  // bytes of one matrix, of all E
     size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
     size_t a = (size_t)e0, n = (size_t)(e1 - e0);
-    uint8_t *r = d->raw[b];
+    uint8_t *r = d->raw;
     raw_view v = raw_at(c, r, dt);
     struct {
         void *dst;
@@ -604,49 +649,102 @@ static cudaError_t copy_part(const reap_m2_config *c, gdev *d, const reap_layer_
     return cudaSuccess;
 }
 
-static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, int b, cudaStream_t st) {
-    cudaError_t e = copy_part(c, d, w, b, st, 0, 0);
-    return e != cudaSuccess ? e : copy_part(c, d, w, b, st, 0, c->n_experts);
+static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_weights *w, cudaStream_t st) {
+    cudaError_t e = copy_part(c, d, w, st, 0, 0);
+    return e != cudaSuccess ? e : copy_part(c, d, w, st, 0, c->n_experts);
+}
+
+// Staging (under g->mu). A stage of layer X copies at once when raw is free for X (raw_next: X, or
+// -2 before the first layer), else its parts queue until the forward of the layer raw holds has
+// dequantised it (stage_flush). Any part that fails to copy drops the stage: the forward then
+// copies the layer itself.
+static void stage_drop(gdev *d) {
+    d->staging = 0, d->stage_deferred = 0, d->stage_end_pending = 0, d->npend = 0, d->stage_layer = -1;
+}
+static void stage_copy(reap_gpu *g, gdev *d, int e0, int e1) {
+    if (cudaSetDevice(d->ordinal) != cudaSuccess || copy_part(&g->cfg, d, &d->stage_w, d->s_w, e0, e1) != cudaSuccess) {
+        cudaGetLastError();
+        stage_drop(d);
+    }
+}
+static void stage_complete(gdev *d) {
+    if (cudaSetDevice(d->ordinal) != cudaSuccess || cudaEventRecord(d->staged_ev, d->s_w) != cudaSuccess) {
+        cudaGetLastError();
+        stage_drop(d);
+        return;
+    }
+    d->staged_layer = d->stage_layer, d->staged_key = d->stage_w.w1;
+    d->staging = 0, d->stage_layer = -1;
+}
+// Layer `layer` has been dequantised: raw is free for layer + 1; a queued stage of it copies now.
+static void stage_flush(reap_gpu *g, gdev *d, int layer) {
+    pthread_mutex_lock(&g->mu);
+    d->raw_next = layer + 1;
+    if (d->staging && d->stage_deferred && d->stage_layer == layer + 1) {
+        d->stage_deferred = 0;
+        for (int i = 0; i < d->npend && d->staging; i++) stage_copy(g, d, d->pend[2 * i], d->pend[2 * i + 1]);
+        d->npend = 0;
+        if (d->staging && d->stage_end_pending) stage_complete(d);
+    }
+    pthread_mutex_unlock(&g->mu);
 }
 
 extern "C" int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w) {
     if (!g || !w || !w->w1 || w->layer < 0) return 0;
     const char *env = getenv("REAP_GPU_STAGE");  // 0: never (A/B experiments)
     if (env && !strcmp(env, "0")) return 0;
-    int b = w->layer & 1, ok = 1;
+    int ok = 1;
+    pthread_mutex_lock(&g->mu);
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        d->staged_layer[b] = -1, d->staging[b] = 0;
-        if (d->raw_dt[b] != w->expert_dtype) ok = 0;
+        if (d->staging) stage_drop(d);  // a stage never ended
+        if (d->raw_dt != w->expert_dtype) ok = 0;
     }
-    for (int i = 0; ok && i < g->n; i++) g->d[i].staging[b] = 1;
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        if (!ok) {
+            d->raw_next = -1;  // raw is reallocated by the forward of this layer: nothing stages before it
+            continue;
+        }
+        d->staging = 1, d->stage_layer = w->layer, d->stage_w = *w;
+        d->stage_deferred = !(d->raw_next == -2 || d->raw_next == w->layer);
+        d->stage_end_pending = 0, d->npend = 0;
+        if (!d->stage_deferred) d->raw_next = -1, d->staged_layer = -1;  // raw now belongs to this stage
+    }
+    pthread_mutex_unlock(&g->mu);
     return ok;
 }
 
 extern "C" void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1) {
-    int b = w->layer & 1;
+    pthread_mutex_lock(&g->mu);
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        if (!d->staging[b]) continue;
-        if (cudaSetDevice(d->ordinal) != cudaSuccess || copy_part(&g->cfg, d, w, b, d->s_w, e0, e1) != cudaSuccess) {
-            cudaGetLastError();
-            d->staging[b] = 0;  // the forward copies this layer itself (after s_w drains)
+        if (!d->staging || d->stage_layer != w->layer) continue;
+        if (!d->stage_deferred) {
+            stage_copy(g, d, e0, e1);
+        } else if (d->npend < g->cfg.n_experts + 2) {
+            d->pend[2 * d->npend] = e0, d->pend[2 * d->npend + 1] = e1, d->npend++;
+        } else {
+            stage_drop(d);  // more parts than a layer has: not a layer in parts
         }
     }
+    pthread_mutex_unlock(&g->mu);
 }
 
 extern "C" int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w) {
-    int b = w->layer & 1, ok = 1;
+    int ok = 1;
+    pthread_mutex_lock(&g->mu);
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        if (!d->staging[b] || cudaSetDevice(d->ordinal) != cudaSuccess ||
-            cudaEventRecord(d->staged_ev[b], d->s_w) != cudaSuccess) {
-            cudaGetLastError();
-            d->staging[b] = 0, ok = 0;
+        if (!d->staging || d->stage_layer != w->layer) {
+            ok = 0;
             continue;
         }
-        d->staging[b] = 0, d->staged_layer[b] = w->layer, d->staged_key[b] = w->w1;
+        if (d->stage_deferred) d->stage_end_pending = 1;  // completes in stage_flush
+        else stage_complete(d);
+        if (!d->staging && d->staged_layer != w->layer) ok = 0;
     }
+    pthread_mutex_unlock(&g->mu);
     return ok;
 }
 
@@ -665,30 +763,36 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     if (dt != REAP_DT_F8_E4M3 && dt != REAP_DT_BF16 && dt != REAP_DT_F32)
         return reap_fail(REAP_EINVAL, "layer %d: expert dtype %s is not supported on the GPU", w->layer,
                          reap_dtype_name((reap_dtype)dt));
-    const int b = w->layer & 1;
     double t0 = reap_now();
-    if (d->staged_layer[b] == w->layer && d->staged_key[b] == (const void *)w->w1) {
-        CK(cudaEventSynchronize(d->staged_ev[b]));  // copied while the previous layer computed
-        d->staged_layer[b] = -1;
+    pthread_mutex_lock(&g->mu);
+    int staged = d->staged_layer == w->layer && d->staged_key == (const void *)w->w1;
+    d->staged_layer = -1;
+    d->raw_next = -1;  // raw holds or gets this layer: nothing stages into it until it is dequantised
+    if (!staged && d->staging && d->stage_layer == w->layer) stage_drop(d);  // never ended: copy here instead
+    pthread_mutex_unlock(&g->mu);
+    if (staged) {
+        CK(cudaEventSynchronize(d->staged_ev));  // copied while the previous layer computed
         d->t[PH_WAIT] += reap_now() - t0;
         t0 = reap_now();
     } else {
         CK(cudaStreamSynchronize(d->s_w));  // a stale or broken-off stage may still be copying
-        d->staged_layer[b] = -1;
-        if (d->raw_dt[b] != dt) {
-            if (d->raw[b]) cudaFree(d->raw[b]), d->allocated -= d->raw_bytes[b];
-            d->raw[b] = NULL;
-            d->raw_bytes[b] = raw_bytes(c, dt);
-            DMALLOC(d->raw[b], d->raw_bytes[b]);
-            d->raw_dt[b] = dt;
+        if (d->raw_dt != dt) {
+            if (d->raw) cudaFree(d->raw), d->allocated -= d->raw_bytes;
+            d->raw = NULL;
+            d->raw_bytes = raw_bytes(c, dt);
+            DMALLOC(d->raw, d->raw_bytes);
+            d->raw_dt = dt;
         }
-        CK(copy_raw(c, d, w, b, d->s_copy));
+        CK(copy_raw(c, d, w, d->s_copy));
         CK(cudaStreamSynchronize(d->s_copy));
     }
     d->t[PH_H2D] += reap_now() - t0;
-    uint8_t *r = d->raw[b];
+    uint8_t *r = d->raw;
     raw_view v = raw_at(c, r, dt);
-    d->ln1 = v.ln1, d->ln2 = v.ln2, d->qn = v.qn, d->kn = v.kn, d->gate = v.gate, d->bias = v.bias;
+    // the small f32 tensors stay with the layer in keep (raw takes the next layer meanwhile)
+    CK(cudaMemcpyAsync(d->keep, v.ln1, 4 * keep_elems(c), cudaMemcpyDeviceToDevice, d->s));
+    d->ln1 = d->keep, d->ln2 = d->ln1 + H, d->qn = d->ln2 + H, d->kn = d->qn + O, d->gate = d->kn + KV;
+    d->bias = d->gate + E * H;
     float *fq = v.fq, *fo = v.fo, *s1 = v.s1, *s3 = v.s3, *s2 = v.s2;
     size_t es = reap_dtype_size((reap_dtype)dt), one = I * H * es * E;
     size_t n13 = scale_elems(I, H, c->block_r, c->block_c), n2 = scale_elems(H, I, c->block_r, c->block_c);
@@ -698,6 +802,7 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     CK(cudaEventRecord(d->ev[0], d->s));
     reap_k_f32_to_bf16(fq, (int64_t)(O + 2 * KV) * H, d->wqkv, d->s);  // q|k|v contiguous = fused Wqkv
     reap_k_f32_to_bf16(fo, (int64_t)H * O, d->wo, d->s);
+    if (g->router_tf32) reap_k_router_split_w(d->gate, (int)E, (int)H, d->gate_cat, d->gate_lo, d->s);
     for (size_t e = 0; e < E; e++) {
         reap_k_dequant_bf16(dt, r + e * I * H * es, s1 ? s1 + e * n13 : NULL, I, H, c->block_r, c->block_c,
                             d->w13 + e * 2 * I * H, d->s);
@@ -709,6 +814,7 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     CK(cudaGetLastError());
     CK(cudaEventRecord(d->ev[1], d->s));
     CK(cudaEventSynchronize(d->ev[1]));
+    stage_flush(g, d, w->layer);  // raw is free: the next layer's copy may start
     float ms;
     CK(cudaEventElapsedTime(&ms, d->ev[0], d->ev[1]));
     d->t[PH_DEQUANT] += ms / 1e3;
@@ -821,9 +927,13 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     CK(cudaEventRecord(ev[2], s));
     // router
     float *xf = d->big;
-    reap_k_rmsnorm(d->h, d->ln2, N, H, eps, d->xb, xf, s);
-    MARK(PF_RMSNORM2);
-    {
+    if (g->router_tf32) {  // 3xTF32 on the tensor cores (kernels/kern.cuh)
+        reap_k_rmsnorm_split(d->h, d->ln2, N, H, eps, d->xb, xf, s);
+        MARK(PF_RMSNORM2);
+        CB(reap_k_router_3xtf32(d->blas, d->gate_cat, d->gate_lo, xf, N, E, H, d->logits));
+    } else {
+        reap_k_rmsnorm(d->h, d->ln2, N, H, eps, d->xb, xf, s);
+        MARK(PF_RMSNORM2);
         const float one = 1.f, zero = 0.f;
         CB(cublasSgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, d->gate, H, xf, H, &zero, d->logits, E));
     }

@@ -127,9 +127,120 @@ __global__ void k_rmsnorm(const float *x, const float *w, int H, float eps, bf16
     }
 }
 
+// The nearest tf32 value of a (3xTF32 router, below).
+__device__ __forceinline__ float tf32_head(float a) {
+    uint32_t u = __float_as_uint(a);
+    if ((u & 0x7f800000u) == 0x7f800000u) return a;  // inf / nan as they are
+    return __uint_as_float((u + 0x1000u) & 0xffffe000u);  // round to nearest on the 10-bit mantissa
+}
+
+// The same with float4 loads, the row held in registers (read once): H % 4 == 0, H <= 4096,
+// 16-byte aligned x, w and out_f32 (k_rmsnorm_ok). SPLIT: out_f32 is the [hi | lo] row of
+// k_rmsnorm_split (2H per token). Measured on an H200: see bench/RESULTS.md, sixth pass.
+template <int SPLIT>
+__global__ void __launch_bounds__(256) k_rmsnorm4(const float4 *x, const float4 *w, int H4, float eps, bf16 *out_bf,
+                                                  float4 *out_f32) {
+    __shared__ float red[32];
+    const float4 *xr = x + (size_t)blockIdx.x * H4;
+    float4 v[4];
+    float ss = 0.f;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        int i = threadIdx.x + j * 256;
+        v[j] = i < H4 ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        ss += v[j].x * v[j].x + v[j].y * v[j].y + v[j].z * v[j].z + v[j].w * v[j].w;
+    }
+    ss = block_sum(ss, red);
+    float r = 1.0f / sqrtf(ss / (float)(4 * H4) + eps);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        int i = threadIdx.x + j * 256;
+        if (i >= H4) break;
+        float4 g = w[i], y = make_float4(g.x * (v[j].x * r), g.y * (v[j].y * r), g.z * (v[j].z * r), g.w * (v[j].w * r));
+        __nv_bfloat162 lo = __floats2bfloat162_rn(y.x, y.y), hi = __floats2bfloat162_rn(y.z, y.w);
+        uint2 pk = make_uint2(*(uint32_t *)&lo, *(uint32_t *)&hi);
+        *(uint2 *)(out_bf + ((size_t)blockIdx.x * H4 + i) * 4) = pk;
+        if (SPLIT) {
+            float4 h4 = make_float4(tf32_head(y.x), tf32_head(y.y), tf32_head(y.z), tf32_head(y.w));
+            float4 *o = out_f32 + (size_t)blockIdx.x * 2 * H4;
+            o[i] = h4, o[H4 + i] = make_float4(y.x - h4.x, y.y - h4.y, y.z - h4.z, y.w - h4.w);
+        } else if (out_f32) {
+            out_f32[(size_t)blockIdx.x * H4 + i] = y;
+        }
+    }
+}
+static int k_rmsnorm_ok(const void *x, const void *w, const void *out_f32, int H) {
+    return H % 4 == 0 && H <= 4096 && ((uintptr_t)x | (uintptr_t)w | (uintptr_t)out_f32) % 16 == 0;
+}
+
 void reap_k_rmsnorm(const float *x, const float *w, int N, int H, float eps, bf16 *out_bf, float *out_f32,
                     cudaStream_t s) {
+    if (N <= 0) return;
+    if (k_rmsnorm_ok(x, w, out_f32, H))
+        k_rmsnorm4<0><<<N, 256, 0, s>>>((const float4 *)x, (const float4 *)w, H / 4, eps, out_bf, (float4 *)out_f32);
+    else
+        k_rmsnorm<<<N, 256, 0, s>>>(x, w, H, eps, out_bf, out_f32);
+}
+// The plain kernel (any H or alignment): the reference of kernels/dev.
+void reap_k_rmsnorm_simple(const float *x, const float *w, int N, int H, float eps, bf16 *out_bf, float *out_f32,
+                           cudaStream_t s) {
     if (N > 0) k_rmsnorm<<<N, 256, 0, s>>>(x, w, H, eps, out_bf, out_f32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router GEMM from fp32 operands on the TF32 tensor cores ("3xTF32", opt-in; accuracy in kern.cuh): every fp32 operand a is split
+// into a tf32 head hi = rn_tf32(a) and the remainder lo = a - hi (exact in fp32), and
+// a.b = hi_a.hi_b + hi_a.lo_b + lo_a.hi_b, dropping lo_a.lo_b (~2^-22 relative). Two GEMMs:
+// [hi_w | hi_w] . [hi_x ; lo_x] over k = 2H, then + lo_w . hi_x.
+
+// RMSNorm as k_rmsnorm, writing bf16 and the split f32 row [hi (H) | lo (H)].
+__global__ void k_rmsnorm_split(const float *x, const float *w, int H, float eps, bf16 *out_bf, float *out_hl) {
+    __shared__ float red[32];
+    const float *xr = x + (size_t)blockIdx.x * H;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss, red);
+    float r = 1.0f / sqrtf(ss / (float)H + eps);
+    float *o = out_hl + (size_t)blockIdx.x * 2 * H;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) {
+        float y = w[i] * (xr[i] * r), hi = tf32_head(y);
+        out_bf[(size_t)blockIdx.x * H + i] = __float2bfloat16(y);
+        o[i] = hi, o[H + i] = y - hi;
+    }
+}
+
+void reap_k_rmsnorm_split(const float *x, const float *w, int N, int H, float eps, bf16 *out_bf, float *out_hl,
+                          cudaStream_t s) {
+    if (N <= 0) return;
+    if (k_rmsnorm_ok(x, w, out_hl, H))
+        k_rmsnorm4<1><<<N, 256, 0, s>>>((const float4 *)x, (const float4 *)w, H / 4, eps, out_bf, (float4 *)out_hl);
+    else
+        k_rmsnorm_split<<<N, 256, 0, s>>>(x, w, H, eps, out_bf, out_hl);
+}
+
+__global__ void k_tf32_split_w(const float *w, int64_t n, int cols, float *cat, float *lo) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / cols, c = i % cols;
+        float a = w[i], hi = tf32_head(a);
+        cat[r * 2 * cols + c] = hi, cat[r * 2 * cols + cols + c] = hi;
+        lo[i] = a - hi;
+    }
+}
+
+void reap_k_router_split_w(const float *w, int E, int H, float *wcat, float *wlo, cudaStream_t s) {
+    int64_t n = (int64_t)E * H;
+    if (n > 0) k_tf32_split_w<<<(unsigned)((n + 255) / 256 < 4096 ? (n + 255) / 256 : 4096), 256, 0, s>>>(w, n, H, wcat, wlo);
+}
+
+cublasStatus_t reap_k_router_3xtf32(cublasHandle_t h, const float *wcat, const float *wlo, const float *x_hl, int N,
+                                    int E, int H, float *logits) {
+    const float one = 1.f, zero = 0.f;
+    cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, E, N, 2 * H, &one, wcat, CUDA_R_32F, 2 * H, x_hl,
+                                     CUDA_R_32F, 2 * H, &zero, logits, CUDA_R_32F, E, CUBLAS_COMPUTE_32F_FAST_TF32,
+                                     CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS) return st;
+    return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, wlo, CUDA_R_32F, H, x_hl, CUDA_R_32F, 2 * H, &one,
+                        logits, CUDA_R_32F, E, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT);
 }
 
 // ---------------------------------------------------------------------------------------------

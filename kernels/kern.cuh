@@ -21,6 +21,25 @@ void reap_k_f32_to_bf16(const float *x, int64_t n, __nv_bfloat16 *out, cudaStrea
 // out_f32 (N, H) f32. y = w * x / sqrt(mean(x^2) + eps), statistics in fp32.
 void reap_k_rmsnorm(const float *x, const float *w, int N, int H, float eps, __nv_bfloat16 *out_bf,
                     float *out_f32, cudaStream_t s);
+// The same in the plain scalar kernel (what reap_k_rmsnorm falls back to when H % 4 != 0, H > 4096 or
+// a pointer is not 16-byte aligned); the reference of kernels/dev.
+void reap_k_rmsnorm_simple(const float *x, const float *w, int N, int H, float eps, __nv_bfloat16 *out_bf,
+                           float *out_f32, cudaStream_t s);
+
+// The router's logits from fp32 operands on TF32 tensor cores ("3xTF32"; opt-in, env
+// REAP_GPU_ROUTER=tf32x3 in kernels/gpu.cu). Not quite fp32: on an H200 the worst error was 14x
+// cublasSgemm's (2.9e-5 vs 2.1e-6 of the dot product's scale; the tensor cores accumulate with
+// truncation), for a router GEMM 2.6x faster (kernels/dev/dev_kernels, bench/RESULTS.md sixth pass).
+// reap_k_rmsnorm_split is reap_k_rmsnorm writing out_bf and out_hl (N, 2H) = [hi | lo] of every
+// f32 output (hi its nearest tf32, lo = y - hi); reap_k_router_split_w splits the gate w (E, H)
+// into wcat (E, 2H) = [hi | hi] and wlo (E, H); reap_k_router_3xtf32 then computes logits (N, E) =
+// x . w^T as hi.hi + lo_x.hi_w + hi_x.lo_w in two cuBLAS TF32 GEMMs (fp32 accumulate) on the
+// handle's stream. Checked against float64 and cublasSgemm in kernels/dev/dev_kernels.
+void reap_k_rmsnorm_split(const float *x, const float *w, int N, int H, float eps, __nv_bfloat16 *out_bf,
+                          float *out_hl, cudaStream_t s);
+void reap_k_router_split_w(const float *w, int E, int H, float *wcat, float *wlo, cudaStream_t s);
+cublasStatus_t reap_k_router_3xtf32(cublasHandle_t h, const float *wcat, const float *wlo, const float *x_hl, int N,
+                                    int E, int H, float *logits);
 
 // QK norm ("per_layer": one RMSNorm over the whole q width and one over the whole k width, when
 // qn/kn are not NULL) + partial NeoX RoPE on dims 0..rot-1 of every head, then bf16.

@@ -145,30 +145,41 @@ static void check_dequant(Timer &tm) {
 
 // ---- RMSNorm ---------------------------------------------------------------------------------
 static void check_rmsnorm(Timer &tm) {
-    const int N = 777, H = 3072;
-    std::vector<float> x(N * H), w(H);
-    for (auto &v : x) v = nrand() * 3;
-    for (auto &v : w) v = 1 + 0.1f * nrand();
-    std::vector<double> ref(N * H), refb(N * H);
-    for (int t = 0; t < N; t++) {
-        double ss = 0;
-        for (int i = 0; i < H; i++) ss += (double)x[t * H + i] * x[t * H + i];
-        double r = 1 / sqrt(ss / H + 1e-6);
-        for (int i = 0; i < H; i++) ref[t * H + i] = w[i] * (x[t * H + i] * r);
+    // H = 3072: the float4 kernel; 3070: the plain one it falls back to
+    for (int H : {3072, 3070}) {
+        const int N = 777;
+        std::vector<float> x(N * H), w(H);
+        for (auto &v : x) v = nrand() * 3;
+        for (auto &v : w) v = 1 + 0.1f * nrand();
+        std::vector<double> ref(N * H);
+        for (int t = 0; t < N; t++) {
+            double ss = 0;
+            for (int i = 0; i < H; i++) ss += (double)x[t * H + i] * x[t * H + i];
+            double r = 1 / sqrt(ss / H + 1e-6);
+            for (int i = 0; i < H; i++) ref[t * H + i] = w[i] * (x[t * H + i] * r);
+        }
+        float *dx = up(x), *dw = up(w), *of = dev<float>(N * H);
+        bf16 *ob = dev<bf16>(N * H);
+        reap_k_rmsnorm(dx, dw, N, H, 1e-6f, ob, of, 0);
+        double ef = rel_l2(down(of, N * H), ref), eb = rel_l2(down_bf(ob, N * H), ref);
+        char name[64];
+        snprintf(name, sizeof name, "rmsnorm_f32_H%d", H);
+        verdict(name, ef < 1e-5, "rel L2 %.2e", ef);
+        snprintf(name, sizeof name, "rmsnorm_bf16_H%d", H);
+        verdict(name, eb < 1.0 / 128, "rel L2 %.2e", eb);
+        cudaFree(dx), cudaFree(of), cudaFree(ob), cudaFree(dw);
     }
-    float *dx = up(x), *dw = up(w), *of = dev<float>(N * H);
-    bf16 *ob = dev<bf16>(N * H);
-    reap_k_rmsnorm(dx, dw, N, H, 1e-6f, ob, of, 0);
-    double ef = rel_l2(down(of, N * H), ref), eb = rel_l2(down_bf(ob, N * H), ref);
-    verdict("rmsnorm_f32", ef < 1e-5, "rel L2 %.2e", ef);
-    verdict("rmsnorm_bf16", eb < 1.0 / 128, "rel L2 %.2e", eb);
-    cudaFree(dx), cudaFree(of), cudaFree(ob);
-    const int NB = 32768;
+    const int NB = 32768, H = 3072;
+    std::vector<float> w(H, 1.f);
+    float *dw = up(w);
     float *bx = dev<float>((size_t)NB * H), *bo = dev<float>((size_t)NB * H);
     bf16 *bb = dev<bf16>((size_t)NB * H);
     CU(cudaMemset(bx, 0x3F, (size_t)NB * H * 4));
     double ms = tm.median_ms([&] { reap_k_rmsnorm(bx, dw, NB, H, 1e-6f, bb, bo, 0); });
-    printf("TIME rmsnorm %d x %d: %.3f ms, %.0f GB/s\n", NB, H, ms, 10.0 * NB * H / ms / 1e6);
+    double ms0 = tm.median_ms([&] { reap_k_rmsnorm_simple(bx, dw, NB, H, 1e-6f, bb, bo, 0); });
+    double msb = tm.median_ms([&] { reap_k_rmsnorm(bx, dw, NB, H, 1e-6f, bb, NULL, 0); });
+    printf("TIME rmsnorm %d x %d (f32 + bf16 out): %.3f ms, %.0f GB/s (plain kernel %.3f ms); bf16 out only %.3f ms, %.0f GB/s\n",
+           NB, H, ms, 10.0 * NB * H / ms / 1e6, ms0, msb, 6.0 * NB * H / msb / 1e6);
     cudaFree(bx), cudaFree(bo), cudaFree(bb), cudaFree(dw);
 }
 
@@ -409,6 +420,77 @@ static void check_route(Timer &tm) {
     double ms = tm.median_ms([&] { reap_k_route(bl, db, NULL, NB, E, k, 0, se, sw, sg, 0); });
     printf("TIME route %d tokens x 256 experts, top-8: %.3f ms\n", NB, ms);
     cudaFree(bl), cudaFree(se), cudaFree(sw), cudaFree(sg), cudaFree(dl), cudaFree(db), cudaFree(dm);
+}
+
+// ---- router GEMM: 3xTF32 against cublasSgemm and float64 -----------------------------------------
+// Logits of N tokens x E experts over H: errors against float64, per logit scaled by
+// sqrt(sum_i (x_i w_i)^2) (the size of the rounding a dot product can have). Measured on an H200:
+// cublasSgemm worst 2.1e-6, 3xTF32 worst 2.9e-5 (the tensor cores accumulate with truncation, so
+// the error grows with k instead of averaging out): 3xTF32 must stay below 1e-4, and it is not the
+// default (REAP_GPU_ROUTER=tf32x3). The split rmsnorm's hi + lo must give the plain rmsnorm's f32
+// output exactly, with hi on the tf32 grid.
+static void check_router(Timer &tm) {
+    const int N = 1024, E = 256, H = 3072;
+    std::vector<float> h((size_t)N * H), ln(H), w((size_t)E * H);
+    for (auto &v : h) v = nrand() * 4;
+    for (auto &v : ln) v = 1 + 0.2f * nrand();
+    for (auto &v : w) v = 0.02f * nrand();
+    float *dh = up(h), *dln = up(ln), *dw = up(w), *xf = dev<float>((size_t)N * H), *xs = dev<float>((size_t)N * 2 * H);
+    float *wc = dev<float>((size_t)E * 2 * H), *wl = dev<float>((size_t)E * H);
+    float *l32 = dev<float>((size_t)N * E), *l3x = dev<float>((size_t)N * E);
+    bf16 *xb = dev<bf16>((size_t)N * H), *xb2 = dev<bf16>((size_t)N * H);
+    cublasHandle_t hb;
+    cublasCreate(&hb);
+    reap_k_rmsnorm(dh, dln, N, H, 1e-6f, xb, xf, 0);
+    reap_k_rmsnorm_split(dh, dln, N, H, 1e-6f, xb2, xs, 0);
+    reap_k_router_split_w(dw, E, H, wc, wl, 0);
+    const float one = 1.f, zero = 0.f;
+    cublasSgemm(hb, CUBLAS_OP_T, CUBLAS_OP_N, E, N, H, &one, dw, H, xf, H, &zero, l32, E);
+    cublasStatus_t st = reap_k_router_3xtf32(hb, wc, wl, xs, N, E, H, l3x);
+    auto x = down(xf, (size_t)N * H), sp = down(xs, (size_t)N * 2 * H);
+    auto b1 = down((const uint16_t *)xb, (size_t)N * H), b2 = down((const uint16_t *)xb2, (size_t)N * H);
+    size_t split_bad = 0;
+    for (int t = 0; t < N; t++)
+        for (int i = 0; i < H; i++) {
+            float hi = sp[(size_t)t * 2 * H + i], lo = sp[(size_t)t * 2 * H + H + i];
+            uint32_t u;
+            memcpy(&u, &hi, 4);
+            split_bad += (u & 0x1fffu) != 0 || hi + lo != x[(size_t)t * H + i] || b1[(size_t)t * H + i] != b2[(size_t)t * H + i];
+        }
+    verdict("rmsnorm_split", split_bad == 0, "%.0f elements not hi + lo (or bf16 differs)", (double)split_bad);
+    auto g32 = down(l32, (size_t)N * E), g3x = down(l3x, (size_t)N * E);
+    double w32 = 0, w3x = 0, m32 = 0, m3x = 0;
+    for (int t = 0; t < N; t++)
+        for (int e = 0; e < E; e++) {
+            double ref = 0, sc = 0;
+            for (int i = 0; i < H; i++) {
+                double p = (double)x[(size_t)t * H + i] * w[(size_t)e * H + i];
+                ref += p, sc += p * p;
+            }
+            sc = sqrt(sc) + 1e-30;
+            double a = fabs(g32[(size_t)t * E + e] - ref) / sc, b = fabs(g3x[(size_t)t * E + e] - ref) / sc;
+            if (!std::isfinite(g3x[(size_t)t * E + e])) b = INFINITY;
+            w32 = fmax(w32, a), w3x = fmax(w3x, b), m32 += a, m3x += b;
+        }
+    m32 /= (double)N * E, m3x /= (double)N * E;
+    printf("router: scaled error vs float64: sgemm worst %.2e mean %.2e, 3xtf32 worst %.2e mean %.2e\n", w32, m32, w3x, m3x);
+    verdict("router_sgemm", w32 < 1e-5, "worst scaled error %.2e", w32);
+    verdict("router_3xtf32", st == CUBLAS_STATUS_SUCCESS && w3x < 1e-4, "worst scaled error %.2e", w3x);
+    cudaFree(dh), cudaFree(xf), cudaFree(xs), cudaFree(l32), cudaFree(l3x), cudaFree(xb), cudaFree(xb2);
+    const int NB = 32768;
+    float *bx = dev<float>((size_t)NB * H), *bs = dev<float>((size_t)NB * 2 * H), *bl = dev<float>((size_t)NB * E);
+    bf16 *bb = dev<bf16>((size_t)NB * H);
+    CU(cudaMemset(bx, 0x3F, (size_t)NB * H * 4));
+    CU(cudaMemset(bs, 0x3F, (size_t)NB * 2 * H * 4));
+    double ms1 = tm.median_ms([&] { cublasSgemm(hb, CUBLAS_OP_T, CUBLAS_OP_N, E, NB, H, &one, dw, H, bx, H, &zero, bl, E); });
+    double ms2 = tm.median_ms([&] { reap_k_router_3xtf32(hb, wc, wl, bs, NB, E, H, bl); });
+    double ms3 = tm.median_ms([&] { reap_k_rmsnorm(bx, dln, NB, H, 1e-6f, bb, bx, 0); });
+    double ms4 = tm.median_ms([&] { reap_k_rmsnorm_split(bx, dln, NB, H, 1e-6f, bb, bs, 0); });
+    double fl = 2.0 * NB * E * H;
+    printf("TIME router %d x %d x %d: sgemm %.3f ms (%.1f TFLOP/s), 3xtf32 %.3f ms (%.1f effective); rmsnorm %.3f, split %.3f ms\n",
+           NB, E, H, ms1, fl / ms1 / 1e9, ms2, fl / ms2 / 1e9, ms3, ms4);
+    cublasDestroy(hb);
+    cudaFree(bx), cudaFree(bs), cudaFree(bl), cudaFree(bb), cudaFree(dw), cudaFree(dln), cudaFree(wc), cudaFree(wl);
 }
 
 // ---- permutation, gather, SiLU, statistics, combine ---------------------------------------------
@@ -967,6 +1049,7 @@ int main(void) {
     check_qknorm_rope(tm);
     check_attention(tm);
     check_route(tm);
+    check_router(tm);
     check_moe_glue(tm);
     check_expert_bucketed(tm);
     check_stats_combine(tm);
