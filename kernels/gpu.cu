@@ -966,7 +966,7 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
     d->pairs += pairs;
     d->diag_rows += P, d->diag_pairs += pairs;
     // experts over routed pairs only
-    reap_k_gather(d->xb, d->pair_tok, P, H, d->xe, s);
+    reap_k_scatter_rows(d->xb, d->slot_pos, N, S, d->pair_tok, P, H, d->xe, s);  // = reap_k_gather, one read per token
     MARK(PF_GATHER);
     double t_issue = reap_now();
     // gate|up in f32 (env REAP_GPU_GATEUP_BF16=1: bf16). Measured on an H200 (bench/RESULTS.md, fifth

@@ -581,6 +581,38 @@ void reap_k_gather(const bf16 *x, const int *pair_tok, int P, int H, bf16 *xe, c
     }
 }
 
+// The same rows by token: each token's row is read once and written to its pairs (slot_pos), then
+// the padding rows (pair_tok < 0) are zeroed, one warp per row. Against k_gather this reads the
+// row once instead of once per pair (M2: 6 KB + 48 KB written per token instead of 48 + 48 KB).
+__global__ void k_scatter_rows(const uint4 *x, const int *slot_pos, int S, int hv, uint4 *xe) {
+    __shared__ int sp[64];
+    const int64_t t = blockIdx.x;
+    if (threadIdx.x < S) sp[threadIdx.x] = slot_pos[t * S + threadIdx.x];
+    __syncthreads();
+    for (int c = threadIdx.x; c < hv; c += blockDim.x) {
+        uint4 v = x[t * hv + c];
+        for (int j = 0; j < S; j++)
+            if (sp[j] >= 0) xe[(int64_t)sp[j] * hv + c] = v;
+    }
+}
+__global__ void k_zero_padding_rows(const int *pair_tok, int P, int hv, uint4 *xe) {
+    int64_t p = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if (p >= P || pair_tok[p] >= 0) return;
+    for (int c = lane; c < hv; c += 32) xe[p * hv + c] = make_uint4(0, 0, 0, 0);
+}
+
+void reap_k_scatter_rows(const bf16 *x, const int *slot_pos, int N, int S, const int *pair_tok, int P, int H, bf16 *xe,
+                         cudaStream_t s) {
+    if (P <= 0) return;
+    if (H % 8 != 0 || S > 64 || !kern_aligned(x, 16) || !kern_aligned(xe, 16)) {
+        reap_k_gather(x, pair_tok, P, H, xe, s);
+        return;
+    }
+    if (N > 0) k_scatter_rows<<<N, 128, 0, s>>>((const uint4 *)x, slot_pos, S, H / 8, (uint4 *)xe);
+    k_zero_padding_rows<<<blocks_for((int64_t)P * 32, 256), 256, 0, s>>>(pair_tok, P, H / 8, (uint4 *)xe);
+}
+
 // silu(a) * b in fp32, as the CPU reference computes it.
 __device__ __forceinline__ float silu_mul1(float a, float b) { return a / (1.0f + expf(-a)) * b; }
 

@@ -100,6 +100,11 @@ void reap_k_permute_padded(const int *slot_e, int N, int S, int E, int cap, int 
 // Xe (P, H) bf16 = x[pair_tok[p]] for p < P (P = off[E], known on the host after permute); a zero
 // row where pair_tok[p] < 0 (padding).
 void reap_k_gather(const __nv_bfloat16 *x, const int *pair_tok, int P, int H, __nv_bfloat16 *xe, cudaStream_t s);
+// The same xe by token: x's row t is copied to every pair slot_pos[t*S + j] >= 0 (reap_k_permute*),
+// then rows with pair_tok < 0 are zeroed: one read of each row instead of one per pair. Falls back
+// to reap_k_gather when H % 8 != 0, S > 64 or a pointer is not 16-byte aligned. N tokens.
+void reap_k_scatter_rows(const __nv_bfloat16 *x, const int *slot_pos, int N, int S, const int *pair_tok, int P, int H,
+                         __nv_bfloat16 *xe, cudaStream_t s);
 // act (P, I) bf16 = silu(G[:, :I]) * G[:, I:], G (P, 2I) f32.
 void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
 // The same with G (P, 2I) bf16 (the gate|up GEMM writing bf16: half the bytes; see kernels/gpu.cu).

@@ -493,6 +493,23 @@ static void check_router(Timer &tm) {
     cudaFree(bx), cudaFree(bs), cudaFree(bl), cudaFree(bb), cudaFree(dw), cudaFree(dln), cudaFree(wc), cudaFree(wl);
 }
 
+// ---- gather vs by-token copy at M2 size (32k tokens, 8 pairs each in a random order, H 3072) ---------
+static void time_gather(Timer &tm) {
+    const int NB = 32768, S = 8, H = 3072, P = NB * S;
+    std::vector<int> perm(P), ptok(P);
+    for (int i = 0; i < P; i++) perm[i] = i;
+    for (int i = P - 1; i > 0; i--) std::swap(perm[i], perm[(int)(urand() * (i + 1))]);
+    for (int i = 0; i < P; i++) ptok[perm[i]] = i / S;  // slot i = t*S + j sits at pair perm[i]
+    int *dsp = up(perm), *dpt = up(ptok);
+    bf16 *x = dev<bf16>((size_t)NB * H), *xe = dev<bf16>((size_t)P * H);
+    double m1 = tm.median_ms([&] { reap_k_gather(x, dpt, P, H, xe, 0); });
+    double m2 = tm.median_ms([&] { reap_k_scatter_rows(x, dsp, NB, S, dpt, P, H, xe, 0); });
+    double wr = 2.0 * P * H;
+    printf("TIME gather %d tokens x %d pairs, H %d: by pair %.3f ms (%.0f GB/s), by token %.3f ms (%.0f GB/s)\n", NB, S, H,
+           m1, 2 * wr / m1 / 1e6, m2, (wr + wr / S) / m2 / 1e6);
+    cudaFree(dsp), cudaFree(dpt), cudaFree(x), cudaFree(xe);
+}
+
 // ---- permutation, gather, SiLU, statistics, combine ---------------------------------------------
 static void check_moe_glue(Timer &tm) {
     const int N = 500, E = 16, k = 4, S = k, H = 96, I = 40;
@@ -703,6 +720,17 @@ static void check_expert_bucketed(Timer &tm) {
         bf16 *xe = dev<bf16>((size_t)Pr * H), *dact = dev<bf16>((size_t)Pr * I);
         float *gy = dev<float>((size_t)Pr * 2 * I), *Y = dev<float>((size_t)Pr * H);
         reap_k_gather(dx, ptok, Pr, H, xe, 0);
+        {  // the by-token copy (the product path) gives the same bytes, padding rows included
+            bf16 *xe2 = dev<bf16>((size_t)Pr * H);  // poisoned (0xFF) before
+            reap_k_scatter_rows(dx, spos, N, S, ptok, Pr, H, xe2, 0);
+            auto a1 = down((const uint16_t *)xe, (size_t)Pr * H), a2 = down((const uint16_t *)xe2, (size_t)Pr * H);
+            size_t nb = 0;
+            for (size_t i = 0; i < a1.size(); i++) nb += a1[i] != a2[i];
+            char name[64];
+            snprintf(name, sizeof name, "scatter_rows_%s", bucketed ? "padded" : "plain");
+            verdict(name, nb == 0, "%g elements differ from gather", (double)nb);
+            cudaFree(xe2);
+        }
         if (bucketed) {
             auto gx = down_bf(xe, (size_t)Pr * H);
             for (int p = 0; p < Pr; p++)
@@ -1051,6 +1079,7 @@ int main(void) {
     check_route(tm);
     check_router(tm);
     check_moe_glue(tm);
+    time_gather(tm);
     check_expert_bucketed(tm);
     check_stats_combine(tm);
     if (!getenv("DEV_NO_TIMING")) time_expert_chunk();
