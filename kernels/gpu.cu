@@ -1,11 +1,13 @@
 // gpu.cu: the CUDA path of one decoder layer + REAP observer (kernels/gpu.h), on one or several
-// GPUs of one node. Per layer and GPU: the layer's weights are uploaded (attention/router f32 ->
-// bf16, experts raw -> dequantised to bf16 on the GPU), then the GPU's rows go through in chunks of
-// whole rows: RMSNorm, fused q/k/v GEMM (cuBLAS bf16, fp32 accumulate), QK norm + partial RoPE,
-// flash-style causal GQA attention, o-proj into the residual, RMSNorm, fp32 router GEMM, routing,
-// permutation by expert, expert GEMMs over routed pairs only (by default experts padded to size
-// classes, one batched GEMM per class: kernels/xgemm.cu), SiLU x up, statistics in float64
-// on the GPU, weighted combine into the residual. Statistics are copied back and added to st.
+// GPUs of one node. Per layer and GPU: the layer's weights (staged into one raw buffer while the
+// previous layer computed) are turned into bf16 on the GPU (attention f32 -> bf16, experts FP8 ->
+// dequantised), then the GPU's rows go through in chunks of whole rows (~64k tokens): RMSNorm,
+// fused q/k/v GEMM (cuBLAS bf16, fp32 accumulate), QK norm + partial RoPE, flash-style causal GQA
+// attention, o-proj into the residual, RMSNorm, fp32 router GEMM, routing, permutation by expert
+// (experts padded to size classes), the routed pairs' inputs copied by token, expert GEMMs over
+// routed pairs only (one cached cuBLASLt matmul per expert: kernels/xgemm_each.cu), SiLU x up, then
+// statistics in float64 and the weighted combine into the residual in one pass. Statistics are
+// copied back and added to st.
 #include <cublas_v2.h>
 #include <math.h>
 #include <pthread.h>
