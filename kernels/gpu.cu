@@ -24,6 +24,7 @@ extern "C" {
 #include "common.h"
 #include "dtype.h"
 #include "gpu.h"
+#include "stage.h"
 }
 
 typedef __nv_bfloat16 bf16;
@@ -55,20 +56,15 @@ typedef struct {
     // f32 tensors wq|wk|wv|wo, ln1, ln2, q_norm, k_norm, gate, bias (see raw_at). Layer L is turned
     // into bf16 (w13, w2, wqkv, wo) and its small f32 tensors copied to keep at the start of its
     // forward; from then on raw is free for layer L+1, which is staged while L computes. Parts of L+1
-    // read before that are queued (pend) and copied as soon as L's dequantisation is done.
+    // read before that are queued and copied as soon as L's dequantisation is done (lib/stage.h).
     uint8_t *raw;
     size_t raw_bytes;
     int raw_dt;               // expert dtype raw was sized for
     float *keep;              // ln1, ln2, q_norm, k_norm, gate, bias of the computing layer
     cudaStream_t s_w;         // staged weight copies (reap_gpu_stage)
-    cudaEvent_t staged_ev;
-    int raw_next;             // the layer raw may be staged with now: -2 any (open), -1 none, else that layer
-    int staged_layer;         // layer completely staged into raw (-1: none) and its host buffer
-    const void *staged_key;
-    int staging;              // a stage of layer stage_layer in progress (reap_gpu_stage_begin .. end)
-    int stage_layer, stage_deferred, stage_end_pending;
+    cudaEvent_t staged_ev;    // recorded on s_w after the last copy of a staged layer
+    reap_stage st;            // what raw holds or may take (lib/stage.h), under g->mu
     reap_layer_weights stage_w;  // the layer being staged (host pointers)
-    int *pend, npend;         // queued parts (e0, e1) while raw still holds the previous layer
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
     float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into keep
@@ -246,7 +242,7 @@ static void free_dev(gdev *d) {
     if (d->h_off) cudaFreeHost(d->h_off);
     if (d->h_ptrs) cudaFreeHost(d->h_ptrs);
     if (d->staged_ev) cudaEventDestroy(d->staged_ev);
-    free(d->pend);
+    reap_stage_free(&d->st);
     if (d->s_w) cudaStreamDestroy(d->s_w);
     for (int i = 0; i <= PH_N; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
@@ -312,8 +308,8 @@ static int open_dev(reap_gpu *g, gdev *d) {
         for (int b = 0; b < 2; b++) CK(cudaEventCreate(&evs[j][b]));
     CK(cudaStreamCreateWithFlags(&d->s_w, cudaStreamNonBlocking));
     CK(cudaEventCreateWithFlags(&d->staged_ev, cudaEventDisableTiming));
-    d->raw_dt = -1, d->staged_layer = -1, d->stage_layer = -1, d->raw_next = -2;
-    d->pend = (int *)reap_xmalloc(sizeof(int) * 2 * ((size_t)c->n_experts + 2));
+    d->raw_dt = -1;
+    reap_stage_init(&d->st, c->n_experts + 2);  // parts: the non-expert tensors + expert ranges
 
     d->chunk_rows = g->chunk_rows;
 
@@ -656,38 +652,30 @@ static cudaError_t copy_raw(const reap_m2_config *c, gdev *d, const reap_layer_w
     return e != cudaSuccess ? e : copy_part(c, d, w, st, 0, c->n_experts);
 }
 
-// Staging (under g->mu). A stage of layer X copies at once when raw is free for X (raw_next: X, or
-// -2 before the first layer), else its parts queue until the forward of the layer raw holds has
-// dequantised it (stage_flush). Any part that fails to copy drops the stage: the forward then
-// copies the layer itself.
-static void stage_drop(gdev *d) {
-    d->staging = 0, d->stage_deferred = 0, d->stage_end_pending = 0, d->npend = 0, d->stage_layer = -1;
-}
+// Staging, under g->mu: lib/stage.h decides when raw may take a part; here the copies go onto
+// s_w and the completion event is recorded. A copy that fails drops the stage (the forward then
+// copies the layer itself).
 static void stage_copy(reap_gpu *g, gdev *d, int e0, int e1) {
     if (cudaSetDevice(d->ordinal) != cudaSuccess || copy_part(&g->cfg, d, &d->stage_w, d->s_w, e0, e1) != cudaSuccess) {
         cudaGetLastError();
-        stage_drop(d);
+        reap_stage_drop(&d->st);
     }
 }
-static void stage_complete(gdev *d) {
+static void stage_record(gdev *d) {
     if (cudaSetDevice(d->ordinal) != cudaSuccess || cudaEventRecord(d->staged_ev, d->s_w) != cudaSuccess) {
         cudaGetLastError();
-        stage_drop(d);
+        reap_stage_drop(&d->st);
         return;
     }
-    d->staged_layer = d->stage_layer, d->staged_key = d->stage_w.w1;
-    d->staging = 0, d->stage_layer = -1;
+    reap_stage_complete(&d->st);
 }
-// Layer `layer` has been dequantised: raw is free for layer + 1; a queued stage of it copies now.
+// Layer `layer` has been dequantised: raw is free for layer + 1, whose queued parts copy now.
 static void stage_flush(reap_gpu *g, gdev *d, int layer) {
     pthread_mutex_lock(&g->mu);
-    d->raw_next = layer + 1;
-    if (d->staging && d->stage_deferred && d->stage_layer == layer + 1) {
-        d->stage_deferred = 0;
-        for (int i = 0; i < d->npend && d->staging; i++) stage_copy(g, d, d->pend[2 * i], d->pend[2 * i + 1]);
-        d->npend = 0;
-        if (d->staging && d->stage_end_pending) stage_complete(d);
-    }
+    const int *parts;
+    int complete, n = reap_stage_flush(&d->st, layer, &parts, &complete);
+    for (int i = 0; i < n && d->st.staging; i++) stage_copy(g, d, parts[2 * i], parts[2 * i + 1]);
+    if (complete && d->st.staging) stage_record(d);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -695,41 +683,21 @@ extern "C" int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w) {
     if (!g || !w || !w->w1 || w->layer < 0) return 0;
     const char *env = getenv("REAP_GPU_STAGE");  // 0: never (A/B experiments)
     if (env && !strcmp(env, "0")) return 0;
-    int ok = 1;
+    int fits = 1;
     pthread_mutex_lock(&g->mu);
+    for (int i = 0; i < g->n; i++) fits &= g->d[i].raw_dt == w->expert_dtype;
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        if (d->staging) stage_drop(d);  // a stage never ended
-        if (d->raw_dt != w->expert_dtype) ok = 0;
-    }
-    for (int i = 0; i < g->n; i++) {
-        gdev *d = &g->d[i];
-        if (!ok) {
-            d->raw_next = -1;  // raw is reallocated by the forward of this layer: nothing stages before it
-            continue;
-        }
-        d->staging = 1, d->stage_layer = w->layer, d->stage_w = *w;
-        d->stage_deferred = !(d->raw_next == -2 || d->raw_next == w->layer);
-        d->stage_end_pending = 0, d->npend = 0;
-        if (!d->stage_deferred) d->raw_next = -1, d->staged_layer = -1;  // raw now belongs to this stage
+        if (reap_stage_begin(&d->st, w->layer, w->w1, fits) != REAP_STAGE_NO) d->stage_w = *w;
     }
     pthread_mutex_unlock(&g->mu);
-    return ok;
+    return fits;
 }
 
 extern "C" void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1) {
     pthread_mutex_lock(&g->mu);
-    for (int i = 0; i < g->n; i++) {
-        gdev *d = &g->d[i];
-        if (!d->staging || d->stage_layer != w->layer) continue;
-        if (!d->stage_deferred) {
-            stage_copy(g, d, e0, e1);
-        } else if (d->npend < g->cfg.n_experts + 2) {
-            d->pend[2 * d->npend] = e0, d->pend[2 * d->npend + 1] = e1, d->npend++;
-        } else {
-            stage_drop(d);  // more parts than a layer has: not a layer in parts
-        }
-    }
+    for (int i = 0; i < g->n; i++)
+        if (reap_stage_part(&g->d[i].st, w->layer, e0, e1)) stage_copy(g, &g->d[i], e0, e1);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -738,13 +706,9 @@ extern "C" int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w) {
     pthread_mutex_lock(&g->mu);
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        if (!d->staging || d->stage_layer != w->layer) {
-            ok = 0;
-            continue;
-        }
-        if (d->stage_deferred) d->stage_end_pending = 1;  // completes in stage_flush
-        else stage_complete(d);
-        if (!d->staging && d->staged_layer != w->layer) ok = 0;
+        int e = reap_stage_end(&d->st, w->layer);
+        if (e == REAP_STAGE_END_RECORD) stage_record(d);
+        ok &= e == REAP_STAGE_END_LATER || (e == REAP_STAGE_END_RECORD && d->st.staged_layer == w->layer);
     }
     pthread_mutex_unlock(&g->mu);
     return ok;
@@ -767,10 +731,7 @@ static int upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
                          reap_dtype_name((reap_dtype)dt));
     double t0 = reap_now();
     pthread_mutex_lock(&g->mu);
-    int staged = d->staged_layer == w->layer && d->staged_key == (const void *)w->w1;
-    d->staged_layer = -1;
-    d->raw_next = -1;  // raw holds or gets this layer: nothing stages into it until it is dequantised
-    if (!staged && d->staging && d->stage_layer == w->layer) stage_drop(d);  // never ended: copy here instead
+    int staged = reap_stage_take(&d->st, w->layer, w->w1);  // raw is this layer's until stage_flush
     pthread_mutex_unlock(&g->mu);
     if (staged) {
         CK(cudaEventSynchronize(d->staged_ev));  // copied while the previous layer computed
