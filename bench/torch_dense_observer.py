@@ -32,6 +32,8 @@ def main():
     ap.add_argument("--rows", type=int, default=16)
     ap.add_argument("--seq-len", type=int, default=2048)
     ap.add_argument("--batch-rows", type=int, default=4)
+    ap.add_argument("--no-max-act", dest="max_act", action="store_false",
+                    help="skip max_act (the observer before 2026-11-22, for comparison)")
     a = ap.parse_args()
     dev = "cuda"
     cfgj = json.load(open(os.path.join(a.ckpt, "config.json")))
@@ -93,7 +95,9 @@ def main():
     print(f"TORCH load_s {time.time() - t_load:.1f}", flush=True)
 
     # The dense observer: every expert on every token (the reference's way), statistics of the
-    # routed (token, expert) pairs only.
+    # routed (token, expert) pairs only: the five that reap accumulates (count, gate, norm and
+    # gate x norm sums, signed max over routed tokens and hidden dims; max_act since 2026-11-22).
+    # Without host syncs. Unlike the reference it does not keep an [E, tokens, H] fp32 buffer.
     stats = {}
 
     def observer(mod, args, out):
@@ -105,7 +109,11 @@ def main():
         g = s.gather(1, top)
         g = g / g.sum(-1, keepdim=True)
         gu, dn = mod.experts.gate_up_proj, mod.experts.down_proj
-        acc = stats.setdefault(id(mod), torch.zeros(E, 3, device=dev, dtype=torch.float64))
+        neg = torch.tensor(float("-inf"), device=dev, dtype=torch.float64)
+        if id(mod) not in stats:
+            stats[id(mod)] = torch.zeros(E, 4, device=dev, dtype=torch.float64)
+            stats[id(mod)][:, 3] = neg
+        acc = stats[id(mod)]
         for j in range(E):
             h = torch.nn.functional.linear(x, gu[j])
             y = torch.nn.functional.linear(torch.nn.functional.silu(h[:, :I]) * h[:, I:], dn[j])
@@ -116,6 +124,8 @@ def main():
             acc[j, 0] += m.sum()
             acc[j, 1] += gj[m].sum()
             acc[j, 2] += (gj * norm)[m].sum()
+            if a.max_act:
+                acc[j, 3] = torch.maximum(acc[j, 3], torch.where(m, y.amax(dim=-1).double(), neg).max())
 
     for lay in model.layers:
         lay.mlp.register_forward_hook(observer)
