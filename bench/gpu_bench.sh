@@ -13,7 +13,8 @@
 #  5. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens from the
 #     measured GPU time per token and the measured (cold) disk speed;
 #  6. side by side: the same layers through transformers' MiniMaxM2 in PyTorch with a dense
-#     all-expert observer (bench/torch_dense_observer.py), and the tokens/s ratio.
+#     all-expert observer (bench/torch_dense_observer.py) accumulating the statistics reap does,
+#     and the tokens/s ratio; then the same observer without max_act, and the ratio to it.
 #   BIN=dir with reap, tool_gpucheck, dev_rates (default build)  WORK=scratch  OUT=log dir
 #   ROWS (1024) SEQ (2048) LAYERS (4) TORCH (1) TORCH_ROWS (8)
 BIN=${BIN:-build}
@@ -78,6 +79,10 @@ if [ "${TORCH:-1}" = 1 ]; then
     clocks_start
     PYTHONUNBUFFERED=1 python3 bench/torch_dense_observer.py "$WORK/m2" --layers "$LAYERS" --rows "$TORCH_ROWS" --seq-len "$SEQ" 2>&1 | tail -8 | tee -a "$LOG"
     clocks_stop torch
-    awk -v L="$LAYERS" '/^COLD tokens / {tok=$3} /^WARM wall_s/ {wall=$3; gpu=$7} /^TORCH tokens_per_s/ {tt=$3}
-         END { if (tt && gpu) printf("SUMMARY reap GPU compute %.0f tokens/s, warm wall %.0f tokens/s vs torch dense observer %.0f tokens/s: %.1fx (compute), %.1fx (wall)\n", tok/gpu, tok/wall, tt, tok/gpu/tt, tok/wall/tt) }' "$LOG" | tee -a "$LOG"
+    # the same observer without max_act (the baseline of the runs before 2026-11-22 02:10 UTC), for comparison
+    PYTHONUNBUFFERED=1 python3 bench/torch_dense_observer.py "$WORK/m2" --layers "$LAYERS" --rows "$TORCH_ROWS" --seq-len "$SEQ" --no-max-act 2>&1 |
+        tail -8 | sed 's/^TORCH /TORCHLEAN /' | tee -a "$LOG"
+    awk '/^COLD tokens / {tok=$3} /^WARM wall_s/ {wall=$3; gpu=$7} /^TORCH tokens_per_s/ {tt=$3} /^TORCHLEAN tokens_per_s/ {tl=$3}
+         END { if (tt && gpu) printf("SUMMARY reap GPU compute %.0f tokens/s, warm wall %.0f tokens/s vs torch dense observer %.0f tokens/s: %.1fx (compute), %.1fx (wall)\n", tok/gpu, tok/wall, tt, tok/gpu/tt, tok/wall/tt)
+               if (tl && gpu) printf("SUMMARY vs the lean observer without max_act, %.0f tokens/s: %.1fx (compute), %.1fx (wall)\n", tl, tok/gpu/tl, tok/wall/tl) }' "$LOG" | tee -a "$LOG"
 fi
