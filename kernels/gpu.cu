@@ -164,14 +164,20 @@ static size_t pair_rows(const reap_m2_config *c, size_t p, int bucketed) {
     return bucketed ? p + p / 8 + 64 * (size_t)c->n_experts : p;
 }
 static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
+// Bytes per token of the attention-phase buffer big: the q|k|v GEMM output (f32), the attention
+// output (bf16), the router input (f32, or [hi | lo] for the 3xTF32 router) with the logits.
+static size_t big_bytes(const reap_m2_config *c) {
+    size_t H = c->hidden, E = c->n_experts, O = (size_t)c->n_heads * c->head_dim, big = 4 * (size_t)qkv_width(c);
+    if (2 * O > big) big = 2 * O;
+    if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
+    if (8 * H > big) big = 8 * H;
+    return big;
+}
 static size_t bytes_per_token(const reap_m2_config *c, int bucketed) {
     // slot buffers are sized for the model's top_k slots per token; the softmax statistics modes
     // (2 top_k slots) run half as many rows per chunk (see layer_dev)
     size_t H = c->hidden, I = c->inter, Q = qkv_width(c), S = c->top_k, E = c->n_experts;
-    size_t big = 4 * Q;
-    if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
-    if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
-    if (8 * H > big) big = 8 * H;  // the 3xTF32 router's [hi | lo] input
+    size_t big = big_bytes(c);
     size_t gy = 8 * I > 4 * H ? 8 * I : 4 * H;
     size_t pairs = bucketed ? S + S / 8 + 1 : S;
     size_t att = big + 2 * Q, gyp = pairs * gy;  // big and q|k|v share gy's memory, act shares xe's (open_dev)
@@ -319,10 +325,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
     d->slot_cap = P;
     const size_t PP = pair_rows(c, P, g->bucketed);
     d->pair_cap = PP;
-    size_t big = 4 * Q;
-    if (2 * (size_t)c->n_heads * c->head_dim > big) big = 2 * (size_t)c->n_heads * c->head_dim;
-    if (4 * H + 4 * E > big) big = 4 * H + 4 * E;
-    if (8 * H > big) big = 8 * H;  // the 3xTF32 router's [hi | lo] input
+    size_t big = big_bytes(c);
     size_t gyw = 2 * I > H ? 2 * I : H;
     DMALLOC(d->hbuf[0], N * H * 4);
     DMALLOC(d->hbuf[1], N * H * 4);
@@ -408,9 +411,7 @@ static int warm_up(reap_gpu *g, gdev *d) {
     const int N = d->chunk_rows * g->T, H = c->hidden, I = c->inter, E = c->n_experts, Q = qkv_width(c);
     const int O = c->n_heads * c->head_dim;
     double t0 = reap_now();
-    size_t bigw = 4 * (size_t)Q > 4 * (size_t)H + 4 * (size_t)E ? 4 * (size_t)Q : 4 * (size_t)H + 4 * E;
-    if (g->router_tf32 && 8 * (size_t)H > bigw) bigw = 8 * (size_t)H;
-    const size_t big = (size_t)N * bigw;
+    const size_t big = (size_t)N * big_bytes(c);
     CK(cudaMemsetAsync(d->xb, 0, (size_t)N * H * 2, d->s));
     CK(cudaMemsetAsync(d->big, 0, big, d->s));
     CK(cudaMemsetAsync(d->wqkv, 0, (size_t)Q * H * 2, d->s));
