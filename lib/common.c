@@ -247,26 +247,57 @@ char *reap_path_dir(const char *path) {
     return d;
 }
 
+reap_dest reap_dest_of(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return errno == ENOENT ? REAP_DEST_NEW : REAP_DEST_OTHER;
+    if (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)) return REAP_DEST_STREAM;
+    if (!S_ISREG(sb.st_mode)) return REAP_DEST_OTHER;
+    // /dev/stdout, /dev/fd/N, /proc/self/fd/N reach a file the caller opened (maybe for append):
+    // replacing it would throw away what is there and what the caller writes after us.
+    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) return REAP_DEST_STREAM;
+    return REAP_DEST_FILE;
+}
+
+// A device, FIFO or descriptor path: written in place, never created, truncated or renamed over.
+static int write_stream(const char *path, const void *data, size_t len) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
+    int st = write_all(fd, data, len, path);
+    if (close(fd) != 0 && st == REAP_OK) st = reap_fail(REAP_EIO, "%s: close failed: %s", path, strerror(errno));
+    return st;
+}
+
 int reap_write_file_atomic(const char *path, const void *data, size_t len) {
-    char *tmp = reap_xasprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    reap_dest kind = reap_dest_of(path);
+    if (kind == REAP_DEST_STREAM) return write_stream(path, data, len);
+    if (kind == REAP_DEST_OTHER)
+        return reap_fail(REAP_EIO, "%s: not a regular file, character device or FIFO; refusing to replace it", path);
+    // A symbolic link to a file stays a link: the file it names is the one replaced.
+    char *real = NULL;
+    struct stat lsb;
+    if (kind == REAP_DEST_FILE && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) real = realpath(path, NULL);
+    const char *dst = real ? real : path;
+    char *tmp = reap_xasprintf("%s.tmp.%d", dst, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         int st = reap_fail(REAP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
+        free(real);
         return st;
     }
     int st = write_all(fd, data, len, tmp);
     if (st == REAP_OK && fsync(fd) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
     close(fd);
-    if (st == REAP_OK && rename(tmp, path) != 0)
-        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (st == REAP_OK && rename(tmp, dst) != 0)
+        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, dst, strerror(errno));
     if (st != REAP_OK) unlink(tmp);
     free(tmp);
     if (st == REAP_OK) {
-        char *d = reap_path_dir(path);
+        char *d = reap_path_dir(dst);
         st = reap_fsync_dir(d);
         free(d);
     }
+    free(real);
     return st;
 }
 

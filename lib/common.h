@@ -62,7 +62,15 @@ int reap_read_file(const char *path, char **data, size_t *len); // whole small f
 // for an unexpected end of file; reap_pread_strerror turns that into words for a message.
 int reap_pread_all(int fd, void *dst, uint64_t len, uint64_t off);
 const char *reap_pread_strerror(int e);
-int reap_write_file_atomic(const char *path, const void *data, size_t len); // tmp + fsync + rename + fsync dir
+// What an output path names now. Only a new path or a regular file is written to a temporary file
+// and renamed into place; a stream (character device such as /dev/null, FIFO, or a /dev or /proc
+// path such as /dev/stdout) is written in place; anything else (directory, block device, socket)
+// is refused. Renaming over a device node would replace it for every program on the machine.
+typedef enum { REAP_DEST_NEW, REAP_DEST_FILE, REAP_DEST_STREAM, REAP_DEST_OTHER } reap_dest;
+reap_dest reap_dest_of(const char *path);
+// A whole output file by reap_dest_of's rules: tmp + fsync + rename + fsync dir for a regular file
+// (through a symbolic link, the file it names is replaced and the link kept), in place for a stream.
+int reap_write_file_atomic(const char *path, const void *data, size_t len);
 int reap_copy_file(const char *src, const char *dst); // streamed copy + fsync (dst written in place)
 char *reap_path_join(const char *a, const char *b);  // malloc'd "a/b"
 char *reap_path_dir(const char *path);  // malloc'd directory part: "a/b" -> "a", "b" -> ".", "/b" -> "/"

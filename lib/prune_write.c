@@ -61,6 +61,17 @@ static int is_within(const char *inner, const char *outer) {
     return strncmp(inner, outer, n) == 0 && (inner[n] == '/' || (n == 1 && outer[0] == '/'));
 }
 
+// An existing OUT is replaced (with force) only if it is a directory: a file or a device node such as
+// /dev/null would otherwise be renamed aside and deleted.
+static int check_existing_out(const char *abs_out, const char *out_dir, int force) {
+    if (!reap_exists(abs_out)) return REAP_OK;
+    if (!reap_is_dir(abs_out))
+        return reap_fail(REAP_EUSAGE, "%s exists and is not a directory; refusing to replace it", out_dir);
+    if (!force)
+        return reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
+    return REAP_OK;
+}
+
 // flock on OUT.lock; the inode check makes the lock survive a concurrent unlink of the lock file.
 static int take_lock(const char *lock_path, int *fd_out) {
     for (int tries = 0; tries < 10; tries++) {
@@ -379,8 +390,7 @@ static int resolve_out(const char *src_dir, const char *out_dir, char **abs) {
 int reap_prune_check_output(const char *src_dir, const char *out_dir, int force) {
     char *out = NULL;
     int st = resolve_out(src_dir, out_dir, &out);
-    if (!st && reap_exists(out) && !force)
-        st = reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
+    if (!st) st = check_existing_out(out, out_dir, force);
     free(out);
     return st;
 }
@@ -393,10 +403,7 @@ int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *
     char *lock = reap_xasprintf("%s.lock", out), *tmp = reap_xasprintf("%s.tmp-XXXXXX", out), *old = NULL;
     int lock_fd = -1;
     if ((st = take_lock(lock, &lock_fd))) goto done;
-    if (reap_exists(out) && !o->force) {
-        st = reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
-        goto unlock;
-    }
+    if ((st = check_existing_out(out, out_dir, o->force))) goto unlock;
     remove_stale_tmp(out);
     if (!mkdtemp(tmp)) {
         st = reap_fail(REAP_EIO, "%s: cannot create the temporary directory: %s", tmp, strerror(errno));
