@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -13,6 +14,13 @@
 #include "synth.h"
 
 static volatile sig_atomic_t cancel_flag;
+
+// REAP_TEST_SLOW_MS (tests only: the interruption tests need time to kill a run between layers)
+static int slow_after_layer(void *ctx, int done, int n_layers) {
+    (void)done, (void)n_layers;
+    usleep((useconds_t)(*(int *)ctx) * 1000);
+    return REAP_OK;
+}
 static void on_signal(int sig) {
     (void)sig;
     cancel_flag = 1;
@@ -37,7 +45,14 @@ static const char *k_details =
     "crash or kill continues from there. A work dir of a different run (model, calibration, router,\n"
     "shard) is refused. Memory: two layers' weights (the next is read while one computes) + rows x\n"
     "seq-len x hidden x 4 bytes of hidden states + a bounded workspace, printed at start; the peak\n"
-    "RSS is printed at the end.";
+    "RSS is printed at the end.\n"
+    "\n"
+    "GPU settings: --gpu-router fp32 (default: cublasSgemm) or tf32x3 (three TF32 tensor-core products,\n"
+    "faster but ~14x the rounding error); --chunk-tokens N tokens per chunk (default 65536, fewer under\n"
+    "--gpu-mem; it sets the GEMM shapes, so it can move the last bits). Both are recorded in the\n"
+    "statistics file (calibration.gpu). --profile prints the GPU time of every step of every layer, and\n"
+    "-v a summary (phases, TFLOP/s, peak GPU memory, disk rate): bench/gpu_bench.sh reads those.\n"
+    "Environment: REAP_READ_THREADS is a second spelling of --read-threads.";
 
 static int parse_shard(const char *s, int *i, int *n) {
     char *e1, *e2;
@@ -91,12 +106,31 @@ static int parse_gpus(const char *s, int **out, int *n) {
     return REAP_OK;
 }
 
+// The layer pipeline's figures (-v or --profile; bench/gpu_bench.sh reads these lines).
+static void print_run_summary(const reap_score_info *in) {
+    const reap_pipeline_info *r = &in->run;
+    double tok = (double)in->rows * in->seq_len;
+    fprintf(stderr, "run: %.0f tokens, %d layers, wall %.3f s, first layer ready %.3f s, forward %.3f s, waited %.3f s\n",
+            tok, r->layers, r->seconds, r->first_ready_s, r->forward_s, r->wait_s);
+    fprintf(stderr, "run: read %.0f bytes in %.3f s of loader time (%.3f GB/s)\n", r->read_bytes, r->read_s,
+            r->read_s > 0 ? r->read_bytes / r->read_s / 1e9 : 0);
+    if (in->device != REAP_DEVICE_CUDA) return;
+    const reap_gpu_counters *g = &r->gpu;
+    fprintf(stderr, "gpu: %d GPU(s), %d rows per chunk, peak memory %.2f GiB\n", g->n_devices, g->chunk_rows,
+            g->peak_mem / 1073741824.0);
+    for (int i = 0; i < REAP_GPU_PHASES; i++)
+        fprintf(stderr, "gpu: phase %s %.4f s per layer\n", reap_gpu_phase_names[i], r->layers ? g->phase[i] / r->layers : 0);
+    fprintf(stderr, "gpu: expert GEMMs %.1f TFLOP/s, whole layer %.1f TFLOP/s (%.4e and %.4e FLOP)\n",
+            g->phase[4] > 0 ? g->flop_experts / g->phase[4] / 1e12 : 0,
+            r->forward_s > 0 ? g->flop_total / r->forward_s / 1e12 : 0, g->flop_experts, g->flop_total);
+}
+
 int reap_cmd_score(int argc, char **argv) {
     reap_strlist calib = {0};
-    long long rows = 0, seq_len = 2048, seed = 42, threads = 0;
+    long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
     const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
-               *out = NULL;
-    int no_pack = 0;
+               *out = NULL, *gpu_router = "fp32";
+    int no_pack = 0, profile = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
         {"rows", 'n', REAP_OPT_INT, &rows, "N", "rows of the whole calibration set (default 0: as many as the samples fill)"},
@@ -107,6 +141,10 @@ int reap_cmd_score(int argc, char **argv) {
         {"device", 'd', REAP_OPT_STRING, &device, "DEV", "cpu | cuda (default: cuda when a GPU is visible, else cpu)"},
         {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device, e.g. 24GiB (default: no cap)"},
+        {"gpu-router", 0, REAP_OPT_STRING, &gpu_router, "PREC", "GPU router GEMM: fp32 | tf32x3 (default fp32)"},
+        {"chunk-tokens", 0, REAP_OPT_INT, &chunk_tokens, "N", "tokens per GPU chunk, whole rows (default 65536)"},
+        {"profile", 0, REAP_OPT_FLAG, &profile, NULL, "print the GPU time of every step of every layer"},
+        {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
         {"shard", 0, REAP_OPT_STRING, &shard, "I/N", "score rows I, I+N, ... (default 0/1, or from SLURM_ARRAY_*)"},
         {"work-dir", 'w', REAP_OPT_STRING, &work_dir, "DIR", "keep finished layers here and resume from them"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
@@ -139,7 +177,17 @@ int reap_cmd_score(int argc, char **argv) {
         st = reap_fail(REAP_EUSAGE, "reap score: --seq-len must be in [2, 16777216], got %lld", seq_len);
     else if (seed < 0) st = reap_fail(REAP_EUSAGE, "reap score: --seed must be >= 0");
     else if (threads < 0 || threads > 4096) st = reap_fail(REAP_EUSAGE, "reap score: --threads must be in [0, 4096]");
-    else st = reap_router_mode_parse(router, &p.router);
+    else if (chunk_tokens < 0 || chunk_tokens > (1 << 30))
+        st = reap_fail(REAP_EUSAGE, "reap score: --chunk-tokens must be in [0, 2^30], got %lld", chunk_tokens);
+    else if (!(st = reap_router_mode_parse(router, &p.router)) && (st = reap_gpu_router_parse(gpu_router, &p.gpu_router)))
+        st = reap_fail(REAP_EUSAGE, "reap score: --gpu-router: %s", reap_err_msg());
+    const char *rt_env = getenv("REAP_READ_THREADS");
+    if (read_threads < 0 && rt_env && *rt_env) read_threads = strtoll(rt_env, NULL, 10);
+    if (!st && read_threads > 256)
+        st = reap_fail(REAP_EUSAGE, "reap score: --read-threads (or REAP_READ_THREADS) must be in [1, 256], got %lld",
+                       read_threads);
+    p.read_threads = read_threads > 0 ? (int)read_threads : 0;
+    p.gpu_chunk_tokens = (int)chunk_tokens, p.profile = profile;
     p.rows = (int)rows, p.seq_len = (int)seq_len, p.seed = (uint64_t)seed, p.threads = (int)threads;
     if (!st && device) {
         if (!strcmp(device, "cpu")) p.device = REAP_DEVICE_CPU;
@@ -170,7 +218,8 @@ int reap_cmd_score(int argc, char **argv) {
     p.work_dir = work_dir;
     p.cancel = &cancel_flag;
     const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_score*.sh)
-    if (slow) p.slow_ms = atoi(slow);
+    int slow_ms = slow ? atoi(slow) : 0;
+    if (slow_ms > 0) p.after_layer = slow_after_layer, p.after_ctx = &slow_ms;
 
     if (!st) {
         struct sigaction sa, old_int, old_term;
@@ -199,6 +248,7 @@ int reap_cmd_score(int argc, char **argv) {
             printf("  peak RSS %s (estimate %s)\n", reap_fmt_bytes((double)info.peak_rss_kb * 1024, a, sizeof a),
                    reap_fmt_bytes((double)info.mem_estimate, b, sizeof b));
         }
+        if (!st && (reap_log_level >= 1 || profile)) print_run_summary(&info);
         reap_stats_free(&stats);
     }
     free(gpu_list);

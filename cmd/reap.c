@@ -1,10 +1,13 @@
 // reap.c: the `reap` command-line entry point: dispatches to subcommands and turns their status
 // into an exit code and a one-line error message.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "common.h"
+#include "cpu_simd.h"
+#include "safetensors.h"
 
 typedef struct {
     const char *name;
@@ -31,7 +34,11 @@ static void usage(FILE *out) {
     for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n  --version  print the version\n  --help     this help\n\n"
                  "exit codes: 0 ok, 1 error (bad input, I/O), 2 usage, 3 verify mismatch, 4 GPU error, "
-                 "130 interrupted\n");
+                 "130 interrupted\n\n"
+                 "environment (every command):\n"
+                 "  REAP_KEEP_PAGE_CACHE=1   keep the model's pages cached after reading them (default: dropped, so\n"
+                 "                           streaming a model larger than RAM does not evict everything else)\n"
+                 "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits)\n");
 }
 
 int main(int argc, char **argv) {
@@ -52,6 +59,12 @@ int main(int argc, char **argv) {
 #endif
         );
         return 0;
+    }
+    const char *keep = getenv("REAP_KEEP_PAGE_CACHE"), *isa = getenv("REAP_CPU_ISA");
+    reap_st_keep_page_cache(keep && !strcmp(keep, "1"));
+    if (isa && *isa && reap_cpu_simd_select(isa) != 0) {
+        fprintf(stderr, "reap: error: REAP_CPU_ISA=%s: expected avx512, avx2 or generic (one this CPU has)\n", isa);
+        return 2;
     }
     for (int i = 0; i < N_COMMANDS; i++) {
         if (strcmp(argv[1], commands[i].name) != 0) continue;

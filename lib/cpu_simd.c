@@ -308,11 +308,10 @@ static const reap_cpu_simd *simd_by_name(const char *name) {
 
 static const reap_cpu_simd *simd_current;
 
-// Chosen before main (and before any thread exists), so reading it needs no synchronisation.
+// The best the CPU has, chosen before main (and before any thread exists); reap_cpu_simd_select may
+// change it at start-up (cmd/reap.c, env REAP_CPU_ISA), still before any thread.
 __attribute__((constructor)) static void simd_init(void) {
-    const char *env = getenv("REAP_CPU_ISA");
-    const reap_cpu_simd *s = env && *env ? simd_by_name(env) : NULL;
-    if (!s) s = simd_by_name("avx512");
+    const reap_cpu_simd *s = simd_by_name("avx512");
     if (!s) s = simd_by_name("avx2");
     if (!s) s = &simd_generic;
     simd_current = s;

@@ -1,13 +1,23 @@
 // gpu_stub.c: the CUDA entry points of kernels/gpu.h for builds without CUDA (make CUDA=0).
 #ifndef REAP_CUDA
+#include <string.h>
+
 #include "common.h"
 #include "gpu.h"
+
+const char *const reap_gpu_phase_names[REAP_GPU_PHASES] = {"h2d",     "dequant", "attention", "router",
+                                                           "experts", "stats",   "d2h",       "wait"};
+
+reap_gpu_params reap_gpu_default_params(void) {
+    reap_gpu_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
 
 int reap_gpu_count(void) { return 0; }
 
 int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out) {
-    (void)cfg;
-    (void)p;
+    (void)cfg, (void)p;
     *out = NULL;
     return reap_fail(REAP_EDEVICE, "this reap was built without CUDA (make CUDA=1): use --device cpu");
 }
@@ -20,45 +30,27 @@ int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, c
     return reap_fail(REAP_EDEVICE, "this reap was built without CUDA");
 }
 
-size_t reap_gpu_peak_mem(const reap_gpu *g) {
+void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out) {
     (void)g;
-    return 0;
+    memset(out, 0, sizeof *out);
 }
 
-void reap_gpu_times(const reap_gpu *g, double t[5]) {
+cJSON *reap_gpu_settings_json(const reap_gpu *g) {
     (void)g;
-    for (int i = 0; i < 5; i++) t[i] = 0;
-}
-void reap_gpu_phase_times(const reap_gpu *g, double t[REAP_GPU_PHASES]) {
-    (void)g;
-    for (int i = 0; i < REAP_GPU_PHASES; i++) t[i] = 0;
+    return cJSON_CreateObject();
 }
 
-void reap_gpu_flops(const reap_gpu *g, double *experts, double *total) {
-    (void)g;
-    *experts = *total = 0;
-}
-
-int reap_gpu_chunk_rows(const reap_gpu *g) {
-    (void)g;
-    return 0;
-}
 void reap_gpu_set_trace(reap_gpu *g, int *chosen) { (void)g, (void)chosen; }
 int reap_gpu_pin(void *p, size_t bytes) {
     (void)p, (void)bytes;
     return -1;
 }
-
 void reap_gpu_unpin(void *p) { (void)p; }
 void *reap_gpu_host_alloc(size_t bytes) {
     (void)bytes;
     return NULL;
 }
 void reap_gpu_host_free(void *p) { (void)p; }
-int reap_gpu_stage(reap_gpu *g, const reap_layer_weights *w) {
-    (void)g, (void)w;
-    return 0;
-}
 int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w) {
     (void)g, (void)w;
     return 0;

@@ -431,9 +431,12 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
     return REAP_OK;
 }
 
+static int keep_page_cache;  // set once at start-up (reap_st_keep_page_cache), before any thread reads
+
+void reap_st_keep_page_cache(int keep) { keep_page_cache = keep != 0; }
+
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t) {
-    const char *keep = getenv("REAP_KEEP_PAGE_CACHE");  // 1: leave the pages cached (model fits in RAM)
-    if (keep && !strcmp(keep, "1")) return;
+    if (keep_page_cache) return;
     uint64_t nb = reap_st_nbytes(t);
     if (nb)
         (void)posix_fadvise(f->fd, (off_t)(f->data_offset + t->begin), (off_t)nb, POSIX_FADV_DONTNEED);

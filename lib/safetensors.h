@@ -55,6 +55,10 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
 // Tells the kernel the pages of [off, off+len) of t are no longer needed (posix_fadvise DONTNEED),
 // so that streaming a model larger than RAM does not evict everything else; env
 // REAP_KEEP_PAGE_CACHE=1 keeps them (repeated runs over a model that fits in RAM, benchmarks).
+// By default reap_st_release drops a tensor's pages from the page cache after reading it, so that
+// streaming a model larger than RAM does not evict everything else; keep = 1 leaves them cached
+// (`reap --keep-page-cache` spelled REAP_KEEP_PAGE_CACHE=1, for repeated runs over a model that fits).
+void reap_st_keep_page_cache(int keep);
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t);
 
 // ---- Writer. Declare every tensor (in data order), then reap_st_writer_begin writes the header,

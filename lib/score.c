@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,7 +14,7 @@
 #include "ckpt.h"
 #include "common.h"
 #include "forward.h"
-#include "gpu.h"
+#include "pipeline.h"
 #include "inspect.h"
 #include "m2config.h"
 #include "tokenizer.h"
@@ -26,11 +25,6 @@ reap_score_params reap_score_default_params(void) {
     return (reap_score_params){.calib = NULL, .n_calib = 0, .rows = 0, .seq_len = 2048, .seed = 42, .pack = 1,
                                .router = REAP_ROUTER_MODEL, .device = REAP_DEVICE_AUTO, .shard_index = 0,
                                .shard_count = 1};
-}
-
-const char *reap_device_name(reap_device d) {
-    static const char *const names[REAP_DEVICE_COUNT] = {"auto", "cpu", "cuda"};
-    return (unsigned)d < REAP_DEVICE_COUNT ? names[d] : "?";
 }
 
 int reap_score_calibrate(const char *model_dir, const reap_score_params *p, reap_packed *out) {
@@ -223,66 +217,38 @@ static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) {
     return m;
 }
 
-// ---- layer prefetch: layer l+1 is read from disk in a thread while layer l computes (and the first
-// layer while the tokens are embedded), by several reads in flight (reap_layer_load_parts). For the
-// GPU it is read straight into one of two page-locked buffers allocated once (arena, layer parity
-// picks it), so the copies to the GPU run at full bus speed, and the thread starts the copy of each
-// part to the GPUs itself (reap_gpu_stage_begin/part/end) as it lands, while layer l still
-// computes. Two layers are in host memory at a time.
+// ---- the run
+
 typedef struct {
-    const reap_ckpt *c;
-    const reap_m2_config *cfg;
-    int layer, st;
-    void *arena;         // page-locked buffer of arena_bytes to read into (GPU runs), or NULL: malloc
-    size_t arena_bytes;
-    reap_gpu *gpu;       // stage the layer on these GPUs as it is read (NULL: no)
-    int staging;         // 0: no part read yet, 1: staging started, -1: the GPU declined
-    reap_layer_weights w;
-    double secs;         // seconds the read took
-    char err[1024];
-} layer_prefetch;
-
-// Each part of the layer starts its copy to the GPUs as soon as it is read (the copy follows the
-// disk instead of waiting for the whole layer).
-static void prefetch_part(void *ctx, const reap_layer_weights *w, int e0, int e1) {
-    layer_prefetch *f = ctx;
-    if (f->staging == 0) f->staging = reap_gpu_stage_begin(f->gpu, w) ? 1 : -1;
-    if (f->staging == 1) reap_gpu_stage_part(f->gpu, w, e0, e1);
-}
-
-static void *prefetch_main(void *arg) {
-    layer_prefetch *f = arg;
-    double t0 = reap_now();
-    f->st = reap_layer_load_parts(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, 0, f->gpu ? prefetch_part : NULL,
-                                  f, &f->w);
-    if (f->st) snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
-    else if (f->staging == 1) reap_gpu_stage_end(f->gpu, &f->w);
-    f->secs = reap_now() - t0;
-    return NULL;
-}
-
-static int prefetch_start(layer_prefetch *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer,
-                          void *const arena[2], size_t arena_bytes, reap_gpu *gpu) {
-    *f = (layer_prefetch){.c = c, .cfg = cfg, .layer = layer, .arena = arena[layer & 1], .arena_bytes = arena_bytes,
-                          .gpu = gpu};
-    if (pthread_create(th, NULL, prefetch_main, f) != 0) {
-        prefetch_main(f);  // no thread: read in place
-        return 0;
-    }
-    return 1;
-}
-
-static void prefetch_release(layer_prefetch *f) {
-    if (f->st) return;
-    if (f->arena) reap_layer_forget(&f->w);
-    else reap_layer_free(&f->w);
-    f->st = REAP_EINVAL;  // released
-}
+    const reap_score_params *p;
+    reap_stats *out;
+    float *h;
+    size_t hn, ntok;  // floats of h, tokens
+    double t0;
+    int first;
+} score_run;
 
 static void fmt_secs(double s, char *buf, size_t cap) {
     if (s < 120) snprintf(buf, cap, "%.1f s", s);
     else if (s < 7200) snprintf(buf, cap, "%d min %02d s", (int)(s / 60), (int)s % 60);
     else snprintf(buf, cap, "%d h %02d min", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+// After each layer: the resume files, a progress line with ETA, then the caller's hook.
+static int after_layer(void *ctx, int l, const reap_pipeline_layer *li) {
+    score_run *r = ctx;
+    const int L = r->out->n_layers;
+    int st;
+    if (r->p->work_dir && (st = workdir_commit(r->p->work_dir, r->out, l + 1, r->h, r->hn))) return st;
+    double el = reap_now() - r->t0, eta = el / (l + 1 - r->first) * (L - l - 1);
+    char e1[32], e2[32];
+    fmt_secs(el, e1, sizeof e1);
+    fmt_secs(eta, e2, sizeof e2);
+    const char *fmt = "layer %d/%d  load %.2f s  forward %.2f s  %.0f tokens/s  elapsed %s  ETA %s";
+    double tps = li->forward_s > 0 ? (double)r->ntok / li->forward_s : 0;
+    if (reap_progress_enabled() && reap_log_level < 1) reap_progress(fmt, l + 1, L, li->wait_s, li->forward_s, tps, e1, e2);
+    else reap_info(fmt, l + 1, L, li->wait_s, li->forward_s, tps, e1, e2);
+    return r->p->after_layer ? r->p->after_layer(r->p->after_ctx, l + 1, L) : REAP_OK;
 }
 
 int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_score_params *p, reap_stats *out,
@@ -324,6 +290,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     }
     inf.tokens = (int64_t)ntok;
     for (size_t i = 0; i < ntok; i++) inf.tokens_valid += mask[i] != 0;
+    float *h = NULL;
 
     if ((st = reap_stats_init(out, cfg.n_layers, cfg.n_experts, cfg.top_k))) goto done;
     out->router = p->router;
@@ -339,7 +306,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     size_t layer_bytes = 0;
     if ((st = reap_layer_bytes(c, &cfg, 0, &layer_bytes))) goto done;
-    // Layer L+1 is read while layer L computes (prefetch thread), so two layers are held at once.
+    // Layer L+1 is read while layer L computes, so two layers are held at once.
     const int layers_held = cfg.n_layers > 1 ? 2 : 1;
     inf.mem_layer = layers_held * layer_bytes;
     inf.mem_hidden = ntok * H * sizeof(float);
@@ -359,6 +326,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
                   reap_fmt_bytes((double)inf.mem_hidden, b, sizeof b), reap_fmt_bytes((double)inf.mem_workspace, w, sizeof w),
                   dev == REAP_DEVICE_CPU ? "" : " (GPU memory separate)");
     }
+    cJSON_AddStringToObject(out->calib, "device", reap_device_name(dev));
     if (nr == 0) {
         reap_warn("shard %d/%d has no rows (%d rows in all): writing empty statistics", p->shard_index, p->shard_count,
                   pk->rows);
@@ -366,33 +334,8 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
         goto done;
     }
 
-    float *h = reap_xmalloc(ntok * H * sizeof *h);
-    reap_gpu *gpu = NULL;
+    h = reap_xmalloc(ntok * H * sizeof *h);
     int done_layers = 0;
-    layer_prefetch pf[2];  // layer prefetch (see prefetch_main)
-    pthread_t pth;
-    int pf_cur = 0, pf_thread = 0, hpinned = 0;
-    const int pin = dev == REAP_DEVICE_CUDA;
-    void *arena[2] = {NULL, NULL};  // page-locked layer buffers (GPU runs), allocated once
-    size_t arena_bytes = 0;
-    memset(pf, 0, sizeof pf);
-    pf[0].st = pf[1].st = REAP_EINVAL;  // nothing held
-    if (pin) {
-        for (int l = 0; l < cfg.n_layers && !st; l++) {
-            size_t b;
-            if (!(st = reap_layer_arena_bytes(c, &cfg, l, &b)) && b > arena_bytes) arena_bytes = b;
-        }
-        if (st) goto run_done;
-        arena[0] = reap_gpu_host_alloc(arena_bytes);
-        arena[1] = arena[0] ? reap_gpu_host_alloc(arena_bytes) : NULL;
-        if (!arena[1]) {
-            char b1[32];
-            reap_warn("cannot page-lock 2 x %s of host memory for the layer weights: copies to the GPU will be slower",
-                      reap_fmt_bytes((double)arena_bytes, b1, sizeof b1));
-            reap_gpu_host_free(arena[0]);
-            arena[0] = NULL;
-        }
-    }
     if (p->work_dir) {
         char ids_hash[65];
         reap_sbuf b = {0};
@@ -403,79 +346,31 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
         char *key = run_key(out, ids_hash, nr);
         st = workdir_open(p->work_dir, out, key, h, ntok * H, &done_layers);
         free(key);
-        if (st) goto run_done;
+        if (st) goto done;
         if (done_layers > 0)
             reap_info("resuming from %s: %d of %d layers already done", p->work_dir, done_layers, cfg.n_layers);
     }
     inf.resumed_at = done_layers;
-    // the first layer's read overlaps the embedding (and the GPU's start)
-    if (done_layers < cfg.n_layers) pf_thread = prefetch_start(&pf[0], &pth, c, &cfg, done_layers, arena, arena_bytes, NULL);
-    if (done_layers == 0 && (st = reap_embed_cpu(c, &cfg, ids, (int64_t)ntok, h))) goto run_done;
-    if (pin) hpinned = reap_gpu_pin(h, ntok * H * sizeof *h) == 0;
-    if (dev == REAP_DEVICE_CUDA && done_layers < cfg.n_layers) {
-        int all[64], n_dev = p->n_gpus;
-        const int *devs = p->gpus;
-        if (!devs) {
-            n_dev = reap_gpu_count();
-            if (n_dev > 64) n_dev = 64;
-            for (int i = 0; i < n_dev; i++) all[i] = i;
-            devs = all;
-        }
-        reap_gpu_params gp = {.devices = devs, .n_devices = n_dev, .mem_cap = p->gpu_mem, .rows = nr, .T = T};
-        if ((st = reap_gpu_open(&cfg, &gp, &gpu))) goto run_done;
-    }
-
-    double t0 = reap_now(), tload = 0, tfwd = 0;
-    for (int l = done_layers; l < cfg.n_layers; l++) {
-        if (p->cancel && *p->cancel) {
-            st = reap_fail(REAP_EINTR, "interrupted after %d of %d layers%s", l, cfg.n_layers,
-                           p->work_dir ? " (the work dir keeps them: rerun the same command to resume)" : "");
-            break;
-        }
-        double ta = reap_now();
-        layer_prefetch *cur = &pf[pf_cur];
-        if (pf_thread) pthread_join(pth, NULL), pf_thread = 0;  // layer l is in memory (waits for the disk)
-        if (cur->st) {
-            st = reap_fail(cur->st, "%s", cur->err);
-            break;
-        }
-        if (l + 1 < cfg.n_layers) pf_thread = prefetch_start(&pf[pf_cur ^ 1], &pth, c, &cfg, l + 1, arena, arena_bytes, gpu);
-        double tb = reap_now();
-        if (dev == REAP_DEVICE_CUDA) st = reap_gpu_layer_forward(gpu, &cur->w, h, mask, p->router, &out->layers[l]);
-        else st = reap_layer_forward_cpu(&cfg, &cur->w, h, nr, T, mask, p->router, &out->layers[l]);
-        prefetch_release(cur);
-        pf_cur ^= 1;
-        if (st) break;
-        double tc = reap_now();
-        tload += tb - ta, tfwd += tc - tb;
-        inf.layers++;
-        if (p->work_dir && (st = workdir_commit(p->work_dir, out, l + 1, h, ntok * H))) break;
-        if (p->slow_ms > 0) usleep((useconds_t)p->slow_ms * 1000);
-        double el = reap_now() - t0, eta = el / inf.layers * (cfg.n_layers - l - 1);
-        char e1[32], e2[32];
-        fmt_secs(el, e1, sizeof e1);
-        fmt_secs(eta, e2, sizeof e2);
-        const char *fmt = "layer %d/%d  load %.2f s  forward %.2f s  %.0f tokens/s  elapsed %s  ETA %s";
-        double tps = (double)ntok / (tc - tb);
-        if (reap_progress_enabled() && reap_log_level < 1)
-            reap_progress(fmt, l + 1, cfg.n_layers, tb - ta, tc - tb, tps, e1, e2);
-        else
-            reap_info(fmt, l + 1, cfg.n_layers, tb - ta, tc - tb, tps, e1, e2);
-    }
+    score_run run = {p, out, h, ntok * H, ntok, reap_now(), done_layers};
+    reap_pipeline_params pp = reap_pipeline_default_params();
+    pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read_threads = p->read_threads;
+    pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
+    pp.gpu.router = p->gpu_router, pp.gpu.chunk_tokens = p->gpu_chunk_tokens, pp.gpu.profile = p->profile;
+    pp.on_layer = after_layer, pp.ctx = &run;
+    st = reap_pipeline_run(c, &cfg, nr, T, h, mask, done_layers == 0 ? ids : NULL, done_layers, &pp, out->layers,
+                           &inf.run);
     reap_progress_done();
-    inf.seconds = reap_now() - t0;
+    inf.layers = inf.run.layers;
+    inf.seconds = inf.run.seconds;
+    if (inf.run.gpu_settings) cJSON_AddItemToObject(out->calib, "gpu", inf.run.gpu_settings);
+    inf.run.gpu_settings = NULL;
+    if (st == REAP_EINTR && p->work_dir)
+        st = reap_fail(REAP_EINTR, "%s (the work dir keeps the finished layers: rerun the same command to resume)",
+                       reap_err_msg());
     if (!st) out->layers_done = cfg.n_layers;
-    reap_verbose("layer loop: %.2f s reading weights, %.2f s forward", tload, tfwd);
-run_done:
-    if (pf_thread) pthread_join(pth, NULL);
-    prefetch_release(&pf[0]);
-    prefetch_release(&pf[1]);
-    if (hpinned) reap_gpu_unpin(h);
-    reap_gpu_close(gpu);
-    reap_gpu_host_free(arena[0]);
-    reap_gpu_host_free(arena[1]);
-    free(h);
+    reap_verbose("layer loop: %.2f s waiting for weights, %.2f s forward", inf.run.wait_s, inf.run.forward_s);
 done:
+    free(h);
     free(ids), free(mask);
     reap_ckpt_close(c);
     struct rusage ru;

@@ -19,9 +19,9 @@
 #include <stdint.h>
 
 #include "calib.h"
+#include "pipeline.h"
 #include "stats.h"
 
-typedef enum { REAP_DEVICE_AUTO, REAP_DEVICE_CPU, REAP_DEVICE_CUDA, REAP_DEVICE_COUNT } reap_device;
 
 typedef struct {
     const char *const *calib;  // calibration source specs (calib.h); NULL: {"builtin"}
@@ -34,12 +34,19 @@ typedef struct {
     reap_device device;        // AUTO: CUDA when a GPU is visible, else CPU
     const int *gpus;           // CUDA devices (NULL: all visible)
     int n_gpus;
-    size_t gpu_mem;            // bytes per GPU (0: no cap)
+    size_t gpu_mem;            // bytes per GPU (0: all free memory less 1 GiB)
+    reap_gpu_router gpu_router;  // router GEMM precision on the GPU (fp32)
+    int gpu_chunk_tokens;      // tokens per GPU chunk (0: 65536)
+    int profile;               // GPU: print every step's time per layer on stderr
+    int read_threads;          // parallel reads of one layer (0: the loader's default)
     int shard_index, shard_count;  // rows r with r % shard_count == shard_index (0 / 1)
     const char *work_dir;      // resume directory (NULL: none)
     int threads;               // OpenMP threads (0: the OpenMP default)
     volatile sig_atomic_t *cancel;  // set by a signal handler: stop after the current layer
-    int slow_ms;                    // TEST ONLY (env REAP_TEST_SLOW_MS): sleep after each layer
+    // Called after each finished layer (layers done so far, of n_layers), once its statistics and
+    // resume files are written; a status other than REAP_OK stops the run. May be NULL.
+    int (*after_layer)(void *ctx, int done, int n_layers);
+    void *after_ctx;
 } reap_score_params;
 
 reap_score_params reap_score_default_params(void);
@@ -50,6 +57,7 @@ typedef struct {
     int64_t tokens, tokens_valid;   // this shard's tokens (all, unmasked)
     int layers, resumed_at;         // layers run; first layer run (0: fresh)
     double seconds;                 // wall time of the layer loop (excluding calibration)
+    reap_pipeline_info run;         // the layer pipeline's figures (GPU counters, read times)
     double calib_seconds;           // calibration loading, tokenising and packing
     size_t mem_layer, mem_hidden, mem_workspace, mem_estimate;  // bytes
     long peak_rss_kb;               // getrusage ru_maxrss at the end
@@ -63,7 +71,5 @@ int reap_score_rows(const char *model_dir, const reap_packed *rows, const reap_s
                     reap_score_info *info);
 // reap_score_calibrate + reap_score_rows.
 int reap_score_run(const char *model_dir, const reap_score_params *p, reap_stats *out, reap_score_info *info);
-
-const char *reap_device_name(reap_device d);  // "auto", "cpu", "cuda"
 
 #endif

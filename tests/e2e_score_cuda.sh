@@ -82,8 +82,8 @@ fi
 # float64 sums. Chunks of 2 rows, so that both GPUs get chunks of the 8 rows.
 ngpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
 if [ "${ngpu:-0}" -ge 2 ]; then
-    if REAP_GPU_CHUNK_TOKENS=192 "$REAP" score "$ck" $args --device cuda --gpus 0 -o "$dir/g1.json" -q &&
-        REAP_GPU_CHUNK_TOKENS=192 "$REAP" score "$ck" $args --device cuda --gpus 0,1 -o "$dir/g2.json" -q &&
+    if "$REAP" score "$ck" $args --chunk-tokens 192 --device cuda --gpus 0 -o "$dir/g1.json" -q &&
+        "$REAP" score "$ck" $args --chunk-tokens 192 --device cuda --gpus 0,1 -o "$dir/g2.json" -q &&
         "$DIFF" "$dir/g1.json" "$dir/g2.json" 1e-12 >"$dir/gdiff.txt"; then
         ok cuda_two_gpus_same_statistics
     else

@@ -11,14 +11,11 @@
 // side by side, each on its own hidden states, and checks that the statistics agree within rounding
 // (choices >= 99.95% identical, gate/norm/reap sums within 5e-3 for experts with >= 100 tokens).
 //
-// With --bench it runs the GPU path alone over all layers (no CPU reference), reading layer L+1
-// from disk in a second thread while the GPU computes layer L, and prints the benchmark figures
-// bench/gpu_bench.sh collects (tokens/s, time split, TFLOP/s, peak memory, disk speed).
+// The benchmark (bench/gpu_bench.sh) runs `reap score` itself, the code path users run.
 //
-//   tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--check] [--bench]
-//                     [--gpu-mem BYTES] [--gpus N] [--vs-gpus N]
+//   tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--gpu-router fp32|tf32x3]
+//                     [--check] [--gpu-mem BYTES] [--gpus N] [--vs-gpus N]
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,138 +51,10 @@ static void pruned30(const reap_layer_stats *st, unsigned char *mark) {
     free(idx);
 }
 
-// Reads one layer into a page-locked buffer allocated once (arena; NULL: malloc) and, with gpu,
-// starts its copy to the GPUs (reap_gpu_stage) while the previous layer computes.
-typedef struct {
-    const reap_ckpt *c;
-    const reap_m2_config *cfg;
-    int layer, st;
-    void *arena;
-    size_t arena_bytes;
-    reap_gpu *gpu;
-    reap_layer_weights w;
-    double secs, stage_secs;
-    int staged;
-    char err[512];
-} loader;
-
-static void release_layer(loader *l) {
-    if (l->arena) reap_layer_forget(&l->w);
-    else reap_layer_free(&l->w);
-}
-
-// As `reap score` does (lib/score.c): each part starts its copy to the GPUs as soon as it is read.
-static void load_part(void *ctx, const reap_layer_weights *w, int e0, int e1) {
-    loader *l = ctx;
-    if (l->staged == 0) l->staged = reap_gpu_stage_begin(l->gpu, w) ? 1 : -1;
-    if (l->staged == 1) reap_gpu_stage_part(l->gpu, w, e0, e1);
-}
-
-static void *load_thread(void *arg) {
-    loader *l = arg;
-    double t0 = reap_now();
-    l->st = reap_layer_load_parts(l->c, l->cfg, l->layer, l->arena, l->arena_bytes, 0, l->gpu ? load_part : NULL, l,
-                                  &l->w);
-    l->secs = reap_now() - t0;
-    l->staged = !l->st && l->staged == 1 && reap_gpu_stage_end(l->gpu, &l->w);
-    l->stage_secs = reap_now() - t0 - l->secs;
-    if (l->st) snprintf(l->err, sizeof l->err, "%s", reap_err_msg());
-    return NULL;
-}
-
-// GPU only, all layers, disk reads overlapped with compute; prints "BENCH key value" lines.
-static int bench(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int layers, reap_router_mode mode,
-                 size_t cap, int ngpu) {
-    const int64_t N = (int64_t)rows * T;
-    const int H = cfg->hidden;
-    int32_t *ids = reap_xmalloc(sizeof(int32_t) * N);
-    uint64_t x = 0x243F6A8885A308D3ull;
-    for (int64_t i = 0; i < N; i++) x ^= x << 13, x ^= x >> 7, x ^= x << 17, ids[i] = (int32_t)(x % (uint64_t)cfg->vocab);
-    float *h = reap_xmalloc(sizeof(float) * N * H);
-    int st = reap_embed_cpu(c, cfg, ids, N, h);
-    free(ids);
-    if (st) return st;
-    int devs[16];
-    for (int i = 0; i < 16; i++) devs[i] = i;
-    reap_gpu_params gp = {.devices = devs, .n_devices = ngpu, .mem_cap = cap, .rows = rows, .T = T};
-    reap_gpu *g = NULL;
-    if ((st = reap_gpu_open(cfg, &gp, &g))) return st;
-    printf("BENCH chunk_rows %d expert_mode %s\n", reap_gpu_chunk_rows(g),
-           getenv("REAP_GPU_EXPERT_MODE") ? getenv("REAP_GPU_EXPERT_MODE") : "default");
-    int hpin = reap_gpu_pin(h, sizeof(float) * N * H) == 0;
-    printf("BENCH hidden_states_pinned %d\n", hpin);
-    double t_alloc = reap_now();
-    size_t arena_bytes = 0;
-    for (int L = 0; L < layers; L++) {
-        size_t b;
-        if ((st = reap_layer_arena_bytes(c, cfg, L, &b))) return st;
-        if (b > arena_bytes) arena_bytes = b;
-    }
-    void *arena[2] = {reap_gpu_host_alloc(arena_bytes), reap_gpu_host_alloc(arena_bytes)};
-    if (!arena[0] || !arena[1]) {
-        reap_gpu_host_free(arena[0]), reap_gpu_host_free(arena[1]);
-        arena[0] = arena[1] = NULL;
-    }
-    printf("BENCH layer_buffers_pinned %d bytes %zu alloc_s %.3f\n", arena[0] != NULL, arena_bytes, reap_now() - t_alloc);
-    // the GPU is open: layer 0 is staged as it is read too
-    loader cur = {c, cfg, 0, 0, arena[0], arena_bytes, g, {0}, 0, 0, 0, ""}, next;
-    double t_start = reap_now(), disk = 0, gpu_s = 0, wait = 0, layer_bytes = 0;
-    load_thread(&cur);  // the first layer is read before anything can overlap
-    disk += cur.secs;
-    if (cur.st) return reap_fail(cur.st, "%s", cur.err);
-    double t_first = reap_now(), prev[REAP_GPU_PHASES] = {0};
-    for (int L = 0; L < layers; L++) {
-        pthread_t th;
-        int have_next = L + 1 < layers;
-        if (have_next) {
-            next = (loader){c, cfg, L + 1, 0, arena[(L + 1) & 1], arena_bytes, g, {0}, 0, 0, 0, ""};
-            pthread_create(&th, NULL, load_thread, &next);
-        }
-        reap_layer_stats s;
-        reap_layer_stats_init(&s, cfg->n_experts);
-        double t0 = reap_now();
-        st = reap_gpu_layer_forward(g, &cur.w, h, NULL, mode, &s);
-        double t1 = reap_now();
-        gpu_s += t1 - t0;
-        layer_bytes = (double)cur.w.bytes;
-        release_layer(&cur);
-        reap_layer_stats_free(&s);
-        if (have_next) {
-            pthread_join(th, NULL);
-            wait += reap_now() - t1;
-            disk += next.secs;
-            if (!st && next.st) st = reap_fail(next.st, "%s", next.err);
-            cur = next;
-        }
-        double ph[REAP_GPU_PHASES];
-        reap_gpu_phase_times(g, ph);
-        printf("BENCH layer %d gpu_s %.3f next_staged %d stage_s %.3f | wait %.3f dequant %.3f attention %.3f router %.3f "
-               "experts %.3f stats %.3f\n", L, t1 - t0, cur.staged, cur.stage_secs, ph[7] - prev[7], ph[1] - prev[1],
-               ph[2] - prev[2], ph[3] - prev[3], ph[4] - prev[4], ph[5] - prev[5]);
-        memcpy(prev, ph, sizeof prev);
-        fflush(stdout);
-        if (st) return st;
-    }
-    double wall = reap_now() - t_start, wall_overlap = reap_now() - t_first;
-    double t[REAP_GPU_PHASES], fe, ft;
-    reap_gpu_phase_times(g, t);
-    reap_gpu_flops(g, &fe, &ft);
-    printf("BENCH tokens %lld layers %d\n", (long long)N, layers);
-    printf("BENCH wall_s %.3f wall_after_first_read_s %.3f gpu_s %.3f disk_s %.3f wait_for_disk_s %.3f\n", wall,
-           wall_overlap, gpu_s, disk, wait);
-    printf("BENCH layer_host_bytes %.0f disk_GBps %.3f\n", layer_bytes, layer_bytes * layers / disk / 1e9);
-    printf("BENCH tokens_per_s %.1f (token-layers/s %.1f; gpu only %.1f)\n", N * layers / wall / layers,
-           N * layers / wall, N * layers / gpu_s);
-    const char *names[REAP_GPU_PHASES] = {"h2d", "dequant", "attention", "router", "experts", "stats", "d2h", "wait"};
-    for (int i = 0; i < REAP_GPU_PHASES; i++) printf("BENCH phase %s %.4f s_per_layer\n", names[i], t[i] / layers);
-    printf("BENCH flop_experts %.4e flop_total %.4e\n", fe, ft);
-    printf("BENCH tflops_experts %.1f tflops_layer_gpu %.1f\n", fe / t[4] / 1e12, ft / gpu_s / 1e12);
-    printf("BENCH peak_gpu_mem_GiB %.2f\n", reap_gpu_peak_mem(g) / 1073741824.0);
-    reap_gpu_close(g);
-    reap_gpu_host_free(arena[0]), reap_gpu_host_free(arena[1]);
-    if (hpin) reap_gpu_unpin(h);
-    free(h);
-    return REAP_OK;
+static int chunk_rows(const reap_gpu *g) {
+    reap_gpu_counters k;
+    reap_gpu_get_counters(g, &k);
+    return k.chunk_rows;
 }
 
 // One GPU against n GPUs on the same tokens; prints per layer and PASS/FAIL lines.
@@ -207,8 +76,10 @@ static int vs_gpus(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int 
     memcpy(hn, h1, sizeof(float) * N * H);
     int devs[16];
     for (int i = 0; i < 16; i++) devs[i] = i;
-    reap_gpu_params p1 = {.devices = devs, .n_devices = 1, .rows = rows, .T = T};
-    reap_gpu_params pn = {.devices = devs, .n_devices = n < 16 ? n : 16, .rows = rows, .T = T};
+    reap_gpu_params p1 = reap_gpu_default_params(), pn;
+    p1.devices = devs, p1.n_devices = 1, p1.rows = rows, p1.T = T;
+    pn = p1;
+    pn.n_devices = n < 16 ? n : 16;
     reap_gpu *g1 = NULL, *gn = NULL;
     if ((st = reap_gpu_open(cfg, &p1, &g1)) || (st = reap_gpu_open(cfg, &pn, &gn))) return st;
     int *t1 = reap_xmalloc(sizeof(int) * N * k), *tn = reap_xmalloc(sizeof(int) * N * k);
@@ -265,7 +136,7 @@ static int vs_gpus(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int 
         diff += e * e, ref += (double)h1[i] * h1[i], maxabs = fmax(maxabs, fabs(e));
     }
     printf("final hidden states: rel L2 difference %.3e, max abs %.3e; 1 GPU %.2f s, %d GPUs %.2f s (incl. uploads); "
-           "%d rows per chunk\n", sqrt(diff / ref), maxabs, s1, pn.n_devices, sn, reap_gpu_chunk_rows(gn));
+           "%d rows per chunk\n", sqrt(diff / ref), maxabs, s1, pn.n_devices, sn, chunk_rows(gn));
     // Chunks hold the same rows whatever the number of GPUs (kernels/gpu.cu), so every GEMM and
     // kernel sees the same shapes and operands: the choices and hidden states must be identical and
     // the statistics differ only by the order of their float64 sums.
@@ -281,8 +152,8 @@ static int vs_gpus(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int 
 }
 
 int main(int argc, char **argv) {
-    const char *dir = NULL, *router = "model";
-    int rows = 4, T = 256, layers = -1, check = 0, bench_mode = 0, ngpu = 1, vs = 0;
+    const char *dir = NULL, *router = "model", *gpu_router = "fp32";
+    int rows = 4, T = 256, layers = -1, check = 0, ngpu = 1, vs = 0;
     size_t cap = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
@@ -290,7 +161,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--layers") && i + 1 < argc) layers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--router") && i + 1 < argc) router = argv[++i];
         else if (!strcmp(argv[i], "--check")) check = 1;
-        else if (!strcmp(argv[i], "--bench")) bench_mode = 1;
+        else if (!strcmp(argv[i], "--gpu-router") && i + 1 < argc) gpu_router = argv[++i];
         else if (!strcmp(argv[i], "--gpu-mem") && i + 1 < argc) cap = (size_t)strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--gpus") && i + 1 < argc) ngpu = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--vs-gpus") && i + 1 < argc) vs = atoi(argv[++i]);
@@ -309,7 +180,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     reap_router_mode mode;
-    if (reap_router_mode_parse(router, &mode)) {
+    reap_gpu_router gr;
+    if (reap_router_mode_parse(router, &mode) || reap_gpu_router_parse(gpu_router, &gr)) {
         fprintf(stderr, "tool_gpucheck: %s\n", reap_err_msg());
         return 2;
     }
@@ -332,16 +204,6 @@ int main(int argc, char **argv) {
         reap_ckpt_close(c);
         return 0;
     }
-    if (bench_mode) {
-        st = bench(c, &cfg, rows, T, layers, mode, cap, ngpu);
-        if (st) {
-            fprintf(stderr, "tool_gpucheck: %s\n", reap_err_msg());
-            printf("FAIL gpubench_run\n");
-            return 1;
-        }
-        reap_ckpt_close(c);
-        return 0;
-    }
     const int64_t N = (int64_t)rows * T;
     const int H = cfg.hidden, E = cfg.n_experts, k = cfg.top_k;
     int32_t *ids = reap_xmalloc(sizeof(int32_t) * N);
@@ -357,7 +219,8 @@ int main(int argc, char **argv) {
     memcpy(hg, hc, sizeof(float) * N * H);
 
     int dev0 = 0;
-    reap_gpu_params gp = {.devices = &dev0, .n_devices = 1, .mem_cap = 0, .rows = rows, .T = T};
+    reap_gpu_params gp = reap_gpu_default_params();
+    gp.devices = &dev0, gp.n_devices = 1, gp.rows = rows, gp.T = T, gp.router = gr;
     int devs[16];
     if (ngpu > 1) {
         int n = ngpu < 16 ? ngpu : 16;

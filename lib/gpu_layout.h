@@ -1,0 +1,81 @@
+// gpu_layout.h: the size of every GPU buffer of the CUDA path (kernels/gpu.cu), computed once in
+// plain C so that the memory fit, the allocation and the warm-up read the same numbers (a second copy
+// of this arithmetic had drifted once), and the byte layout of one layer's raw weights as the host
+// copies them. CPU-tested in tests/test_gpu_layout.c.
+//
+// Per GPU, for chunks of N = chunk_rows x T tokens and P = N x top_k (token, expert) slots:
+//   hbuf[2]   (N, H) f32       hidden states, double-buffered (chunk i+1 in while i computes)
+//   mask[2]   (N) u8
+//   xb        (N, H) bf16      normed input of the q|k|v GEMM, then of the experts
+//   logits    (N, E) f32       router logits
+//   slot_*    (P)              expert, combine weight (f32), statistics gate (f64), pair index
+//   pair_*    (PP)             token and slot of each row of the padded expert layout,
+//                              PP = P + P/8 + 64 E (room for the padding of reap_k_pad_rows)
+//   gy        (PP, max(2I, H)) f32  gate|up then down outputs; the attention scratch (q|k|v f32,
+//                              attention output, router input) and q, k, v bf16 live inside it
+//   xe        (PP, max(H, I)) bf16  gathered expert inputs; the SiLU output lives inside it
+//   cnt, off, cursor, stats   (E) per-expert counts and float64 statistics
+//   raw       one layer as read: experts in their stored dtype + FP8 scales, attention f32 (below)
+//   keep      ln1, ln2, q_norm, k_norm, gate, bias f32 of the computing layer
+//   wqkv, wo  bf16 attention weights; w13 (E, 2I, H), w2 (E, H, I) bf16 experts
+//   gate_cat, gate_lo  the router split for the 3xTF32 router (REAP_GPU_ROUTER_TF32X3 only)
+//   rope      (T, rotary_dim/2) float2
+#ifndef REAP_GPU_LAYOUT_H
+#define REAP_GPU_LAYOUT_H
+
+#include <stddef.h>
+
+#include "m2config.h"
+
+// Router GEMM precision: fp32 (cublasSgemm, the default) or three TF32 tensor-core products
+// (faster, errors ~14x Sgemm's; bench/RESULTS.md sixth pass). Grows at the end.
+typedef enum { REAP_GPU_ROUTER_FP32, REAP_GPU_ROUTER_TF32X3, REAP_GPU_ROUTER_COUNT } reap_gpu_router;
+const char *reap_gpu_router_name(reap_gpu_router r);  // "fp32", "tf32x3"
+int reap_gpu_router_parse(const char *s, reap_gpu_router *out);
+
+// Byte offsets of one layer's tensors in the raw buffer (experts w1 | w3 | w2 in expert_dtype, then
+// their FP8 scales s1 | s3 | s2 when FP8, then the f32 tensors wq | wk | wv | wo | ln1 | ln2 |
+// q_norm | k_norm | gate | bias). ln1..bias are contiguous (keep_bytes from ln1): they are copied to
+// keep as one block.
+typedef struct {
+    size_t w1, w3, w2;           // expert matrices: (E, I, H), (E, I, H), (E, H, I)
+    size_t s1, s3, s2;           // FP8 scales (E, ceil(I/br), ceil(H/bc)) ..., 0 bytes when not FP8
+    size_t n13, n2;              // scale elements per expert of w1 (= w3) and of w2
+    size_t wq, wk, wv, wo, ln1, ln2, qn, kn, gate, bias;
+    size_t keep_bytes;           // ln1 .. bias
+    size_t bytes;                // the whole buffer
+} reap_gpu_raw_layout;
+
+void reap_gpu_raw_layout_make(const reap_m2_config *c, int expert_dtype, reap_gpu_raw_layout *out);
+
+// Bytes of every buffer one GPU allocates (0 for one it does not need).
+typedef struct {
+    int chunk_rows, T;
+    size_t tokens, slots, pair_rows;  // N, P, PP
+    size_t hbuf, mask, xb, logits;    // each of hbuf and mask twice
+    size_t slot_e, slot_w, slot_g, slot_pos, pair_tok, pair_slot;
+    size_t gy, big, qkv_off;          // gy's bytes; inside it the attention scratch (big) and q|k|v bf16 at qkv_off
+    size_t xe;
+    size_t cnt, off, cursor, stat;    // stat: one float64 / u64 per expert (count, gate, norm, reap, max)
+    size_t raw, keep, wqkv, wo, w13, w2, gate_cat, gate_lo, rope;
+    size_t host_off;                  // page-locked host copy of off and cnt
+    size_t total;                     // every device buffer above
+} reap_gpu_layout;
+
+void reap_gpu_layout_make(const reap_m2_config *c, int chunk_rows, int T, int expert_dtype, reap_gpu_router router,
+                          reap_gpu_layout *out);
+
+// Device bytes reap_gpu_layout_make does not count: the cuBLAS and cuBLASLt workspaces and the like.
+#define REAP_GPU_OVERHEAD_BYTES ((size_t)256 << 20)
+
+// Rows per chunk for a GPU with cap bytes to use: the most rows up to min(want_rows, rows) whose
+// layout (plus REAP_GPU_OVERHEAD_BYTES) fits, or 0 when not even one row does.
+int reap_gpu_layout_fit(const reap_m2_config *c, int rows, int T, int expert_dtype, reap_gpu_router router,
+                        size_t cap, int want_rows);
+
+// Rows per chunk asked for: chunk_tokens (0: REAP_GPU_CHUNK_TOKENS) in whole rows of T tokens.
+// 64k tokens: layers 3.3% faster than 32k on an H200 (bigger GEMMs per expert; bench/RESULTS.md).
+#define REAP_GPU_CHUNK_TOKENS 65536
+int reap_gpu_want_rows(int chunk_tokens, int T);
+
+#endif

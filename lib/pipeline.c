@@ -1,0 +1,180 @@
+// pipeline.c: see pipeline.h.
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+const char *reap_device_name(reap_device d) {
+    static const char *const names[REAP_DEVICE_COUNT] = {"auto", "cpu", "cuda"};
+    return (unsigned)d < REAP_DEVICE_COUNT ? names[d] : "?";
+}
+
+reap_pipeline_params reap_pipeline_default_params(void) {
+    reap_pipeline_params p;
+    memset(&p, 0, sizeof p);
+    p.device = REAP_DEVICE_CPU;
+    p.gpu = reap_gpu_default_params();
+    p.router = REAP_ROUTER_MODEL;
+    return p;
+}
+
+// ---- the loader: layer l+1 is read in a thread while layer l computes (and the first layer while
+// the tokens are embedded and the GPUs open). For the GPU it is read straight into one of two
+// page-locked buffers (arena, layer parity picks it), and each part starts its copy to the GPUs
+// (reap_gpu_stage_begin/part/end) as it lands, while layer l still computes.
+typedef struct {
+    const reap_ckpt *c;
+    const reap_m2_config *cfg;
+    int layer, st, threads;
+    void *arena;         // page-locked buffer of arena_bytes to read into (GPU runs), or NULL: malloc
+    size_t arena_bytes;
+    reap_gpu *gpu;       // stage the layer on these GPUs as it is read (NULL: no)
+    int staging;         // 0: no part read yet, 1: staging started, -1: the GPU declined
+    reap_layer_weights w;
+    double secs;         // seconds the read took
+    char err[1024];
+} loader;
+
+static void loader_part(void *ctx, const reap_layer_weights *w, int e0, int e1) {
+    loader *f = ctx;
+    if (f->staging == 0) f->staging = reap_gpu_stage_begin(f->gpu, w) ? 1 : -1;
+    if (f->staging == 1) reap_gpu_stage_part(f->gpu, w, e0, e1);
+}
+
+static void *loader_main(void *arg) {
+    loader *f = arg;
+    double t0 = reap_now();
+    f->st = reap_layer_load_parts(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, f->threads,
+                                  f->gpu ? loader_part : NULL, f, &f->w);
+    if (f->st) snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
+    else if (f->staging == 1) reap_gpu_stage_end(f->gpu, &f->w);
+    f->secs = reap_now() - t0;
+    return NULL;
+}
+
+// Starts reading `layer` into f; returns 1 when a thread reads it (join th), 0 when it was read here.
+static int loader_start(loader *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer, int threads,
+                        void *const arena[2], size_t arena_bytes, reap_gpu *gpu) {
+    *f = (loader){.c = c, .cfg = cfg, .layer = layer, .threads = threads, .arena = arena[layer & 1],
+                  .arena_bytes = arena_bytes, .gpu = gpu};
+    if (pthread_create(th, NULL, loader_main, f) != 0) {
+        loader_main(f);
+        return 0;
+    }
+    return 1;
+}
+
+static void loader_release(loader *f) {
+    if (f->st) return;
+    if (f->arena) reap_layer_forget(&f->w);
+    else reap_layer_free(&f->w);
+    f->st = REAP_EINVAL;  // released
+}
+
+// Two page-locked buffers of the largest layer for the GPU path (NULL when they cannot be had:
+// pageable memory then, with a warning).
+static int alloc_arenas(const reap_ckpt *c, const reap_m2_config *cfg, void *arena[2], size_t *bytes) {
+    *bytes = 0;
+    for (int l = 0; l < cfg->n_layers; l++) {
+        size_t b;
+        int st = reap_layer_arena_bytes(c, cfg, l, &b);
+        if (st) return st;
+        if (b > *bytes) *bytes = b;
+    }
+    arena[0] = reap_gpu_host_alloc(*bytes);
+    arena[1] = arena[0] ? reap_gpu_host_alloc(*bytes) : NULL;
+    if (!arena[1]) {
+        char b1[32];
+        reap_warn("cannot page-lock 2 x %s of host memory for the layer weights: copies to the GPU will be slower",
+                  reap_fmt_bytes((double)*bytes, b1, sizeof b1));
+        reap_gpu_host_free(arena[0]);
+        arena[0] = NULL;
+    }
+    return REAP_OK;
+}
+
+static int open_gpus(const reap_m2_config *cfg, int rows, int T, const reap_pipeline_params *p, reap_gpu **g) {
+    reap_gpu_params gp = p->gpu;
+    int all[64];
+    if (!gp.devices) {
+        gp.n_devices = reap_gpu_count();
+        if (gp.n_devices > 64) gp.n_devices = 64;
+        for (int i = 0; i < gp.n_devices; i++) all[i] = i;
+        gp.devices = all;
+    }
+    gp.rows = rows, gp.T = T;
+    return reap_gpu_open(cfg, &gp, g);
+}
+
+int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, float *h, const uint8_t *mask,
+                      const int32_t *embed_ids, int first, const reap_pipeline_params *p, reap_layer_stats *stats,
+                      reap_pipeline_info *info) {
+    reap_pipeline_info inf;
+    memset(&inf, 0, sizeof inf);
+    const double t_start = reap_now();
+    const int cuda = p->device == REAP_DEVICE_CUDA, L = cfg->n_layers;
+    const size_t ntok = (size_t)rows * T, hbytes = ntok * cfg->hidden * sizeof *h;
+    reap_gpu *gpu = NULL;
+    void *arena[2] = {NULL, NULL};
+    size_t arena_bytes = 0;
+    loader ld[2];
+    memset(ld, 0, sizeof ld);
+    ld[0].st = ld[1].st = REAP_EINVAL;  // nothing held
+    pthread_t th;
+    int cur = 0, reading = 0, hpinned = 0, st = REAP_OK;
+    if (first >= L) goto out;
+    if (cuda && (st = alloc_arenas(c, cfg, arena, &arena_bytes))) goto out;
+    // the first layer's read overlaps the embedding and the GPUs' start (not staged: they open later)
+    reading = loader_start(&ld[0], &th, c, cfg, first, p->read_threads, arena, arena_bytes, NULL);
+    if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
+    if (cuda) hpinned = reap_gpu_pin(h, hbytes) == 0;
+    if (cuda && (st = open_gpus(cfg, rows, T, p, &gpu))) goto out;
+
+    for (int l = first; l < L; l++) {
+        if (p->cancel && *p->cancel) {
+            st = reap_fail(REAP_EINTR, "interrupted after %d of %d layers", l, L);
+            break;
+        }
+        double ta = reap_now();
+        loader *f = &ld[cur];
+        if (reading) pthread_join(th, NULL), reading = 0;  // layer l is in memory (waits for the disk)
+        if (l == first) inf.first_ready_s = reap_now() - t_start;
+        inf.read_s += f->secs;
+        if (f->st) {
+            st = reap_fail(f->st, "%s", f->err);
+            break;
+        }
+        inf.read_bytes += (double)f->w.bytes;
+        if (l + 1 < L)
+            reading = loader_start(&ld[cur ^ 1], &th, c, cfg, l + 1, p->read_threads, arena, arena_bytes, gpu);
+        reap_pipeline_layer li = {.wait_s = reap_now() - ta};
+        double tb = reap_now();
+        if (cuda) st = reap_gpu_layer_forward(gpu, &f->w, h, mask, p->router, &stats[l]);
+        else st = reap_layer_forward_cpu(cfg, &f->w, h, rows, T, mask, p->router, &stats[l]);
+        loader_release(f);
+        cur ^= 1;
+        if (st) break;
+        li.forward_s = reap_now() - tb;
+        inf.wait_s += li.wait_s, inf.forward_s += li.forward_s;
+        inf.layers++;
+        if (p->on_layer && (st = p->on_layer(p->ctx, l, &li))) break;
+    }
+    inf.seconds = reap_now() - t_start;
+out:
+    if (reading) pthread_join(th, NULL);
+    loader_release(&ld[0]);
+    loader_release(&ld[1]);
+    if (gpu) {
+        reap_gpu_get_counters(gpu, &inf.gpu);
+        if (info) inf.gpu_settings = reap_gpu_settings_json(gpu);
+    }
+    if (hpinned) reap_gpu_unpin(h);
+    reap_gpu_close(gpu);
+    reap_gpu_host_free(arena[0]);
+    reap_gpu_host_free(arena[1]);
+    if (info) *info = inf;
+    return st;
+}

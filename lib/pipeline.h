@@ -1,0 +1,64 @@
+// pipeline.h: the layer loop of every command that runs the model (`reap score`, and through it the
+// GPU benchmark; `reap eval` next). The hidden states of packed rows go through layers
+// [first, n_layers) one at a time, on the CPU or the GPUs, while the next layer is read from disk by
+// a loader thread with several reads in flight; for the GPU each part of it is copied to the GPUs
+// as soon as it lands (staging), so disk, bus and compute overlap. Two layers are in host memory at
+// a time (the GPU path reads them into two page-locked buffers allocated once). After each layer a
+// callback sees its statistics (resume files, progress, cancellation).
+#ifndef REAP_PIPELINE_H
+#define REAP_PIPELINE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "forward.h"
+#include "gpu.h"
+#include "m2config.h"
+#include "stats.h"
+
+typedef enum { REAP_DEVICE_AUTO, REAP_DEVICE_CPU, REAP_DEVICE_CUDA, REAP_DEVICE_COUNT } reap_device;
+const char *reap_device_name(reap_device d);  // "auto", "cpu", "cuda"
+
+// What one layer took (for progress lines): seconds the loop waited for its weights, and its forward.
+typedef struct {
+    double wait_s, forward_s;
+} reap_pipeline_layer;
+
+typedef struct {
+    reap_device device;        // CPU or CUDA (AUTO is resolved by the caller)
+    reap_gpu_params gpu;       // CUDA: devices, memory cap, router precision, chunk tokens, profile
+                               // (rows and T are set by reap_pipeline_run)
+    reap_router_mode router;   // statistics routing
+    int read_threads;          // parallel reads of one layer (0: the loader's default)
+    volatile sig_atomic_t *cancel;  // set by a signal handler: stop before the next layer (REAP_EINTR)
+    // After layer `layer` ran (its statistics complete in stats[layer], h updated): a status other
+    // than REAP_OK stops the loop and is returned. May be NULL.
+    int (*on_layer)(void *ctx, int layer, const reap_pipeline_layer *li);
+    void *ctx;
+} reap_pipeline_params;
+
+reap_pipeline_params reap_pipeline_default_params(void);
+
+// What a run did, for summaries and the benchmark (bench/gpu_bench.sh reads `reap score -v`).
+typedef struct {
+    int layers;                // layers run
+    double seconds;            // wall time from the call to the end of the last layer
+    double first_ready_s;      // wall time until the first layer was in memory (and the GPU open)
+    double read_s;             // seconds the loader threads read, summed over layers
+    double wait_s, forward_s;  // seconds the loop waited for weights, and ran layers
+    double read_bytes;         // host bytes of the layers read
+    reap_gpu_counters gpu;     // CUDA runs
+    cJSON *gpu_settings;       // CUDA runs: reap_gpu_settings_json, owned by the caller; else NULL
+} reap_pipeline_info;
+
+// Runs layers first..n_layers-1 on h (rows*T, H) f32 in place with mask (rows*T) (1: counted in
+// statistics), accumulating into stats (n_layers). When embed_ids (rows*T) is not NULL the tokens are
+// embedded into h first, while the first layer is read (a fresh run; a resumed one passes the hidden
+// states it saved). info may be NULL.
+int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, float *h, const uint8_t *mask,
+                      const int32_t *embed_ids, int first, const reap_pipeline_params *p, reap_layer_stats *stats,
+                      reap_pipeline_info *info);
+
+#endif
