@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forward.h"
+#include "layer_load.h"
+#include "stats.h"
 
 typedef struct reap_gpu reap_gpu;
 
