@@ -1,22 +1,19 @@
 // cmd_score.c: `reap score DIR`: runs the calibration data through the model one layer at a time
 // and writes the REAP statistics file (lib/score.c does the work).
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib.h"
 #include "cli.h"
+#include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "env.h"
 #include "gpu.h"
 #include "score.h"
+#include "signals.h"
 #include "synth.h"
-
-static volatile sig_atomic_t cancel_flag;
-static void on_signal(int sig) {
-    (void)sig;
-    cancel_flag = 1;
-}
 
 static const char *k_details =
     "Calibration (--calib, repeatable; default: builtin, the built-in code + tool-calling set): see\n"
@@ -89,6 +86,22 @@ static int parse_gpus(const char *s, int **out, int *n) {
     }
     *out = v;
     return REAP_OK;
+}
+
+// cmd_score.h.
+int reap_cmd_score_model(const char *dir, const reap_score_params *p, reap_stats *out, reap_score_info *info) {
+    memset(out, 0, sizeof *out);
+    reap_pack_params pp = reap_pack_default_params();
+    pp.seq_len = p->seq_len, pp.rows = p->rows, pp.pack = p->pack, pp.seed = p->seed;
+    reap_packed rows;
+    double t = reap_now();
+    int st = reap_calib_pack_model(dir, p->calib, p->n_calib, &pp, &rows);
+    if (st) return st;
+    t = reap_now() - t;
+    st = reap_score_rows(dir, &rows, p, out, info);
+    if (info) info->calib_seconds = t;
+    reap_packed_free(&rows);
+    return st;
 }
 
 int reap_cmd_score(int argc, char **argv) {
@@ -168,22 +181,15 @@ int reap_cmd_score(int argc, char **argv) {
         free(od);
     }
     p.work_dir = work_dir;
-    p.cancel = &cancel_flag;
-    const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_score*.sh)
-    if (slow) p.slow_ms = atoi(slow);
+    p.slow_ms = reap_cmd_env_test_slow_ms();  // test-only throttle (tests/e2e_score*.sh)
+    if (!st) st = reap_cmd_env_layer_load();
 
     if (!st) {
-        struct sigaction sa, old_int, old_term;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
+        p.cancel = reap_signals_begin();
         reap_stats stats;
         reap_score_info info;
-        st = reap_score_run(dir, &p, &stats, &info);
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        st = reap_cmd_score_model(dir, &p, &stats, &info);
+        reap_signals_end();
         if (!st) st = reap_stats_save(&stats, out);
         if (!st && reap_log_level >= 0) {
             char a[32], b[32];

@@ -1,6 +1,6 @@
 // score.h: the scoring driver behind `reap score` (and `reap prune` without --scores):
-// calibration data -> packed rows -> this shard's rows -> embeddings -> one layer at a time
-// (load, forward + observer on CPU or GPU, release) -> REAP statistics.
+// packed calibration rows (calib/, reap_calib_pack_model) -> this shard's rows -> embeddings ->
+// one layer at a time (load, forward + observer on CPU or GPU, release) -> REAP statistics.
 //
 // Memory: two layers' weights (layer L+1 is read while L computes) + the hidden states of the
 // shard's rows (rows x seq_len x hidden f32) + a bounded workspace; printed at start
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "calib.h"
+#include "rows.h"
 #include "stats.h"
 
 typedef enum { REAP_DEVICE_AUTO, REAP_DEVICE_CPU, REAP_DEVICE_CUDA, REAP_DEVICE_COUNT } reap_device;
@@ -56,13 +56,10 @@ typedef struct {
     reap_device device;
 } reap_score_info;
 
-// Loads and packs the calibration data for the checkpoint's tokenizer and chat format.
-int reap_score_calibrate(const char *model_dir, const reap_score_params *p, reap_packed *out);
-// Scores this shard's rows of `rows` (the whole packed set). out is initialised here.
+// Scores this shard's rows of `rows` (the whole packed set, from calib/'s reap_calib_pack_model
+// with the same calib, seq_len, rows, pack and seed). out is initialised here.
 int reap_score_rows(const char *model_dir, const reap_packed *rows, const reap_score_params *p, reap_stats *out,
                     reap_score_info *info);
-// reap_score_calibrate + reap_score_rows.
-int reap_score_run(const char *model_dir, const reap_score_params *p, reap_stats *out, reap_score_info *info);
 
 const char *reap_device_name(reap_device d);  // "auto", "cpu", "cuda"
 
