@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "rows.h"
 #include "tokenizer.h"
 
 typedef struct {
@@ -56,20 +57,7 @@ typedef struct {
 
 reap_pack_params reap_pack_default_params(void);
 
-typedef struct {
-    int rows, seq_len;
-    int32_t *ids;   // (rows, seq_len)
-    uint8_t *mask;  // (rows, seq_len): 1 = counted in statistics, 0 = gap or padding
-    // What happened to the samples (for summaries):
-    int samples_total;     // samples offered
-    int samples_used;      // placed (wholly or truncated) in some row
-    int samples_truncated; // placed but cut at a row end (the rest dropped, as the reference does)
-    int samples_empty;     // zero tokens: skipped
-    int64_t tokens_total;  // tokens of all offered samples
-    int64_t tokens_kept;   // tokens with mask 1
-    int64_t tokens_dropped;// tokens cut by truncation
-    int out_of_samples;    // 1 when --rows asked for more rows than the samples filled
-} reap_packed;
+// reap_packed (the rows) is lib/rows.h.
 
 // Tokenises every sample (tok) and packs them with reap_pack_ids.
 int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out);
@@ -83,7 +71,14 @@ int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const re
 // The seeded permutation both the readers (PATH:N) and the packer use: perm[i] = i shuffled by
 // Fisher-Yates from the top, j = uniform in [0, i] by rejection from splitmix64(seed) outputs.
 void reap_calib_shuffle(uint64_t seed, int64_t *perm, int64_t n);
-void reap_packed_free(reap_packed *p);
+
+// The calibration rows `reap score` feeds the checkpoint in model_dir: every source of specs
+// (n_specs of them; NULL or 0: {"builtin"}) loaded in order and rendered with the chat format of
+// config.json's model_type, tokenised with model_dir/tokenizer.json, packed by p. Errors name the
+// file (no config.json, no chat renderer for the model_type, a bad source) or say that the sources
+// gave no samples or no rows; fewer rows than p->rows asked for is a warning.
+int reap_calib_pack_model(const char *model_dir, const char *const *specs, int n_specs, const reap_pack_params *p,
+                          reap_packed *out);
 
 // Built-in blobs (zstd-compressed JSONL embedded by calib/builtin_data.S).
 typedef struct {

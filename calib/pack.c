@@ -125,12 +125,3 @@ int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params
     free(lens);
     return st;
 }
-
-void reap_packed_free(reap_packed *p) {
-    if (!p) return;
-    free(p->ids);
-    free(p->mask);
-    p->ids = NULL;
-    p->mask = NULL;
-    p->rows = 0;
-}

@@ -1,44 +1,32 @@
 // cmd_prune.c: `reap prune DIR -o OUT (--ratio R | --keep K) --scores FILE`: plans which experts
 // each layer keeps (lib/prune.c), prints the plan with --dry-run, else rewrites the checkpoint
-// (lib/prune_write.c) with Ctrl-C / SIGTERM removing the half-written temporary directory.
+// (lib/prune_write.c) with Ctrl-C / SIGTERM / SIGHUP removing the half-written temporary directory
+// (cmd/signals.h).
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ckpt.h"
 #include "cli.h"
+#include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "env.h"
 #include "inspect.h"
 #include "prune.h"
 #include "score.h"
+#include "signals.h"
 #include "stats.h"
 #include "synth.h"
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
-
-static struct sigaction old_int, old_term;
-
-static void install_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-}
-
-static void restore_handlers(void) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+// Test-only throttle (REAP_TEST_SLOW_MS, tests/e2e_prune_interrupt.sh): a sleep after each tensor,
+// so that signals land mid-write.
+static void slow_progress(void *ctx, int done, int total, const char *name, uint64_t bytes) {
+    (void)done, (void)total, (void)name, (void)bytes;
+    int ms = *(const int *)ctx;
+    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
 }
 
 int reap_cmd_prune(int argc, char **argv) {
@@ -105,6 +93,7 @@ int reap_cmd_prune(int argc, char **argv) {
     reap_prune_plan plan = {0};
     char *scored_path = NULL;
     double t0 = reap_now();
+    volatile sig_atomic_t *cancel = reap_signals_begin();
     if ((st = reap_ckpt_open(dir, &c))) goto done;
     if ((st = reap_inspect_check(c))) goto done;
     if (out && !dry && (st = reap_prune_check_output(dir, out, force))) goto done;
@@ -117,7 +106,8 @@ int reap_cmd_prune(int argc, char **argv) {
         sp.n_calib = calib.n;
         sp.rows = (int)rows;
         sp.seq_len = (int)seq_len;
-        sp.cancel = &interrupted;
+        sp.cancel = cancel;
+        if ((st = reap_cmd_env_layer_load(&sp.read))) goto done;
         if (rows < 0 || rows > INT_MAX || seq_len < 1 || seq_len > INT_MAX)
             st = reap_fail(REAP_EUSAGE, "--rows / --seq-len out of range");
         else st = reap_router_mode_parse(router, &sp.router);
@@ -128,11 +118,8 @@ int reap_cmd_prune(int argc, char **argv) {
             goto done;
         }
         reap_info("no --scores: scoring %s first (%s)", dir, calib.n ? "given calibration data" : "built-in calibration set");
-        install_handlers();
         reap_score_info info;
-        st = reap_score_run(dir, &sp, &stats, &info);
-        restore_handlers();
-        if (st) goto done;
+        if ((st = reap_cmd_score_model(dir, &sp, &stats, &info))) goto done;
         have_stats = 1;
         scored_path = reap_xasprintf("%s.reap-stats.json", out);
         if ((st = reap_stats_save(&stats, scored_path))) goto done;
@@ -149,15 +136,13 @@ int reap_cmd_prune(int argc, char **argv) {
     wo.stats_path = have_stats ? scores : NULL;
     wo.stats = have_stats ? &stats : NULL;
     wo.force = force;
-    wo.cancel = &interrupted;
-    const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_prune_interrupt.sh)
-    wo.slow_ms = slow ? atoi(slow) : 0;
+    wo.cancel = cancel;
+    int slow_ms = reap_cmd_env_test_slow_ms();
+    if (slow_ms) wo.progress = slow_progress, wo.progress_ctx = &slow_ms;
     wo.stats_into_output = scored_path != NULL;
-    install_handlers();
     reap_info("pruning %s -> %s: keep %d of %d experts in %d layers (%s)", dir, out, plan.keep, plan.n_experts,
               plan.n_layers, reap_criterion_name(p.criterion));
     st = reap_prune_write(c, &plan, out, &wo);
-    restore_handlers();
     if (!st && scored_path) unlink(scored_path);  // now inside OUT as reap-stats.json
     if (st == REAP_EINTR) {
         st = reap_fail(REAP_EINTR, "interrupted: the temporary output was removed, %s was not written", out);
@@ -174,6 +159,7 @@ int reap_cmd_prune(int argc, char **argv) {
                dt > 0 ? (double)plan.bytes_out / 1e6 / dt : 0.0);
     }
 done:
+    reap_signals_end();
     reap_prune_plan_free(&plan);
     if (have_stats) reap_stats_free(&stats);
     reap_ckpt_close(c);

@@ -1,29 +1,26 @@
 // cmd_score.c: `reap score DIR`: runs the calibration data through the model one layer at a time
 // and writes the REAP statistics file (lib/score.c does the work).
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "calib.h"
 #include "cli.h"
+#include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "env.h"
 #include "gpu.h"
 #include "score.h"
+#include "signals.h"
 #include "synth.h"
-
-static volatile sig_atomic_t cancel_flag;
 
 // REAP_TEST_SLOW_MS (tests only: the interruption tests need time to kill a run between layers)
 static int slow_after_layer(void *ctx, int done, int n_layers) {
     (void)done, (void)n_layers;
     usleep((useconds_t)(*(int *)ctx) * 1000);
     return REAP_OK;
-}
-static void on_signal(int sig) {
-    (void)sig;
-    cancel_flag = 1;
 }
 
 static const char *k_details =
@@ -125,6 +122,22 @@ static void print_run_summary(const reap_score_info *in) {
             r->forward_s > 0 ? g->flop_total / r->forward_s / 1e12 : 0, g->flop_experts, g->flop_total);
 }
 
+// cmd_score.h.
+int reap_cmd_score_model(const char *dir, const reap_score_params *p, reap_stats *out, reap_score_info *info) {
+    memset(out, 0, sizeof *out);
+    reap_pack_params pp = reap_pack_default_params();
+    pp.seq_len = p->seq_len, pp.rows = p->rows, pp.pack = p->pack, pp.seed = p->seed;
+    reap_packed rows;
+    double t = reap_now();
+    int st = reap_calib_pack_model(dir, p->calib, p->n_calib, &pp, &rows);
+    if (st) return st;
+    t = reap_now() - t;
+    st = reap_score_rows(dir, &rows, p, out, info);
+    if (info) info->calib_seconds = t;
+    reap_packed_free(&rows);
+    return st;
+}
+
 int reap_cmd_score(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
@@ -181,12 +194,9 @@ int reap_cmd_score(int argc, char **argv) {
         st = reap_fail(REAP_EUSAGE, "reap score: --chunk-tokens must be in [0, 2^30], got %lld", chunk_tokens);
     else if (!(st = reap_router_mode_parse(router, &p.router)) && (st = reap_gpu_router_parse(gpu_router, &p.gpu_router)))
         st = reap_fail(REAP_EUSAGE, "reap score: --gpu-router: %s", reap_err_msg());
-    const char *rt_env = getenv("REAP_READ_THREADS");
-    if (read_threads < 0 && rt_env && *rt_env) read_threads = strtoll(rt_env, NULL, 10);
-    if (!st && read_threads > 256)
-        st = reap_fail(REAP_EUSAGE, "reap score: --read-threads (or REAP_READ_THREADS) must be in [1, 256], got %lld",
-                       read_threads);
-    p.read_threads = read_threads > 0 ? (int)read_threads : 0;
+    if (!st && (read_threads > 256 || read_threads == 0 || read_threads < -1))
+        st = reap_fail(REAP_EUSAGE, "reap score: --read-threads must be in [1, 256], got %lld", read_threads);
+    if (read_threads < 0) read_threads = 0;  // REAP_READ_THREADS or the default
     p.gpu_chunk_tokens = (int)chunk_tokens, p.profile = profile;
     p.rows = (int)rows, p.seq_len = (int)seq_len, p.seed = (uint64_t)seed, p.threads = (int)threads;
     if (!st && device) {
@@ -216,23 +226,17 @@ int reap_cmd_score(int argc, char **argv) {
         free(od);
     }
     p.work_dir = work_dir;
-    p.cancel = &cancel_flag;
-    const char *slow = getenv("REAP_TEST_SLOW_MS");  // test-only throttle (tests/e2e_score*.sh)
-    int slow_ms = slow ? atoi(slow) : 0;
+    int slow_ms = reap_cmd_env_test_slow_ms();  // test-only throttle (tests/e2e_score*.sh)
     if (slow_ms > 0) p.after_layer = slow_after_layer, p.after_ctx = &slow_ms;
+    p.read.threads = (int)read_threads;
+    if (!st) st = reap_cmd_env_layer_load(&p.read);
 
     if (!st) {
-        struct sigaction sa, old_int, old_term;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
+        p.cancel = reap_signals_begin();
         reap_stats stats;
         reap_score_info info;
-        st = reap_score_run(dir, &p, &stats, &info);
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        st = reap_cmd_score_model(dir, &p, &stats, &info);
+        reap_signals_end();
         if (!st) st = reap_stats_save(&stats, out);
         if (!st && reap_log_level >= 0) {
             char a[32], b[32];

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
+#include "signals.h"
 #include "synth.h"
 
 int reap_cmd_synth(int argc, char **argv) {
@@ -39,7 +40,7 @@ int reap_cmd_synth(int argc, char **argv) {
         "BF16 norms/embeddings/lm_head, sharded safetensors with an index, tokenizer and config files).",
         "Options override the preset's sizes (defaults listed as tiny, small, minimax-m2). The same options\n"
         "and seed give byte-identical files, for any thread count. The checkpoint is built in OUT_DIR.tmp.PID\n"
-        "and renamed into place when complete; Ctrl-C removes it.",
+        "and renamed into place when complete; Ctrl-C (or SIGTERM, SIGHUP) removes it.",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
     const char *out;
@@ -89,5 +90,8 @@ int reap_cmd_synth(int argc, char **argv) {
         reap_synth_plan_free(&pl);
         return REAP_OK;
     }
-    return reap_synth_write(&p, out, force);
+    p.cancel = reap_signals_begin();
+    st = reap_synth_write(&p, out, force);
+    reap_signals_end();
+    return st;
 }

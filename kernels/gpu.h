@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forward.h"
 #include "gpu_layout.h"
+#include "layer_load.h"
+#include "m2config.h"
+#include "stats.h"
 
 typedef struct reap_gpu reap_gpu;
 

@@ -1,15 +1,16 @@
-// observer.c: the REAP observer's per-token routing (spec reap.md section 2) and the per-layer
-// accumulators of stats.h. The forward pass computes, per token, the chosen experts and gate
-// weights with reap_route and the expert output norms; reap_observer_add_token folds them into the
-// float64 accumulators in token order, so totals never depend on the number of threads.
+// observer.c: the REAP observer's per-token routing (spec reap.md section 2, observer.h) and the
+// per-layer accumulators of stats.h (init, free, add). The forward pass computes, per token, the
+// chosen experts and gate weights with reap_route and the expert output norms;
+// reap_observer_add_token folds them into the float64 accumulators in token order, so totals never
+// depend on the number of threads.
+#include "observer.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
-#include "forward.h"
-#include "stats.h"
 
 void reap_layer_stats_init(reap_layer_stats *s, int n_experts) {
     REAP_ASSERT(n_experts > 0);

@@ -28,7 +28,8 @@ reap_pipeline_params reap_pipeline_default_params(void) {
 typedef struct {
     const reap_ckpt *c;
     const reap_m2_config *cfg;
-    int layer, st, threads;
+    int layer, st;
+    const reap_layer_load_opts *read;
     void *arena;         // page-locked buffer of arena_bytes to read into (GPU runs), or NULL: malloc
     size_t arena_bytes;
     reap_gpu *gpu;       // stage the layer on these GPUs as it is read (NULL: no)
@@ -47,8 +48,8 @@ static void loader_part(void *ctx, const reap_layer_weights *w, int e0, int e1) 
 static void *loader_main(void *arg) {
     loader *f = arg;
     double t0 = reap_now();
-    f->st = reap_layer_load_parts(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, f->threads,
-                                  f->gpu ? loader_part : NULL, f, &f->w);
+    f->st = reap_layer_load_ex(f->c, f->cfg, f->layer, f->arena, f->arena_bytes, f->read, f->gpu ? loader_part : NULL,
+                               f, &f->w);
     if (f->st) snprintf(f->err, sizeof f->err, "%s", reap_err_msg());
     else if (f->staging == 1) reap_gpu_stage_end(f->gpu, &f->w);
     f->secs = reap_now() - t0;
@@ -56,9 +57,9 @@ static void *loader_main(void *arg) {
 }
 
 // Starts reading `layer` into f; returns 1 when a thread reads it (join th), 0 when it was read here.
-static int loader_start(loader *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer, int threads,
-                        void *const arena[2], size_t arena_bytes, reap_gpu *gpu) {
-    *f = (loader){.c = c, .cfg = cfg, .layer = layer, .threads = threads, .arena = arena[layer & 1],
+static int loader_start(loader *f, pthread_t *th, const reap_ckpt *c, const reap_m2_config *cfg, int layer,
+                        const reap_layer_load_opts *read, void *const arena[2], size_t arena_bytes, reap_gpu *gpu) {
+    *f = (loader){.c = c, .cfg = cfg, .layer = layer, .read = read, .arena = arena[layer & 1],
                   .arena_bytes = arena_bytes, .gpu = gpu};
     if (pthread_create(th, NULL, loader_main, f) != 0) {
         loader_main(f);
@@ -128,7 +129,7 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
     if (first >= L) goto out;
     if (cuda && (st = alloc_arenas(c, cfg, arena, &arena_bytes))) goto out;
     // the first layer's read overlaps the embedding and the GPUs' start (not staged: they open later)
-    reading = loader_start(&ld[0], &th, c, cfg, first, p->read_threads, arena, arena_bytes, NULL);
+    reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
     if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
     if (cuda) hpinned = reap_gpu_pin(h, hbytes) == 0;
     if (cuda && (st = open_gpus(cfg, rows, T, p, &gpu))) goto out;
@@ -149,7 +150,7 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
         }
         inf.read_bytes += (double)f->w.bytes;
         if (l + 1 < L)
-            reading = loader_start(&ld[cur ^ 1], &th, c, cfg, l + 1, p->read_threads, arena, arena_bytes, gpu);
+            reading = loader_start(&ld[cur ^ 1], &th, c, cfg, l + 1, &p->read, arena, arena_bytes, gpu);
         reap_pipeline_layer li = {.wait_s = reap_now() - ta};
         double tb = reap_now();
         if (cuda) st = reap_gpu_layer_forward(gpu, &f->w, h, mask, p->router, &stats[l]);

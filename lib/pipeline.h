@@ -31,7 +31,7 @@ typedef struct {
     reap_gpu_params gpu;       // CUDA: devices, memory cap, router precision, chunk tokens, profile
                                // (rows and T are set by reap_pipeline_run)
     reap_router_mode router;   // statistics routing
-    int read_threads;          // parallel reads of one layer (0: the loader's default)
+    reap_layer_load_opts read; // how layers are read (zero fields: the loader's defaults)
     volatile sig_atomic_t *cancel;  // set by a signal handler: stop before the next layer (REAP_EINTR)
     // After layer `layer` ran (its statistics complete in stats[layer], h updated): a status other
     // than REAP_OK stops the loop and is returned. May be NULL.

@@ -86,8 +86,12 @@ typedef struct {
     const reap_stats *stats;            // its contents (calibration description), or NULL
     int stats_into_output;              // copy stats_path into OUT as reap-stats.json (prune scored itself)
     int force;                          // replace an existing OUT (only once the new one is complete)
-    volatile sig_atomic_t *cancel;      // set by a SIGINT/SIGTERM handler; checked between chunks
-    int slow_ms;                        // TEST ONLY (env REAP_TEST_SLOW_MS): sleep per tensor
+    volatile sig_atomic_t *cancel;      // set by a signal handler; checked between tensors and chunks
+    // Called after each output tensor is written, from the writing thread (NULL: none): done of
+    // total tensors (1-based), its output name and its bytes. For a progress display; the
+    // interruption tests slow the writer down with it.
+    void (*progress)(void *ctx, int done, int total, const char *name, uint64_t bytes);
+    void *progress_ctx;
 } reap_prune_write_opts;
 
 // Writes the pruned checkpoint to out_dir: built in a temporary sibling "OUT.tmp-XXXXXX" and renamed

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -118,11 +117,6 @@ static void remove_stale_tmp(const char *abs_out) {
 
 // ---- shards
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int copy_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_tensor *t,
                        const reap_prune_write_opts *o) {
     uint64_t off = f->data_offset + t->begin, len = reap_st_nbytes(t);
@@ -181,7 +175,6 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
             const reap_prune_tensor *pt = &pl->tensors[i];
             if (pt->out_shard != s) continue;
             const reap_st_file *f = c->shards[pt->src_shard];
-            if (o->slow_ms > 0) sleep_ms(o->slow_ms);
             if (cancelled(o)) {
                 st = reap_fail(REAP_EINTR, "interrupted");
                 break;
@@ -208,6 +201,7 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
             else
                 reap_progress("[%d/%d] %s %s %s %s %s", done, n_out, pt->out_name, shape, reap_dtype_name(pt->src->dtype),
                               act, sz);
+            if (o->progress) o->progress(o->progress_ctx, done, n_out, pt->out_name, pt->out_bytes);
         }
         if (!st) st = reap_st_writer_finish(w);
         else reap_st_writer_abort(w);

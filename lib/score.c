@@ -10,14 +10,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "chat.h"
 #include "ckpt.h"
 #include "common.h"
 #include "forward.h"
 #include "pipeline.h"
 #include "inspect.h"
 #include "m2config.h"
-#include "tokenizer.h"
 
 static const char *const default_calib[] = {"builtin"};
 
@@ -25,52 +23,6 @@ reap_score_params reap_score_default_params(void) {
     return (reap_score_params){.calib = NULL, .n_calib = 0, .rows = 0, .seq_len = 2048, .seed = 42, .pack = 1,
                                .router = REAP_ROUTER_MODEL, .device = REAP_DEVICE_AUTO, .shard_index = 0,
                                .shard_count = 1};
-}
-
-int reap_score_calibrate(const char *model_dir, const reap_score_params *p, reap_packed *out) {
-    memset(out, 0, sizeof *out);
-    char *cpath = reap_path_join(model_dir, "config.json"), *text = NULL;
-    size_t len;
-    int st = reap_read_file(cpath, &text, &len);
-    cJSON *cfg = st ? NULL : cJSON_ParseWithLength(text, len);
-    const reap_chat_family *fam = NULL;
-    if (!st) {
-        const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
-        if (!cfg) st = reap_fail(REAP_EINVAL, "%s: not valid JSON", cpath);
-        else if (!cJSON_IsString(mt)) st = reap_fail(REAP_EINVAL, "%s: no string \"model_type\"", cpath);
-        else if (!(fam = reap_chat_family_find(mt->valuestring)))
-            st = reap_fail(REAP_EINVAL, "%s: model_type \"%s\" has no chat renderer", cpath, mt->valuestring);
-    }
-    cJSON_Delete(cfg);
-    free(text);
-    free(cpath);
-    if (st) return st;
-
-    reap_samples samples = {0};
-    const char *const *specs = p->n_calib ? p->calib : default_calib;
-    int n = p->n_calib ? p->n_calib : 1;
-    for (int i = 0; i < n && !st; i++) st = reap_calib_load(specs[i], fam, p->seed, &samples);
-    reap_tokenizer *tok = NULL;
-    if (!st) {
-        char *tpath = reap_path_join(model_dir, "tokenizer.json");
-        st = reap_tok_load(tpath, &tok);
-        free(tpath);
-    }
-    if (!st && samples.n == 0) st = reap_fail(REAP_EINVAL, "calibration: the sources gave no samples");
-    if (!st) {
-        reap_pack_params pp = reap_pack_default_params();
-        pp.seq_len = p->seq_len;
-        pp.rows = p->rows;
-        pp.pack = p->pack;
-        pp.seed = p->seed;
-        st = reap_pack(tok, &samples, &pp, out);
-    }
-    if (!st && out->rows == 0) st = reap_fail(REAP_EINVAL, "calibration: no rows were packed");
-    if (!st && p->rows > 0 && out->rows < p->rows)
-        reap_warn("calibration: the samples filled %d rows, fewer than the %d asked for", out->rows, p->rows);
-    reap_tok_free(tok);
-    reap_samples_free(&samples);
-    return st;
 }
 
 // ---- resume directory
@@ -353,7 +305,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     inf.resumed_at = done_layers;
     score_run run = {p, out, h, ntok * H, ntok, reap_now(), done_layers};
     reap_pipeline_params pp = reap_pipeline_default_params();
-    pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read_threads = p->read_threads;
+    pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read = p->read;
     pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
     pp.gpu.router = p->gpu_router, pp.gpu.chunk_tokens = p->gpu_chunk_tokens, pp.gpu.profile = p->profile;
     pp.on_layer = after_layer, pp.ctx = &run;
@@ -377,18 +329,5 @@ done:
     if (getrusage(RUSAGE_SELF, &ru) == 0) inf.peak_rss_kb = ru.ru_maxrss;
     if (info) *info = inf;
     if (st) reap_stats_free(out);
-    return st;
-}
-
-int reap_score_run(const char *model_dir, const reap_score_params *p, reap_stats *out, reap_score_info *info) {
-    memset(out, 0, sizeof *out);
-    reap_packed pk;
-    double t = reap_now();
-    int st = reap_score_calibrate(model_dir, p, &pk);
-    if (st) return st;
-    t = reap_now() - t;
-    st = reap_score_rows(model_dir, &pk, p, out, info);
-    if (info) info->calib_seconds = t;
-    reap_packed_free(&pk);
     return st;
 }

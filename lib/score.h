@@ -1,6 +1,6 @@
 // score.h: the scoring driver behind `reap score` (and `reap prune` without --scores):
-// calibration data -> packed rows -> this shard's rows -> embeddings -> one layer at a time
-// (load, forward + observer on CPU or GPU, release) -> REAP statistics.
+// packed calibration rows (calib/, reap_calib_pack_model) -> this shard's rows -> embeddings ->
+// one layer at a time (load, forward + observer on CPU or GPU, release) -> REAP statistics.
 //
 // Memory: two layers' weights (layer L+1 is read while L computes) + the hidden states of the
 // shard's rows (rows x seq_len x hidden f32) + a bounded workspace; printed at start
@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "calib.h"
 #include "pipeline.h"
+#include "rows.h"
 #include "stats.h"
 
 
@@ -38,7 +38,7 @@ typedef struct {
     reap_gpu_router gpu_router;  // router GEMM precision on the GPU (fp32)
     int gpu_chunk_tokens;      // tokens per GPU chunk (0: 65536)
     int profile;               // GPU: print every step's time per layer on stderr
-    int read_threads;          // parallel reads of one layer (0: the loader's default)
+    reap_layer_load_opts read;  // how layers are read (zero fields: the loader's defaults)
     int shard_index, shard_count;  // rows r with r % shard_count == shard_index (0 / 1)
     const char *work_dir;      // resume directory (NULL: none)
     int threads;               // OpenMP threads (0: the OpenMP default)
@@ -64,12 +64,9 @@ typedef struct {
     reap_device device;
 } reap_score_info;
 
-// Loads and packs the calibration data for the checkpoint's tokenizer and chat format.
-int reap_score_calibrate(const char *model_dir, const reap_score_params *p, reap_packed *out);
-// Scores this shard's rows of `rows` (the whole packed set). out is initialised here.
+// Scores this shard's rows of `rows` (the whole packed set, from calib/'s reap_calib_pack_model
+// with the same calib, seq_len, rows, pack and seed). out is initialised here.
 int reap_score_rows(const char *model_dir, const reap_packed *rows, const reap_score_params *p, reap_stats *out,
                     reap_score_info *info);
-// reap_score_calibrate + reap_score_rows.
-int reap_score_run(const char *model_dir, const reap_score_params *p, reap_stats *out, reap_score_info *info);
 
 #endif

@@ -38,7 +38,7 @@ typedef struct {
     double max_act;  // -INFINITY when never routed
 } reap_expert_stats;
 
-// One layer's accumulators (what the observer fills, CPU or GPU).
+// One layer's accumulators (what the observer fills, CPU or GPU: observer.h).
 typedef struct {
     int n_experts;
     uint64_t tokens;          // valid (unmasked) tokens seen
@@ -48,14 +48,6 @@ typedef struct {
 void reap_layer_stats_init(reap_layer_stats *s, int n_experts);
 void reap_layer_stats_free(reap_layer_stats *s);
 void reap_layer_stats_add(reap_layer_stats *dst, const reap_layer_stats *src);  // sums add, max maxes
-
-// Observer update for one token of one layer (the reference formulas; CPU path and unit tests).
-// logits (E) f32 raw router logits, bias (E) or NULL, norms: caller supplies a callback-free form:
-// chosen (k) expert ids and g (k) gate weights are computed by reap_route; the observer then adds
-// g * ||E_j(x)|| with the expert norms the forward pass computed.
-// reap_route: chosen (k) int, g (k) float64, for mode m; with_bias applies to REAP_ROUTER_MODEL.
-void reap_route(reap_router_mode m, const float *logits, const float *bias, int n_experts, int k,
-                int *chosen, double *g);
 
 // A statistics file in memory.
 typedef struct {

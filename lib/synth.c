@@ -25,7 +25,6 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,11 +354,7 @@ void reap_synth_plan_free(reap_synth_plan *plan) {
 
 // ---- writing ----
 
-static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
+static int cancelled(const reap_synth_params *p) { return p->cancel && *p->cancel; }
 
 // Removes a flat directory we created (regular files only) and the directory itself.
 static void remove_flat_dir(const char *dir) {
@@ -489,7 +484,7 @@ static int write_shard(const reap_synth_params *p, const reap_synth_plan *pl, in
                 while (ps.len[k] && !ps.st) pthread_cond_wait(&ps.cv, &ps.mu);
                 st = ps.st;
                 pthread_mutex_unlock(&ps.mu);
-                if (!st && interrupted) st = reap_fail(REAP_EINTR, "interrupted (partial output %s removed)", dir);
+                if (!st && cancelled(p)) st = reap_fail(REAP_EINTR, "interrupted (partial output %s removed)", dir);
                 if (st) break;
                 reap_synth_fill(p, t, e, n, ps.buf[k]);
                 pthread_mutex_lock(&ps.mu);
@@ -550,11 +545,6 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
         return st;
     }
     if (p->threads > 0) omp_set_num_threads(p->threads);
-    interrupted = 0;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
 
     double t0 = reap_now();
     st = reap_synth_write_files(p, tmp);
@@ -568,7 +558,7 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
     free(bufs[0]);
     free(bufs[1]);
     if (!st) st = write_index(&pl, tmp);
-    if (!st && interrupted) st = reap_fail(REAP_EINTR, "%s: interrupted", out_dir);
+    if (!st && cancelled(p)) st = reap_fail(REAP_EINTR, "%s: interrupted", out_dir);
     char *old = NULL;
     if (!st && reap_exists(base)) {  // --force: move the old one aside, swap, then delete it
         old = reap_xasprintf("%s.old.%d", base, (int)getpid());
@@ -591,8 +581,6 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
                   reap_fmt_bytes((double)pl.total_bytes, b1, sizeof b1), pl.n_shards, pl.n_shards == 1 ? "" : "s",
                   base, secs, p->sparse ? ", sparse" : "");
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     free(old);
     free(tmp);
     free(base);

@@ -9,6 +9,7 @@
 #ifndef REAP_SYNTH_H
 #define REAP_SYNTH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "dtype.h"
@@ -24,6 +25,8 @@ typedef struct {
     uint64_t max_shard_bytes;   // tensor data bytes per shard (a bigger tensor gets a shard alone)
     int sparse;                 // leave every data region as a file hole (reads back as zeros)
     int threads;                // OpenMP threads for generation; 0: the OpenMP default
+    volatile sig_atomic_t *cancel;  // set by a signal handler (NULL: none); reap_synth_write polls it
+                                    // between chunks, removes the temporary directory, REAP_EINTR
 } reap_synth_params;
 
 // The `small` preset (the demo model).
@@ -68,7 +71,7 @@ void reap_synth_fill(const reap_synth_params *p, const reap_synth_tensor *t, uin
                      void *dst);
 
 // Writes the whole checkpoint to out_dir. It is built in a temporary sibling directory and renamed
-// into place when complete. An existing out_dir is refused unless force is set; with force it is
+// into place when complete (when p->cancel is set first it is removed instead: REAP_EINTR). An existing out_dir is refused unless force is set; with force it is
 // replaced only if it holds regular files alone (a checkpoint directory is flat).
 int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force);
 

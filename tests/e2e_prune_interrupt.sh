@@ -3,7 +3,7 @@
 # and checks that OUT is then either absent or complete and verified, that SIGINT/SIGTERM leave no
 # temporary directory and exit 130, that a killed run's leftovers do not block the next run, and
 # that the source's checksums never change. The prune is slowed with REAP_TEST_SLOW_MS (a test-only
-# throttle: that many milliseconds of sleep before each tensor) so the signals land mid-write.
+# throttle: that many milliseconds of sleep after each tensor) so the signals land mid-write.
 REAP=${REAP:-$PWD/build/reap}
 BUILD=${BUILD:-build}
 STATS_TOOL=$PWD/$BUILD/tests/tool_synth_stats

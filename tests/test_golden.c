@@ -165,11 +165,11 @@ static void test_golden_statistics_match_transformers(void) {
 // `reap score --calib tests/golden/calib.jsonl --rows R --seq-len T` packs exactly the fixture's rows.
 static void test_golden_rows_are_what_score_packs(void) {
     CHECK(fx != NULL);
-    reap_score_params p = reap_score_default_params();
+    reap_pack_params p = reap_pack_default_params();  // what `reap score` packs with by default
     const char *specs[] = {"tests/golden/calib.jsonl"};
-    p.calib = specs, p.n_calib = 1, p.rows = rows.rows, p.seq_len = rows.seq_len;
+    p.rows = rows.rows, p.seq_len = rows.seq_len;
     reap_packed pk;
-    CHECK_MSG(reap_score_calibrate(CKPT, &p, &pk) == REAP_OK, "%s", reap_err_msg());
+    CHECK_MSG(reap_calib_pack_model(CKPT, specs, 1, &p, &pk) == REAP_OK, "%s", reap_err_msg());
     size_t n = (size_t)rows.rows * rows.seq_len;
     int same = pk.rows == rows.rows && !memcmp(pk.ids, rows.ids, n * sizeof *pk.ids) && !memcmp(pk.mask, rows.mask, n);
     reap_packed_free(&pk);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "common.h"
-#include "forward.h"
+#include "observer.h"
 #include "stats.h"
 #include "test.h"
 

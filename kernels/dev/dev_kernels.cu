@@ -18,7 +18,7 @@
 extern "C" {
 #include "common.h"
 #include "dtype.h"
-#include "stats.h"
+#include "observer.h"
 }
 
 typedef __nv_bfloat16 bf16;

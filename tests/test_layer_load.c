@@ -1,5 +1,5 @@
-// test_forward_load.c: the parallel layer loader (reap_layer_load_parts) against direct reads of
-// every tensor, for several thread counts and part sizes, its part callback, and its errors.
+// test_layer_load.c: the parallel layer loader (layer_load.h) against direct reads of every tensor,
+// for several thread counts and part sizes, its part callback, its defaults, and its errors.
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 
 #include "ckpt.h"
 #include "common.h"
-#include "forward.h"
+#include "layer_load.h"
 #include "m2config.h"
 #include "synth.h"
 #include "test.h"
@@ -137,10 +137,13 @@ static size_t expert_bytes(const ref_layer *r) {
     return 3 * r->m13 + (r->sn[0] + r->sn[1] + r->sn[2]) * sizeof(float);
 }
 
-static void set_part_bytes(size_t b) {
-    char s[32];
-    snprintf(s, sizeof s, "%zu", b);
-    setenv("REAP_READ_PART_BYTES", s, 1);
+static size_t part_bytes;  // the part size the tests load with (0: the loader's default)
+
+// reap_layer_load_ex with `threads` threads and parts of part_bytes.
+static int load(const reap_ckpt *c, int layer, void *arena, size_t arena_bytes, int threads, reap_layer_part_fn part,
+                void *ctx, reap_layer_weights *w) {
+    reap_layer_load_opts o = {.threads = threads, .part_bytes = part_bytes};
+    return reap_layer_load_ex(c, &cfg, layer, arena, arena_bytes, &o, part, ctx, w);
 }
 
 // ---- tests
@@ -160,8 +163,8 @@ static void test_parallel_load_matches_direct_reads_for_any_thread_count(void) {
                 part_log g;
                 log_init(&g, &ref);
                 reap_layer_weights w;
-                int st = reap_layer_load_parts(good, &cfg, layer, use_arena ? arena : NULL, use_arena ? arena_bytes : 0,
-                                               threads[t], log_part, &g, &w);
+                int st = load(good, layer, use_arena ? arena : NULL, use_arena ? arena_bytes : 0, threads[t], log_part,
+                              &g, &w);
                 CHECK_MSG(st == REAP_OK, "%s", reap_err_msg());
                 CHECK_EQ_INT(w.layer, layer);
                 CHECK(same_f32(&w, &ref));
@@ -186,13 +189,12 @@ static void test_parts_follow_the_part_size(void) {
     struct { size_t bytes; int parts; } cases[] = {
         {1, E}, {eb, E}, {3 * eb, (E + 2) / 3}, {5 * eb + eb / 2, (E + 4) / 5}, {(size_t)E * eb, 1}, {0, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (cases[i].bytes) set_part_bytes(cases[i].bytes);
-        else unsetenv("REAP_READ_PART_BYTES");  // the 64 MB default: the whole tiny layer is one part
+        part_bytes = cases[i].bytes;  // 0: the 64 MiB default, the whole tiny layer is one part
         for (int nt = 1; nt <= 5; nt += 4) {
             part_log g;
             log_init(&g, &ref);
             reap_layer_weights w;
-            CHECK(reap_layer_load_parts(good, &cfg, 1, NULL, 0, nt, log_part, &g, &w) == REAP_OK);
+            CHECK(load(good, 1, NULL, 0, nt, log_part, &g, &w) == REAP_OK);
             int n_parts = 0;
             CHECK(log_covers_all(&g, &n_parts));
             CHECK_MSG(n_parts == cases[i].parts, "part bytes %zu (expert %zu): %d parts, expected %d", cases[i].bytes,
@@ -202,7 +204,7 @@ static void test_parts_follow_the_part_size(void) {
             reap_layer_free(&w);
         }
     }
-    set_part_bytes(3 * eb);
+    part_bytes = 3 * eb;
     ref_free(&ref);
 }
 
@@ -213,11 +215,9 @@ static void test_load_and_load_into_use_the_same_reader(void) {
     CHECK(reap_layer_arena_bytes(good, &cfg, 0, &need) == REAP_OK);
     CHECK(reap_layer_bytes(good, &cfg, 0, &bytes) == REAP_OK);
     uint8_t *arena = reap_xmalloc(need);
-    setenv("REAP_READ_THREADS", "3", 1);
     reap_layer_weights a, b;
     CHECK(reap_layer_load(good, &cfg, 0, &a) == REAP_OK);
     CHECK(reap_layer_load_into(good, &cfg, 0, arena, need, &b) == REAP_OK);
-    unsetenv("REAP_READ_THREADS");
     CHECK(same_f32(&a, &ref) && same_experts(&a, &ref, 0, cfg.n_experts));
     CHECK(same_f32(&b, &ref) && same_experts(&b, &ref, 0, cfg.n_experts));
     CHECK_EQ_INT(a.bytes, bytes);
@@ -228,6 +228,30 @@ static void test_load_and_load_into_use_the_same_reader(void) {
     CHECK_EQ_INT(reap_layer_load_parts(good, &cfg, 0, arena, need - 1, 4, NULL, NULL, &b), REAP_EINVAL);
     CHECK_STR_CONTAINS(reap_err_msg(), "bytes of host buffer");
     free(arena);
+    ref_free(&ref);
+}
+
+static void test_opts_set_threads_and_part_size(void) {
+    ref_layer ref;
+    CHECK(ref_load(good, 1, &ref) == 0);
+    size_t eb = expert_bytes(&ref);
+    reap_layer_load_opts d = reap_layer_load_default_opts();
+    CHECK_EQ_INT(d.threads, 8);
+    CHECK_EQ_INT(d.part_bytes, 64 << 20);
+    // parts of 2 experts when asked, with 1 or 2 threads; one part with the default size
+    for (int k = 0; k < 3; k++) {
+        part_log g;
+        log_init(&g, &ref);
+        reap_layer_weights w;
+        reap_layer_load_opts o = {.threads = 1 + (k & 1), .part_bytes = k < 2 ? 2 * eb : 0};
+        int st = reap_layer_load_ex(good, &cfg, 1, NULL, 0, &o, log_part, &g, &w);
+        CHECK_MSG(st == REAP_OK, "%s", reap_err_msg());
+        int n_parts = 0;
+        CHECK(log_covers_all(&g, &n_parts));
+        CHECK_EQ_INT(n_parts, k < 2 ? (cfg.n_experts + 1) / 2 : 1);
+        CHECK(same_experts(&w, &ref, 0, cfg.n_experts));
+        reap_layer_free(&w);
+    }
     ref_free(&ref);
 }
 
@@ -291,8 +315,7 @@ static void check_same_failure(const char *dir, const char *want, int bad_expert
             part_log g;
             log_init(&g, NULL);
             reap_err_set("%s", "");
-            int st = reap_layer_load_parts(c, &cfg, 1, rep & 1 ? arena : NULL, rep & 1 ? arena_bytes : 0, threads[t],
-                                           log_part, &g, &w);
+            int st = load(c, 1, rep & 1 ? arena : NULL, rep & 1 ? arena_bytes : 0, threads[t], log_part, &g, &w);
             ok = st == st1 && !strcmp(reap_err_msg(), msg1) && !w.w1 && !w.ln1 && !g.other_thread;
             if (!ok) {
                 printf("  %d threads: status %d, message '%s'\n", threads[t], st, reap_err_msg());
@@ -344,7 +367,7 @@ static void test_parallel_load_fails_like_serial_naming_attention_before_experts
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_forward_load.XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_layer_load.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     reap_log_level = -1;
     reap_synth_params sp;
@@ -362,11 +385,12 @@ int main(void) {
         printf("FAIL setup: %s\n", reap_err_msg());
         return 1;
     }
-    set_part_bytes(3 * expert_bytes(&ref));
+    part_bytes = 3 * expert_bytes(&ref);
     ref_free(&ref);
     RUN(test_parallel_load_matches_direct_reads_for_any_thread_count);
     RUN(test_parts_follow_the_part_size);
     RUN(test_load_and_load_into_use_the_same_reader);
+    RUN(test_opts_set_threads_and_part_size);
     RUN(test_parallel_load_fails_like_serial_naming_first_bad_expert);
     RUN(test_parallel_load_fails_like_serial_naming_attention_before_experts);
     reap_ckpt_close(good);

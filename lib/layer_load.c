@@ -1,0 +1,348 @@
+// layer_load.c: reads one decoder layer's weights from the checkpoint (spec minimax-m2.md section 2):
+// norms, attention and router dequantised to f32, expert weights raw, into the heap or a caller's
+// arena, with several reads in flight and parts reported as they land (see layer_load.h).
+#include "layer_load.h"
+
+#include <omp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "cpu_ops.h"
+#include "forward.h"
+
+// Caller-owned memory that reap_layer_load_into carves a layer's buffers out of (NULL: malloc).
+typedef struct {
+    uint8_t *p;
+    size_t cap, used;
+} layer_arena;
+enum { ARENA_ALIGN = 256, ARENA_BUFFERS = 16 };
+
+// bytes from the arena (256-byte aligned), or from the heap when a is NULL (f32: 64-byte aligned).
+static void *layer_alloc(layer_arena *a, size_t bytes, int f32) {
+    if (!a) return f32 ? (void *)reap_cpu_alloc(bytes / sizeof(float)) : reap_xmalloc(bytes);
+    size_t at = (a->used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    REAP_ASSERT(at + bytes <= a->cap);  // sized by reap_layer_arena_bytes and checked up front
+    a->used = at + bytes;
+    return a->p + at;
+}
+
+static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what, int64_t r, int64_t cols,
+                         reap_dtype *dt, const reap_ckpt_tensor **out) {
+    char name[128];
+    reap_m2_expert_name(name, layer, e, what);
+    const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
+    if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
+    if (t->t->ndim != 2 || t->t->shape[0] != r || t->t->shape[1] != cols)
+        return reap_fail(REAP_EINVAL, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld]", c->dir, name,
+                         (long long)t->t->shape[0], (long long)(t->t->ndim > 1 ? t->t->shape[1] : 0), (long long)r,
+                         (long long)cols);
+    if ((int)*dt < 0) *dt = t->t->dtype;
+    if (t->t->dtype != *dt)
+        return reap_fail(REAP_EINVAL, "%s: tensor %s is %s but other expert weights are %s", c->dir, name,
+                         reap_dtype_name(t->t->dtype), reap_dtype_name(*dt));
+    *out = t;
+    return REAP_OK;
+}
+
+static int is_fp8(reap_dtype dt) { return dt == REAP_DT_F8_E4M3 || dt == REAP_DT_F8_E5M2; }
+
+// Reads expert e's matrix `what` (r, cols) raw into dst and, for FP8, its block scales into sdst.
+static int load_expert_matrix(const reap_ckpt *c, const reap_m2_config *cfg, int layer, int e, const char *what,
+                              int64_t r, int64_t cols, reap_dtype *dt, uint8_t *dst, float *sdst) {
+    const reap_ckpt_tensor *t;
+    int st = expert_tensor(c, layer, e, what, r, cols, dt, &t);
+    if (st) return st;
+    if ((st = reap_ckpt_read_raw(c, t->name, dst))) return st;
+    reap_st_release(c->shards[t->shard], t->t);
+    if (!is_fp8(*dt)) return REAP_OK;
+    char sname[160];
+    snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
+    int64_t shape[2] = {(r + cfg->block_r - 1) / cfg->block_r, (cols + cfg->block_c - 1) / cfg->block_c};
+    if (!reap_ckpt_find(c, sname))
+        return reap_fail(REAP_EINVAL, "%s: FP8 tensor %s has no %s", c->dir, t->name, sname);
+    return reap_ckpt_read_f32(c, sname, 2, shape, sdst);
+}
+
+int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
+    size_t H = (size_t)cfg->hidden, q = (size_t)cfg->n_heads * cfg->head_dim, kv = (size_t)cfg->n_kv_heads * cfg->head_dim;
+    size_t E = (size_t)cfg->n_experts, I = (size_t)cfg->inter;
+    size_t f = 2 * H + 2 * q * H + 2 * kv * H + (cfg->qk_norm ? q + kv : 0) + E * H + E;
+    char name[128];
+    reap_m2_expert_name(name, layer, 0, "w1.weight");
+    const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
+    if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
+    size_t esz = reap_dtype_size(t->t->dtype);
+    size_t experts = E * 3 * I * H * esz;
+    if (is_fp8(t->t->dtype) && cfg->block_r > 0 && cfg->block_c > 0)
+        experts += E * 4 *
+                   (2 * (size_t)((I + cfg->block_r - 1) / cfg->block_r) * ((H + cfg->block_c - 1) / cfg->block_c) +
+                    (size_t)((H + cfg->block_r - 1) / cfg->block_r) * ((I + cfg->block_c - 1) / cfg->block_c));
+    *bytes = f * 4 + experts;
+    return REAP_OK;
+}
+
+// ---- parallel reading: a layer's tensors are a list of items in the order a serial reader takes
+// them, and nt threads draw items from a shared counter (disks deliver more with several reads in
+// flight). The failure of the lowest item wins, so the message depends neither on the thread count
+// nor on timing: a thread that draws an item after a failed one stops; items before it still run
+// (one of them may fail first), exactly the failure a serial reader would have met first.
+
+enum { READ_THREADS = 8, READ_THREADS_MAX = 256, PART_BYTES = 64 << 20 };
+
+// One non-expert tensor read as f32 into *dst: `what` inside the layer, shape (d0) or (d0, d1).
+typedef struct {
+    const char *what;
+    int nd;
+    int64_t d0, d1;
+    float **dst;
+} f32_item;
+
+typedef struct layer_reader layer_reader;
+struct layer_reader {
+    const reap_ckpt *c;
+    const reap_m2_config *cfg;
+    int layer;
+    reap_layer_weights *w;
+    int (*run)(layer_reader *r, int item);  // reads one item; a failure's message is on its thread
+    int n_items;
+    const f32_item *f32;                    // run_f32's items
+    // run_expert: item 3e + m is matrix m (w1, w3, w2) of expert e; parts of per_part experts
+    reap_dtype dt;
+    size_t m13, s13, s2;                    // bytes of one w1/w3/w2, floats of one s1/s3 and one s2
+    int per_part, n_parts, parts_done;      // parts_done: parts reported (calling thread only)
+    atomic_int *part_items;                 // (n_parts) items finished per part; NULL: no parts
+    reap_layer_part_fn part;
+    void *ctx;
+    atomic_int next;                        // next item to draw
+    atomic_int fail_at;                     // lowest failed item (n_items: none)
+    int fail_st;
+    char fail_msg[1024];
+};
+
+static int run_f32(layer_reader *r, int i) {
+    const f32_item *it = &r->f32[i];
+    char n[128];
+    int64_t shape[2] = {it->d0, it->d1};
+    return reap_ckpt_read_f32(r->c, reap_m2_layer_name(n, r->layer, it->what), it->nd, shape, *it->dst);
+}
+
+static int run_expert(layer_reader *r, int i) {
+    static const char *const what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+    int e = i / 3, m = i % 3;
+    const reap_layer_weights *w = r->w;
+    int64_t H = r->cfg->hidden, I = r->cfg->inter;
+    uint8_t *dst = (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * r->m13;
+    float *s = m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2;
+    size_t sn = m == 2 ? r->s2 : r->s13;
+    reap_dtype dt = r->dt;
+    return load_expert_matrix(r->c, r->cfg, r->layer, e, what[m], m == 2 ? H : I, m == 2 ? I : H, &dt, dst,
+                              s ? s + (size_t)e * sn : NULL);
+}
+
+// Reports, in order, the parts whose items have all been read (calling thread only).
+static void report_parts(layer_reader *r) {
+    int E = r->cfg->n_experts;
+    while (r->parts_done < r->n_parts) {
+        int e0 = r->parts_done * r->per_part, e1 = e0 + r->per_part < E ? e0 + r->per_part : E;
+        if (atomic_load(&r->part_items[r->parts_done]) != 3 * (e1 - e0)) break;
+        r->parts_done++;
+        r->part(r->ctx, r->w, e0, e1);
+    }
+}
+
+static void reader_work(layer_reader *r, int master) {
+    for (;;) {
+        int i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->n_items || i > atomic_load(&r->fail_at)) break;
+        int st = r->run(r, i);
+        if (st) {
+#pragma omp critical(reap_layer_reader)
+            if (i < atomic_load(&r->fail_at)) {
+                atomic_store(&r->fail_at, i);
+                r->fail_st = st;
+                snprintf(r->fail_msg, sizeof r->fail_msg, "%s", reap_err_msg());
+            }
+        } else if (r->part_items) {
+            atomic_fetch_add(&r->part_items[i / 3 / r->per_part], 1);
+        }
+        if (master && r->part_items) report_parts(r);
+    }
+    // The calling thread keeps reporting parts while the others finish theirs, so that each part's
+    // consumer (a copy to the GPU) starts when it is read rather than when the last one is.
+    while (master && r->part_items && r->parts_done < r->n_parts && atomic_load(&r->fail_at) == r->n_items) {
+        report_parts(r);
+        nanosleep(&(struct timespec){0, 100000}, NULL);
+    }
+}
+
+// Runs r's items on nt threads; returns the failure of the lowest failed item, raised again here.
+static int reader_run(layer_reader *r, int nt) {
+    atomic_init(&r->next, 0);
+    atomic_init(&r->fail_at, r->n_items);
+    if (nt > r->n_items) nt = r->n_items;
+    if (nt <= 1) {
+        reader_work(r, 1);
+    } else {
+#pragma omp parallel num_threads(nt)
+        reader_work(r, omp_get_thread_num() == 0);
+    }
+    if (atomic_load(&r->fail_at) < r->n_items) return reap_fail(r->fail_st, "%s", r->fail_msg);
+    if (r->part_items) report_parts(r);
+    return REAP_OK;
+}
+
+static int read_threads(int threads) {
+    if (threads <= 0) threads = READ_THREADS;
+    return threads < READ_THREADS_MAX ? threads : READ_THREADS_MAX;
+}
+
+// Experts per part: about part_bytes (0: the default), at least one.
+static int experts_per_part(size_t part_bytes, size_t expert_bytes) {
+    if (!part_bytes) part_bytes = PART_BYTES;
+    size_t n = expert_bytes ? part_bytes / expert_bytes : 1;
+    return n < 1 ? 1 : n > INT32_MAX / 4 ? INT32_MAX / 4 : (int)n;
+}
+
+reap_layer_load_opts reap_layer_load_default_opts(void) { return (reap_layer_load_opts){READ_THREADS, PART_BYTES}; }
+
+static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w,
+                      layer_arena *a, const reap_layer_load_opts *o, reap_layer_part_fn part, void *ctx) {
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+    int st = reap_forward_check_config(cfg, c->dir);
+    if (st) return st;
+    if (layer < 0 || layer >= cfg->n_layers)
+        return reap_fail(REAP_EINVAL, "%s: layer %d out of range (0..%d)", c->dir, layer, cfg->n_layers - 1);
+    int64_t H = cfg->hidden, q = (int64_t)cfg->n_heads * cfg->head_dim, kv = (int64_t)cfg->n_kv_heads * cfg->head_dim;
+    int64_t E = cfg->n_experts, I = cfg->inter;
+    int nt = read_threads(o ? o->threads : 0);
+    size_t b = 0;
+    f32_item f[10];
+    int nf = 0;
+#define F32(field, what, nd, d0, d1) f[nf++] = (f32_item){what, nd, d0, d1, &w->field}
+    F32(ln1, "input_layernorm.weight", 1, H, 0);
+    F32(ln2, "post_attention_layernorm.weight", 1, H, 0);
+    F32(wq, "self_attn.q_proj.weight", 2, q, H);
+    F32(wk, "self_attn.k_proj.weight", 2, kv, H);
+    F32(wv, "self_attn.v_proj.weight", 2, kv, H);
+    F32(wo, "self_attn.o_proj.weight", 2, H, q);
+    if (cfg->qk_norm) {
+        F32(q_norm, "self_attn.q_norm.weight", 1, q, 0);
+        F32(k_norm, "self_attn.k_norm.weight", 1, kv, 0);
+    }
+    F32(gate, "block_sparse_moe.gate.weight", 2, E, H);
+    if (cfg->use_routing_bias) F32(bias, "block_sparse_moe.e_score_correction_bias", 1, E, 0);
+#undef F32
+    for (int i = 0; i < nf; i++) {
+        size_t n = (size_t)f[i].d0 * (size_t)(f[i].nd == 2 ? f[i].d1 : 1);
+        *f[i].dst = layer_alloc(a, n * sizeof(float), 1);
+        b += n * sizeof(float);
+    }
+    layer_reader r = {.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_f32, .n_items = nf, .f32 = f};
+    if ((st = reader_run(&r, nt))) goto fail;
+
+    reap_dtype dt = (reap_dtype)-1;
+    const reap_ckpt_tensor *t0;
+    if ((st = expert_tensor(c, layer, 0, "w1.weight", I, H, &dt, &t0))) goto fail;
+    if (dt != REAP_DT_F32 && dt != REAP_DT_BF16 && dt != REAP_DT_F16 && !is_fp8(dt)) {
+        st = reap_fail(REAP_EINVAL, "%s: tensor %s has dtype %s: expert weights must be F8_E4M3, F8_E5M2, BF16, F16 or F32",
+                       c->dir, t0->name, reap_dtype_name(dt));
+        goto fail;
+    }
+    if (is_fp8(dt) && (cfg->block_r <= 0 || cfg->block_c <= 0)) {
+        st = reap_fail(REAP_EINVAL, "%s: FP8 expert weights but config.json has no quantization_config.weight_block_size",
+                       c->dir);
+        goto fail;
+    }
+    w->expert_dtype = dt;
+    size_t esz = reap_dtype_size(dt), m13 = (size_t)I * H * esz;
+    w->w1 = layer_alloc(a, E * m13, 0);
+    w->w3 = layer_alloc(a, E * m13, 0);
+    w->w2 = layer_alloc(a, E * m13, 0);
+    b += 3 * E * m13;
+    size_t s13 = 0, s2 = 0;
+    if (is_fp8(dt)) {
+        s13 = (size_t)((I + cfg->block_r - 1) / cfg->block_r) * ((H + cfg->block_c - 1) / cfg->block_c);
+        s2 = (size_t)((H + cfg->block_r - 1) / cfg->block_r) * ((I + cfg->block_c - 1) / cfg->block_c);
+        w->s1 = layer_alloc(a, E * s13 * sizeof(float), 1);
+        w->s3 = layer_alloc(a, E * s13 * sizeof(float), 1);
+        w->s2 = layer_alloc(a, E * s2 * sizeof(float), 1);
+        b += E * (2 * s13 + s2) * sizeof(float);
+    }
+    w->bytes = b;
+    if (part) part(ctx, w, 0, 0);
+
+    r = (layer_reader){.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_expert, .n_items = (int)(3 * E),
+                       .dt = dt, .m13 = m13, .s13 = s13, .s2 = s2, .part = part, .ctx = ctx};
+    if (part) {
+        r.per_part = experts_per_part(o ? o->part_bytes : 0, 3 * m13 + (2 * s13 + s2) * sizeof(float));
+        r.n_parts = (int)((E + r.per_part - 1) / r.per_part);
+        r.part_items = reap_xmalloc((size_t)r.n_parts * sizeof *r.part_items);
+        for (int p = 0; p < r.n_parts; p++) atomic_init(&r.part_items[p], 0);
+    }
+    st = reader_run(&r, nt);
+    free(r.part_items);
+    if (st) goto fail;
+    return REAP_OK;
+fail:
+    if (a) reap_layer_forget(w);
+    else reap_layer_free(w);
+    return st;
+}
+
+int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w) {
+    return reap_layer_load_parts(c, cfg, layer, NULL, 0, 0, NULL, NULL, w);
+}
+
+int reap_layer_arena_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
+    int st = reap_layer_bytes(c, cfg, layer, bytes);
+    if (!st) *bytes += (size_t)ARENA_BUFFERS * ARENA_ALIGN;
+    return st;
+}
+
+int reap_layer_load_into(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                         reap_layer_weights *w) {
+    REAP_ASSERT(arena);  // the heap is reap_layer_load's (its weights are freed, these forgotten)
+    return reap_layer_load_parts(c, cfg, layer, arena, arena_bytes, 0, NULL, NULL, w);
+}
+
+int reap_layer_load_parts(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                          int threads, reap_layer_part_fn part, void *ctx, reap_layer_weights *w) {
+    reap_layer_load_opts o = {.threads = threads, .part_bytes = 0};
+    return reap_layer_load_ex(c, cfg, layer, arena, arena_bytes, &o, part, ctx, w);
+}
+
+int reap_layer_load_ex(const reap_ckpt *c, const reap_m2_config *cfg, int layer, void *arena, size_t arena_bytes,
+                       const reap_layer_load_opts *o, reap_layer_part_fn part, void *ctx, reap_layer_weights *w) {
+    if (!arena) return load_layer(c, cfg, layer, w, NULL, o, part, ctx);
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+    size_t need;
+    int st = reap_layer_arena_bytes(c, cfg, layer, &need);
+    if (st) return st;
+    if (need > arena_bytes)
+        return reap_fail(REAP_EINVAL, "%s: layer %d needs %zu bytes of host buffer, %zu given", c->dir, layer, need,
+                         arena_bytes);
+    layer_arena a = {arena, arena_bytes, 0};
+    return load_layer(c, cfg, layer, w, &a, o, part, ctx);
+}
+
+void reap_layer_forget(reap_layer_weights *w) {
+    int layer = w->layer;
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+}
+
+void reap_layer_free(reap_layer_weights *w) {
+    if (!w) return;
+    free(w->ln1), free(w->ln2), free(w->wq), free(w->wk), free(w->wv), free(w->wo);
+    free(w->q_norm), free(w->k_norm), free(w->gate), free(w->bias);
+    free(w->w1), free(w->w3), free(w->w2), free(w->s1), free(w->s3), free(w->s2);
+    int layer = w->layer;
+    memset(w, 0, sizeof *w);
+    w->layer = layer;
+}
