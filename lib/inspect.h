@@ -1,4 +1,4 @@
-// inspect.h: summary and layout check of a MoE checkpoint (MiniMax-M2 today) (what `reap inspect` prints):
+// inspect.h: summary and layout check of a MoE checkpoint (what `reap inspect` prints):
 // byte totals by dtype and by kind, parameter counts, and the size after pruning at given ratios.
 #ifndef REAP_INSPECT_H
 #define REAP_INSPECT_H

@@ -189,7 +189,7 @@ const char *reap_router_kind_name(reap_router_kind k) {
 
 const reap_family *reap_family_find(const char *model_type) {
     for (int i = 0; i < REAP_FAMILY_COUNT; i++)
-        for (int t = 0; t < 4 && reap_families[i].model_types[t]; t++)
+        for (int t = 0; t < REAP_FAMILY_MAX_TYPES && reap_families[i].model_types[t]; t++)
             if (strcmp(reap_families[i].model_types[t], model_type) == 0)
                 return &reap_families[i];
     return NULL;
@@ -200,7 +200,7 @@ static void supported_types(char *buf, size_t cap) {
     size_t n = 0;
     buf[0] = 0;
     for (int i = 0; i < REAP_FAMILY_COUNT; i++)
-        for (int t = 0; t < 4 && reap_families[i].model_types[t] && n < cap; t++)
+        for (int t = 0; t < REAP_FAMILY_MAX_TYPES && reap_families[i].model_types[t] && n < cap; t++)
             n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", reap_families[i].model_types[t]);
 }
 

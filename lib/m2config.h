@@ -27,11 +27,13 @@ typedef struct {
 
 typedef struct reap_m2_config reap_m2_config;
 
+#define REAP_FAMILY_MAX_TYPES 4
+
 // One model family. Tensor names are "<layer_prefix>L.<what>" for layer L and
 // "<layer_prefix>L.<experts>J.<what>" for expert J of layer L.
 typedef struct {
     const char *name;               // "minimax-m2"
-    const char *model_types[4];     // accepted config.json model_type values, NULL after the last
+    const char *model_types[REAP_FAMILY_MAX_TYPES];  // accepted config.json model_type values, NULL after the last
     reap_family_keys keys;
     const char *layer_prefix;       // "model.layers."
     const char *experts;            // "block_sparse_moe.experts." (within a layer)
