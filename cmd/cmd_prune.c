@@ -88,6 +88,7 @@ int reap_cmd_prune(int argc, char **argv) {
     p.align = (int)align;
 
     reap_ckpt *c = NULL;
+    reap_m2_config model;
     reap_stats stats;
     int have_stats = 0;
     reap_prune_plan plan = {0};
@@ -95,7 +96,7 @@ int reap_cmd_prune(int argc, char **argv) {
     double t0 = reap_now();
     volatile sig_atomic_t *cancel = reap_signals_begin();
     if ((st = reap_ckpt_open(dir, &c))) goto done;
-    if ((st = reap_inspect_check(c))) goto done;
+    if ((st = reap_m2_config_load(c, &model)) || (st = reap_inspect_check(c, &model))) goto done;
     if (out && !dry && (st = reap_prune_check_output(dir, out, force))) goto done;
     if (scores) {
         if ((st = reap_stats_load(scores, &stats))) goto done;
@@ -127,7 +128,7 @@ int reap_cmd_prune(int argc, char **argv) {
         scores = scored_path;
     }
     p.stats_path = scores;
-    if ((st = reap_prune_plan_make(c, have_stats ? &stats : NULL, &p, &plan))) goto done;
+    if ((st = reap_prune_plan_make(c, &model, have_stats ? &stats : NULL, &p, &plan))) goto done;
     if (dry) {
         reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
         goto done;

@@ -14,21 +14,24 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-static reap_inspect_kind kind_of(const char *name) {
-    if (strstr(name, ".block_sparse_moe.experts.")) return REAP_KIND_EXPERTS;
+// Layer index of "<layer_prefix>L.*" below a sane bound, else -1.
+static int layer_of(const reap_family *f, const char *name) {
+    int l = reap_family_layer_of(f, name);
+    return l < 1000000 ? l : -1;
+}
+
+static reap_inspect_kind kind_of(const reap_family *f, const char *name) {
+    int l = layer_of(f, name);
+    const char *rest = l >= 0 ? strchr(name + strlen(f->layer_prefix), '.') + 1 : "";
+    const char *dot = strrchr(f->router_gate, '.');  // the router module: "block_sparse_moe.gate."
+    if (!strncmp(rest, f->experts, strlen(f->experts)) && l >= 0) return REAP_KIND_EXPERTS;
     if (ends_with(name, "norm.weight")) return REAP_KIND_NORMS;
     if (strstr(name, ".self_attn.")) return REAP_KIND_ATTENTION;
     if (!strcmp(name, "model.embed_tokens.weight") || !strcmp(name, "lm_head.weight")) return REAP_KIND_EMBED;
-    if (strstr(name, ".block_sparse_moe.gate.") || ends_with(name, ".e_score_correction_bias")) return REAP_KIND_ROUTER;
+    if (l >= 0 && ((dot && !strncmp(rest, f->router_gate, (size_t)(dot + 1 - f->router_gate))) ||
+                   (f->router_bias && !strcmp(rest, f->router_bias))))
+        return REAP_KIND_ROUTER;
     return REAP_KIND_OTHER;
-}
-
-// Layer index of "model.layers.L.*", else -1.
-static int layer_of(const char *name) {
-    if (strncmp(name, "model.layers.", 13) != 0) return -1;
-    char *end;
-    long l = strtol(name + 13, &end, 10);
-    return (end != name + 13 && *end == '.' && l >= 0 && l < 1000000) ? (int)l : -1;
 }
 
 static void add_total(reap_inspect_total *t, const char *name, const reap_st_tensor *st) {
@@ -83,55 +86,49 @@ static int expect_proj(reap_inspect_summary *s, const reap_ckpt *c, const char *
 
 static int check_layout(reap_inspect_summary *s, const reap_ckpt *c) {
     const reap_m2_config *g = &s->cfg;
+    const reap_family *f = g->family;
     int64_t H = g->hidden, I = g->inter, Q = (int64_t)g->n_heads * g->head_dim, KV = (int64_t)g->n_kv_heads * g->head_dim;
     char nm[128];
     int n = expect(s, c, "model.embed_tokens.weight", g->vocab, H, -1) + expect(s, c, "model.norm.weight", H, 0, -1);
     if (!g->tie_embeddings) n += expect(s, c, "lm_head.weight", g->vocab, H, -1);
     for (int L = 0; L < g->n_layers; L++) {
-        n += expect(s, c, reap_m2_layer_name(nm, L, "input_layernorm.weight"), H, 0, -1);
-        n += expect(s, c, reap_m2_layer_name(nm, L, "post_attention_layernorm.weight"), H, 0, -1);
-        n += expect_proj(s, c, reap_m2_layer_name(nm, L, "self_attn.q_proj.weight"), Q, H);
-        n += expect_proj(s, c, reap_m2_layer_name(nm, L, "self_attn.k_proj.weight"), KV, H);
-        n += expect_proj(s, c, reap_m2_layer_name(nm, L, "self_attn.v_proj.weight"), KV, H);
-        n += expect_proj(s, c, reap_m2_layer_name(nm, L, "self_attn.o_proj.weight"), H, Q);
+        n += expect(s, c, reap_family_layer_name(f, nm, L, "input_layernorm.weight"), H, 0, -1);
+        n += expect(s, c, reap_family_layer_name(f, nm, L, "post_attention_layernorm.weight"), H, 0, -1);
+        n += expect_proj(s, c, reap_family_layer_name(f, nm, L, "self_attn.q_proj.weight"), Q, H);
+        n += expect_proj(s, c, reap_family_layer_name(f, nm, L, "self_attn.k_proj.weight"), KV, H);
+        n += expect_proj(s, c, reap_family_layer_name(f, nm, L, "self_attn.v_proj.weight"), KV, H);
+        n += expect_proj(s, c, reap_family_layer_name(f, nm, L, "self_attn.o_proj.weight"), H, Q);
         if (g->qk_norm) {
-            n += expect(s, c, reap_m2_layer_name(nm, L, "self_attn.q_norm.weight"), Q, 0, -1);
-            n += expect(s, c, reap_m2_layer_name(nm, L, "self_attn.k_norm.weight"), KV, 0, -1);
+            n += expect(s, c, reap_family_layer_name(f, nm, L, "self_attn.q_norm.weight"), Q, 0, -1);
+            n += expect(s, c, reap_family_layer_name(f, nm, L, "self_attn.k_norm.weight"), KV, 0, -1);
         }
-        n += expect(s, c, reap_m2_layer_name(nm, L, "block_sparse_moe.gate.weight"), g->n_experts, H, -1);
-        if (g->use_routing_bias)
-            n += expect(s, c, reap_m2_layer_name(nm, L, "block_sparse_moe.e_score_correction_bias"), g->n_experts, 0,
-                        REAP_DT_F32);
+        n += expect(s, c, reap_family_layer_name(f, nm, L, f->router_gate), g->n_experts, H, -1);
+        if (g->use_routing_bias && f->router_bias)
+            n += expect(s, c, reap_family_layer_name(f, nm, L, f->router_bias), g->n_experts, 0, REAP_DT_F32);
         for (int j = 0; j < g->n_experts; j++) {
-            n += expect_proj(s, c, reap_m2_expert_name(nm, L, j, "w1.weight"), I, H);
-            n += expect_proj(s, c, reap_m2_expert_name(nm, L, j, "w2.weight"), H, I);
-            n += expect_proj(s, c, reap_m2_expert_name(nm, L, j, "w3.weight"), I, H);
+            n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_gate), I, H);
+            n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_down), H, I);
+            n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_up), I, H);
         }
     }
     return n;
 }
 
-int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, reap_inspect_summary *s) {
-    memset(s, 0, sizeof *s);
+// The summary; m is the checkpoint's description, or NULL when config.json is missing or invalid
+// (the caller has recorded why as a problem).
+static void summarise(const reap_ckpt *c, const reap_m2_config *m, const double *ratios, int n_ratios,
+                      reap_inspect_summary *s) {
     if (n_ratios > REAP_INSPECT_MAX_RATIOS) n_ratios = REAP_INSPECT_MAX_RATIOS;
     s->n_shards = c->n_shards;
     s->n_tensors = c->n_tensors;
-    if (c->config) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(c->config, "architectures");
-        const cJSON *a0 = cJSON_GetArrayItem(a, 0);
-        if (cJSON_IsString(a0)) snprintf(s->arch, sizeof s->arch, "%s", a0->valuestring);
-        char *cp = reap_path_join(c->dir, "config.json");
-        if (reap_m2_config_parse(c->config, cp, &s->cfg) == REAP_OK) s->has_config = 1;
-        else problem(s, "%s%s", reap_err_msg(), "");  // the message already names the file
-        free(cp);
-    } else {
-        problem(s, "%s/config.json: %s", c->dir, "missing");
-    }
+    if (m) s->cfg = *m, s->has_config = 1;
+    // Without a description the tensor names are read as the first family's.
+    const reap_family *f = m ? m->family : &reap_families[0];
 
     // Totals, and per layer the expert and router bytes/params (pruning removes a share of them).
     int max_layer = -1;
     for (int i = 0; i < c->n_tensors; i++) {
-        int l = layer_of(c->tensors[i].name);
+        int l = layer_of(f, c->tensors[i].name);
         if (l > max_layer) max_layer = l;
     }
     int nl = max_layer + 1;
@@ -140,13 +137,13 @@ int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, rea
     for (int i = 0; i < c->n_tensors; i++) {
         const char *name = c->tensors[i].name;
         const reap_st_tensor *t = c->tensors[i].t;
-        reap_inspect_kind k = kind_of(name);
+        reap_inspect_kind k = kind_of(f, name);
         add_total(&s->all, name, t);
         add_total(&s->by_kind[k], name, t);
         add_total(&s->by_dtype[t->dtype], name, t);
-        int l = layer_of(name), L, J, off;
+        int l = layer_of(f, name), L, J, off;
         if (l >= 0 && (k == REAP_KIND_EXPERTS || k == REAP_KIND_ROUTER)) add_total(&prunable[l], name, t);
-        if (reap_m2_parse_expert_name(name, &L, &J, &off) && L < nl && J + 1 > experts[L]) experts[L] = J + 1;
+        if (reap_family_parse_expert_name(f, name, &L, &J, &off) && L < nl && J + 1 > experts[L]) experts[L] = J + 1;
     }
     s->n_layers_seen = nl;
     for (int l = 0; l < nl; l++)
@@ -180,6 +177,14 @@ int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, rea
     }
     free(prunable);
     free(experts);
+}
+
+int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, reap_inspect_summary *s) {
+    memset(s, 0, sizeof *s);
+    reap_m2_config m;
+    int ok = reap_m2_config_load(c, &m) == REAP_OK;
+    if (!ok) problem(s, "%s%s", reap_err_msg(), "");  // the message already names the file
+    summarise(c, ok ? &m : NULL, ratios, n_ratios, s);
     return REAP_OK;
 }
 
@@ -191,10 +196,11 @@ int reap_inspect_problems_status(const reap_inspect_summary *s, const char *dir)
                      s->n_problems == 1 ? "" : "s", (int)(nl ? nl - first : (long)strlen(first)), first);
 }
 
-int reap_inspect_check(const reap_ckpt *c) {
+int reap_inspect_check(const reap_ckpt *c, const reap_m2_config *m) {
     reap_inspect_summary s;
-    int st = reap_inspect_run(c, NULL, 0, &s);
-    if (!st) st = reap_inspect_problems_status(&s, c->dir);
+    memset(&s, 0, sizeof s);
+    summarise(c, m, NULL, 0, &s);
+    int st = reap_inspect_problems_status(&s, c->dir);
     reap_inspect_free(&s);
     return st;
 }
@@ -218,8 +224,11 @@ void reap_inspect_print(const reap_inspect_summary *s, const char *dir, FILE *ou
     char b1[32], c1[32];
     const reap_m2_config *g = &s->cfg;
     fprintf(out, "checkpoint    %s\n", dir);
-    fprintf(out, "architecture  %s%s%s\n", s->arch[0] ? s->arch : "(unknown)", s->has_config ? ", model_type " : "",
-            s->has_config ? g->model_type : "");
+    if (s->has_config)
+        fprintf(out, "architecture  %s, model_type %s\n", g->architecture[0] ? g->architecture : "(unknown)",
+                g->model_type);
+    else
+        fprintf(out, "architecture  (unknown)\n");
     if (s->has_config) {
         fprintf(out, "layers        %d\nexperts       %d per layer, top-%d (%s routing%s)\n", g->n_layers, g->n_experts,
                 g->top_k, g->scoring_sigmoid ? "sigmoid" : "softmax", g->use_routing_bias ? " + bias" : "");
@@ -276,25 +285,21 @@ static cJSON *total_json(const reap_inspect_total *t) {
 
 char *reap_inspect_json(const reap_inspect_summary *s, const char *dir) {
     const reap_m2_config *g = &s->cfg;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "dir", dir);
-    cJSON_AddStringToObject(o, "architecture", s->arch);
+    cJSON *o;
     if (s->has_config) {
-        cJSON_AddStringToObject(o, "model_type", g->model_type);
-        cJSON_AddNumberToObject(o, "layers", g->n_layers);
-        cJSON_AddNumberToObject(o, "experts", g->n_experts);
-        cJSON_AddNumberToObject(o, "top_k", g->top_k);
-        cJSON_AddNumberToObject(o, "hidden", g->hidden);
-        cJSON_AddNumberToObject(o, "intermediate", g->inter);
-        cJSON_AddNumberToObject(o, "vocab", g->vocab);
+        o = reap_m2_config_json(g, dir);
+        cJSON_AddStringToObject(o, "family", g->family->name);
+        cJSON_AddNumberToObject(o, "vocab_size", g->vocab);
         if (g->fp8) {
             cJSON *b = cJSON_AddArrayToObject(o, "fp8_block");
             cJSON_AddItemToArray(b, cJSON_CreateNumber(g->block_r));
             cJSON_AddItemToArray(b, cJSON_CreateNumber(g->block_c));
         }
-    } else {
-        cJSON_AddNumberToObject(o, "layers", s->n_layers_seen);
-        cJSON_AddNumberToObject(o, "experts", s->n_experts_seen);
+    } else {  // sizes from the tensor names
+        o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n_layers", s->n_layers_seen);
+        cJSON_AddNumberToObject(o, "n_experts", s->n_experts_seen);
+        cJSON_AddStringToObject(o, "path", dir);
     }
     cJSON_AddNumberToObject(o, "shards", s->n_shards);
     cJSON_AddNumberToObject(o, "tensors", s->n_tensors);

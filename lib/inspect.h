@@ -1,4 +1,4 @@
-// inspect.h: summary and layout check of a MiniMax-M2 checkpoint (what `reap inspect` prints):
+// inspect.h: summary and layout check of a MoE checkpoint (what `reap inspect` prints):
 // byte totals by dtype and by kind, parameter counts, and the size after pruning at given ratios.
 #ifndef REAP_INSPECT_H
 #define REAP_INSPECT_H
@@ -41,9 +41,8 @@ typedef struct {
 #define REAP_INSPECT_MAX_RATIOS 8
 
 typedef struct {
-    char arch[64];               // architectures[0] ("" if absent)
-    int has_config;              // config.json parsed as MiniMax-M2
-    reap_m2_config cfg;          // valid when has_config
+    int has_config;              // config.json parsed into a description
+    reap_m2_config cfg;          // the description, valid when has_config
     int n_shards, n_tensors;
     reap_inspect_total all;
     reap_inspect_total by_kind[REAP_KIND_COUNT];
@@ -56,17 +55,21 @@ typedef struct {
     int n_unexpected;            // tensors outside the MiniMax-M2 layout (not an error: e.g. MTP)
 } reap_inspect_summary;
 
-// Summarises an opened checkpoint and checks every tensor the config implies (name, shape,
-// dtype; FP8 weights with weight_scale_inv of the configured block). Returns REAP_OK even when
-// it finds problems (they are in s->problems); errors only for unusable input.
+// Parses config.json, summarises an opened checkpoint and checks every tensor the description
+// implies (name, shape, dtype; FP8 weights with weight_scale_inv of the configured block). Returns
+// REAP_OK even when it finds problems, an unusable config.json included (they are in s->problems).
 int reap_inspect_run(const reap_ckpt *c, const double *ratios, int n_ratios, reap_inspect_summary *s);
 void reap_inspect_free(reap_inspect_summary *s);
 // REAP_OK, or REAP_EINVAL naming dir, the number of layout problems and the first one.
 int reap_inspect_problems_status(const reap_inspect_summary *s, const char *dir);
-// Runs the layout check alone (no report): what score and prune call before they start work.
-int reap_inspect_check(const reap_ckpt *c);
+// Runs the layout check alone (no report) against m, c's description (reap_m2_config_load): what
+// score and prune call before they start work.
+int reap_inspect_check(const reap_ckpt *c, const reap_m2_config *m);
 
-// Text report (what `reap inspect` prints) and the same as JSON (malloc'd, no trailing newline).
+// Text report (what `reap inspect` prints) and the same as JSON (malloc'd, no trailing newline):
+// the description's JSON (reap_m2_config_json: architecture, model_type, n_layers, n_experts,
+// top_k, hidden_size, intermediate_size, path) then family, vocab_size, fp8_block and the totals;
+// without a usable config.json only n_layers and n_experts (from tensor names) and path.
 void reap_inspect_print(const reap_inspect_summary *s, const char *dir, FILE *out);
 char *reap_inspect_json(const reap_inspect_summary *s, const char *dir);
 

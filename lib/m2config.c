@@ -1,5 +1,6 @@
-// m2config.c: MiniMax-M2 config.json -> reap_m2_config, refusing anything the forward pass and
-// the rewriter do not implement (spec minimax-m2.md sections 1 and 7), and tensor names.
+// m2config.c: config.json -> reap_m2_config (the model description), refusing anything the forward
+// pass and the rewriter do not implement (spec minimax-m2.md sections 1 and 7); the family table;
+// tensor names; the description's one JSON form.
 #include "m2config.h"
 
 #include <limits.h>
@@ -128,67 +129,24 @@ static int parse_quant(const cJSON *cfg, const char *path, reap_m2_config *m) {
     return REAP_OK;
 }
 
-int reap_m2_config_parse(const cJSON *cfg, const char *path, reap_m2_config *out) {
-    reap_m2_config m;
-    memset(&m, 0, sizeof m);
+// MiniMax-M2's own keys (spec minimax-m2.md sections 1 and 7).
+static int parse_minimax_m2(const cJSON *cfg, const char *path, reap_m2_config *m) {
     int st;
-    if (!cJSON_IsObject(cfg))
-        return reap_fail(REAP_EINVAL, "%s: config is not a JSON object", path);
-    const cJSON *mt = get(cfg, "model_type");
-    if (!cJSON_IsString(mt))
-        return reap_fail(REAP_EINVAL, "%s: missing key \"model_type\"", path);
-    if (strcmp(mt->valuestring, "minimax_m2") != 0 && strcmp(mt->valuestring, "minimax") != 0)
-        return reap_fail(REAP_EINVAL, "%s: model_type \"%s\" is not supported (expected \"minimax_m2\")", path,
-                         mt->valuestring);
-    snprintf(m.model_type, sizeof m.model_type, "%s", mt->valuestring);
-
-    static const struct {
-        const char *key;
-        size_t off;
-    } ints[] = {
-        {"hidden_size", offsetof(reap_m2_config, hidden)},
-        {"intermediate_size", offsetof(reap_m2_config, inter)},
-        {"num_hidden_layers", offsetof(reap_m2_config, n_layers)},
-        {"num_attention_heads", offsetof(reap_m2_config, n_heads)},
-        {"num_key_value_heads", offsetof(reap_m2_config, n_kv_heads)},
-        {"head_dim", offsetof(reap_m2_config, head_dim)},
-        {"vocab_size", offsetof(reap_m2_config, vocab)},
-        {REAP_M2_EXPERTS_KEY, offsetof(reap_m2_config, n_experts)},
-        {"num_experts_per_tok", offsetof(reap_m2_config, top_k)},
-    };
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if ((st = get_pos_int(cfg, path, ints[i].key, (int *)((char *)&m + ints[i].off))) != REAP_OK)
-            return st;
-    if (m.n_heads % m.n_kv_heads)
-        return reap_fail(REAP_EINVAL, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path,
-                         m.n_heads, m.n_kv_heads);
-    if (m.top_k > m.n_experts)
-        return reap_fail(REAP_EINVAL, "%s: num_experts_per_tok %d exceeds %s %d", path, m.top_k, REAP_M2_EXPERTS_KEY,
-                         m.n_experts);
-
-    const cJSON *eps = get(cfg, "rms_norm_eps");
-    if (!eps)
-        return reap_fail(REAP_EINVAL, "%s: missing key \"rms_norm_eps\"", path);
-    if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || eps->valuedouble >= 1)
-        return reap_fail(REAP_EINVAL, "%s: rms_norm_eps must be a number in (0, 1)", path);
-    m.rms_eps = eps->valuedouble;
-
-    if ((st = parse_rope(cfg, path, &m)) != REAP_OK)
+    if ((st = parse_rope(cfg, path, m)) != REAP_OK)
         return st;
-
     const cJSON *sf = get(cfg, "scoring_func");
     if (!sf)
         return reap_fail(REAP_EINVAL, "%s: missing key \"scoring_func\"", path);
     if (!cJSON_IsString(sf) || (strcmp(sf->valuestring, "sigmoid") != 0 && strcmp(sf->valuestring, "softmax") != 0))
         return reap_fail(REAP_EINVAL, "%s: scoring_func %s is not supported (\"sigmoid\" or \"softmax\")", path,
                          cJSON_IsString(sf) ? sf->valuestring : "(not a string)");
-    m.scoring_sigmoid = strcmp(sf->valuestring, "sigmoid") == 0;
+    m->scoring_sigmoid = strcmp(sf->valuestring, "sigmoid") == 0;
 
-    if ((st = get_bool(cfg, path, "use_routing_bias", 0, &m.use_routing_bias)) != REAP_OK ||
-        (st = get_bool(cfg, path, "use_qk_norm", 0, &m.qk_norm)) != REAP_OK ||
-        (st = get_bool(cfg, path, "tie_word_embeddings", 0, &m.tie_embeddings)) != REAP_OK)
+    if ((st = get_bool(cfg, path, "use_routing_bias", 0, &m->use_routing_bias)) != REAP_OK ||
+        (st = get_bool(cfg, path, "use_qk_norm", 0, &m->qk_norm)) != REAP_OK ||
+        (st = get_bool(cfg, path, "tie_word_embeddings", 0, &m->tie_embeddings)) != REAP_OK)
         return st;
-    if (m.qk_norm) {
+    if (m->qk_norm) {
         const cJSON *t = get(cfg, "qk_norm_type");
         if (!cJSON_IsString(t) || strcmp(t->valuestring, "per_layer") != 0)
             return reap_fail(REAP_EINVAL, "%s: qk_norm_type %s is not supported (only \"per_layer\")", path,
@@ -198,20 +156,146 @@ int reap_m2_config_parse(const cJSON *cfg, const char *path, reap_m2_config *out
     if (shared && !cJSON_IsNull(shared) && (!cJSON_IsNumber(shared) || shared->valuedouble != 0))
         return reap_fail(REAP_EINVAL, "%s: shared_intermediate_size %g > 0 (a shared expert) is not supported", path,
                          cJSON_IsNumber(shared) ? shared->valuedouble : NAN);
-    if ((st = parse_quant(cfg, path, &m)) != REAP_OK)
+    return REAP_OK;
+}
+
+// ---- the family table: one entry per family; a new family is an entry plus its parse function
+// (and its forward pass).
+
+const reap_family reap_families[REAP_FAMILY_COUNT] = {
+    [REAP_FAMILY_MINIMAX_M2] = {
+        .name = "minimax-m2",
+        .model_types = {"minimax_m2", "minimax"},
+        .keys = {.hidden = "hidden_size", .inter = "intermediate_size", .n_layers = "num_hidden_layers",
+                 .n_heads = "num_attention_heads", .n_kv_heads = "num_key_value_heads", .head_dim = "head_dim",
+                 .vocab = "vocab_size", .n_experts = "num_local_experts", .top_k = "num_experts_per_tok"},
+        .layer_prefix = "model.layers.",
+        .experts = "block_sparse_moe.experts.",
+        .expert_gate = "w1.weight",
+        .expert_down = "w2.weight",
+        .expert_up = "w3.weight",
+        .router_gate = "block_sparse_moe.gate.weight",
+        .router_bias = "block_sparse_moe.e_score_correction_bias",
+        .router = REAP_ROUTER_KIND_SIGMOID_BIAS_TOPK,
+        .chat = "minimax_m2",
+        .parse = parse_minimax_m2,
+    },
+};
+
+const char *reap_router_kind_name(reap_router_kind k) {
+    static const char *const names[REAP_ROUTER_KIND_COUNT] = {"sigmoid+bias-topk-renorm"};
+    return (unsigned)k < REAP_ROUTER_KIND_COUNT ? names[k] : "?";
+}
+
+const reap_family *reap_family_find(const char *model_type) {
+    for (int i = 0; i < REAP_FAMILY_COUNT; i++)
+        for (int t = 0; t < REAP_FAMILY_MAX_TYPES && reap_families[i].model_types[t]; t++)
+            if (strcmp(reap_families[i].model_types[t], model_type) == 0)
+                return &reap_families[i];
+    return NULL;
+}
+
+// "\"minimax_m2\", \"minimax\", ..." for messages.
+static void supported_types(char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < REAP_FAMILY_COUNT; i++)
+        for (int t = 0; t < REAP_FAMILY_MAX_TYPES && reap_families[i].model_types[t] && n < cap; t++)
+            n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\"", n ? ", " : "", reap_families[i].model_types[t]);
+}
+
+// ---- the description
+
+int reap_m2_config_parse(const cJSON *cfg, const char *path, reap_m2_config *out) {
+    reap_m2_config m;
+    memset(&m, 0, sizeof m);
+    int st;
+    if (!cJSON_IsObject(cfg))
+        return reap_fail(REAP_EINVAL, "%s: config is not a JSON object", path);
+    const cJSON *mt = get(cfg, "model_type");
+    if (!cJSON_IsString(mt))
+        return reap_fail(REAP_EINVAL, "%s: missing key \"model_type\"", path);
+    const reap_family *f = reap_family_find(mt->valuestring);
+    if (!f || strlen(mt->valuestring) >= sizeof m.model_type) {
+        char types[256];
+        supported_types(types, sizeof types);
+        return reap_fail(REAP_EINVAL, "%s: model_type \"%s\" is not supported (expected %s)", path, mt->valuestring,
+                         types);
+    }
+    m.family = f;
+    snprintf(m.model_type, sizeof m.model_type, "%s", mt->valuestring);
+    const cJSON *arch = get(cfg, "architectures");
+    const cJSON *a0 = cJSON_IsArray(arch) ? cJSON_GetArrayItem(arch, 0) : NULL;
+    if (cJSON_IsString(a0)) {
+        if (strlen(a0->valuestring) >= sizeof m.architecture)
+            return reap_fail(REAP_EINVAL, "%s: architectures[0] is longer than %zu characters", path,
+                             sizeof m.architecture - 1);
+        snprintf(m.architecture, sizeof m.architecture, "%s", a0->valuestring);
+    }
+
+    const struct {
+        const char *key;
+        int *dst;
+    } ints[] = {
+        {f->keys.hidden, &m.hidden},         {f->keys.inter, &m.inter},
+        {f->keys.n_layers, &m.n_layers},     {f->keys.n_heads, &m.n_heads},
+        {f->keys.n_kv_heads, &m.n_kv_heads}, {f->keys.head_dim, &m.head_dim},
+        {f->keys.vocab, &m.vocab},           {f->keys.n_experts, &m.n_experts},
+        {f->keys.top_k, &m.top_k},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if ((st = get_pos_int(cfg, path, ints[i].key, ints[i].dst)) != REAP_OK)
+            return st;
+    if (m.n_heads % m.n_kv_heads)
+        return reap_fail(REAP_EINVAL, "%s: %s %d is not a multiple of %s %d", path, f->keys.n_heads, m.n_heads,
+                         f->keys.n_kv_heads, m.n_kv_heads);
+    if (m.top_k > m.n_experts)
+        return reap_fail(REAP_EINVAL, "%s: %s %d exceeds %s %d", path, f->keys.top_k, m.top_k, f->keys.n_experts,
+                         m.n_experts);
+
+    const cJSON *eps = get(cfg, "rms_norm_eps");
+    if (!eps)
+        return reap_fail(REAP_EINVAL, "%s: missing key \"rms_norm_eps\"", path);
+    if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || eps->valuedouble >= 1)
+        return reap_fail(REAP_EINVAL, "%s: rms_norm_eps must be a number in (0, 1)", path);
+    m.rms_eps = eps->valuedouble;
+
+    if ((st = f->parse(cfg, path, &m)) != REAP_OK || (st = parse_quant(cfg, path, &m)) != REAP_OK)
         return st;
     *out = m;
     return REAP_OK;
 }
 
-const char *reap_m2_layer_name(char *buf, int layer, const char *what) {
-    int n = snprintf(buf, 128, "model.layers.%d.%s", layer, what);
+int reap_m2_config_load(const reap_ckpt *c, reap_m2_config *out) {
+    char *path = reap_path_join(c->dir, "config.json");
+    int st = c->config ? reap_m2_config_parse(c->config, path, out) : reap_fail(REAP_EINVAL, "%s: missing", path);
+    free(path);
+    return st;
+}
+
+cJSON *reap_m2_config_json(const reap_m2_config *c, const char *path) {
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "architecture", c->architecture[0] ? c->architecture : "?");
+    cJSON_AddStringToObject(m, "model_type", c->model_type);
+    cJSON_AddNumberToObject(m, "n_layers", c->n_layers);
+    cJSON_AddNumberToObject(m, "n_experts", c->n_experts);
+    cJSON_AddNumberToObject(m, "top_k", c->top_k);
+    cJSON_AddNumberToObject(m, "hidden_size", c->hidden);
+    cJSON_AddNumberToObject(m, "intermediate_size", c->inter);
+    cJSON_AddStringToObject(m, "path", path);
+    return m;
+}
+
+// ---- tensor names
+
+const char *reap_family_layer_name(const reap_family *f, char *buf, int layer, const char *what) {
+    int n = snprintf(buf, 128, "%s%d.%s", f->layer_prefix, layer, what);
     REAP_ASSERT(n > 0 && n < 128);
     return buf;
 }
 
-const char *reap_m2_expert_name(char *buf, int layer, int expert, const char *what) {
-    int n = snprintf(buf, 128, "model.layers.%d.block_sparse_moe.experts.%d.%s", layer, expert, what);
+const char *reap_family_expert_name(const reap_family *f, char *buf, int layer, int expert, const char *what) {
+    int n = snprintf(buf, 128, "%s%d.%s%d.%s", f->layer_prefix, layer, f->experts, expert, what);
     REAP_ASSERT(n > 0 && n < 128);
     return buf;
 }
@@ -233,20 +317,41 @@ static int parse_index(const char **p, int *out) {
     return 1;
 }
 
-int reap_m2_parse_expert_name(const char *name, int *layer, int *expert, int *rest_off) {
-    static const char a[] = "model.layers.", b[] = ".block_sparse_moe.experts.";
+int reap_family_layer_of(const reap_family *f, const char *name) {
+    size_t n = strlen(f->layer_prefix);
+    const char *p = name + n;
+    int L;
+    return strncmp(name, f->layer_prefix, n) == 0 && parse_index(&p, &L) && *p == '.' ? L : -1;
+}
+
+int reap_family_parse_expert_name(const reap_family *f, const char *name, int *layer, int *expert, int *rest_off) {
+    size_t na = strlen(f->layer_prefix), nb = strlen(f->experts);
     const char *p = name;
     int L, J;
-    if (strncmp(p, a, sizeof a - 1) != 0)
+    if (strncmp(p, f->layer_prefix, na) != 0)
         return 0;
-    p += sizeof a - 1;
-    if (!parse_index(&p, &L) || strncmp(p, b, sizeof b - 1) != 0)
+    p += na;
+    if (!parse_index(&p, &L) || *p != '.' || strncmp(p + 1, f->experts, nb) != 0)
         return 0;
-    p += sizeof b - 1;
+    p += 1 + nb;
     if (!parse_index(&p, &J) || *p != '.' || !p[1])
         return 0;
     *layer = L;
     *expert = J;
     *rest_off = (int)(p + 1 - name);
     return 1;
+}
+
+static const reap_family *const m2 = &reap_families[REAP_FAMILY_MINIMAX_M2];
+
+const char *reap_m2_layer_name(char *buf, int layer, const char *what) {
+    return reap_family_layer_name(m2, buf, layer, what);
+}
+
+const char *reap_m2_expert_name(char *buf, int layer, int expert, const char *what) {
+    return reap_family_expert_name(m2, buf, layer, expert, what);
+}
+
+int reap_m2_parse_expert_name(const char *name, int *layer, int *expert, int *rest_off) {
+    return reap_family_parse_expert_name(m2, name, layer, expert, rest_off);
 }

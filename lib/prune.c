@@ -28,14 +28,6 @@ int reap_prune_count(int n_experts, double ratio) {
     return (int)floor((double)n_experts * ratio + 1e-9);
 }
 
-static int cfg_int(const cJSON *cfg, const char *key, const char *path, int *out) {
-    const cJSON *v = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 || v->valuedouble > 1e6)
-        return reap_fail(REAP_EINVAL, "%s: config.json: \"%s\" missing or not a positive integer", path, key);
-    *out = (int)v->valuedouble;
-    return REAP_OK;
-}
-
 typedef struct {
     double s;
     int id;
@@ -105,14 +97,30 @@ static int new_index(const reap_prune_plan *pl, int l, int j) {
     return hit ? (int)(hit - kept) : -1;
 }
 
+// What a tensor outside the experts is to the router of its layer (*layer set when not NONE).
+typedef enum { ROUTER_NONE, ROUTER_GATE, ROUTER_BIAS, ROUTER_QUANTISED, ROUTER_OTHER } router_part;
+
+static router_part router_part_of(const reap_family *f, const char *name, int *layer) {
+    if ((*layer = reap_family_layer_of(f, name)) < 0) return ROUTER_NONE;
+    const char *rest = strchr(name + strlen(f->layer_prefix), '.') + 1;
+    size_t n = strlen(f->router_gate);
+    const char *dot = strrchr(f->router_gate, '.');  // the router module: "block_sparse_moe.gate."
+    if (!strcmp(rest, f->router_gate)) return ROUTER_GATE;
+    if (f->router_bias && !strcmp(rest, f->router_bias)) return ROUTER_BIAS;
+    if (!strncmp(rest, f->router_gate, n) && rest[n] == '_') return ROUTER_QUANTISED;  // gate.weight_scale_inv
+    if (dot && !strncmp(rest, f->router_gate, (size_t)(dot + 1 - f->router_gate))) return ROUTER_OTHER;
+    return ROUTER_NONE;
+}
+
 static int plan_tensors(const reap_ckpt *c, reap_prune_plan *pl) {
     int n = 0;
     for (int s = 0; s < c->n_shards; s++) n += c->shards[s]->n_tensors;
     pl->tensors = reap_xcalloc((size_t)n, sizeof *pl->tensors);
     pl->n_tensors = n;
+    const reap_family *fam = pl->model.family;
     int *have_gate = reap_xcalloc((size_t)pl->n_layers, sizeof(int));
     int i = 0, st = REAP_OK;
-    char buf[128], gate[128], bias[128];
+    char buf[128];
     for (int s = 0; s < c->n_shards && !st; s++) {
         const reap_st_file *f = c->shards[s];
         for (int k = 0; k < f->n_tensors && !st; k++, i++) {
@@ -131,7 +139,7 @@ static int plan_tensors(const reap_ckpt *c, reap_prune_plan *pl) {
             pl->bytes_in += nb;
             if (!is_scale) pl->params_in += numel;
             int layer, expert, rest;
-            if (reap_m2_parse_expert_name(t->name, &layer, &expert, &rest)) {
+            if (reap_family_parse_expert_name(fam, t->name, &layer, &expert, &rest)) {
                 if (layer < 0 || layer >= pl->n_layers || expert < 0 || expert >= pl->n_experts) {
                     st = reap_fail(REAP_EINVAL, "%s: tensor %s: expert %d of layer %d is outside the %d layers x %d "
                                    "experts of config.json", f->path, t->name, expert, layer, pl->n_layers, pl->n_experts);
@@ -145,38 +153,33 @@ static int plan_tensors(const reap_ckpt *c, reap_prune_plan *pl) {
                     continue;
                 }
                 pt->action = REAP_PRUNE_COPY;
-                pt->out_name = reap_xstrdup(reap_m2_expert_name(buf, layer, ni, t->name + rest));
+                pt->out_name = reap_xstrdup(reap_family_expert_name(fam, buf, layer, ni, t->name + rest));
             } else {
                 pt->action = REAP_PRUNE_COPY;
                 pt->out_name = reap_xstrdup(t->name);
-                for (int l = 0; l < pl->n_layers; l++) {
-                    // Router rows and bias entries are per expert: slice them (cheap name test first).
-                    if (!strstr(t->name, "block_sparse_moe")) break;
-                    reap_m2_layer_name(gate, l, "block_sparse_moe.gate.weight");
-                    reap_m2_layer_name(bias, l, "block_sparse_moe.e_score_correction_bias");
-                    int is_gate = strcmp(t->name, gate) == 0, is_bias = strcmp(t->name, bias) == 0;
-                    if (!is_gate && !is_bias) continue;
-                    if (t->ndim != (is_gate ? 2 : 1) || t->shape[0] != pl->n_experts) {
+                // Router rows and bias entries are per expert: slice them.
+                int l;
+                router_part rp = router_part_of(fam, t->name, &l);
+                if (rp == ROUTER_QUANTISED) {
+                    st = reap_fail(REAP_EINVAL, "%s: tensor %s: a quantised router is not supported", f->path, t->name);
+                    break;
+                }
+                if (rp == ROUTER_OTHER) {
+                    st = reap_fail(REAP_EINVAL, "%s: tensor %s: unsupported router tensor (only %s is sliced)", f->path,
+                                   t->name, fam->router_gate);
+                    break;
+                }
+                if ((rp == ROUTER_GATE || rp == ROUTER_BIAS) && l < pl->n_layers) {
+                    if (t->ndim != (rp == ROUTER_GATE ? 2 : 1) || t->shape[0] != pl->n_experts) {
                         st = reap_fail(REAP_EINVAL, "%s: tensor %s: shape[0] = %" PRId64 " (ndim %d), expected %d "
                                        "experts as config.json says", f->path, t->name, t->shape[0], t->ndim,
                                        pl->n_experts);
                         break;
                     }
-                    if (is_gate) have_gate[l] = 1;
+                    if (rp == ROUTER_GATE) have_gate[l] = 1;
                     pt->action = REAP_PRUNE_SLICE;
                     pt->layer = l;
                     pt->out_shape[0] = pl->keep;
-                    break;
-                }
-                if (st) break;
-                if (strstr(t->name, "block_sparse_moe.gate.") && !strstr(t->name, "gate.weight")) {
-                    st = reap_fail(REAP_EINVAL, "%s: tensor %s: unsupported router tensor (only gate.weight is sliced)",
-                                   f->path, t->name);
-                    break;
-                }
-                if (strstr(t->name, "block_sparse_moe.gate.weight_")) {
-                    st = reap_fail(REAP_EINVAL, "%s: tensor %s: a quantised router is not supported", f->path, t->name);
-                    break;
                 }
             }
             if (pt->action == REAP_PRUNE_SLICE) {
@@ -195,7 +198,7 @@ static int plan_tensors(const reap_ckpt *c, reap_prune_plan *pl) {
     for (int l = 0; l < pl->n_layers && !st; l++)
         if (!have_gate[l])
             st = reap_fail(REAP_EINVAL, "%s: layer %d has no router tensor %s", c->dir, l,
-                           reap_m2_layer_name(gate, l, "block_sparse_moe.gate.weight"));
+                           reap_family_layer_name(fam, buf, l, fam->router_gate));
     free(have_gate);
     return st;
 }
@@ -232,16 +235,15 @@ static void plan_shards(const reap_ckpt *c, reap_prune_plan *pl) {
                                                  : reap_xstrdup("model.safetensors");
 }
 
-int reap_prune_plan_make(const reap_ckpt *c, const reap_stats *stats, const reap_prune_params *p,
-                         reap_prune_plan *pl) {
+int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap_stats *stats,
+                         const reap_prune_params *p, reap_prune_plan *pl) {
     memset(pl, 0, sizeof *pl);
     pl->params = *p;
-    const char *cfg = c->dir;
+    pl->model = *m;
+    pl->n_layers = m->n_layers;
+    pl->n_experts = m->n_experts;
+    pl->top_k = m->top_k;
     int st;
-    if ((st = cfg_int(c->config, "num_hidden_layers", cfg, &pl->n_layers)) ||
-        (st = cfg_int(c->config, REAP_M2_EXPERTS_KEY, cfg, &pl->n_experts)) ||
-        (st = cfg_int(c->config, "num_experts_per_tok", cfg, &pl->top_k)))
-        return st;
     int E = pl->n_experts, K;
     if (p->ratio >= 0 || p->keep <= 0) {
         if (!(p->ratio >= 0 && p->ratio < 1))
@@ -264,7 +266,7 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_stats *stats, const reap
         if (!stats) return reap_fail(REAP_EUSAGE, "pruning needs statistics (--scores FILE)");
         const char *sp = p->stats_path ? p->stats_path : "statistics";
         char fp[65];
-        if ((st = reap_stats_fingerprint(c, fp))) return st;
+        if ((st = reap_stats_fingerprint(c, m, fp))) return st;
         if (strcmp(fp, stats->fingerprint) != 0)
             return reap_fail(REAP_EINVAL, "%s: statistics were computed on another model: fingerprint %.12s..., %s has "
                              "%.12s...", sp, stats->fingerprint, c->dir, fp);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "ckpt.h"
+#include "m2config.h"
 #include "stats.h"
 
 typedef struct {
@@ -52,6 +53,7 @@ typedef struct {
 } reap_prune_tensor;
 
 typedef struct {
+    reap_m2_config model;       // the source's description (a copy of what plan_make was given)
     int n_layers, n_experts, top_k;
     int keep;                   // experts kept per layer
     reap_prune_params params;
@@ -70,12 +72,13 @@ typedef struct {
     uint64_t bytes_copy, bytes_slice, bytes_drop;
 } reap_prune_plan;
 
-// Makes the plan. stats may be NULL only when nothing is pruned (keep == E). Refuses (REAP_EUSAGE
-// or REAP_EINVAL, naming what): ratio outside [0, 1), keep < top-k or > E, statistics of another
-// model (fingerprint), incomplete statistics, a criterion the statistics cannot give, and
-// checkpoints whose router or experts do not match config.json. Warns when keep % 8 != 0.
-int reap_prune_plan_make(const reap_ckpt *c, const reap_stats *stats, const reap_prune_params *p,
-                         reap_prune_plan *out);
+// Makes the plan for checkpoint c whose description is m (reap_m2_config_load). stats may be NULL
+// only when nothing is pruned (keep == E). Refuses (REAP_EUSAGE or REAP_EINVAL, naming what): ratio
+// outside [0, 1), keep < top-k or > E, statistics of another model (fingerprint), incomplete
+// statistics, a criterion the statistics cannot give, and checkpoints whose router or experts do
+// not match config.json. Warns when keep % 8 != 0.
+int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap_stats *stats,
+                         const reap_prune_params *p, reap_prune_plan *out);
 void reap_prune_plan_free(reap_prune_plan *plan);  // accepts NULL
 // Prints the plan (--dry-run): per layer kept and dropped experts with saliency and the mass
 // removed, output size and parameters, tensors to copy, slice and drop (each one when verbose).
@@ -95,7 +98,7 @@ typedef struct {
 } reap_prune_write_opts;
 
 // Writes the pruned checkpoint to out_dir: built in a temporary sibling "OUT.tmp-XXXXXX" and renamed
-// into place when whole (shards, config.json with only num_local_experts changed, every non-weight
+// into place when whole (shards, config.json with only the family's expert count key changed, every non-weight
 // file of the source, reap.json, and the index last). Refuses OUT == DIR, OUT inside DIR, DIR inside
 // OUT, and an existing OUT without force. A lock "OUT.lock" keeps two runs from writing the same OUT.
 // When *cancel becomes non-zero the temporary directory is removed and REAP_EINTR returned.

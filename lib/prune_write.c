@@ -264,7 +264,7 @@ static int write_reap_json(const reap_ckpt *c, const reap_prune_plan *pl, const 
     char rp[PATH_MAX], fp[65];
     cJSON *src = cJSON_AddObjectToObject(r, "source");
     cJSON_AddStringToObject(src, "path", realpath(c->dir, rp) ? rp : c->dir);
-    reap_stats_fingerprint(c, fp);
+    reap_stats_fingerprint(c, &pl->model, fp);
     cJSON_AddStringToObject(src, "fingerprint", fp);
     cJSON_AddNumberToObject(src, "total_size", (double)c->total_size);
     cJSON_AddStringToObject(r, "criterion", reap_criterion_name(pl->params.criterion));
@@ -346,7 +346,7 @@ static int write_all(const reap_ckpt *c, const reap_prune_plan *pl, const char *
     if (st) return st;
     char *cfg_path = reap_path_join(c->dir, "config.json"), *text = NULL;
     if (!c->config_text) st = reap_fail(REAP_EINVAL, "%s: no config.json", c->dir);
-    else st = reap_prune_edit_config(c->config_text, cfg_path, REAP_M2_EXPERTS_KEY, pl->keep, &text);
+    else st = reap_prune_edit_config(c->config_text, cfg_path, pl->model.family->keys.n_experts, pl->keep, &text);
     free(cfg_path);
     if (!st) {
         char *p = reap_path_join(tmp, "config.json");

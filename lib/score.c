@@ -154,20 +154,7 @@ static int workdir_commit(const char *dir, reap_stats *s, int done, const float 
 
 // ---- the run
 
-static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) {
-    cJSON *m = cJSON_CreateObject();
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(c->config, "architectures");
-    const cJSON *a0 = cJSON_IsArray(arch) ? cJSON_GetArrayItem(arch, 0) : NULL;
-    cJSON_AddStringToObject(m, "architecture", cJSON_IsString(a0) ? a0->valuestring : "?");
-    cJSON_AddStringToObject(m, "model_type", cfg->model_type);
-    cJSON_AddNumberToObject(m, "n_layers", cfg->n_layers);
-    cJSON_AddNumberToObject(m, "n_experts", cfg->n_experts);
-    cJSON_AddNumberToObject(m, "top_k", cfg->top_k);
-    cJSON_AddNumberToObject(m, "hidden_size", cfg->hidden);
-    cJSON_AddNumberToObject(m, "intermediate_size", cfg->inter);
-    cJSON_AddStringToObject(m, "path", c->dir);
-    return m;
-}
+static cJSON *model_desc(const reap_ckpt *c, const reap_m2_config *cfg) { return reap_m2_config_json(cfg, c->dir); }
 
 // ---- the run
 
@@ -217,8 +204,8 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     reap_m2_config cfg;
     char *cpath = reap_path_join(model_dir, "config.json");
     // The whole layout is checked first, so a missing or misshapen tensor is not found hours in.
-    if ((st = reap_m2_config_parse(c->config, cpath, &cfg)) || (st = reap_forward_check_config(&cfg, cpath)) ||
-        (st = reap_inspect_check(c))) {
+    if ((st = reap_m2_config_load(c, &cfg)) || (st = reap_forward_check_config(&cfg, cpath)) ||
+        (st = reap_inspect_check(c, &cfg))) {
         free(cpath);
         reap_ckpt_close(c);
         return st;
@@ -246,7 +233,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     if ((st = reap_stats_init(out, cfg.n_layers, cfg.n_experts, cfg.top_k))) goto done;
     out->router = p->router;
-    if ((st = reap_stats_fingerprint(c, out->fingerprint))) goto done;
+    if ((st = reap_stats_fingerprint(c, &cfg, out->fingerprint))) goto done;
     out->model = model_desc(c, &cfg);
     {
         const char *const *specs = p->n_calib ? p->calib : default_calib;

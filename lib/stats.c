@@ -467,20 +467,26 @@ int reap_stats_saliency(const reap_stats *s, int layer, reap_criterion c, double
 
 // ---- fingerprint
 
-// Config keys that define the model's sizes (absent keys are hashed as absent).
-static const char *const fp_keys[] = {"model_type", "hidden_size", "intermediate_size", "num_hidden_layers",
-                                      "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
-                                      "num_local_experts", "num_experts_per_tok"};
-
-int reap_stats_fingerprint(const reap_ckpt *c, char hex[65]) {
+// The hashed text starts with the model's sizes as "key=value" lines, the keys being the family's
+// config.json keys and the values as cJSON prints them (the first version hashed the config's own
+// values, which for every valid config print the same: an integer in decimal, model_type quoted).
+int reap_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex[65]) {
+    const reap_family_keys *k = &m->family->keys;
+    const struct {
+        const char *key;
+        int v;
+    } sizes[] = {{k->hidden, m->hidden},         {k->inter, m->inter},       {k->n_layers, m->n_layers},
+                 {k->n_heads, m->n_heads},       {k->n_kv_heads, m->n_kv_heads}, {k->head_dim, m->head_dim},
+                 {k->vocab, m->vocab},           {k->n_experts, m->n_experts}, {k->top_k, m->top_k}};
     reap_sbuf b = {0};
     reap_sbuf_puts(&b, "reap-fingerprint-v1\n");
-    for (size_t i = 0; i < sizeof fp_keys / sizeof fp_keys[0]; i++) {
-        const cJSON *v = c->config ? cJSON_GetObjectItemCaseSensitive(c->config, fp_keys[i]) : NULL;
-        char *t = json_text(v);
-        reap_sbuf_printf(&b, "%s=%s\n", fp_keys[i], t);
-        free(t);
-    }
+    cJSON *mt = cJSON_CreateString(m->model_type);
+    char *quoted = json_text(mt);
+    reap_sbuf_printf(&b, "model_type=%s\n", quoted);
+    free(quoted);
+    cJSON_Delete(mt);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        reap_sbuf_printf(&b, "%s=%d\n", sizes[i].key, sizes[i].v);
     for (int i = 0; i < c->n_tensors; i++) {
         const reap_st_tensor *t = c->tensors[i].t;
         reap_sbuf_printf(&b, "%s\t%s\t[", c->tensors[i].name, reap_dtype_name(t->dtype));

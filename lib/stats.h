@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ckpt.h"
+#include "m2config.h"
 
 typedef enum {
     REAP_ROUTER_MODEL,           // what the model does (sigmoid + bias top-k, renormalised)
@@ -63,8 +64,10 @@ typedef struct {
 
 #define REAP_STATS_VERSION 1
 
-// Fingerprint of a checkpoint: sha256 over the config sizes and every tensor's name, dtype and shape.
-int reap_stats_fingerprint(const reap_ckpt *c, char hex[65]);
+// Fingerprint of a checkpoint: sha256 over the description's sizes (m, parsed from c's config.json)
+// and every tensor's name, dtype and shape. Statistics files and reap.json carry it: the bytes
+// hashed must never change (tests/test_stats.c pins a value).
+int reap_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex[65]);
 
 int reap_stats_init(reap_stats *s, int n_layers, int n_experts, int top_k);
 // A calibration description in the file's schema (see the format comment in stats.c):

@@ -22,6 +22,7 @@
 
 typedef struct {
     reap_verify_result *r;
+    const reap_m2_config *model;  // the source's description
     char *a, *b;  // compare buffers (CMP_CHUNK each)
 } vctx;
 
@@ -48,7 +49,7 @@ typedef struct {
     int *kept;  // (n_layers, K)
 } kept_map;
 
-static int read_reap_json(const char *out_dir, const reap_ckpt *src, kept_map *km) {
+static int read_reap_json(const char *out_dir, const reap_ckpt *src, const reap_m2_config *m, kept_map *km) {
     char *path = reap_path_join(out_dir, "reap.json"), *text;
     int st = reap_read_file(path, &text, NULL);
     if (st) {
@@ -69,7 +70,7 @@ static int read_reap_json(const char *out_dir, const reap_ckpt *src, kept_map *k
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "source");
     const cJSON *fp = s ? cJSON_GetObjectItemCaseSensitive(s, "fingerprint") : NULL;
     char hex[65];
-    reap_stats_fingerprint(src, hex);
+    reap_stats_fingerprint(src, m, hex);
     if (!cJSON_IsString(fp) || strcmp(fp->valuestring, hex) != 0) {
         st = reap_fail(REAP_EVERIFY, "%s: made from another source (fingerprint %.12s..., %s has %.12s...)", path,
                        cJSON_IsString(fp) ? fp->valuestring : "(none)", src->dir, hex);
@@ -78,10 +79,7 @@ static int read_reap_json(const char *out_dir, const reap_ckpt *src, kept_map *k
     km->E = (int)e0->valuedouble;
     km->K = (int)e1->valuedouble;
     km->n_layers = cJSON_GetArraySize(layers);
-    const cJSON *nl = src->config ? cJSON_GetObjectItemCaseSensitive(src->config, "num_hidden_layers") : NULL;
-    const cJSON *ne = src->config ? cJSON_GetObjectItemCaseSensitive(src->config, REAP_M2_EXPERTS_KEY) : NULL;
-    if (!cJSON_IsNumber(nl) || !cJSON_IsNumber(ne) || nl->valuedouble != km->n_layers || ne->valuedouble != km->E ||
-        km->K < 1 || km->K > km->E) {
+    if (m->n_layers != km->n_layers || m->n_experts != km->E || km->K < 1 || km->K > km->E) {
         st = reap_fail(REAP_EVERIFY, "%s: %d layers, %d -> %d experts do not fit the source %s", path, km->n_layers,
                        km->E, km->K, src->dir);
         goto out;
@@ -137,13 +135,14 @@ static int same_bytes(vctx *v, const reap_ckpt *a, const reap_ckpt_tensor *ta, u
 
 static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, const kept_map *km) {
     char *seen = reap_xcalloc((size_t)out->n_tensors + 1, 1);
-    char name[128], gate[128], bias[128];
+    const reap_family *f = v->model->family;
+    char name[128];
     int st = REAP_OK;
     for (int i = 0; i < src->n_tensors && !st; i++) {
         const reap_ckpt_tensor *ts = &src->tensors[i];
         const char *want = ts->name;
         int layer, expert, rest, slice_layer = -1;
-        if (reap_m2_parse_expert_name(ts->name, &layer, &expert, &rest)) {
+        if (reap_family_parse_expert_name(f, ts->name, &layer, &expert, &rest)) {
             if (layer < 0 || layer >= km->n_layers || expert < 0 || expert >= km->E) {
                 mismatch(v, "source tensor %s is outside the %d layers x %d experts", ts->name, km->n_layers, km->E);
                 continue;
@@ -151,15 +150,11 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
             const int *row = km->kept + (size_t)layer * km->K;
             const int *hit = bsearch(&expert, row, (size_t)km->K, sizeof(int), cmp_int);
             if (!hit) continue;  // dropped: its absence is checked by the name scan below
-            want = reap_m2_expert_name(name, layer, (int)(hit - row), ts->name + rest);
-        } else if (strstr(ts->name, "block_sparse_moe")) {
-            for (int l = 0; l < km->n_layers; l++) {
-                if (!strcmp(ts->name, reap_m2_layer_name(gate, l, "block_sparse_moe.gate.weight")) ||
-                    !strcmp(ts->name, reap_m2_layer_name(bias, l, "block_sparse_moe.e_score_correction_bias"))) {
-                    slice_layer = l;
-                    break;
-                }
-            }
+            want = reap_family_expert_name(f, name, layer, (int)(hit - row), ts->name + rest);
+        } else if ((layer = reap_family_layer_of(f, ts->name)) >= 0 && layer < km->n_layers) {
+            if (!strcmp(ts->name, reap_family_layer_name(f, name, layer, f->router_gate)) ||
+                (f->router_bias && !strcmp(ts->name, reap_family_layer_name(f, name, layer, f->router_bias))))
+                slice_layer = layer;
         }
         const reap_ckpt_tensor *to = reap_ckpt_find(out, want);
         if (!to) {
@@ -206,6 +201,7 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
 }
 
 static void check_config(vctx *v, const reap_ckpt *src, const reap_ckpt *out, int K) {
+    const char *experts_key = v->model->family->keys.n_experts;
     if (!src->config || !out->config) {
         mismatch(v, "config.json missing in %s", !src->config ? src->dir : out->dir);
         return;
@@ -216,9 +212,9 @@ static void check_config(vctx *v, const reap_ckpt *src, const reap_ckpt *out, in
             mismatch(v, "config.json: key \"%s\" where the source has \"%s\" (order or keys changed)", b->string, a->string);
             return;
         }
-        if (!strcmp(a->string, REAP_M2_EXPERTS_KEY)) {
+        if (!strcmp(a->string, experts_key)) {
             if (!cJSON_IsNumber(b) || b->valuedouble != K)
-                mismatch(v, "config.json: %s is not %d (the kept count in reap.json)", REAP_M2_EXPERTS_KEY, K);
+                mismatch(v, "config.json: %s is not %d (the kept count in reap.json)", experts_key, K);
         } else if (!cJSON_Compare(a, b, 1)) {
             mismatch(v, "config.json: \"%s\" differs from the source", a->string);
         }
@@ -290,6 +286,7 @@ int reap_verify(const char *src_dir, const char *out_dir, reap_verify_result *r)
     memset(r, 0, sizeof *r);
     double t0 = reap_now();
     reap_ckpt *src = NULL, *out = NULL;
+    reap_m2_config model;
     kept_map km = {0};
     int st = reap_ckpt_open(src_dir, &src);
     // A path that is not a directory is a bad argument (exit 1); a directory that does not hold a
@@ -299,9 +296,10 @@ int reap_verify(const char *src_dir, const char *out_dir, reap_verify_result *r)
         snprintf(why, sizeof why, "%s", reap_err_msg());
         st = reap_fail(REAP_EVERIFY, "output %s is not a valid checkpoint: %s", out_dir, why);
     }
-    if (!st) st = read_reap_json(out_dir, src, &km);
+    if (!st) st = reap_m2_config_load(src, &model);
+    if (!st) st = read_reap_json(out_dir, src, &model, &km);
     if (st) goto done;
-    vctx v = {r, reap_xmalloc(CMP_CHUNK), reap_xmalloc(CMP_CHUNK)};
+    vctx v = {r, &model, reap_xmalloc(CMP_CHUNK), reap_xmalloc(CMP_CHUNK)};
     st = check_tensors(&v, src, out, &km);
     if (!st) {
         check_config(&v, src, out, km.K);

@@ -52,6 +52,14 @@ if "$REAP" inspect "$T/a" >"$T/insp.txt" 2>"$T/insp.err" && grep -q 'every tenso
 else
     bad inspect_accepts_tiny "$(cat "$T/insp.err")"
 fi
+# --json starts with the model description a statistics file carries as "model" (same keys, same order)
+flat=$("$REAP" inspect "$T/a" --json | tr -d ' \t\n')
+want='{"architecture":"MiniMaxM2ForCausalLM","model_type":"minimax_m2","n_layers":2,"n_experts":16,"top_k":4,'
+want="$want"'"hidden_size":64,"intermediate_size":32,"path":"'"$T/a"'","family":"minimax-m2","vocab_size":1024,'
+case "$flat" in
+"$want"*) ok inspect_json_starts_with_the_model_description ;;
+*) bad inspect_json_starts_with_the_model_description "$(echo "$flat" | head -c 300)" ;;
+esac
 
 # --- existing OUT_DIR refused without --force, replaced with it (only a flat directory)
 if "$REAP" synth "$T/a" --preset tiny --seed 7 -q 2>"$T/err"; then

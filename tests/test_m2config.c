@@ -1,5 +1,5 @@
-// test_m2config.c: MiniMax-M2 config.json parsing (spec minimax-m2.md sections 1 and 7) and the
-// tensor-name helpers.
+// test_m2config.c: MiniMax-M2 config.json parsing (spec minimax-m2.md sections 1 and 7), the
+// family table, the tensor-name helpers and the description's JSON form.
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +49,8 @@ static void test_m2config_parses_released_config(void) {
     CHECK(m.vocab == 200064 && m.n_experts == 256 && m.top_k == 8);
     CHECK(m.scoring_sigmoid && m.use_routing_bias && m.qk_norm && !m.tie_embeddings);
     CHECK(m.fp8 && m.block_r == 128 && m.block_c == 128);
+    CHECK(strcmp(m.architecture, "MiniMaxM2ForCausalLM") == 0);
+    CHECK(m.family == &reap_families[REAP_FAMILY_MINIMAX_M2]);
 }
 
 static void test_m2config_rotary_dim_and_partial_factor(void) {
@@ -124,6 +126,40 @@ static void test_m2config_rejects_missing_and_unsupported_values(void) {
     CHECK(EDIT(&m, "scoring_func=\"softmax\"") == REAP_OK && !m.scoring_sigmoid);
 }
 
+static void test_family_table_selects_minimax_m2_by_model_type(void) {
+    const reap_family *f = &reap_families[REAP_FAMILY_MINIMAX_M2];
+    CHECK(reap_family_find("minimax_m2") == f && reap_family_find("minimax") == f);
+    CHECK(reap_family_find("qwen3_moe") == NULL && reap_family_find("") == NULL);
+    CHECK(strcmp(f->name, "minimax-m2") == 0 && strcmp(f->chat, "minimax_m2") == 0);
+    CHECK(strcmp(f->keys.n_experts, "num_local_experts") == 0 && strcmp(f->keys.top_k, "num_experts_per_tok") == 0);
+    CHECK(f->router == REAP_ROUTER_KIND_SIGMOID_BIAS_TOPK);
+    CHECK(strcmp(reap_router_kind_name(f->router), "sigmoid+bias-topk-renorm") == 0);
+    reap_m2_config m;
+    CHECK(EDIT(&m, "model_type=\"qwen3_moe\"") == REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "(expected \"minimax_m2\", \"minimax\")");
+    // architectures is informational: absent is fine, the description says "?" then.
+    CHECK(EDIT(&m, "-architectures") == REAP_OK && m.architecture[0] == 0);
+    cJSON *j = reap_m2_config_json(&m, "/m");
+    char *t = cJSON_PrintUnformatted(j);
+    CHECK_STR_CONTAINS(t, "{\"architecture\":\"?\",");
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
+// Statistics files carry this object as "model" and must stay byte-identical across versions.
+static void test_description_json_has_the_statistics_keys_in_order(void) {
+    reap_m2_config m;
+    CHECK(parse_edited(&m, 0, NULL) == REAP_OK);
+    cJSON *j = reap_m2_config_json(&m, "/models/m2");
+    char *t = cJSON_PrintUnformatted(j);
+    CHECK_MSG(strcmp(t, "{\"architecture\":\"MiniMaxM2ForCausalLM\",\"model_type\":\"minimax_m2\",\"n_layers\":62,"
+                        "\"n_experts\":256,\"top_k\":8,\"hidden_size\":3072,\"intermediate_size\":1536,"
+                        "\"path\":\"/models/m2\"}") == 0,
+              "%s", t);
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
 static void test_m2_tensor_names_round_trip(void) {
     char buf[128];
     CHECK(strcmp(reap_m2_layer_name(buf, 3, "self_attn.q_proj.weight"), "model.layers.3.self_attn.q_proj.weight") == 0);
@@ -140,6 +176,15 @@ static void test_m2_tensor_names_round_trip(void) {
     CHECK(!reap_m2_parse_expert_name("lm_head.weight", &l, &e, &off));
     CHECK(reap_m2_parse_expert_name("model.layers.0.block_sparse_moe.experts.0.w1.weight", &l, &e, &off) && l == 0 &&
           e == 0);
+    // The patterns come from the family table.
+    const reap_family *f = &reap_families[REAP_FAMILY_MINIMAX_M2];
+    CHECK(strcmp(reap_family_layer_name(f, buf, 7, f->router_bias),
+                 "model.layers.7.block_sparse_moe.e_score_correction_bias") == 0);
+    CHECK(strcmp(reap_family_expert_name(f, buf, 2, 9, f->expert_up),
+                 "model.layers.2.block_sparse_moe.experts.9.w3.weight") == 0);
+    CHECK(reap_family_layer_of(f, "model.layers.12.input_layernorm.weight") == 12);
+    CHECK(reap_family_layer_of(f, "model.layers.012.input_layernorm.weight") == -1);
+    CHECK(reap_family_layer_of(f, "model.layers.12") == -1 && reap_family_layer_of(f, "model.norm.weight") == -1);
 }
 
 int main(void) {
@@ -147,6 +192,8 @@ int main(void) {
     RUN(test_m2config_rotary_dim_and_partial_factor);
     RUN(test_m2config_rope_theta_locations);
     RUN(test_m2config_rejects_missing_and_unsupported_values);
+    RUN(test_family_table_selects_minimax_m2_by_model_type);
+    RUN(test_description_json_has_the_statistics_keys_in_order);
     RUN(test_m2_tensor_names_round_trip);
     TEST_EXIT();
 }

@@ -17,14 +17,15 @@
 static char tmpdir[64];
 static char *src_dir;  // tiny preset with 256 experts
 static reap_ckpt *src;
+static reap_m2_config src_model;  // src's description
 
 static char *tpath(const char *name) { return reap_path_join(tmpdir, name); }
 
 // Statistics for src: saliency (reap criterion) of expert e in layer l = val(l, e).
 static void make_stats(reap_stats *s, double (*val)(int, int)) {
-    int nl = src->config ? cJSON_GetObjectItem(src->config, "num_hidden_layers")->valueint : 0;
+    int nl = src_model.n_layers;
     reap_stats_init(s, nl, 256, 4);
-    reap_stats_fingerprint(src, s->fingerprint);
+    reap_stats_fingerprint(src, &src_model, s->fingerprint);
     s->layers_done = nl;
     const char *srcs[] = {"builtin"};
     s->calib = reap_stats_calib_new(srcs, 1, 8, 16, 42, 0, 1);
@@ -48,7 +49,7 @@ static int plan_for(const reap_stats *s, double ratio, int keep, int align, reap
     p.ratio = ratio;
     p.keep = keep;
     p.align = align;
-    return reap_prune_plan_make(src, s, &p, pl);
+    return reap_prune_plan_make(src, &src_model, s, &p, pl);
 }
 
 static void test_plan_keeps_180_at_030_and_192_at_025(void) {
@@ -131,7 +132,7 @@ static void test_plan_refuses_bad_ratio_keep_and_foreign_statistics(void) {
     s.fingerprint[0] = s.fingerprint[0] == 'a' ? 'b' : 'a';
     CHECK(plan_for(&s, 0.3, 0, 0, &pl) == REAP_EINVAL);
     CHECK_STR_CONTAINS(reap_err_msg(), "another model");
-    reap_stats_fingerprint(src, s.fingerprint);
+    reap_stats_fingerprint(src, &src_model, s.fingerprint);
     s.layers_done = 1;
     CHECK(plan_for(&s, 0.3, 0, 0, &pl) == REAP_EINVAL);
     CHECK_STR_CONTAINS(reap_err_msg(), "incomplete");
@@ -140,7 +141,7 @@ static void test_plan_refuses_bad_ratio_keep_and_foreign_statistics(void) {
     reap_prune_params p = reap_prune_default_params();
     p.ratio = 0.3;
     p.criterion = REAP_CRIT_MAX_ACTIVATION;
-    CHECK(reap_prune_plan_make(src, &s, &p, &pl) == REAP_EINVAL);
+    CHECK(reap_prune_plan_make(src, &src_model, &s, &p, &pl) == REAP_EINVAL);
     CHECK_STR_CONTAINS(reap_err_msg(), "max-activation");
     // Nothing pruned needs no statistics.
     CHECK(plan_for(NULL, 0.0, 0, 0, &pl) == REAP_OK);
@@ -313,14 +314,14 @@ int main(void) {
     sp.n_experts = 256;
     sp.threads = 1;
     src_dir = tpath("src");
-    if (reap_synth_write(&sp, src_dir, 0) || reap_ckpt_open(src_dir, &src)) {
+    if (reap_synth_write(&sp, src_dir, 0) || reap_ckpt_open(src_dir, &src) || reap_m2_config_load(src, &src_model)) {
         printf("FAIL setup: %s\n", reap_err_msg());
         return 1;
     }
     make_stats(&stats30, val_hash);
     reap_prune_params p = reap_prune_default_params();
     p.ratio = 0.30;
-    if (reap_prune_plan_make(src, &stats30, &p, &plan30)) {
+    if (reap_prune_plan_make(src, &src_model, &stats30, &p, &plan30)) {
         printf("FAIL setup: %s\n", reap_err_msg());
         return 1;
     }

@@ -8,6 +8,7 @@
 #include "forward.h"
 #include "prune.h"
 #include "stats.h"
+#include "synth.h"
 #include "test.h"
 
 static char tmpdir[64];
@@ -305,6 +306,58 @@ static void test_prune_count_is_floor_of_experts_times_ratio(void) {
     CHECK_EQ_INT(reap_prune_count(8, 0.99), 7);
 }
 
+// The fingerprint of DIR from its description, or "" (the failure is in reap_err_msg).
+static void fingerprint_of(const char *dir, char hex[65]) {
+    reap_ckpt *c = NULL;
+    reap_m2_config m;
+    hex[0] = 0;
+    if (reap_ckpt_open(dir, &c) == REAP_OK && reap_m2_config_load(c, &m) == REAP_OK) reap_stats_fingerprint(c, &m, hex);
+    reap_ckpt_close(c);
+}
+
+// Replaces the first `from` in DIR/config.json by `to`.
+static int edit_config(const char *dir, const char *from, const char *to) {
+    char *path = reap_path_join(dir, "config.json"), *text = NULL;
+    int st = reap_read_file(path, &text, NULL);
+    const char *hit = st ? NULL : strstr(text, from);
+    if (hit) {
+        reap_sbuf b = {0};
+        reap_sbuf_append(&b, text, (size_t)(hit - text));
+        reap_sbuf_puts(&b, to);
+        reap_sbuf_puts(&b, hit + strlen(from));
+        st = reap_write_file_atomic(path, b.p, b.n);
+        reap_sbuf_free(&b);
+    }
+    free(text);
+    free(path);
+    return hit ? st : REAP_EINVAL;
+}
+
+// Statistics files and reap.json carry the fingerprint and prune compares it, so it must stay the
+// same bytes for the same checkpoint. The values are those of the first implementation (which
+// hashed config.json's values themselves) on the same checkpoints.
+static void test_fingerprint_is_unchanged_from_the_first_version(void) {
+    reap_synth_params sp;
+    reap_synth_preset("tiny", &sp);
+    sp.threads = 1;
+    char *dir = tpath("fp"), hex[65];
+    int level = reap_log_level;
+    reap_log_level = -1;
+    int st = reap_synth_write(&sp, dir, 0);
+    reap_log_level = level;
+    CHECK(st == REAP_OK);
+    fingerprint_of(dir, hex);
+    CHECK_MSG(!strcmp(hex, "8dda5845406b74aa34bcb61c58bd97421f871620a0db71ed3e67518358421320"), "%s (%s)", hex,
+              reap_err_msg());
+    // The early mirrors' model_type and an integral size written as a float hash as they did.
+    CHECK(edit_config(dir, "\"minimax_m2\"", "\"minimax\"") == REAP_OK);
+    CHECK(edit_config(dir, "\"hidden_size\":\t64,", "\"hidden_size\":\t64.0,") == REAP_OK);
+    fingerprint_of(dir, hex);
+    CHECK_MSG(!strcmp(hex, "1f69d790111134c2d62b91cd399856bec365bff1c25c800419f106bee147c6aa"), "%s (%s)", hex,
+              reap_err_msg());
+    free(dir);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_stats.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -317,6 +370,7 @@ int main(void) {
     RUN(test_saliency_refuses_incomplete_layers_and_missing_max_act);
     RUN(test_names_parse_round_trip_and_reject_unknown);
     RUN(test_prune_count_is_floor_of_experts_times_ratio);
+    RUN(test_fingerprint_is_unchanged_from_the_first_version);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {

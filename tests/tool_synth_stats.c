@@ -8,6 +8,7 @@
 
 #include "ckpt.h"
 #include "common.h"
+#include "m2config.h"
 #include "stats.h"
 
 static uint64_t next(uint64_t *s) {  // splitmix64
@@ -23,18 +24,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 1, rng = seed;
-    reap_ckpt *c;
-    if (reap_ckpt_open(argv[1], &c)) {
+    reap_ckpt *c = NULL;
+    reap_m2_config m;
+    if (reap_ckpt_open(argv[1], &c) || reap_m2_config_load(c, &m)) {
         fprintf(stderr, "%s\n", reap_err_msg());
+        reap_ckpt_close(c);
         return 1;
     }
-    const cJSON *cfg = c->config;
-    int nl = cJSON_GetObjectItem(cfg, "num_hidden_layers")->valueint;
-    int ne = cJSON_GetObjectItem(cfg, "num_local_experts")->valueint;
-    int k = cJSON_GetObjectItem(cfg, "num_experts_per_tok")->valueint;
+    int nl = m.n_layers, ne = m.n_experts, k = m.top_k;
     reap_stats s;
     reap_stats_init(&s, nl, ne, k);
-    reap_stats_fingerprint(c, s.fingerprint);
+    reap_stats_fingerprint(c, &m, s.fingerprint);
     s.layers_done = argc > 4 ? atoi(argv[4]) : nl;
     const char *src[] = {"builtin"};
     int shard = argc > 6 ? atoi(argv[5]) : 0, nshard = argc > 6 ? atoi(argv[6]) : 1;
