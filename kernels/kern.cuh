@@ -90,6 +90,17 @@ static inline __host__ __device__ int reap_k_pad_rows(int n) {
     int step = o / REAP_PAD_PER_OCTAVE < 64 ? 64 : o / REAP_PAD_PER_OCTAVE;
     return (n + step - 1) / step * step;
 }
+// The size classes of reap_k_pad_rows from 64 up to max_rows, ascending, into out (cap entries);
+// returns how many there are (may exceed cap): the row counts whose plans
+// reap_k_xgemm_each_prepare makes ahead of time.
+static inline int reap_k_pad_classes(int max_rows, int *out, int cap) {
+    int n = 0;
+    for (int r = 64; r <= max_rows; r = reap_k_pad_rows(r + 1)) {
+        if (n < cap) out[n] = r;
+        n++;
+    }
+    return n;
+}
 // reap_k_permute into the padded layout: expert e owns rows off[e]..off[e+1) of reap_k_pad_rows(cnt[e])
 // rows, its cnt[e] pairs first; the padding rows have pair_tok = pair_slot = -1 (gather writes zero
 // rows there, statistics skip them, no slot_pos points at them). off (E+2): off[E] the rows in all,
