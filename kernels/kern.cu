@@ -653,115 +653,19 @@ void reap_k_silu_mul(const float *G, int P, int I, bf16 *act, cudaStream_t s) {
         k_silu_mul<<<grid_capped(n, 132 * 32), 256, 0, s>>>(G, n, I, act);
 }
 
-// The same from bf16 gate|up values, 8 columns per thread (16-byte loads and stores) when I % 8 == 0.
-__global__ void k_silu_mul_bf16x8(const bf16 *G, int64_t n8, int I8, bf16 *act) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t p = i / I8, c = i % I8;
-        uint4 ga = ((const uint4 *)(G + p * 16 * I8))[c], ub = ((const uint4 *)(G + p * 16 * I8 + 8 * I8))[c], o;
-        const __nv_bfloat162 *a2 = (const __nv_bfloat162 *)&ga, *b2 = (const __nv_bfloat162 *)&ub;
-        __nv_bfloat162 *o2 = (__nv_bfloat162 *)&o;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            float2 a = __bfloat1622float2(a2[j]), b = __bfloat1622float2(b2[j]);
-            o2[j] = __floats2bfloat162_rn(silu_mul1(a.x, b.x), silu_mul1(a.y, b.y));
-        }
-        ((uint4 *)act)[i] = o;
-    }
-}
-__global__ void k_silu_mul_bf16(const bf16 *G, int64_t n, int I, bf16 *act) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t p = i / I, c = i % I;
-        float a = __bfloat162float(G[p * 2 * I + c]), b = __bfloat162float(G[p * 2 * I + I + c]);
-        act[i] = __float2bfloat16(silu_mul1(a, b));
-    }
-}
-
-void reap_k_silu_mul_bf16(const bf16 *G, int P, int I, bf16 *act, cudaStream_t s) {
-    if (P <= 0) return;
-    int64_t n = (int64_t)P * I;
-    if (I % 8 == 0)
-        k_silu_mul_bf16x8<<<grid_capped(n / 8, 132 * 16), 256, 0, s>>>(G, n / 8, I / 8, act);
-    else
-        k_silu_mul_bf16<<<grid_capped(n, 132 * 32), 256, 0, s>>>(G, n, I, act);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Statistics and combine
-
-__device__ void atomic_max_double(double *a, double v) {
-    unsigned long long *p = (unsigned long long *)a, old = *p, assumed;
-    while (v > __longlong_as_double((long long)old)) {
-        assumed = old;
-        old = atomicCAS(p, assumed, (unsigned long long)__double_as_longlong(v));
-        if (old == assumed) break;
-    }
-}
-
-__global__ void k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P,
-                               int H, unsigned long long *cnt, double *gate, double *norm, double *reap,
-                               double *max_act) {
-    int p = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (p >= P) return;
-    int slot = pair_slot[p];
-    if (slot < 0) return;  // padding row
-    double g = slot_g[slot];
-    if (g < 0) return;
-    const float *y = Y + (size_t)p * H;
-    float ss = 0.f, mx = -INFINITY;
-    for (int i = lane; i < H; i += 32) {
-        float x = y[i];
-        ss += x * x;
-        mx = fmaxf(mx, x);
-    }
-    ss = warp_sum(ss);
-    mx = warp_max(mx);
-    if (lane == 0) {
-        int e = slot_e[slot];
-        double nrm = sqrt((double)ss);
-        atomicAdd(&cnt[e], 1ull);
-        atomicAdd(&gate[e], g);
-        atomicAdd(&norm[e], nrm);
-        atomicAdd(&reap[e], g * nrm);
-        atomic_max_double(&max_act[e], (double)mx);
-    }
-}
-
-void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P, int H,
-                         unsigned long long *cnt, double *gate, double *norm, double *reap, double *max_act,
-                         cudaStream_t s) {
-    if (P <= 0) return;
-    k_expert_stats<<<blocks_for((int64_t)P * 32, 256), 256, 0, s>>>(Y, pair_slot, slot_e, slot_g, P, H, cnt, gate, norm,
-                                                                    reap, max_act);
-}
-
-__global__ void k_combine(const float *Y, const int *slot_pos, const float *slot_w, int S, int H, float *h) {
-    int t = blockIdx.x;
-    const int *sp = slot_pos + (size_t)t * S;
-    const float *sw = slot_w + (size_t)t * S;
-    for (int c = threadIdx.x; c < H; c += blockDim.x) {
-        float acc = 0.f;
-        for (int j = 0; j < S; j++) {
-            int p = sp[j];
-            if (p >= 0 && sw[j] != 0.f) acc += sw[j] * Y[(size_t)p * H + c];
-        }
-        h[(size_t)t * H + c] += acc;
-    }
-}
-
-void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, int N, int S, int H, float *h,
-                    cudaStream_t s) {
-    if (N > 0) k_combine<<<N, 256, 0, s>>>(Y, slot_pos, slot_w, S, H, h);
-}
 
 // Statistics + combine in one pass over Y (reap_k_stats_combine). One block per token t: its
 // needed rows (slot_pos >= 0 and a combine weight or a counted gate) are copied into shared memory
 // with cp.async (16 B each, all in flight at once), G rows at a time; then warp r takes the
-// statistics of row r in exactly the order of k_expert_stats (lane l sums columns l, l+32, ... in
-// f32, then the same warp reduction: the same per-pair norm to the bit) and thread i the combine of
-// columns 4i..4i+3 in slot order as k_combine (fma, then one add to h: the same h to the bit).
-// DB: two buffers of G rows, the copies of group g+1 in flight while group g is computed. Default
-// (M2: S = 8, H = 3072): DB with G = 2, 72 KB, three blocks per SM. The maxima go through integer
-// atomic max/min on the bits (no round trip as with a CAS loop; only +0 vs -0 may differ from it).
+// statistics of row r (sc_pair_stats: lane l sums columns l, l+32, ... in f32, then a warp
+// reduction) and thread i the combine of columns 4i..4i+3 in slot order (fma, then one add to h),
+// in the same order as k_stats_combine_direct: every path gives the same h and the same per-pair
+// norms to the bit (kernels/dev checks it). DB: two buffers of G rows, the copies of group g+1 in
+// flight while group g is computed. Default (M2: S = 8, H = 3072): DB with G = 2, 72 KB, three
+// blocks per SM. The maxima go through integer atomic max/min on the bits (no round trip as with a
+// CAS loop; a maximum of exactly zero may come out as -0).
 // k_stats_combine_direct: rows read from global memory twice (the second time mostly from L2), any H.
 #define SC_MAXS 64
 __device__ __forceinline__ void sc_cp_async16(void *smem, const void *gmem) {

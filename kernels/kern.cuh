@@ -75,11 +75,11 @@ void reap_k_route(const float *logits, const float *bias, const uint8_t *mask, i
 // cnt and cursor (E) int scratch. Pairs of expert e are pair_tok[off[e]..off[e+1]).
 void reap_k_permute(const int *slot_e, int N, int S, int E, int *cnt, int *off, int *cursor, int *pair_tok,
                     int *pair_slot, int *slot_pos, cudaStream_t s);
-// Rows an expert with n pairs takes in the padded ("bucketed") layout: n rounded up to a size
-// class, multiples of 64 up to 512 and then REAP_PAD_PER_OCTAVE (8) classes per octave (576, 640,
-// ..., 1024, 1152, ...), so that many experts share one row count and one batched GEMM. Padding is
-// below max(64, n/8) rows (4 per octave, the first version: n/4 and 1.10x the pairs on M2-shaped
-// chunks; 8: 1.05x, bench/RESULTS.md, fifth pass); 0 for n <= 0.
+// Rows an expert with n pairs takes in the padded layout: n rounded up to a size class, multiples
+// of 64 up to 512 and then REAP_PAD_PER_OCTAVE (8) classes per octave (576, 640, ..., 1024, 1152,
+// ...), so that the experts' row counts are a few classes, each with one cached matmul plan in
+// reap_k_expert_gemms_each. Padding is below max(64, n/8) rows (4 per octave, the first version:
+// n/4 and 1.10x the pairs on M2-shaped chunks; 8: 1.05x, bench/RESULTS.md, fifth pass); 0 for n <= 0.
 #ifndef REAP_PAD_PER_OCTAVE
 #define REAP_PAD_PER_OCTAVE 8
 #endif
@@ -89,6 +89,17 @@ static inline __host__ __device__ int reap_k_pad_rows(int n) {
     while (2 * o < n) o *= 2;  // largest power of two below n
     int step = o / REAP_PAD_PER_OCTAVE < 64 ? 64 : o / REAP_PAD_PER_OCTAVE;
     return (n + step - 1) / step * step;
+}
+// The size classes of reap_k_pad_rows from 64 up to max_rows, ascending, into out (cap entries);
+// returns how many there are (may exceed cap): the row counts whose plans
+// reap_k_xgemm_each_prepare makes ahead of time.
+static inline int reap_k_pad_classes(int max_rows, int *out, int cap) {
+    int n = 0;
+    for (int r = 64; r <= max_rows; r = reap_k_pad_rows(r + 1)) {
+        if (n < cap) out[n] = r;
+        n++;
+    }
+    return n;
 }
 // reap_k_permute into the padded layout: expert e owns rows off[e]..off[e+1) of reap_k_pad_rows(cnt[e])
 // rows, its cnt[e] pairs first; the padding rows have pair_tok = pair_slot = -1 (gather writes zero
@@ -107,25 +118,15 @@ void reap_k_scatter_rows(const __nv_bfloat16 *x, const int *slot_pos, int N, int
                          __nv_bfloat16 *xe, cudaStream_t s);
 // act (P, I) bf16 = silu(G[:, :I]) * G[:, I:], G (P, 2I) f32.
 void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
-// The same with G (P, 2I) bf16 (the gate|up GEMM writing bf16: half the bytes; see kernels/gpu.cu).
-void reap_k_silu_mul_bf16(const __nv_bfloat16 *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
-// Statistics of every counted pair: Y (P, H) f32 expert outputs; adds to cnt/gate/norm/reap (E)
-// and maxes max_act (E) in float64 for pairs whose slot_g >= 0 (rows with pair_slot < 0 are padding: skipped).
-void reap_k_expert_stats(const float *Y, const int *pair_slot, const int *slot_e, const double *slot_g, int P,
-                         int H, unsigned long long *cnt, double *gate, double *norm, double *reap, double *max_act,
-                         cudaStream_t s);
-// h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot order.
-void reap_k_combine(const float *Y, const int *slot_pos, const float *slot_w, int N, int S, int H, float *h,
-                    cudaStream_t s);
-// reap_k_expert_stats + reap_k_combine in one pass over Y, reading each needed row once (by token:
-// the rows of slot_pos, so padding rows are never read). Y (P, H) f32 expert outputs; slot_pos,
-// slot_e (N, S) int, slot_g (N, S) f64, slot_w (N, S) f32 as reap_k_route / reap_k_permute* leave
-// them; adds to cnt/gate/norm/reap (E) and maxes max_act (E) in float64 for slots with slot_pos >= 0
-// and slot_g >= 0 (each pair's norm computed exactly as reap_k_expert_stats does: the same f32 sum
-// of squares in the same order); h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot
-// order, bit-identical to reap_k_combine. max_act as reap_k_expert_stats (but for the sign of an
-// exact zero maximum). No scratch memory; shared memory per block 72 KB at S = 8, H = 3072 (two
-// double-buffered groups of 2 rows, the h row, partial sums).
+// The REAP statistics and the weighted combine of the expert outputs, in one pass over Y that reads
+// each needed row once (by token: the rows of slot_pos, so padding rows are never read). Y (P, H)
+// f32 expert outputs; slot_pos, slot_e (N, S) int, slot_g (N, S) f64, slot_w (N, S) f32 as
+// reap_k_route / reap_k_permute* leave them. For every slot with slot_pos >= 0 and slot_g >= 0:
+// cnt[e] += 1, gate[e] += g, norm[e] += ||y||, reap[e] += g ||y|| (float64; ||y|| from an f32 sum
+// of squares) and max_act[e] = max(max_act[e], max_i y_i), e = slot_e, y = Y[slot_pos]; all (E).
+// h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot order (f32 fma). No scratch
+// memory; shared memory per block 72 KB at S = 8, H = 3072 (two double-buffered groups of 2 rows,
+// the h row, partial sums). Checked against float64 in kernels/dev/dev_kernels.
 void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                           const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
                           double *norm, double *reap, double *max_act, cudaStream_t s);
@@ -142,60 +143,15 @@ void reap_k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens,
 // Fills max_act (E) with -inf.
 void reap_k_fill_neg_inf(double *x, int n, cudaStream_t s);
 
-
-// Bucketed expert GEMMs (kernels/xgemm.cu): for every expert e with rows off[e]..off[e+1) (host
-// array, E+1), C[off[e]..] (n_e, m) f32 = A[off[e]..] (n_e, k) bf16 * W_e (m, k)^T bf16, fp32
-// accumulate, as ONE cublasGemmBatchedEx per distinct row count n_e (with the padded layout of
-// reap_k_permute_padded a few dozen per call instead of one GEMM per expert). W (E, m, k).
-// hp (3E) page-locked host and dp (3E) device pointer scratch: hp is rewritten by the call and
-// copied to dp on s, so a second call before s has run the first needs other hp/dp.
-// *launches (may be NULL) gets the number of GEMMs issued. Returns the first failing cuBLAS status
-// (CUBLAS_STATUS_EXECUTION_FAILED when the pointer copy fails) or CUBLAS_STATUS_SUCCESS.
-cublasStatus_t reap_k_expert_gemms_bucketed(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
-                                            const __nv_bfloat16 *W, const __nv_bfloat16 *A, float *C, void **hp,
-                                            void **dp, int *launches);
-// The same with C in ctype: CUDA_R_32F (as above) or CUDA_R_16BF (C an array of bf16).
-cublasStatus_t reap_k_expert_gemms_bucketed_ex(cublasHandle_t h, cudaStream_t s, const int *off, int E, int m, int k,
-                                               const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
-                                               cudaDataType_t ctype, void **hp, void **dp, int *launches);
-
-// The bucketed expert GEMMs through cuBLASLt, autotuned per size class (kernels/xgemm.cu). One
-// context per GPU and stream: its cublasLt handle, a device workspace (ws_bytes, 0 for 32 MiB) and
-// the cache of tuned algorithms per (m, k, class rows n, ctype). lazy != 0: a class met untuned in
-// reap_k_expert_gemms_lt is tuned there, on that call's operands (it synchronises s once per new
-// class); lazy == 0: untuned classes run cublasGemmBatchedEx. destroy accepts NULL.
-typedef struct reap_k_xgemm_lt reap_k_xgemm_lt;
-cublasStatus_t reap_k_xgemm_lt_create(reap_k_xgemm_lt **out, size_t ws_bytes, int lazy);
-void reap_k_xgemm_lt_destroy(reap_k_xgemm_lt *x);
-// The size classes of reap_k_pad_rows from 64 up to max_rows, ascending, into out (cap entries);
-// returns how many there are (may exceed cap).
-int reap_k_xgemm_lt_classes(int max_rows, int *out, int cap);
-// Tunes the classes ns (nn) not yet cached for C (n, m) ctype = A (n, k) bf16 * W_e (m, k)^T bf16:
-// times cuBLASLt's heuristic candidates (up to 32) and cublasGemmBatchedEx on `batch` GEMMs
-// (capped at 64, E and rows / n; a class with n > rows is skipped) and keeps the fastest.
-// W (E, m, k) bf16 real weights; A (rows, k) bf16 and C (rows, m) ctype scratch, overwritten
-// (fill_a != 0: A filled with random values first; else A must hold non-zero data). h must be
-// bound to s. Synchronises s.
-cublasStatus_t reap_k_xgemm_lt_tune(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, int m, int k,
-                                    cudaDataType_t ctype, const int *ns, int nn, int batch, int E,
-                                    const __nv_bfloat16 *W, __nv_bfloat16 *A, void *C, size_t rows, int fill_a);
-// One line on the tuned choice of a class into buf; returns 0 when it is not cached.
-int reap_k_xgemm_lt_describe(reap_k_xgemm_lt *x, int m, int k, int n, cudaDataType_t ctype, char *buf, size_t len);
-// Host seconds spent tuning by this context so far.
-double reap_k_xgemm_lt_tune_seconds(const reap_k_xgemm_lt *x);
-// reap_k_expert_gemms_bucketed_ex's contract (off, W, A, C, ctype, hp/dp, launches; h bound to s),
-// one cublasLtMatmul per size class with its tuned algorithm; cublasGemmBatchedEx for a class
-// whose tuning found nothing faster, that is untuned (lazy == 0) or whose pointers are not
-// aligned as the algorithm needs.
-cublasStatus_t reap_k_expert_gemms_lt(reap_k_xgemm_lt *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
-                                      int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
-                                      cudaDataType_t ctype, void **hp, void **dp, int *launches);
-
-// The expert GEMMs as one plain cuBLASLt matmul per expert (kernels/xgemm_each.cu): same contract
-// as reap_k_expert_gemms_bucketed_ex (off (E+1) host, W (E, m, k), A (off[E], k) bf16, C (off[E], m)
-// ctype; h bound to s) without the pointer arrays; the descriptors and the heuristic's algorithm
-// of every (m, k, row count, ctype) are found once and cached in x (one context per stream: not
-// thread-safe). prepare fills the cache for the row counts ns (nn) ahead of time.
+// The expert GEMMs as one plain cuBLASLt matmul per expert (kernels/xgemm_each.cu): for every
+// expert e with rows off[e]..off[e+1) (host array, E+1; the plain or the padded layout of
+// reap_k_permute*), C[off[e]..] (n_e, m) ctype = A[off[e]..] (n_e, k) bf16 * W_e (m, k)^T bf16,
+// fp32 accumulate. W (E, m, k) bf16, A (off[E], k) bf16, C (off[E], m) in ctype CUDA_R_32F or
+// CUDA_R_16BF; h bound to s (the cublasGemmEx fallback). The descriptors and the heuristic's
+// algorithm of every (m, k, row count, ctype) are found once and cached in x (one context per
+// stream: not thread-safe). prepare fills the cache for the row counts ns (nn) ahead of time.
+// *launches (may be NULL) gets the number of GEMMs issued. Returns the first failing cuBLAS status.
+// Checked against float64 in kernels/dev/dev_xgemm_each.
 typedef struct reap_k_xgemm_each reap_k_xgemm_each;
 cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out);
 void reap_k_xgemm_each_destroy(reap_k_xgemm_each *x);  // accepts NULL

@@ -3,12 +3,13 @@
 //
 // Why (bench/RESULTS.md, fifth pass, H200, 1024 x 2048 tokens through 4 MiniMax-M2 layers): inside
 // the layer, one plain GEMM per expert ran the gate|up and down GEMMs of a chunk in 13.3 ms against
-// 15.5 ms for one batched pointer-array GEMM per size class (kernels/xgemm.cu), but through
-// cublasGemmEx each call cost ~56 us of host time (the heuristic query), 15.7 ms per chunk: the
-// host set the pace. Here the query runs once per (shape, row count) and a call costs a few us.
-// With the padded layout (reap_k_permute_padded) the row counts are the few size classes of
-// reap_k_pad_rows, so the cache stays small; a row count it has no room for, or a pointer not
-// 256-byte aligned, goes through cublasGemmEx.
+// 15.5 ms for one batched pointer-array GEMM per size class (kernels/xgemm.cu, since deleted; also
+// the autotuned batched cuBLASLt variant lost: git history), but through cublasGemmEx each call
+// cost ~56 us of host time (the heuristic query), 15.7 ms per chunk: the host set the pace. Here
+// the query runs once per (shape, row count) and a call costs a few us. With the padded layout
+// (reap_k_permute_padded) the row counts are the few size classes of reap_k_pad_rows, so the cache
+// stays small; a row count it has no room for, or a pointer not 256-byte aligned, goes through
+// cublasGemmEx.
 #include <cublasLt.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,11 @@
 #!/bin/sh
-# run.sh: runs every test binary (build/tests/test_*), every end-to-end script (tests/e2e_*.sh)
-# and every Python cross-check (tests/py/check_*.py, in a venv with numpy/safetensors/tokenizers).
-# Each prints "PASS name" / "FAIL name" lines; a program that crashes or exits non-zero without a
-# FAIL line counts as one failure. Ends with "N passed, N failed"; exits 1 on any failure.
+# run.sh: runs every test binary (build/tests/test_*), every end-to-end script (tests/e2e_*.sh),
+# every Python cross-check (tests/py/check_*.py, in a venv with numpy/safetensors/tokenizers) and
+# the kernel harnesses listed in DEV_TESTS (build/dev/dev_kernels ..., which `make test` passes in a
+# CUDA build; timings off: DEV_NO_TIMING=1). Each prints "PASS name" / "FAIL name" lines; a program
+# that crashes or exits non-zero without a FAIL line counts as one failure; one that only prints a
+# "SKIP ..." line (no GPU, CPU-only build) is listed as skipped and counts nothing. Ends with
+# "N passed, N failed"; exits 1 on any failure.
 BUILD=${BUILD:-build}
 export BUILD
 export REAP="$PWD/$BUILD/reap"
@@ -42,6 +45,9 @@ run_one() { # name, command...
         echo "FAIL  $name: $p passed, $f failed (${secs}s) -- log $out"
         grep -B5 '^FAIL ' "$out" | head -40 | sed 's/^/    /'
         failed_names="$failed_names $name"
+    elif [ "$p" -eq 0 ] && grep -q '^SKIP ' "$out"; then
+        why=$(grep -m1 '^SKIP ' "$out" | sed "s/^SKIP //; s/^$name: //")
+        echo "SKIP  $name: $why"
     else
         echo "ok    $name: $p passed (${secs}s)"
     fi
@@ -67,6 +73,14 @@ if ls tests/py/check_*.py >/dev/null 2>&1; then
         tail -5 "$LOG/pyenv.log" | sed 's/^/    /'
         fail=$((fail + 1))
     fi
+fi
+
+if [ -n "$DEV_TESTS" ]; then
+    for t in $DEV_TESTS; do
+        run_one "$(basename "$t")" env DEV_NO_TIMING=1 "$t"
+    done
+else
+    echo "SKIP  kernels/dev: the kernel harnesses need a CUDA build (make CUDA=1 test) and a GPU"
 fi
 
 echo "$pass passed, $fail failed"
