@@ -62,8 +62,8 @@ DEV_BIN  = $(DEV_SRC:kernels/dev/%.cu=$(BUILD)/dev/%)
 # dev_rates measures the card's ceilings for bench/gpu_bench.sh: a benchmark, built but not run.
 DEV_TEST_BIN = $(filter-out $(BUILD)/dev/dev_rates,$(DEV_BIN))
 # A harness links the kernels it checks and the C library (its CPU references), not the layer
-# driver kernels/gpu.cu: it tests kernels, whatever state the pipeline is in.
-DEV_KERN_OBJ = $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter-out kernels/gpu.cu,$(CU_SRC)))
+# driver kernels/gpu*.cu: it tests kernels, whatever state the pipeline is in.
+DEV_KERN_OBJ = $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter-out kernels/gpu%.cu,$(CU_SRC)))
 HOST_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o
 
 .PHONY: all test deps bundle clean help info dev demo

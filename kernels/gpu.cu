@@ -175,8 +175,8 @@ static int open_dev(reap_gpu *g, gdev *d) {
     const int E = c->n_experts, H = c->hidden, I = c->inter;
     const int N = (int)L->tokens;
     CB(reap_k_xgemm_each_create(&d->xe1));
-    int ns[256], nn = 0;  // every size class an expert can take in a chunk (up to every token)
-    for (int r = 64; r <= reap_k_pad_rows(N); r = reap_k_pad_rows(r + 1)) nn += nn < 256 ? (ns[nn] = r, 1) : 0;
+    int ns[256], nn = reap_k_pad_classes(reap_k_pad_rows(N), ns, 256);  // every size class of an expert in a chunk
+    if (nn > 256) nn = 256;
     CB(reap_k_xgemm_each_prepare(d->xe1, 2 * I, H, CUDA_R_32F, ns, nn));
     CB(reap_k_xgemm_each_prepare(d->xe1, H, I, CUDA_R_32F, ns, nn));
     (void)E;
