@@ -29,6 +29,7 @@ TMP="$DEST.tmp.$$"
 trap 'rm -rf "$TMP"' EXIT INT TERM
 rm -rf "$TMP"
 mkdir -p "$TMP/bin" "$TMP/lib"
+TMP=$(cd "$TMP" && pwd)  # absolute: ldd prints absolute paths, and the check below compares them
 cp "$BIN" "$TMP/bin/reap"
 
 system_lib() {
