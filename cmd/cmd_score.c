@@ -109,8 +109,8 @@ static void print_run_summary(const reap_score_info *in) {
     double tok = (double)in->rows * in->seq_len;
     fprintf(stderr, "run: %.0f tokens, %d layers, wall %.3f s, first layer ready %.3f s, forward %.3f s, waited %.3f s\n",
             tok, r->layers, r->seconds, r->first_ready_s, r->forward_s, r->wait_s);
-    fprintf(stderr, "run: read %.0f bytes in %.3f s of loader time (%.3f GB/s)\n", r->read_bytes, r->read_s,
-            r->read_s > 0 ? r->read_bytes / r->read_s / 1e9 : 0);
+    fprintf(stderr, "run: read %.0f bytes in %.3f s of loader time (%.3f GB/s), the first layer in %.3f s\n",
+            r->read_bytes, r->read_s, r->read_s > 0 ? r->read_bytes / r->read_s / 1e9 : 0, r->read_first_s);
     if (in->device != REAP_DEVICE_CUDA) return;
     const reap_gpu_counters *g = &r->gpu;
     fprintf(stderr, "gpu: %d GPU(s), %d rows per chunk, peak memory %.2f GiB\n", g->n_devices, g->chunk_rows,

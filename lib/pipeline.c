@@ -142,7 +142,7 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
         double ta = reap_now();
         loader *f = &ld[cur];
         if (reading) pthread_join(th, NULL), reading = 0;  // layer l is in memory (waits for the disk)
-        if (l == first) inf.first_ready_s = reap_now() - t_start;
+        if (l == first) inf.first_ready_s = reap_now() - t_start, inf.read_first_s = f->secs;
         inf.read_s += f->secs;
         if (f->st) {
             st = reap_fail(f->st, "%s", f->err);

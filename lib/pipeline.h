@@ -47,6 +47,7 @@ typedef struct {
     double seconds;            // wall time from the call to the end of the last layer
     double first_ready_s;      // wall time until the first layer was in memory (and the GPU open)
     double read_s;             // seconds the loader threads read, summed over layers
+    double read_first_s;       // of which the first layer's (read while nothing else could overlap)
     double wait_s, forward_s;  // seconds the loop waited for weights, and ran layers
     double read_bytes;         // host bytes of the layers read
     reap_gpu_counters gpu;     // CUDA runs

@@ -163,7 +163,8 @@ typedef struct {
     reap_stats *out;
     float *h;
     size_t hn, ntok;  // floats of h, tokens
-    double t0;
+    double t0;        // start of the run
+    double layers_s;  // seconds of the layers so far (waiting for weights + forward): the ETA's rate
     int first;
 } score_run;
 
@@ -179,7 +180,8 @@ static int after_layer(void *ctx, int l, const reap_pipeline_layer *li) {
     const int L = r->out->n_layers;
     int st;
     if (r->p->work_dir && (st = workdir_commit(r->p->work_dir, r->out, l + 1, r->h, r->hn))) return st;
-    double el = reap_now() - r->t0, eta = el / (l + 1 - r->first) * (L - l - 1);
+    r->layers_s += li->wait_s + li->forward_s;
+    double el = reap_now() - r->t0, eta = r->layers_s / (l + 1 - r->first) * (L - l - 1);
     char e1[32], e2[32];
     fmt_secs(el, e1, sizeof e1);
     fmt_secs(eta, e2, sizeof e2);
@@ -290,7 +292,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
             reap_info("resuming from %s: %d of %d layers already done", p->work_dir, done_layers, cfg.n_layers);
     }
     inf.resumed_at = done_layers;
-    score_run run = {p, out, h, ntok * H, ntok, reap_now(), done_layers};
+    score_run run = {p, out, h, ntok * H, ntok, reap_now(), 0, done_layers};
     reap_pipeline_params pp = reap_pipeline_default_params();
     pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read = p->read;
     pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
@@ -300,7 +302,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
                            &inf.run);
     reap_progress_done();
     inf.layers = inf.run.layers;
-    inf.seconds = inf.run.seconds;
+    inf.seconds = inf.run.seconds - inf.run.first_ready_s;  // the layer loop, as before the pipeline existed
     if (inf.run.gpu_settings) cJSON_AddItemToObject(out->calib, "gpu", inf.run.gpu_settings);
     inf.run.gpu_settings = NULL;
     if (st == REAP_EINTR && p->work_dir)

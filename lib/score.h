@@ -56,7 +56,7 @@ typedef struct {
     int rows_total, rows, seq_len;  // whole set, this shard
     int64_t tokens, tokens_valid;   // this shard's tokens (all, unmasked)
     int layers, resumed_at;         // layers run; first layer run (0: fresh)
-    double seconds;                 // wall time of the layer loop (excluding calibration)
+    double seconds;                 // wall time of the layer loop (from the first layer in memory to the end)
     reap_pipeline_info run;         // the layer pipeline's figures (GPU counters, read times)
     double calib_seconds;           // calibration loading, tokenising and packing
     size_t mem_layer, mem_hidden, mem_workspace, mem_estimate;  // bytes
