@@ -49,7 +49,10 @@ static const char *k_details =
     "--gpu-mem; it sets the GEMM shapes, so it can move the last bits). Both are recorded in the\n"
     "statistics file (calibration.gpu). --profile prints the GPU time of every step of every layer, and\n"
     "-v a summary (phases, TFLOP/s, peak GPU memory, disk rate): bench/gpu_bench.sh reads those.\n"
-    "Environment: REAP_READ_THREADS is a second spelling of --read-threads.";
+    "\n"
+    "Environment: REAP_READ_THREADS (a second spelling of --read-threads), REAP_READ_PART_BYTES (expert\n"
+    "bytes per part handed to the GPU copy as a layer is read, default 64 MiB), OMP_NUM_THREADS (as\n"
+    "--threads), SLURM_ARRAY_TASK_* (the default --shard, above); every command: see `reap --help`.";
 
 static int parse_shard(const char *s, int *i, int *n) {
     char *e1, *e2;
