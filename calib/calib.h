@@ -72,6 +72,9 @@ int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const re
 // Fisher-Yates from the top, j = uniform in [0, i] by rejection from splitmix64(seed) outputs.
 void reap_calib_shuffle(uint64_t seed, int64_t *perm, int64_t n);
 
+// The chat renderer of model_dir's config.json model_type (errors name the file and the value).
+int reap_calib_model_chat(const char *model_dir, const reap_chat_family **fam);
+
 // The calibration rows `reap score` feeds the checkpoint in model_dir: every source of specs
 // (n_specs of them; NULL or 0: {"builtin"}) loaded in order and rendered with the chat format of
 // config.json's model_type, tokenised with model_dir/tokenizer.json, packed by p. Errors name the

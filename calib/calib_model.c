@@ -9,8 +9,7 @@
 
 static const char *const default_specs[] = {"builtin"};
 
-// The chat renderer of model_dir's config.json model_type.
-static int model_chat_family(const char *model_dir, const reap_chat_family **fam) {
+int reap_calib_model_chat(const char *model_dir, const reap_chat_family **fam) {
     char *cpath = reap_path_join(model_dir, "config.json"), *text = NULL;
     size_t len;
     int st = reap_read_file(cpath, &text, &len);
@@ -20,7 +19,8 @@ static int model_chat_family(const char *model_dir, const reap_chat_family **fam
         if (!cfg) st = reap_fail(REAP_EINVAL, "%s: not valid JSON", cpath);
         else if (!cJSON_IsString(mt)) st = reap_fail(REAP_EINVAL, "%s: no string \"model_type\"", cpath);
         else if (!(*fam = reap_chat_family_find(mt->valuestring)))
-            st = reap_fail(REAP_EINVAL, "%s: model_type \"%s\" has no chat renderer", cpath, mt->valuestring);
+            st = reap_fail(REAP_EINVAL, "%s: model_type \"%s\" has no chat renderer (known: minimax_m2)", cpath,
+                           mt->valuestring);
     }
     cJSON_Delete(cfg);
     free(text);
@@ -32,7 +32,7 @@ int reap_calib_pack_model(const char *model_dir, const char *const *specs, int n
                           reap_packed *out) {
     memset(out, 0, sizeof *out);
     const reap_chat_family *fam = NULL;
-    int st = model_chat_family(model_dir, &fam);
+    int st = reap_calib_model_chat(model_dir, &fam);
     if (st) return st;
 
     reap_samples samples = {0};

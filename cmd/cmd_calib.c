@@ -24,26 +24,10 @@ static const char *k_details =
     "running past the row end cut there (its rest dropped), masked padding at the tail.\n"
     "--out FILE writes one JSON object per row: {\"row\": i, \"ids\": [...], \"mask\": [0|1 ...]}.";
 
+// The chat format: the checkpoint's, or MiniMax-M2's when no checkpoint is given.
 static int model_family(const char *dir, const reap_chat_family **fam) {
     *fam = &reap_chat_minimax_m2;
-    if (!dir) return REAP_OK;
-    char *path = reap_path_join(dir, "config.json"), *data;
-    size_t len;
-    int st = reap_read_file(path, &data, &len);
-    if (st) {
-        free(path);
-        return st;
-    }
-    cJSON *cfg = cJSON_ParseWithLength(data, len);
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
-    if (!cfg) st = reap_fail(REAP_EINVAL, "%s: not valid JSON", path);
-    else if (!cJSON_IsString(mt)) st = reap_fail(REAP_EINVAL, "%s: no string \"model_type\"", path);
-    else if (!(*fam = reap_chat_family_find(mt->valuestring)))
-        st = reap_fail(REAP_EINVAL, "%s: model_type \"%s\" has no chat renderer (known: minimax_m2)", path, mt->valuestring);
-    cJSON_Delete(cfg);
-    free(data);
-    free(path);
-    return st;
+    return dir ? reap_calib_model_chat(dir, fam) : REAP_OK;
 }
 
 static int write_rows(const char *path, const reap_packed *pk) {

@@ -13,42 +13,13 @@
 #include <algorithm>
 #include <vector>
 
-#include "kern.cuh"
-#include <cublas_v2.h>
-#ifndef _Noreturn
-#define _Noreturn __attribute__((noreturn))
-#endif
+#define DEV_SEED 0x9E3779B97F4A7C15ull
+#include "dev.cuh"
 extern "C" {
-#include "common.h"
-#include "dtype.h"
 #include "observer.h"
 }
-
-typedef __nv_bfloat16 bf16;
-static int failures = 0;
-#define CU(x)                                                                                   \
-    do {                                                                                        \
-        cudaError_t e_ = (x);                                                                   \
-        if (e_ != cudaSuccess) {                                                                \
-            printf("FAIL cuda: %s: %s (line %d)\n", #x, cudaGetErrorString(e_), __LINE__);      \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double urand() {  // [0, 1)
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-static float nrand() { return (float)(sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307 * urand())); }
 static float bf(float x) { return reap_bf16_to_f32(reap_f32_to_bf16(x)); }
 
-template <class T> static T *dev(size_t n) {
-    T *p;
-    CU(cudaMalloc((void **)&p, n * sizeof(T) + 16));
-    CU(cudaMemset(p, 0xFF, n * sizeof(T) + 16));
-    return p;
-}
 template <class T> static T *up(const std::vector<T> &v) {
     T *p = dev<T>(v.size());
     CU(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));

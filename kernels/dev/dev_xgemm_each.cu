@@ -19,48 +19,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "kern.cuh"
-#ifndef _Noreturn
-#define _Noreturn __attribute__((noreturn))  // C11's keyword, for lib/common.h under C++
-#endif
-extern "C" {
-#include "common.h"
-#include "dtype.h"
-}
+#define DEV_SEED 0x2545F4914F6CDD1Dull
+#include "dev.cuh"
 
-typedef __nv_bfloat16 bf16;
-static int failures = 0;
-#define CU(x)                                                                                   \
-    do {                                                                                        \
-        cudaError_t e_ = (x);                                                                   \
-        if (e_ != cudaSuccess) {                                                                \
-            printf("FAIL cuda: %s: %s (line %d)\n", #x, cudaGetErrorString(e_), __LINE__);      \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
-#define CB(x)                                                                                   \
-    do {                                                                                        \
-        cublasStatus_t s_ = (x);                                                                \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                      \
-            printf("FAIL cublas: %s: status %d (line %d)\n", #x, (int)s_, __LINE__);            \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
-
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static double urand() {  // [0, 1)
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-static float nrand() { return (float)(sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307 * urand())); }
-
-// n elements of T on the device, poisoned (0xFF bytes: NaN as f32 or bf16)
-template <class T> static T *dev(size_t n) {
-    T *p;
-    CU(cudaMalloc((void **)&p, n * sizeof(T) + 16));
-    CU(cudaMemset(p, 0xFF, n * sizeof(T) + 16));
-    return p;
-}
 // n random bf16 values (never zero) on the host as float (exact) and on the device
 static bf16 *rand_bf16(size_t n, float scale, std::vector<float> &host) {
     std::vector<uint16_t> b(n);
