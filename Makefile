@@ -6,6 +6,7 @@
 #   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
 #   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath)
+#   make install         build/reap to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local); make uninstall
 
 CC      ?= gcc
 NVCC    ?= nvcc
@@ -66,7 +67,7 @@ DEV_TEST_BIN = $(filter-out $(BUILD)/dev/dev_rates,$(DEV_BIN))
 DEV_KERN_OBJ = $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter-out kernels/gpu%.cu,$(CU_SRC)))
 HOST_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o
 
-.PHONY: all test deps bundle clean help info dev demo
+.PHONY: all test deps bundle clean help info dev demo install uninstall
 all: info $(BUILD)/reap
 
 info:
@@ -115,6 +116,15 @@ demo: all
 deps:
 	@sh tests/deps.sh
 
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/reap $(DESTDIR)$(BINDIR)/reap
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/reap
+
 bundle: all
 	@sh examples/bundle.sh $(BUILD)/reap dist/reap
 
@@ -122,4 +132,4 @@ clean:
 	rm -rf build dist
 
 help:
-	@sed -n "1,10p" Makefile
+	@sed -n "1,11p" Makefile

@@ -222,12 +222,9 @@ int reap_cmd_score(int argc, char **argv) {
     if (!st && !out)
         out = p.shard_count > 1 ? (out_buf = reap_xasprintf("scores.shard-%d-of-%d.json", p.shard_index, p.shard_count))
                                 : "scores.json";
-    if (!st) {  // refuse an unwritable output now, not after the run
-        char *od = reap_path_dir(out);
-        if (reap_is_dir(out)) st = reap_fail(REAP_EINVAL, "%s: the output is a directory (-o names a file)", out);
-        else if (!reap_is_dir(od)) st = reap_fail(REAP_EINVAL, "%s: directory '%s' does not exist", out, od);
-        free(od);
-    }
+    // Refuse an unwritable output now, not after the run (a statistics file is at most a few MB).
+    if (!st && reap_is_dir(out)) st = reap_fail(REAP_EINVAL, "%s: the output is a directory (-o names a file)", out);
+    else if (!st) st = reap_check_output(out, 4u << 20);
     p.work_dir = work_dir;
     int slow_ms = reap_cmd_env_test_slow_ms();  // test-only throttle (tests/e2e_score*.sh)
     if (slow_ms > 0) p.after_layer = slow_after_layer, p.after_ctx = &slow_ms;

@@ -41,10 +41,35 @@ static void usage(FILE *out) {
                  "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits)\n");
 }
 
+// The command nearest to a mistyped one (a prefix, or at most 2 edits away), or NULL.
+static const char *nearest_command(const char *s) {
+    const char *best = NULL;
+    int bd = 3;
+    for (int i = 0; i < N_COMMANDS; i++) {
+        int dd = strncmp(commands[i].name, s, strlen(s)) == 0 && *s ? 1 : reap_edit_distance(s, commands[i].name);
+        if (dd < bd) bd = dd, best = commands[i].name;
+    }
+    return best;
+}
+
+static int run_command(int i, int argc, char **argv) {
+    int st = commands[i].fn(argc, argv);
+    if (st != REAP_OK) {
+        fflush(stdout);
+        fprintf(stderr, "reap: error: %s\n", reap_err_msg());
+    }
+    return reap_exit_code(st);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {  // reap help CMD = reap CMD --help
+        argv[1] = argv[2];
+        argv[2] = "--help";
+        argc = 3;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -66,15 +91,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "reap: error: REAP_CPU_ISA=%s: expected avx512, avx2 or generic (one this CPU has)\n", isa);
         return 2;
     }
-    for (int i = 0; i < N_COMMANDS; i++) {
-        if (strcmp(argv[1], commands[i].name) != 0) continue;
-        int st = commands[i].fn(argc - 1, argv + 1);
-        if (st != REAP_OK) {
-            fflush(stdout);
-            fprintf(stderr, "reap: error: %s\n", reap_err_msg());
-        }
-        return reap_exit_code(st);
-    }
-    fprintf(stderr, "reap: error: unknown command '%s' (see reap --help)\n", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return run_command(i, argc - 1, argv + 1);
+    const char *near = nearest_command(argv[1]);
+    if (near) fprintf(stderr, "reap: error: unknown command '%s': did you mean '%s'? (see reap --help)\n", argv[1], near);
+    else fprintf(stderr, "reap: error: unknown command '%s' (see reap --help)\n", argv[1]);
     return 2;
 }

@@ -127,6 +127,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
     CK(cudaEventCreate(&d->ev1));
     CK(cudaEventCreateWithFlags(&d->staged_ev, cudaEventDisableTiming));
     reap_stage_init(&d->st, c->n_experts + 2);  // parts: the non-expert tensors + expert ranges
+    d->up_layer = -1;
 
     const int dt0 = open_dtype(c);  // another expert dtype reallocates raw at its first layer
     reap_gpu_layout_make(c, g->chunk_rows, g->T, dt0, g->p.router, &d->lay);
@@ -560,7 +561,14 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     const reap_m2_config *c = &g->cfg;
     const int E = c->n_experts;
     CK(cudaSetDevice(d->ordinal));
-    TRY(reap_gpu_upload_weights(g, d, w));
+    // The same layer again (another stream of `reap eval`'s what-if variants: the same weights with
+    // another routing bias) runs on the weights already there; only the bias is copied.
+    if (d->up_layer != w->layer || d->up_w1 != w->w1) {
+        d->up_layer = -1;
+        TRY(reap_gpu_upload_weights(g, d, w));
+        d->up_layer = w->layer, d->up_w1 = w->w1;
+    }
+    if (w->bias) CK(cudaMemcpyAsync(d->bias, w->bias, (size_t)E * 4, cudaMemcpyHostToDevice, d->s));
     void *zero[] = {d->st_cnt, d->st_gate, d->st_norm, d->st_reap};
     for (int i = 0; i < 4; i++) CK(cudaMemsetAsync(zero[i], 0, (size_t)E * 8, d->s));
     CK(cudaMemsetAsync(d->st_tokens, 0, 8, d->s));

@@ -41,7 +41,10 @@ int reap_gpu_count(void);
 int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out);
 void reap_gpu_close(reap_gpu *g);  // accepts NULL
 // One decoder layer on h (rows*T, H) f32 host memory in place, accumulating st exactly like
-// reap_layer_forward_cpu (within the tolerance stated in the tests).
+// reap_layer_forward_cpu (within the tolerance stated in the tests). Called again with the same
+// layer (same layer index and host w1) it reuses the weights already on the GPU and takes only
+// w->bias anew: several streams of hidden states (what-if variants, each with its own routing
+// bias) then share one upload of the layer.
 int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,
                            reap_router_mode mode, reap_layer_stats *st);
 

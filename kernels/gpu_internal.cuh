@@ -38,6 +38,8 @@ typedef struct {
     int raw_dt;               // expert dtype raw was sized for
     reap_gpu_raw_layout rl;
     float *keep;              // ln1, ln2, q_norm, k_norm, gate, bias of the computing layer
+    int up_layer;             // the layer whose bf16 weights and keep are on the GPU (-1: none)
+    const uint8_t *up_w1;     // its host w1 (with up_layer: the same weights again need no upload)
     cudaStream_t s_w;         // staged weight copies
     cudaEvent_t staged_ev;    // recorded on s_w after the last copy of a staged layer
     reap_stage st;            // what raw holds or may take (lib/stage.h), under g->mu

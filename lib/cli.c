@@ -76,6 +76,19 @@ static int set_value(const reap_cmd_spec *spec, const reap_opt *o, const char *v
     return 0;
 }
 
+// The long option nearest to a mistyped one (at most 2 edits, or a prefix of one), or NULL.
+static const char *nearest_long(const reap_cmd_spec *spec, const char *word) {
+    static const char *const common[] = {"help", "quiet", "verbose"};
+    const char *best = NULL;
+    int bd = 3;
+    for (int i = 0; i < spec->n_opts + 3; i++) {
+        const char *n = i < spec->n_opts ? spec->opts[i].name : common[i - spec->n_opts];
+        int d = *word && !strncmp(n, word, strlen(word)) ? 1 : reap_edit_distance(word, n);
+        if (d < bd) bd = d, best = n;
+    }
+    return best;
+}
+
 int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos, int *npos) {
     char **p = reap_xcalloc((size_t)argc + 1, sizeof(char *));
     int np = 0, only_pos = 0;
@@ -114,6 +127,12 @@ int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos
             o = find_long(spec, name, len);
             if (!o) {
                 free(p);
+                char word[64];
+                snprintf(word, sizeof word, "%.*s", (int)(len < 63 ? len : 63), name);
+                const char *near = nearest_long(spec, word);
+                if (near)
+                    return reap_fail(REAP_EUSAGE, "reap %s: unknown option '%s': did you mean '--%s'? (see reap %s --help)",
+                                     spec->name, a, near, spec->name);
                 return reap_fail(REAP_EUSAGE, "reap %s: unknown option '%s' (see reap %s --help)", spec->name, a, spec->name);
             }
             if (eq) val = eq + 1;

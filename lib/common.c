@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +268,38 @@ static int write_stream(const char *path, const void *data, size_t len) {
     return st;
 }
 
+int reap_check_output(const char *path, uint64_t bytes) {
+    reap_dest kind = reap_dest_of(path);
+    if (kind == REAP_DEST_OTHER)
+        return reap_fail(REAP_EINVAL, "%s: not a regular file, character device or FIFO (-o names a file)", path);
+    if (kind == REAP_DEST_STREAM) {  // a FIFO without a reader yet is fine: the reader may come later
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0 && errno != ENXIO) return reap_fail(REAP_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return REAP_OK;
+    }
+    char *dir = reap_path_dir(path);
+    int st = REAP_OK;
+    if (!reap_is_dir(dir)) {
+        st = reap_fail(REAP_EINVAL, "%s: directory '%s' does not exist", path, dir);
+    } else {
+        char *probe = reap_xasprintf("%s.tmp.%d", path, (int)getpid());
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) st = reap_fail(REAP_EIO, "%s: cannot create a file in '%s': %s", path, dir, strerror(errno));
+        else close(fd), unlink(probe);
+        free(probe);
+        struct statvfs vfs;
+        if (!st && statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < bytes) {
+            char a[32], b[32];
+            st = reap_fail(REAP_EIO, "%s: '%s' has %s free, the output needs about %s", path, dir,
+                           reap_fmt_bytes((double)vfs.f_bavail * vfs.f_frsize, a, sizeof a),
+                           reap_fmt_bytes((double)bytes, b, sizeof b));
+        }
+    }
+    free(dir);
+    return st;
+}
+
 int reap_write_file_atomic(const char *path, const void *data, size_t len) {
     reap_dest kind = reap_dest_of(path);
     if (kind == REAP_DEST_STREAM) return write_stream(path, data, len);
@@ -299,6 +332,52 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
     }
     free(real);
     return st;
+}
+
+int reap_dir_replace(const char *tmp, const char *out, char **old) {
+    *old = NULL;
+    int st = REAP_OK;
+    if (!reap_exists(out)) {
+        if (rename(tmp, out) != 0) return reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, out, strerror(errno));
+    } else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_EXCHANGE) == 0) {
+        *old = reap_xstrdup(tmp);
+    } else if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+        return reap_fail(REAP_EIO, "%s: cannot exchange with %s: %s", tmp, out, strerror(errno));
+    } else {
+        char *aside = reap_xasprintf("%s.old-%d", out, (int)getpid());
+        if (rename(out, aside) != 0) {
+            st = reap_fail(REAP_EIO, "%s: cannot move the old output aside: %s", out, strerror(errno));
+            free(aside);
+            return st;
+        }
+        if (rename(tmp, out) != 0) {
+            st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, out, strerror(errno));
+            rename(aside, out);
+            free(aside);
+            return st;
+        }
+        *old = aside;
+    }
+    char *parent = reap_path_dir(out);
+    st = reap_fsync_dir(parent);
+    free(parent);
+    return st;
+}
+
+int reap_edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 30 || lb > 30) return 9;
+    int d[32][32];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int m = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < m) m = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < m) m = d[i][j - 1] + 1;
+            d[i][j] = m;
+        }
+    return d[la][lb] < 9 ? d[la][lb] : 9;
 }
 
 int reap_copy_file(const char *src, const char *dst) {

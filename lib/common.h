@@ -71,11 +71,23 @@ reap_dest reap_dest_of(const char *path);
 // A whole output file by reap_dest_of's rules: tmp + fsync + rename + fsync dir for a regular file
 // (through a symbolic link, the file it names is replaced and the link kept), in place for a stream.
 int reap_write_file_atomic(const char *path, const void *data, size_t len);
+// Checks, before a long run, that reap_write_file_atomic(path, ...) of about `bytes` can succeed:
+// the directory exists, a file can be created in it (read-only file system, permissions), and its
+// file system has room (statvfs, where it tells); a stream is opened for writing. Errors name path.
+int reap_check_output(const char *path, uint64_t bytes);
+// Puts the finished directory tmp in place of out (a sibling). When out exists the two are exchanged
+// in one step (renameat2 RENAME_EXCHANGE: out is never absent, and a kill at any moment leaves out
+// whole, old or new); *old (malloc'd) then names what to delete: the old output, now at tmp. File
+// systems without the exchange fall back to renaming out aside to OUT.old-PID first (*old names it).
+// *old is NULL when out did not exist. Then fsyncs the parent directory.
+int reap_dir_replace(const char *tmp, const char *out, char **old);
 int reap_copy_file(const char *src, const char *dst); // streamed copy + fsync (dst written in place)
 char *reap_path_join(const char *a, const char *b);  // malloc'd "a/b"
 char *reap_path_dir(const char *path);  // malloc'd directory part: "a/b" -> "a", "b" -> ".", "/b" -> "/"
 int reap_is_dir(const char *path);
 int reap_exists(const char *path);
+// Levenshtein distance of two short words, capped at 9 (words over 30 characters: 9): "did you mean".
+int reap_edit_distance(const char *a, const char *b);
 // Human-readable byte count ("3.62 GB", "512 MiB" style: decimal GB for totals).
 const char *reap_fmt_bytes(double bytes, char *buf, size_t cap);
 

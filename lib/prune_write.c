@@ -45,7 +45,9 @@ static int abs_out_path(const char *out, char **abs) {
     int st = REAP_OK;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
         st = reap_fail(REAP_EUSAGE, "%s: the output must name a new directory", out);
-    } else if ((st = reap_mkdir_p(parent)) == REAP_OK) {
+    } else if (!reap_is_dir(parent)) {  // as score: a typo in the path is not silently created
+        st = reap_fail(REAP_EINVAL, "%s: directory '%s' does not exist", out, parent);
+    } else {
         char rp[PATH_MAX];
         if (!realpath(parent, rp)) st = reap_fail(REAP_EIO, "%s: cannot resolve: %s", parent, strerror(errno));
         else *abs = reap_xasprintf("%s%s%s", rp, strcmp(rp, "/") ? "/" : "", base);
@@ -93,24 +95,30 @@ static int take_lock(const char *lock_path, int *fd_out) {
     return reap_fail(REAP_EIO, "%s: could not take the lock", lock_path);
 }
 
-// Removes OUT.tmp-* siblings left by a killed run (we hold OUT's lock, so no live run owns them).
+// Removes OUT.tmp-XXXXXX and OUT.old-PID siblings left by a killed run (we hold OUT's lock, so no
+// live run owns them): a half-written output, or an old output a replace had not deleted yet.
 static void remove_stale_tmp(const char *abs_out) {
     char *parent = reap_xstrdup(abs_out);
     char *slash = strrchr(parent, '/');
     const char *base = abs_out + (slash - parent) + 1;
     if (slash == parent) slash[1] = 0;
     else *slash = 0;
-    char *prefix = reap_xasprintf("%s.tmp-", base);
+    char *prefix = reap_xasprintf("%s.tmp-", base), *old_prefix = reap_xasprintf("%s.old-", base);
     DIR *d = opendir(parent);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || strlen(e->d_name) != strlen(prefix) + 6) continue;
+        int is_tmp = strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strlen(e->d_name) == strlen(prefix) + 6;
+        int is_old = strncmp(e->d_name, old_prefix, strlen(old_prefix)) == 0 &&
+                     strspn(e->d_name + strlen(old_prefix), "0123456789") == strlen(e->d_name + strlen(old_prefix)) &&
+                     e->d_name[strlen(old_prefix)];
+        if (!is_tmp && !is_old) continue;
         char *p = reap_path_join(parent, e->d_name);
         reap_info("removing %s left by an interrupted run", p);
         remove_tree(p);
         free(p);
     }
     if (d) closedir(d);
+    free(old_prefix);
     free(prefix);
     free(parent);
 }
@@ -410,23 +418,10 @@ int reap_prune_write(const reap_ckpt *c, const reap_prune_plan *pl, const char *
         remove_tree(tmp);
         goto unlock;
     }
-    if (reap_exists(out)) {
-        old = reap_xasprintf("%s.old-%d", out, (int)getpid());
-        if (rename(out, old) != 0) {
-            st = reap_fail(REAP_EIO, "%s: cannot move the old output aside: %s", out, strerror(errno));
-            remove_tree(tmp);
-            goto unlock;
-        }
-    }
-    if (rename(tmp, out) != 0) {
-        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, out, strerror(errno));
-        if (old) rename(old, out);
+    if ((st = reap_dir_replace(tmp, out, &old))) {
         remove_tree(tmp);
         goto unlock;
     }
-    char *parent = reap_path_dir(out);
-    st = reap_fsync_dir(parent);
-    free(parent);
     if (old) remove_tree(old);
 unlock:
     unlink(lock);

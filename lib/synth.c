@@ -388,6 +388,32 @@ static int is_flat_dir(const char *dir) {
     return ok;
 }
 
+// Removes BASE.tmp.PID and BASE.old-PID siblings of synth runs that are gone (killed: their process
+// no longer exists), flat directories only; those of a live run are left alone.
+static void remove_stale_siblings(const char *base) {
+    char *parent = reap_path_dir(base);
+    const char *slash = strrchr(base, '/'), *name = slash ? slash + 1 : base;
+    char *p_tmp = reap_xasprintf("%s.tmp.", name), *p_old = reap_xasprintf("%s.old-", name);
+    DIR *d = opendir(parent);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *pid_s = NULL;
+        if (!strncmp(de->d_name, p_tmp, strlen(p_tmp))) pid_s = de->d_name + strlen(p_tmp);
+        else if (!strncmp(de->d_name, p_old, strlen(p_old))) pid_s = de->d_name + strlen(p_old);
+        if (!pid_s || !*pid_s || strspn(pid_s, "0123456789") != strlen(pid_s) || strlen(pid_s) > 9) continue;
+        long pid = strtol(pid_s, NULL, 10);
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+        char *f = reap_path_join(parent, de->d_name);
+        if (reap_is_dir(f) && is_flat_dir(f)) {
+            reap_info("removing %s left by an interrupted synth", f);
+            remove_flat_dir(f);
+        }
+        free(f);
+    }
+    if (d) closedir(d);
+    free(p_tmp), free(p_old), free(parent);
+}
+
 static char *shard_name(int s, int n) { return reap_xasprintf("model-%05d-of-%05d.safetensors", s + 1, n); }
 
 static int cmp_name(const void *a, const void *b) {
@@ -536,6 +562,7 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
     char *base = reap_xstrdup(out_dir);
     size_t bl = strlen(base);
     while (bl > 1 && base[bl - 1] == '/') base[--bl] = 0;
+    remove_stale_siblings(base);
     char *tmp = reap_xasprintf("%s.tmp.%d", base, (int)getpid());
     if (mkdir(tmp, 0755) != 0) {
         st = reap_fail(REAP_EIO, "%s: cannot create directory: %s", tmp, strerror(errno));
@@ -560,21 +587,11 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
     if (!st) st = write_index(&pl, tmp);
     if (!st && cancelled(p)) st = reap_fail(REAP_EINTR, "%s: interrupted", out_dir);
     char *old = NULL;
-    if (!st && reap_exists(base)) {  // --force: move the old one aside, swap, then delete it
-        old = reap_xasprintf("%s.old.%d", base, (int)getpid());
-        if (rename(base, old) != 0) st = reap_fail(REAP_EIO, "%s: cannot move aside: %s", base, strerror(errno));
-    }
-    if (!st && rename(tmp, base) != 0) {
-        st = reap_fail(REAP_EIO, "%s: cannot rename to %s: %s", tmp, base, strerror(errno));
-        if (old) rename(old, base);
-    }
+    if (!st) st = reap_dir_replace(tmp, base, &old);  // with --force: exchanged in one step
     if (st) {
         remove_flat_dir(tmp);
     } else {
         if (old) remove_flat_dir(old);
-        char *parent = reap_path_dir(base);
-        st = reap_fsync_dir(parent);
-        free(parent);
         double secs = reap_now() - t0;
         char b1[32];
         reap_info("synth: %d tensors, %s of tensor data in %d shard%s -> %s (%.1f s%s)", pl.n,
