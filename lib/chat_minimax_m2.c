@@ -2,7 +2,7 @@
 // the official chat_template.jinja produces for a full conversation with add_generation_prompt
 // false (calibration is teacher forced: no trailing "]~b]ai\n<think>\n").
 //
-//   ]~!b[]~b]system\n{system text or "You are a helpful assistant."}{tools block}[e~[\n
+//   ]~!b[]~b]system\n{system text, or the default below}{tools block}[e~[\n
 //   ]~b]user\n{content}[e~[\n
 //   ]~b]ai\n[<think>\n{reasoning}\n</think>\n\n]{content}[\n<minimax:tool_call>\n{invokes}</minimax:tool_call>][e~[\n
 //   ]~b]tool\n<response>{result}</response>[\n<response>{result}</response>...][e~[\n
@@ -35,7 +35,9 @@
 
 #include "chat.h"
 
-static const char *k_default_system = "You are a helpful assistant.";
+// The official template's system message when a conversation has none (public renderings of the
+// MiniMax-M2 template and the M2.5/M2.7 cards agree; the spec's shorter text was an error, issue 14).
+static const char *k_default_system = "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.";
 
 static int bad(const char *what, int idx) {
     if (idx >= 0) return reap_fail(REAP_EINVAL, "message %d: %s", idx, what);

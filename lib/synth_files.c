@@ -238,7 +238,7 @@ static int write_tokenizer(const reap_synth_params *p, const char *dir) {
 // The MiniMax-M2 chat format of spec section 5, as a Jinja template (written for reap).
 static const char chat_template[] =
     "{#- MiniMax-M2-style chat template (synthetic reap checkpoint; follows the format of the real model) -#}\n"
-    "{%- set ns = namespace(system='You are a helpful assistant.', start=0, last_user=-1) -%}\n"
+    "{%- set ns = namespace(system='You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.', start=0, last_user=-1) -%}\n"
     "{%- if messages and messages[0].role == 'system' -%}\n"
     "  {%- set ns.system = messages[0].content -%}\n"
     "  {%- set ns.start = 1 -%}\n"

@@ -16,7 +16,7 @@ cat >"$dir/chat.jsonl" <<'EOF'
 EOF
 printf '%s\n' \
     ']~!b[]~b]system' \
-    'You are a helpful assistant.' \
+    'You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.' \
     '' \
     '# Tools' \
     'You may call one or more tools to assist with the user query.' \

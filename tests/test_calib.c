@@ -100,14 +100,14 @@ static void test_reader_record_shapes(void) {
     CHECK(strcmp(s.v[0].text, "raw text") == 0);
     CHECK_STR_CONTAINS(s.v[0].origin, "shapes.jsonl:1");
     CHECK_STR_CONTAINS(s.v[1].origin, "shapes.jsonl:3");  // blank line 2 skipped, numbering kept
-    CHECK(strcmp(s.v[1].text, "]~!b[]~b]system\nYou are a helpful assistant.[e~[\n]~b]user\nReverse a list in Python.[e~[\n"
+    CHECK(strcmp(s.v[1].text, "]~!b[]~b]system\nYou are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n]~b]user\nReverse a list in Python.[e~[\n"
                               "]~b]ai\nxs[::-1][e~[\n") == 0);
     CHECK_STR_CONTAINS(s.v[2].text, "]~b]user\nSum.\n\n[1,2][e~[\n");
     CHECK_STR_CONTAINS(s.v[3].text, "<tool>{\"name\": \"w\", \"parameters\": {}}</tool>\n");
     CHECK_STR_CONTAINS(s.v[3].text, "]~b]user\nWeather in Oslo?[e~[\n]~b]ai\n\n<minimax:tool_call>\n<invoke name=\"w\">\n"
                                     "<parameter name=\"city\">Oslo</parameter>\n<parameter name=\"days\">2</parameter>\n"
                                     "</invoke>\n</minimax:tool_call>[e~[\n");
-    CHECK(strcmp(s.v[4].text, "]~!b[]~b]system\nYou are a helpful assistant.[e~[\n]~b]user\nhi[e~[\n") == 0);
+    CHECK(strcmp(s.v[4].text, "]~!b[]~b]system\nYou are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n]~b]user\nhi[e~[\n") == 0);
     CHECK_STR_CONTAINS(s.v[4].origin, "shapes.jsonl:6");  // last line without a newline
     CHECK(strstr(s.v[4].source, "shapes.jsonl") != NULL);
     reap_samples_free(&s);

@@ -14,7 +14,7 @@ static const char *in_system_default =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Write hello world in C.\"}, {\"role\": \"assistant\", \"content\": \"int main(void) { puts(\\\"hello\\\"); }\"}]}";
 static const char *want_system_default =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Write hello world in C.[e~[\n"
         "]~b]ai\n"
@@ -36,7 +36,7 @@ static const char *in_tools_block =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather in Zürich?\"}, {\"role\": \"assistant\", \"content\": \"Let me check.\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Wetter für eine Stadt — 天气\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\", \"minimum\": 1}}, \"required\": [\"city\"]}}}, {\"type\": \"function\", \"function\": {\"name\": \"now\", \"description\": \"Current time.\\nNo args.\", \"parameters\": {\"type\": \"object\", \"properties\": {}}}}]}";
 static const char *want_tools_block =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.\n"
         "\n"
         "# Tools\n"
         "You may call one or more tools to assist with the user query.\n"
@@ -66,7 +66,7 @@ static const char *in_reasoning_content =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Is 7 prime?\"}, {\"role\": \"assistant\", \"reasoning_content\": \"7 has no divisors but 1 and 7.\", \"content\": \"Yes.\"}]}";
 static const char *want_reasoning_content =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Is 7 prime?[e~[\n"
         "]~b]ai\n"
@@ -81,7 +81,7 @@ static const char *in_reasoning_in_content =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Is 9 prime?\"}, {\"role\": \"assistant\", \"content\": \"<think>\\n9 = 3 * 3.\\n</think>\\n\\nNo, 9 = 3 x 3.\"}]}";
 static const char *want_reasoning_in_content =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Is 9 prime?[e~[\n"
         "]~b]ai\n"
@@ -96,7 +96,7 @@ static const char *in_parallel_calls =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather in Paris and Rome?\"}, {\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": [{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}}, {\"id\": \"c2\", \"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}}]}]}";
 static const char *want_parallel_calls =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Weather in Paris and Rome?[e~[\n"
         "]~b]ai\n"
@@ -115,7 +115,7 @@ static const char *in_non_string_args =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"run\"}, {\"role\": \"assistant\", \"content\": \"Running.\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"run\", \"arguments\": {\"cmd\": \"echo \\\"hi\\\"\\n\", \"timeout\": 30, \"ratio\": 0.25, \"tiny\": 1e-07, \"verbose\": true, \"env\": null, \"args\": [\"-l\", \"/tmp\", 3], \"opts\": {\"depth\": 2, \"name\": \"naïve\", \"tab\": \"a\\tb\"}}}}]}]}";
 static const char *want_non_string_args =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "run[e~[\n"
         "]~b]ai\n"
@@ -139,7 +139,7 @@ static const char *in_consecutive_tool_results =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather in Paris and Rome?\"}, {\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}}, {\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}}]}, {\"role\": \"tool\", \"tool_call_id\": \"c1\", \"content\": \"{\\\"temp\\\": 18}\"}, {\"role\": \"tool\", \"tool_call_id\": \"c2\", \"content\": \"{\\\"temp\\\": 24}\"}, {\"role\": \"assistant\", \"content\": \"Paris 18, Rome 24.\"}, {\"role\": \"user\", \"content\": \"Thanks\"}, {\"role\": \"assistant\", \"content\": \"You're welcome.\"}]}";
 static const char *want_consecutive_tool_results =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Weather in Paris and Rome?[e~[\n"
         "]~b]ai\n"
@@ -178,7 +178,7 @@ static const char *in_reasoning_every_turn =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"Fix the bug.\"}, {\"role\": \"assistant\", \"reasoning_content\": \"Need the file first.\", \"content\": \"\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"read_file\", \"arguments\": \"{\\\"path\\\": \\\"src/main.c\\\"}\"}}]}, {\"role\": \"tool\", \"content\": \"int main() { return 1; }\"}, {\"role\": \"assistant\", \"content\": \"<think>\\nReturn code should be 0.\\n</think>\\n\\nChange `return 1` to `return 0`.\"}, {\"role\": \"user\", \"content\": \"Thanks!\"}, {\"role\": \"assistant\", \"reasoning_content\": \"\", \"content\": \"Any time.\"}]}";
 static const char *want_reasoning_every_turn =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "Fix the bug.[e~[\n"
         "]~b]ai\n"
@@ -210,7 +210,7 @@ static const char *in_tool_result_parts =
     "{\"messages\": [{\"role\": \"user\", \"content\": \"ls\"}, {\"role\": \"assistant\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"ls\", \"arguments\": {}}}]}, {\"role\": \"tool\", \"content\": [{\"type\": \"text\", \"text\": \"a.c\"}, {\"output\": \"b.c\"}]}]}";
 static const char *want_tool_result_parts =
         "]~!b[]~b]system\n"
-        "You are a helpful assistant.[e~[\n"
+        "You are a helpful assistant. Your name is MiniMax-M2 and is built by MiniMax.[e~[\n"
         "]~b]user\n"
         "ls[e~[\n"
         "]~b]ai\n"
