@@ -95,3 +95,12 @@ expect_fail "eval_refuses_too_little_memory" 1 "available (--mem)" "$REAP" eval 
     --mem 100KB $ROWS
 expect_fail "eval_refuses_ratio_without_scores" 2 "--ratio needs --scores" "$REAP" eval o --ratio 0.5 $ROWS
 expect_fail "eval_refuses_nothing_to_compare" 2 "give a pruned checkpoint" "$REAP" eval o $ROWS
+
+# provenance: the model card in OUT/README.md, the source's card kept below it, verify still passes
+check "prune_with_eval_runs" "$REAP" prune o -o pc --ratio 0.5 --criterion frequency --scores s.json --eval w.json -q
+if grep -q '^| Criterion | frequency |' pc/README.md && grep -q '^| Statistics | sha256 `' pc/README.md &&
+    grep -q "^## Evaluation against the source" pc/README.md && tail -c "$(wc -c <o/README.md)" pc/README.md | cmp -s - o/README.md
+then ok "prune_writes_model_card_above_source_card"; else bad "prune_writes_model_card_above_source_card"; fi
+check "verify_accepts_model_card" "$REAP" verify o pc
+expect_fail "prune_refuses_eval_of_another_model" 1 "an evaluation of another model" \
+    "$REAP" prune o3 -o pc3 --ratio 0.5 --scores s_other.json --eval w.json -q
