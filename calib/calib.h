@@ -14,6 +14,8 @@ typedef struct {
     size_t len;
     char *origin;  // "file:line", "data.tar:part1.jsonl:17" or "builtin:code:17" (for messages)
     char *source;  // the spec it was loaded from ("builtin", "data.jsonl:100"), for summaries
+    char *category; // "code" or "tools" for the built-in sets (a record with tools or a query is
+                    // tool calling), else the source spec: what `reap eval` splits its numbers by
 } reap_sample;
 
 typedef struct {

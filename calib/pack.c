@@ -55,10 +55,12 @@ static void add_row(reap_packed *out, int *cap, int32_t gap_id) {
         *cap = *cap ? *cap * 2 : 16;
         out->ids = reap_xrealloc(out->ids, sizeof(int32_t) * (size_t)*cap * (size_t)out->seq_len);
         out->mask = reap_xrealloc(out->mask, (size_t)*cap * (size_t)out->seq_len);
+        out->sample = reap_xrealloc(out->sample, sizeof(int32_t) * (size_t)*cap * (size_t)out->seq_len);
     }
     size_t off = (size_t)out->rows * (size_t)out->seq_len;
     for (int i = 0; i < out->seq_len; i++) out->ids[off + (size_t)i] = gap_id;
     memset(out->mask + off, 0, (size_t)out->seq_len);
+    for (int i = 0; i < out->seq_len; i++) out->sample[off + (size_t)i] = -1;
     out->rows++;
 }
 
@@ -90,6 +92,7 @@ int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const re
             size_t room = (size_t)(L - pos), take = len < room ? len : room;
             memcpy(out->ids + off + (size_t)pos, ids[k], sizeof(int32_t) * take);
             memset(out->mask + off + (size_t)pos, 1, take);
+            for (size_t i = 0; i < take; i++) out->sample[off + (size_t)pos + i] = (int32_t)k;
             out->samples_used++;
             out->tokens_kept += (int64_t)take;
             if (take < len) {

@@ -252,6 +252,7 @@ typedef struct {
 typedef struct {
     const reap_chat_family *fam;
     const char *source;  // the spec, for reap_sample.source
+    int builtin;         // reading a built-in set: categories code / tools from the record
     block *b;
     int nb;
 } load_ctx;
@@ -287,6 +288,8 @@ static int do_line(load_ctx *c, reap_samples *dst, const char *unit, long lineno
     }
     reap_sbuf text = {0};
     int st = reap_calib_render_record(rec, c->fam, &text);
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(rec, "tools");
+    int is_tools = (tools && !cJSON_IsNull(tools)) || cJSON_GetObjectItemCaseSensitive(rec, "query");
     cJSON_Delete(rec);
     if (st) {
         reap_sbuf_free(&text);
@@ -295,7 +298,8 @@ static int do_line(load_ctx *c, reap_samples *dst, const char *unit, long lineno
     if (!text.p) reap_sbuf_append(&text, "", 0);
     dst->v = reap_xrealloc(dst->v, sizeof(reap_sample) * (size_t)(dst->n + 1));
     dst->v[dst->n++] = (reap_sample){.text = text.p, .len = text.n, .origin = reap_xasprintf("%s:%ld", unit, lineno),
-                                     .source = reap_xstrdup(c->source)};
+                                     .source = reap_xstrdup(c->source),
+                                     .category = reap_xstrdup(c->builtin ? (is_tools ? "tools" : "code") : c->source)};
     return REAP_OK;
 }
 
@@ -432,7 +436,9 @@ static int read_builtin(load_ctx *c, const char *name) {
     if (st) return st;
     char *unit = strcmp(name, "heldout") == 0 ? reap_xstrdup("heldout") : reap_xasprintf("builtin:%s", name);
     byte_in in = {.read = read_mem, .mem = blob.data, .mem_len = blob.size};
+    c->builtin = 1;
     st = read_stream(c, &in, unit, name, 1);
+    c->builtin = 0;
     free(unit);
     return st;
 }
@@ -447,6 +453,7 @@ static void free_sample(reap_sample *s) {
     free(s->text);
     free(s->origin);
     free(s->source);
+    free(s->category);
 }
 
 int reap_calib_load(const char *spec, const reap_chat_family *fam, uint64_t seed, reap_samples *out) {

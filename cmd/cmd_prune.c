@@ -30,6 +30,7 @@ static void slow_progress(void *ctx, int done, int total, const char *name, uint
 }
 
 int reap_cmd_prune(int argc, char **argv) {
+    const char *eval_path = NULL;
     const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL, *router = "model";
     double ratio = NAN;
     long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048;
@@ -50,6 +51,8 @@ int reap_cmd_prune(int argc, char **argv) {
         {"align", 0, REAP_OPT_INT, &align, "N", "round the kept count down to a multiple of N (expert parallelism)"},
         {"max-shard-size", 0, REAP_OPT_STRING, &max_shard, "S", "tensor bytes per output shard, e.g. 5GB (default: "
          "the source's largest shard)"},
+        {"eval", 0, REAP_OPT_STRING, &eval_path, "FILE",
+         "a `reap eval --json` result: its headline numbers go into OUT/README.md's model card"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan and write nothing"},
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
@@ -134,6 +137,26 @@ int reap_cmd_prune(int argc, char **argv) {
         goto done;
     }
     reap_prune_write_opts wo = {0};
+    cJSON *ev = NULL;
+    if (eval_path) {
+        char *text = NULL, fp[65];
+        size_t len;
+        if ((st = reap_read_file(eval_path, &text, &len))) goto done;
+        ev = cJSON_ParseWithLength(text, len);
+        free(text);
+        const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(ev, "format");
+        const cJSON *efp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "original"), "fingerprint");
+        if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-eval") != 0)
+            st = reap_fail(REAP_EINVAL, "%s: not a `reap eval --json` result", eval_path);
+        else if (!(st = reap_stats_fingerprint(c, &model, fp)) && (!cJSON_IsString(efp) || strcmp(efp->valuestring, fp)))
+            st = reap_fail(REAP_EINVAL, "%s: an evaluation of another model (its original's fingerprint differs from %s's)",
+                           eval_path, dir);
+        if (st) {
+            cJSON_Delete(ev);
+            goto done;
+        }
+        wo.eval = ev;
+    }
     wo.stats_path = have_stats ? scores : NULL;
     wo.stats = have_stats ? &stats : NULL;
     wo.force = force;
@@ -144,6 +167,7 @@ int reap_cmd_prune(int argc, char **argv) {
     reap_info("pruning %s -> %s: keep %d of %d experts in %d layers (%s)", dir, out, plan.keep, plan.n_experts,
               plan.n_layers, reap_criterion_name(p.criterion));
     st = reap_prune_write(c, &plan, out, &wo);
+    cJSON_Delete(ev);
     if (!st && scored_path) unlink(scored_path);  // now inside OUT as reap-stats.json
     if (st == REAP_EINTR) {
         st = reap_fail(REAP_EINTR, "interrupted: the temporary output was removed, %s was not written", out);

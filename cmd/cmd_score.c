@@ -85,7 +85,7 @@ static int slurm_shard(int *i, int *n, int *st) {
     return 1;
 }
 
-static int parse_gpus(const char *s, int **out, int *n) {
+int reap_cmd_parse_gpus(const char *s, int **out, int *n) {
     *out = NULL, *n = 0;
     if (!s || !strcmp(s, "all")) return REAP_OK;
     int cap = 8;
@@ -96,7 +96,7 @@ static int parse_gpus(const char *s, int **out, int *n) {
         long d = strtol(p, &e, 10);
         if (e == p || d < 0 || d > 1023 || (*e && *e != ',')) {
             free(v);
-            return reap_fail(REAP_EUSAGE, "reap score: --gpus wants all or a list like 0,1,3; got '%s'", s);
+            return reap_fail(REAP_EUSAGE, "--gpus wants all or a list like 0,1,3; got '%s'", s);
         }
         if (*n == cap) v = reap_xrealloc(v, sizeof(int) * (cap *= 2));
         v[(*n)++] = (int)d;
@@ -208,7 +208,7 @@ int reap_cmd_score(int argc, char **argv) {
         else if (!strcmp(device, "auto")) p.device = REAP_DEVICE_AUTO;
         else st = reap_fail(REAP_EUSAGE, "reap score: --device must be cpu or cuda, got '%s'", device);
     }
-    if (!st) st = parse_gpus(gpus, &gpu_list, &p.n_gpus);
+    if (!st) st = reap_cmd_parse_gpus(gpus, &gpu_list, &p.n_gpus);
     p.gpus = gpu_list;
     if (!st && gpu_mem) {
         uint64_t b;

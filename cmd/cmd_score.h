@@ -10,4 +10,7 @@
 // here and freed on failure.
 int reap_cmd_score_model(const char *dir, const reap_score_params *p, reap_stats *out, reap_score_info *info);
 
+// --gpus: "all" (or NULL) -> *out NULL; "0,1,3" -> a malloc'd list. REAP_EUSAGE on bad input.
+int reap_cmd_parse_gpus(const char *s, int **out, int *n);
+
 #endif

@@ -11,5 +11,6 @@ int reap_cmd_merge(int argc, char **argv);
 int reap_cmd_report(int argc, char **argv);
 int reap_cmd_prune(int argc, char **argv);
 int reap_cmd_verify(int argc, char **argv);
+int reap_cmd_eval(int argc, char **argv);
 
 #endif

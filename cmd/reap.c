@@ -25,6 +25,7 @@ static const command commands[] = {
     {"report", reap_cmd_report, "per-layer saliency report, CSV and SVG heatmap"},
     {"prune", reap_cmd_prune, "drop the lowest-saliency experts and write a new checkpoint"},
     {"verify", reap_cmd_verify, "check a pruned checkpoint against its source"},
+    {"eval", reap_cmd_eval, "what pruning cost: KL, top-1 agreement, perplexity, routing shift; what-if ratios"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

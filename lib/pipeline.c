@@ -1,6 +1,7 @@
 // pipeline.c: see pipeline.h.
 #include "pipeline.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,36 @@ static int open_gpus(const reap_m2_config *cfg, int rows, int T, const reap_pipe
 int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, float *h, const uint8_t *mask,
                       const int32_t *embed_ids, int first, const reap_pipeline_params *p, reap_layer_stats *stats,
                       reap_pipeline_info *info) {
+    reap_pipeline_stream s = {.h = h, .stats = stats, .drop = NULL};
+    return reap_pipeline_run_streams(c, cfg, rows, T, 1, &s, mask, embed_ids, first, p, info);
+}
+
+// One layer for every stream: a stream with removed experts runs on a copy of the weights whose
+// bias is the override (bias: scratch of E floats).
+static int run_layer_streams(const reap_pipeline_params *p, const reap_m2_config *cfg, reap_gpu *gpu,
+                             const reap_layer_weights *lw, int l, int rows, int T, int n, const reap_pipeline_stream *s,
+                             const uint8_t *mask, float *bias) {
+    int st = REAP_OK;
+    const int E = cfg->n_experts;
+    for (int i = 0; i < n && !st; i++) {
+        reap_layer_weights w = *lw;
+        const uint8_t *drop = s[i].drop ? s[i].drop[l] : NULL;
+        if (drop) {
+            for (int e = 0; e < E; e++) bias[e] = drop[e] ? -INFINITY : lw->bias ? lw->bias[e] : 0.0f;
+            w.bias = bias;
+        }
+        // On the GPU the streams after the first reuse the layer already uploaded and take only w.bias.
+        if (gpu) st = reap_gpu_layer_forward(gpu, &w, s[i].h, mask, p->router, &s[i].stats[l]);
+        else st = reap_layer_forward_cpu(cfg, &w, s[i].h, rows, T, mask, p->router, &s[i].stats[l]);
+    }
+    return st;
+}
+
+int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int n_streams,
+                              const reap_pipeline_stream *s, const uint8_t *mask, const int32_t *embed_ids, int first,
+                              const reap_pipeline_params *p, reap_pipeline_info *info) {
+    REAP_ASSERT(n_streams >= 1 && n_streams <= 64);
+    float *h = s[0].h;
     reap_pipeline_info inf;
     memset(&inf, 0, sizeof inf);
     const double t_start = reap_now();
@@ -125,13 +156,15 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
     memset(ld, 0, sizeof ld);
     ld[0].st = ld[1].st = REAP_EINVAL;  // nothing held
     pthread_t th;
-    int cur = 0, reading = 0, hpinned = 0, st = REAP_OK;
+    int cur = 0, reading = 0, hpinned[64] = {0}, st = REAP_OK;
+    float *bias = reap_xmalloc(sizeof(float) * (size_t)(cfg->n_experts > 0 ? cfg->n_experts : 1));
     if (first >= L) goto out;
     if (cuda && (st = alloc_arenas(c, cfg, arena, &arena_bytes))) goto out;
     // the first layer's read overlaps the embedding and the GPUs' start (not staged: they open later)
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
     if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
-    if (cuda) hpinned = reap_gpu_pin(h, hbytes) == 0;
+    for (int i = 1; embed_ids && i < n_streams; i++) memcpy(s[i].h, h, hbytes);
+    for (int i = 0; cuda && i < n_streams; i++) hpinned[i] = reap_gpu_pin(s[i].h, hbytes) == 0;
     if (cuda && (st = open_gpus(cfg, rows, T, p, &gpu))) goto out;
 
     for (int l = first; l < L; l++) {
@@ -153,8 +186,7 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
             reading = loader_start(&ld[cur ^ 1], &th, c, cfg, l + 1, &p->read, arena, arena_bytes, gpu);
         reap_pipeline_layer li = {.wait_s = reap_now() - ta};
         double tb = reap_now();
-        if (cuda) st = reap_gpu_layer_forward(gpu, &f->w, h, mask, p->router, &stats[l]);
-        else st = reap_layer_forward_cpu(cfg, &f->w, h, rows, T, mask, p->router, &stats[l]);
+        st = run_layer_streams(p, cfg, gpu, &f->w, l, rows, T, n_streams, s, mask, bias);
         loader_release(f);
         cur ^= 1;
         if (st) break;
@@ -172,10 +204,12 @@ out:
         reap_gpu_get_counters(gpu, &inf.gpu);
         if (info) inf.gpu_settings = reap_gpu_settings_json(gpu);
     }
-    if (hpinned) reap_gpu_unpin(h);
+    for (int i = 0; i < n_streams; i++)
+        if (hpinned[i]) reap_gpu_unpin(s[i].h);
     reap_gpu_close(gpu);
     reap_gpu_host_free(arena[0]);
     reap_gpu_host_free(arena[1]);
+    free(bias);
     if (info) *info = inf;
     return st;
 }

@@ -62,4 +62,25 @@ int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, i
                       const int32_t *embed_ids, int first, const reap_pipeline_params *p, reap_layer_stats *stats,
                       reap_pipeline_info *info);
 
+// One stream of hidden states through the layers (`reap eval`'s what-if variants): its own hidden
+// states, statistics and, optionally, a set of experts removed per layer. A removed expert gets a
+// routing bias of -INFINITY (the model's e_score_correction_bias, or 0 without one, elsewhere), so
+// the model's sigmoid + bias top-k never chooses it while the renormalised gate weights of the
+// chosen are unchanged: the computation of a checkpoint whose router has only the other experts'
+// rows (spec eval.md, what-if variants; tests/e2e_eval.sh checks the equality).
+typedef struct {
+    float *h;                   // (rows*T, H) f32, updated in place
+    reap_layer_stats *stats;    // (n_layers)
+    const uint8_t *const *drop; // NULL: the model's routing; else (n_layers) pointers to (E) flags,
+                                // 1 = removed (a NULL entry: none removed in that layer)
+} reap_pipeline_stream;
+
+// reap_pipeline_run for n streams: every layer is read once and run for each stream in turn (the
+// same forward as one stream, so a stream's numbers do not depend on the others). With embed_ids
+// every stream's h starts from the same embedding. CUDA: a stream with a bias override runs that
+// layer on the CPU (the GPU's staged layer has the model's bias), with a warning.
+int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int n_streams,
+                              const reap_pipeline_stream *s, const uint8_t *mask, const int32_t *embed_ids, int first,
+                              const reap_pipeline_params *p, reap_pipeline_info *info);
+
 #endif

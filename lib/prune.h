@@ -95,7 +95,17 @@ typedef struct {
     // interruption tests slow the writer down with it.
     void (*progress)(void *ctx, int done, int total, const char *name, uint64_t bytes);
     void *progress_ctx;
+    const cJSON *eval;                  // a `reap eval` document: its headline numbers go into the card (NULL: none)
 } reap_prune_write_opts;
+
+// prune_card.c: OUT/README.md = the source's README.md with a model card section inserted at the
+// top (after a YAML front matter): source, criterion, ratio, experts kept, calibration, sha256 of
+// the statistics, reap version and, with o->eval, the eval's headline numbers. Written into
+// tmp_dir (the output being built), so it is as atomic as the rest.
+int reap_prune_card_write(const reap_ckpt *c, const reap_prune_plan *plan, const char *tmp_dir,
+                          const reap_prune_write_opts *o);
+// Finds the card section in a README's text: 1 and its byte range [*off, *off + *n), else 0.
+int reap_prune_card_find(const char *text, size_t len, size_t *off, size_t *n);
 
 // Writes the pruned checkpoint to out_dir: built in a temporary sibling "OUT.tmp-XXXXXX" and renamed
 // into place when whole (shards, config.json with only the family's expert count key changed, every non-weight

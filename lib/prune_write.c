@@ -234,7 +234,8 @@ static int copy_tree(const char *src, const char *dst, const reap_ckpt *c, int t
         const char *n = e->d_name;
         if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
         if (top) {
-            int skip = !strcmp(n, "config.json") || !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "reap.json");
+            int skip = !strcmp(n, "config.json") || !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "reap.json") ||
+                       !strcmp(n, "README.md");  // written with the model card (prune_card.c)
             for (int s = 0; s < c->n_shards && !skip; s++) skip = !strcmp(n, c->shard_names[s]);
             if (skip) continue;
         }
@@ -369,6 +370,7 @@ static int write_all(const reap_ckpt *c, const reap_prune_plan *pl, const char *
         st = reap_copy_file(o->stats_path, p);
         free(p);
     }
+    if (!st) st = reap_prune_card_write(c, pl, tmp, o);
     if (!st) st = write_reap_json(c, pl, tmp, o);
     if (!st && pl->write_index) st = write_index(pl, tmp);
     if (!st) st = reap_fsync_dir(tmp);

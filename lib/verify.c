@@ -1,6 +1,7 @@
 // verify.c: see verify.h. Derives what the output must contain from the source and reap.json alone
 // (not from the pruning plan code) and compares byte for byte, streaming with a bounded buffer.
 #include "verify.h"
+#include "prune.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -243,6 +244,26 @@ static int is_weight_or_generated(const reap_ckpt *c, const char *n) {
     return 0;
 }
 
+// README.md: the output's is the source's with prune's model card section inserted (prune_card.c);
+// without a source README the output's is the card alone.
+static void check_readme(vctx *v, const char *src_dir, const char *out_dir) {
+    char *ps = reap_path_join(src_dir, "README.md"), *po = reap_path_join(out_dir, "README.md");
+    char *ts = NULL, *to = NULL;
+    size_t ls = 0, lo = 0, off, n;
+    int hs = reap_exists(ps), ho = reap_exists(po);
+    if (hs) v->r->n_files++;
+    if (!ho) {
+        if (hs) mismatch(v, "file README.md of the source is missing from the output");
+    } else if ((hs && reap_read_file(ps, &ts, &ls)) || reap_read_file(po, &to, &lo)) {
+        mismatch(v, "README.md: cannot read");
+    } else if (!reap_prune_card_find(to, lo, &off, &n)) {
+        mismatch(v, "README.md of the output has no reap model card section");
+    } else if (lo - n != ls || memcmp(to, ts ? ts : "", off) != 0 || memcmp(to + off + n, (ts ? ts : "") + off, ls - off) != 0) {
+        mismatch(v, "README.md: apart from the model card it differs from the source's");
+    }
+    free(ts), free(to), free(ps), free(po);
+}
+
 // Every file under a (except weights and generated files at the top) must be in b with the same
 // bytes; with check_extra, files of b that a lacks are reported instead.
 static void check_files(vctx *v, const char *da, const char *db, const char *rel, const reap_ckpt *ca,
@@ -258,6 +279,7 @@ static void check_files(vctx *v, const char *da, const char *db, const char *rel
         if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
         if (!*rel && (is_weight_or_generated(ca, n) || (check_extra && is_weight_or_generated(cb, n)))) continue;
         if (!*rel && check_extra && !strcmp(n, "reap-stats.json")) continue;
+        if (!*rel && !strcmp(n, "README.md")) continue;  // check_readme
         char *pa = reap_path_join(da, n), *pb = reap_path_join(db, n);
         char *r = *rel ? reap_xasprintf("%s/%s", rel, n) : reap_xstrdup(n);
         struct stat sa, sb;
@@ -304,6 +326,7 @@ int reap_verify(const char *src_dir, const char *out_dir, reap_verify_result *r)
     if (!st) {
         check_config(&v, src, out, km.K);
         check_files(&v, src_dir, out_dir, "", src, out, 0);
+        check_readme(&v, src_dir, out_dir);
         check_files(&v, out_dir, src_dir, "", out, src, 1);
     }
     free(v.a);
