@@ -265,7 +265,7 @@ def evaluate(model, rows, device, batch, autocast):
 
 def train(a, model, train_ids, held_rows, device):
     E, k, L = a.experts, a.top_k, a.layers
-    autocast = device.type == "cuda"
+    autocast = a.autocast
     bias_params = [n for n, _ in model.named_buffers() if n.endswith("e_score_correction_bias")]
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "gate.weight" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "gate.weight" not in n)]
@@ -323,7 +323,7 @@ def train(a, model, train_ids, held_rows, device):
         step += 1
         seen += R * T
         if step % 25 == 0 or step == 1:
-            c = float(ce)
+            c = ce.item()
             ema = c if ema is None else 0.9 * ema + 0.1 * c
             if step % 100 == 0 or step == 1:
                 log("step %5d  lr %.2e  loss %.4f (ema %.4f)  aux %.4f  tokens %.1fM  %.0f tok/s" % (
@@ -477,7 +477,7 @@ def token_kinds(tok, n_ids):
 
 
 @torch.no_grad()
-def routing_report(model, rows, row_cat, cat_names, kinds, kind_names, device, batch):
+def routing_report(model, rows, row_cat, cat_names, kinds, kind_names, device, batch, autocast):
     """Per layer: expert shares over held-out tokens, overall and by category."""
     model.eval()
     tap = RouterTap(model)
@@ -485,7 +485,6 @@ def routing_report(model, rows, row_cat, cat_names, kinds, kind_names, device, b
     C, K = len(cat_names), len(kind_names)
     by_cat = np.zeros((L, C, E))
     by_kind = np.zeros((L, K, E))
-    autocast = device.type == "cuda"
     for i in range(0, rows.shape[0], batch):
         x = rows[i:i + batch].to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -555,6 +554,8 @@ def main():
     ap.add_argument("--experts-impl", default="eager", help="transformers experts implementation (eager, grouped_mm, ...)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--autocast", choices=["auto", "on", "off"], default="auto",
+                    help="bf16 autocast for training (auto: on for cuda)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--tiny", action="store_true", help="20-second smoke run: tiny model, little data")
     a = ap.parse_args()
@@ -572,6 +573,7 @@ def main():
     np.random.seed(a.seed)
     torch.manual_seed(a.seed)
     device = torch.device(a.device)
+    a.autocast = a.autocast == "on" or (a.autocast == "auto" and device.type == "cuda")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -585,7 +587,8 @@ def main():
     stdlib = sysconfig.get_paths()["stdlib"]
     files = collect_files(stdlib, a.max_file_kb * 1024)
     if a.tiny:
-        files = [f for f in files if "/" not in f[0] or is_heldout(f[0])][:400]
+        # a sample of the files (both sides of the split), so the smoke run is quick
+        files = [f for i, f in enumerate(files) if i % 6 == 0][:240]
     held = [f for f in files if is_heldout(f[0])]
     trn = [f for f in files if not is_heldout(f[0])]
     log("stdlib %s: %d files (%.1f MB): %d train (%.1f MB), %d held out (%.1f MB)" % (
@@ -643,7 +646,7 @@ def main():
     cats_all = [file_category(r) for r, _ in held]
     tok_cat = np.array([cats_all[o] for o in held_owner[:nrow * T]])
     counts = {c: int((tok_cat == c).sum()) for c in set(tok_cat)}
-    cat_names = sorted(c for c, n in counts.items() if n >= 0.03 * nrow * T)
+    cat_names = sorted(str(c) for c, n in counts.items() if n >= 0.03 * nrow * T)
     if len(cat_names) < len(counts):
         cat_names.append("other")
     cat_idx = np.array([cat_names.index(c) if c in cat_names else len(cat_names) - 1 for c in tok_cat])
@@ -658,7 +661,6 @@ def main():
     log("model: %d layers, %d experts top-%d, hidden %d, inter %d, heads %d/%d x %d (rotary %d), vocab %d" % (
         a.layers, a.experts, a.top_k, a.hidden, a.inter, a.heads, a.kv_heads, a.head_dim, a.rotary_dim, vocab))
     res = train(a, model, train_ids, held_rows, device)
-    autocast = device.type == "cuda"
     # Final numbers in fp32 (no autocast) so they compare with the exported model's.
     trn_rows = torch.stack([train_ids[s:s + T] for s in range(0, nrow * T, T)]) if train_ids.numel() > nrow * T else None
     model.float()
@@ -736,7 +738,7 @@ def main():
     # 6. routing report
     try:
         kind_names, kinds = token_kinds(tok, vocab)
-        layers = routing_report(model, held_rows, row_cat, cat_names, kinds, kind_names, device, a.eval_batch)
+        layers = routing_report(model, held_rows, row_cat, cat_names, kinds, kind_names, device, a.eval_batch, False)
         rep = {"what": "per-layer expert token shares of the trained model (before FP8 export) on the held-out "
                        "rows; max_over_mean = largest share x experts; entropy_norm = entropy / log(experts); "
                        "js_from_overall = Jensen-Shannon divergence (nats) of a category's expert distribution from "
