@@ -150,13 +150,16 @@ static void summarise(const reap_ckpt *c, const reap_m2_config *m, const double 
         if (experts[l] > s->n_experts_seen) s->n_experts_seen = experts[l];
 
     if (s->has_config) {
-        int found = check_layout(s, c);
-        s->n_unexpected = c->n_tensors - found;
+        // The counts are checked against the tensors present before they drive the layout loop: a
+        // config.json claiming 1e9 experts must fail at once, not after 1e9 x layers look-ups.
         if (s->cfg.n_experts != s->n_experts_seen || s->cfg.n_layers != nl) {
             char what[160];
             snprintf(what, sizeof what, ": config says %d layers x %d experts, tensors have %d x %d", s->cfg.n_layers,
                      s->cfg.n_experts, nl, s->n_experts_seen);
             problem(s, "%s%s", "config.json", what);
+        } else {
+            int found = check_layout(s, c);
+            s->n_unexpected = c->n_tensors - found;
         }
     }
 
