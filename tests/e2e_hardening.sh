@@ -71,3 +71,10 @@ for c in bigE bigL; do
     bounded "prune_config_$c" 1 "config.json" prune $c -o out --ratio 0
     bounded "score_config_$c" 1 "config.json" score $c $sargs -o o.json
 done
+cp -r m bigid && python3 - <<'PY'
+import json
+t = json.load(open("m/tokenizer.json"))
+t["model"]["vocab"]["zzhuge"] = 2000000000
+json.dump(t, open("bigid/tokenizer.json", "w"))
+PY
+bounded tokenizer_huge_id 1 "id 2000000000" tokenize bigid --text hi
