@@ -78,3 +78,6 @@ t["model"]["vocab"]["zzhuge"] = 2000000000
 json.dump(t, open("bigid/tokenizer.json", "w"))
 PY
 bounded tokenizer_huge_id 1 "id 2000000000" tokenize bigid --text hi
+python3 -c "import json; print(json.dumps({'text': 'hello world, this is text. ' * 800000}))" >bigrec.jsonl
+bounded calib_huge_record 0 "" calib m --calib bigrec.jsonl --rows 1 --seq-len 32
+bounded score_huge_record 0 "" score m --device cpu --calib bigrec.jsonl --rows 1 --seq-len 16 -q -o big.json
