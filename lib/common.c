@@ -181,9 +181,40 @@ int reap_mkdir_p(const char *dir) {
     return REAP_OK;
 }
 
+static const char *file_kind(mode_t m) {
+    return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "a special file";
+}
+
+int reap_open_regular(const char *path, int *fd_out) {
+    *fd_out = -1;
+    // O_NONBLOCK: opening a FIFO returns at once; the flag is cleared once the file is known regular.
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return reap_fail(errno == ENOENT ? REAP_EINVAL : REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return reap_fail(REAP_EINVAL, "%s: not a regular file (%s)", path, file_kind(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: fcntl: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return REAP_OK;
+}
+
 int reap_read_file(const char *path, char **data, size_t *len) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) return st0;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);

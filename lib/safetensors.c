@@ -322,9 +322,8 @@ out:
 
 int reap_st_open(const char *path, reap_st_file **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return reap_fail(errno == ENOENT ? REAP_EINVAL : REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) return st0;
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
