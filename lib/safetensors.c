@@ -409,6 +409,10 @@ const reap_st_tensor *reap_st_find(const reap_st_file *f, const char *name) {
 }
 
 int64_t reap_st_numel(const reap_st_tensor *t) {
+    // A zero dim first: the other dims of an empty tensor may overflow when multiplied (the reader
+    // accepts them, as the reference does); a non-empty tensor's product fits (checked at parse).
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return 0;
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++)
         n *= t->shape[i];
