@@ -106,3 +106,27 @@ expect merge_fifo_scores 1 "fifo.json: not a regular file" merge s.json fifo.jso
 # verify compares the other files of source and output: a FIFO among them must not block it.
 "$REAP" prune m -o pm --ratio 0.25 --scores s.json -q && cp -r m fsrc && echo x >fsrc/extra.txt && mkfifo pm/extra.txt
 expect verify_fifo_other_file 3 "extra.txt" verify fsrc pm
+
+# ---- class 2: a non-finite router or routing bias is an error naming the tensor
+# poison DIR TENSOR VALUE: overwrites the first element of TENSOR in DIR's shards with VALUE (nan, inf).
+poison() {
+    python3 - "$@" <<'PY'
+import json, struct, sys, glob
+d, name, val = sys.argv[1], sys.argv[2], float(sys.argv[3])
+for p in sorted(glob.glob(d + "/*.safetensors")):
+    with open(p, "r+b") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n))
+        if name not in h: continue
+        t = h[name]
+        f.seek(8 + n + t["data_offsets"][0])
+        enc = {"F32": struct.pack("<f", val), "BF16": struct.pack("<f", val)[2:], "F16": struct.pack("<e", val)}[t["dtype"]]
+        f.write(enc)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+cp -r m nangate && poison nangate model.layers.1.block_sparse_moe.gate.weight nan || echo "FAIL hardening_setup: poison gate"
+cp -r m infbias && poison infbias model.layers.0.block_sparse_moe.e_score_correction_bias inf || echo "FAIL hardening_setup: poison bias"
+expect score_nan_router_gate 1 "model.layers.1.block_sparse_moe.gate.weight" score nangate $sargs -o o.json
+expect score_inf_routing_bias 1 "model.layers.0.block_sparse_moe.e_score_correction_bias" score infbias $sargs -o o.json
