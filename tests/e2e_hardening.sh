@@ -130,3 +130,28 @@ cp -r m nangate && poison nangate model.layers.1.block_sparse_moe.gate.weight na
 cp -r m infbias && poison infbias model.layers.0.block_sparse_moe.e_score_correction_bias inf || echo "FAIL hardening_setup: poison bias"
 expect score_nan_router_gate 1 "model.layers.1.block_sparse_moe.gate.weight" score nangate $sargs -o o.json
 expect score_inf_routing_bias 1 "model.layers.0.block_sparse_moe.e_score_correction_bias" score infbias $sargs -o o.json
+
+# ---- class 2 / 7: impossible statistics are refused by prune (and merge: the loader is shared),
+# naming the file, layer, expert and value; a truncated or NaN file is said to be one
+python3 - <<'PY'
+import json
+def edit(name, f):
+    s = json.load(open("s.json")); f(s); open(name, "w").write(json.dumps(s, indent=1))
+def neg(s): s["layers"][0]["gate_sum"][3] = -1.5
+def over(s): s["layers"][1]["count"][2] = s["layers"][1]["tokens"] + 1
+def zero(s): L = s["layers"][0]; L["count"][5] = 0; L["gate_sum"][5] = 0.25; L["norm_sum"][5] = 1; L["reap_sum"][5] = 0.25
+def shard(s): s["calibration"]["shards"] = [7]
+edit("neg.json", neg); edit("over.json", over); edit("zero.json", zero); edit("shard.json", shard)
+t = open("s.json").read()
+i = t.index('"gate_sum": [') + len('"gate_sum": [')
+open("nan.json", "w").write(t[:i] + "NaN" + t[i + t[i:].index(","):])
+open("trunc.json", "w").write(t[: len(t) // 2])
+PY
+expect prune_stats_negative_sum 1 "neg.json: layer 0: expert 3: gate_sum = -1.5 is negative" prune m -o out --ratio 0.3 --scores neg.json
+expect prune_stats_count_above_tokens 1 "over.json: layer 1: expert 2: count" prune m -o out --ratio 0.3 --scores over.json
+expect prune_stats_zero_count_nonzero_sum 1 "zero.json: layer 0: expert 5: count 0 with a non-zero sum" prune m -o out --ratio 0.3 --scores zero.json
+expect prune_stats_bad_shard_index 1 "shard.json: calibration.shards" prune m -o out --ratio 0.3 --scores shard.json
+expect merge_stats_negative_sum 1 "neg.json: layer 0: expert 3" merge s.json neg.json -o merged.json
+expect prune_stats_nan_says_invalid_json 1 "nan.json: invalid JSON at byte" prune m -o out --ratio 0.3 --scores nan.json
+expect prune_stats_truncated_says_truncated 1 "(truncated)" prune m -o out --ratio 0.3 --scores trunc.json
+if grep -q "reap statistics file" se.txt; then echo "FAIL stats_truncated_not_called_foreign"; else echo "PASS stats_truncated_not_called_foreign"; fi
