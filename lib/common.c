@@ -17,13 +17,18 @@ static _Thread_local char err_buf[1024];
 
 // Formats into a scratch buffer first: callers often wrap the previous message
 // (reap_fail(st, "%s: %s", path, reap_err_msg())), which must not overlap the destination.
-// Line breaks become spaces: the message is printed as one line.
+// Line breaks become spaces: the message is printed as one line. Other control characters (from a
+// file's content: a tensor name, a model_type) are written \xNN, never sent raw to a terminal.
 static void err_vset(const char *fmt, va_list ap) {
     char tmp[sizeof err_buf];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
-    for (char *c = tmp; *c; c++)
-        if (*c == '\n' || *c == '\r') *c = ' ';
-    memcpy(err_buf, tmp, sizeof tmp);
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)tmp; *c && o + 5 < sizeof err_buf; c++) {
+        if (*c == '\n' || *c == '\r') err_buf[o++] = ' ';
+        else if (*c < 0x20 || *c == 0x7f) o += (size_t)snprintf(err_buf + o, 5, "\\x%02x", *c);
+        else err_buf[o++] = (char)*c;
+    }
+    err_buf[o] = 0;
 }
 
 void reap_err_set(const char *fmt, ...) {

@@ -51,6 +51,15 @@ typedef struct {
 
 static int read_reap_json(const char *out_dir, const reap_ckpt *src, const reap_m2_config *m, kept_map *km) {
     char *path = reap_path_join(out_dir, "reap.json"), *text;
+    if (!reap_exists(path)) {  // the usual cause: the arguments in the wrong order
+        char *other = reap_path_join(src->dir, "reap.json");
+        int swapped = reap_exists(other);
+        free(other);
+        int st = reap_fail(REAP_EINVAL, "%s: the second argument is not a pruned checkpoint (no reap.json)%s", out_dir,
+                           swapped ? "; the first is: swap them (reap verify SOURCE PRUNED)" : "");
+        free(path);
+        return st;
+    }
     int st = reap_read_file(path, &text, NULL);
     if (st) {
         free(path);

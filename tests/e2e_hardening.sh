@@ -67,9 +67,9 @@ sargs="--device cpu --calib builtin:4 --rows 1 --seq-len 16 -q"
 cp -r m bigE && sed 's/"num_local_experts":[^,]*/"num_local_experts": 1000000000/' m/config.json >bigE/config.json
 cp -r m bigL && sed 's/"num_hidden_layers":[^,]*/"num_hidden_layers": 100000000/' m/config.json >bigL/config.json
 for c in bigE bigL; do
-    bounded "inspect_config_$c" 1 "config.json" inspect $c
-    bounded "prune_config_$c" 1 "config.json" prune $c -o out --ratio 0
-    bounded "score_config_$c" 1 "config.json" score $c $sargs -o o.json
+    bounded "inspect_config_$c" 1 "layout problems" inspect $c
+    bounded "prune_config_$c" 1 "layout problems" prune $c -o out --ratio 0
+    bounded "score_config_$c" 1 "layout problems" score $c $sargs -o o.json
 done
 cp -r m bigid && python3 - <<'PY'
 import json
@@ -155,3 +155,16 @@ expect merge_stats_negative_sum 1 "neg.json: layer 0: expert 3" merge s.json neg
 expect prune_stats_nan_says_invalid_json 1 "nan.json: invalid JSON at byte" prune m -o out --ratio 0.3 --scores nan.json
 expect prune_stats_truncated_says_truncated 1 "(truncated)" prune m -o out --ratio 0.3 --scores trunc.json
 if grep -q "reap statistics file" se.txt; then echo "FAIL stats_truncated_not_called_foreign"; else echo "PASS stats_truncated_not_called_foreign"; fi
+
+# ---- class 7: messages that name the real culprit
+expect prune_ratio_nan_is_not_a_finite_number 2 "--ratio expects a finite number, got 'nan'" prune m -o out --ratio nan --scores s.json
+expect prune_ratio_denormal_is_a_number 0 "" prune m -o outd --ratio 1e-310 --scores s.json -q
+rm -rf outd
+expect verify_swapped_arguments 1 "the second argument is not a pruned checkpoint" verify pm m
+cp -r m ctl && sed 's/"model_type":[^,]*/"model_type": "evil\\u001b[31m"/' m/config.json >ctl/config.json
+expect inspect_control_characters_escaped 1 'evil\x1b[31m' inspect ctl
+if grep -q "$(printf '\033')" se.txt; then echo "FAIL control_characters_not_raw"; else echo "PASS control_characters_not_raw"; fi
+if [ "${CUDA:-0}" = 0 ]; then
+    expect score_cuda_in_cpu_build 4 "--device cuda" score m --device cuda --calib builtin:4 --rows 1 --seq-len 16 -o o.json
+    if grep -q "page-lock" se.txt; then echo "FAIL score_cuda_in_cpu_build_no_page_lock_warning"; else echo "PASS score_cuda_in_cpu_build_no_page_lock_warning"; fi
+fi
