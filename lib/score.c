@@ -216,7 +216,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     reap_device dev = p->device;
     if (dev == REAP_DEVICE_AUTO) dev = reap_gpu_count() > 0 ? REAP_DEVICE_CUDA : REAP_DEVICE_CPU;
-    if (dev == REAP_DEVICE_CUDA && reap_gpu_count() <= 0) return reap_ckpt_close(c), reap_fail(REAP_EDEVICE, "--device cuda: no CUDA device (a CPU-only build, or no GPU visible): use --device cpu");
+    if (dev == REAP_DEVICE_CUDA && reap_gpu_count() <= 0) return reap_ckpt_close(c), reap_fail(REAP_EDEVICE, "--device cuda: no CUDA device (a reap built without CUDA, or no GPU visible): use --device cpu");
     inf.device = dev;
 
     // This shard's rows.
