@@ -168,3 +168,11 @@ if [ "${CUDA:-0}" = 0 ]; then
     expect score_cuda_in_cpu_build 4 "--device cuda" score m --device cuda --calib builtin:4 --rows 1 --seq-len 16 -o o.json
     if grep -q "page-lock" se.txt; then echo "FAIL score_cuda_in_cpu_build_no_page_lock_warning"; else echo "PASS score_cuda_in_cpu_build_no_page_lock_warning"; fi
 fi
+# A damaged work-dir state is said to be corrupt, not another run's.
+"$REAP" score m $sargs --work-dir wd -o w1.json 2>/dev/null
+if [ -f wd/state.json ]; then
+    head -c 20 wd/state.json >wd/s.tmp && mv wd/s.tmp wd/state.json
+    expect score_work_dir_corrupt_state 1 "state.json: corrupt" score m $sargs --work-dir wd -o w2.json
+else
+    echo "FAIL score_work_dir_corrupt_state: no wd/state.json after a --work-dir run"
+fi
