@@ -61,8 +61,12 @@ reap_pack_params reap_pack_default_params(void);
 
 // reap_packed (the rows) is lib/rows.h.
 
-// Tokenises every sample (tok) and packs them with reap_pack_ids.
+// Tokenises every sample (tok) and packs them with reap_pack_ids. Only the first seq_len x 64 bytes
+// of a sample are tokenised (it can contribute no more than seq_len tokens; pack.c says why).
 int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out);
+// How many leading bytes of a sample's text are tokenised for rows of seq_len tokens: len, or
+// seq_len x 64 bytes cut back to a UTF-8 boundary.
+size_t reap_pack_text_len(const char *text, size_t len, int seq_len);
 // Packs pre-tokenised samples: ids[i] (lens[i] tokens) for i < n. Order: a Fisher-Yates shuffle of
 // 0..n-1 driven by splitmix64(seed). pack=1: each sample is copied after the previous one with one
 // gap token (gap_id, mask 0); a sample that overflows the row is cut at the row end and its rest

@@ -109,13 +109,27 @@ int reap_pack_ids(const int32_t *const *ids, const size_t *lens, int n, const re
     return REAP_OK;
 }
 
+// A sample contributes at most seq_len tokens (it is cut at its row's end), so only its first
+// seq_len x PACK_BYTES_PER_TOKEN bytes are tokenised: one 1 GB record must not be tokenised whole.
+// 64 bytes per token is generous (BPE vocabularies average 3-5 bytes a token, and their longest
+// tokens are runs of spaces or symbols of a few dozen bytes); the cut falls on a UTF-8 boundary,
+// and the tokens it changes lie past seq_len, where the row ends anyway.
+#define PACK_BYTES_PER_TOKEN 64
+
+size_t reap_pack_text_len(const char *text, size_t len, int seq_len) {
+    size_t cap = (size_t)(seq_len > 0 ? seq_len : 1) * PACK_BYTES_PER_TOKEN;
+    if (len <= cap) return len;
+    while (cap > 0 && ((unsigned char)text[cap] & 0xC0) == 0x80) cap--;  // not inside a code point
+    return cap;
+}
+
 int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out) {
     int32_t **ids = reap_xcalloc((size_t)(s->n ? s->n : 1), sizeof(int32_t *));
     size_t *lens = reap_xcalloc((size_t)(s->n ? s->n : 1), sizeof(size_t));
     int st = REAP_OK;
     for (int i = 0; i < s->n && !st; i++) {
         size_t cap = 0;
-        st = reap_tok_encode(tok, s->v[i].text, s->v[i].len, &ids[i], &lens[i], &cap);
+        st = reap_tok_encode(tok, s->v[i].text, reap_pack_text_len(s->v[i].text, s->v[i].len, p->seq_len), &ids[i], &lens[i], &cap);
         if (st) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", reap_err_msg());

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "calib.h"
@@ -372,9 +373,15 @@ static int read_archive_file(load_ctx *c, const char *path) {
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_zip(a);
-    if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) {
+        archive_read_free(a);
+        return st0;
+    }
+    if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
         int st = reap_fail(REAP_EINVAL, "%s: cannot read as an archive: %s", path, archive_error_string(a));
         archive_read_free(a);
+        close(fd);
         return st;
     }
     struct archive_entry *e;
@@ -399,12 +406,19 @@ static int read_archive_file(load_ctx *c, const char *path) {
     if (!st && members == 0) st = reap_fail(REAP_EINVAL, "%s: the archive holds no .jsonl or .jsonl.zst member", path);
     free(last);
     archive_read_free(a);
+    close(fd);  // archive_read_open_fd does not close it
     return st;
 }
 
 static int read_plain_file(load_ctx *c, const char *path, const char *name) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) return st0;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
     byte_in in = {.read = read_file, .f = f};
     int st = read_stream(c, &in, path, name, ends_with(path, ".zst"));
     fclose(f);

@@ -140,7 +140,9 @@ int reap_cmd_calib(int argc, char **argv) {
         size_t *lens = reap_xcalloc((size_t)(samples.n ? samples.n : 1), sizeof(size_t));
         for (int i = 0; i < samples.n && !st; i++) {
             size_t cap = 0;
-            st = reap_tok_encode(tok, samples.v[i].text, samples.v[i].len, &ids[i], &lens[i], &cap);
+            st = reap_tok_encode(tok, samples.v[i].text,
+                                reap_pack_text_len(samples.v[i].text, samples.v[i].len, (int)seq_len), &ids[i],
+                                &lens[i], &cap);
             if (st) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", reap_err_msg());

@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +62,12 @@ static int set_value(const reap_cmd_spec *spec, const reap_opt *o, const char *v
     case REAP_OPT_DOUBLE: {
         errno = 0;
         double v = strtod(val, &end);
-        if (errno || end == val || *end)
+        // ERANGE on underflow (a denormal such as 1e-310) still gives a usable number; nan and inf
+        // are numbers to strtod but no option means them (and nan would read as "not given").
+        if ((errno && !(errno == ERANGE && fabs(v) <= DBL_MIN)) || end == val || *end)
             return reap_fail(REAP_EUSAGE, "reap %s: --%s expects a number, got '%s'", spec->name, o->name, val);
+        if (!isfinite(v))
+            return reap_fail(REAP_EUSAGE, "reap %s: --%s expects a finite number, got '%s'", spec->name, o->name, val);
         *(double *)o->dest = v;
         return 0;
     }

@@ -18,13 +18,18 @@ static _Thread_local char err_buf[1024];
 
 // Formats into a scratch buffer first: callers often wrap the previous message
 // (reap_fail(st, "%s: %s", path, reap_err_msg())), which must not overlap the destination.
-// Line breaks become spaces: the message is printed as one line.
+// Line breaks become spaces: the message is printed as one line. Other control characters (from a
+// file's content: a tensor name, a model_type) are written \xNN, never sent raw to a terminal.
 static void err_vset(const char *fmt, va_list ap) {
     char tmp[sizeof err_buf];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
-    for (char *c = tmp; *c; c++)
-        if (*c == '\n' || *c == '\r') *c = ' ';
-    memcpy(err_buf, tmp, sizeof tmp);
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)tmp; *c && o + 5 < sizeof err_buf; c++) {
+        if (*c == '\n' || *c == '\r') err_buf[o++] = ' ';
+        else if (*c < 0x20 || *c == 0x7f) o += (size_t)snprintf(err_buf + o, 5, "\\x%02x", *c);
+        else err_buf[o++] = (char)*c;
+    }
+    err_buf[o] = 0;
 }
 
 void reap_err_set(const char *fmt, ...) {
@@ -182,9 +187,40 @@ int reap_mkdir_p(const char *dir) {
     return REAP_OK;
 }
 
+static const char *file_kind(mode_t m) {
+    return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "a special file";
+}
+
+int reap_open_regular(const char *path, int *fd_out) {
+    *fd_out = -1;
+    // O_NONBLOCK: opening a FIFO returns at once; the flag is cleared once the file is known regular.
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return reap_fail(errno == ENOENT ? REAP_EINVAL : REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return reap_fail(REAP_EINVAL, "%s: not a regular file (%s)", path, file_kind(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return reap_fail(REAP_EIO, "%s: fcntl: %s", path, strerror(e));
+    }
+    *fd_out = fd;
+    return REAP_OK;
+}
+
 int reap_read_file(const char *path, char **data, size_t *len) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) return st0;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);

@@ -58,6 +58,10 @@ double reap_now(void);
 int reap_fsync_dir(const char *dir);
 int reap_mkdir_p(const char *dir);
 int reap_read_file(const char *path, char **data, size_t *len); // whole small file, NUL-terminated
+// Opens path read-only (O_CLOEXEC) into *fd, refusing anything that is not a regular file (or a
+// symlink to one) before a blocking open: a FIFO opened plainly waits forever for a writer.
+// Errors name path: a missing file REAP_EINVAL, a special file REAP_EINVAL, others REAP_EIO.
+int reap_open_regular(const char *path, int *fd);
 // pread exactly len bytes at off (EINTR retried, 1 GiB per call). Returns 0, an errno value, or -1
 // for an unexpected end of file; reap_pread_strerror turns that into words for a message.
 int reap_pread_all(int fd, void *dst, uint64_t len, uint64_t off);

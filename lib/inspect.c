@@ -84,14 +84,15 @@ static int expect_proj(reap_inspect_summary *s, const reap_ckpt *c, const char *
     return n + expect(s, c, sn, (rows + g->block_r - 1) / g->block_r, (cols + g->block_c - 1) / g->block_c, REAP_DT_F32);
 }
 
-static int check_layout(reap_inspect_summary *s, const reap_ckpt *c) {
+// Layers 0..n_layers-1, experts 0..n_experts-1 (at most the config's counts).
+static int check_layout(reap_inspect_summary *s, const reap_ckpt *c, int n_layers, int n_experts) {
     const reap_m2_config *g = &s->cfg;
     const reap_family *f = g->family;
     int64_t H = g->hidden, I = g->inter, Q = (int64_t)g->n_heads * g->head_dim, KV = (int64_t)g->n_kv_heads * g->head_dim;
     char nm[128];
     int n = expect(s, c, "model.embed_tokens.weight", g->vocab, H, -1) + expect(s, c, "model.norm.weight", H, 0, -1);
     if (!g->tie_embeddings) n += expect(s, c, "lm_head.weight", g->vocab, H, -1);
-    for (int L = 0; L < g->n_layers; L++) {
+    for (int L = 0; L < n_layers; L++) {
         n += expect(s, c, reap_family_layer_name(f, nm, L, "input_layernorm.weight"), H, 0, -1);
         n += expect(s, c, reap_family_layer_name(f, nm, L, "post_attention_layernorm.weight"), H, 0, -1);
         n += expect_proj(s, c, reap_family_layer_name(f, nm, L, "self_attn.q_proj.weight"), Q, H);
@@ -105,7 +106,7 @@ static int check_layout(reap_inspect_summary *s, const reap_ckpt *c) {
         n += expect(s, c, reap_family_layer_name(f, nm, L, f->router_gate), g->n_experts, H, -1);
         if (g->use_routing_bias && f->router_bias)
             n += expect(s, c, reap_family_layer_name(f, nm, L, f->router_bias), g->n_experts, 0, REAP_DT_F32);
-        for (int j = 0; j < g->n_experts; j++) {
+        for (int j = 0; j < n_experts; j++) {
             n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_gate), I, H);
             n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_down), H, I);
             n += expect_proj(s, c, reap_family_expert_name(f, nm, L, j, f->expert_up), I, H);
@@ -150,7 +151,12 @@ static void summarise(const reap_ckpt *c, const reap_m2_config *m, const double 
         if (experts[l] > s->n_experts_seen) s->n_experts_seen = experts[l];
 
     if (s->has_config) {
-        int found = check_layout(s, c);
+        // The layout loop runs over the layers and experts the tensors have, plus one (whose missing
+        // tensors it reports), never over the config's counts alone: a config.json claiming 1e9
+        // experts must fail at once, not after 1e9 x layers look-ups.
+        int nlc = s->cfg.n_layers < nl + 1 ? s->cfg.n_layers : nl + 1;
+        int nec = s->cfg.n_experts < s->n_experts_seen + 1 ? s->cfg.n_experts : s->n_experts_seen + 1;
+        int found = check_layout(s, c, nlc, nec);
         s->n_unexpected = c->n_tensors - found;
         if (s->cfg.n_experts != s->n_experts_seen || s->cfg.n_layers != nl) {
             char what[160];

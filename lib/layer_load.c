@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,6 +210,19 @@ static int experts_per_part(size_t part_bytes, size_t expert_bytes) {
 
 reap_layer_load_opts reap_layer_load_default_opts(void) { return (reap_layer_load_opts){READ_THREADS, PART_BYTES}; }
 
+// REAP_EINVAL naming the tensor and the first non-finite value of x (n floats), else REAP_OK.
+static int check_finite(const reap_ckpt *c, const reap_m2_config *cfg, int layer, const char *what, const float *x,
+                        size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= !isfinite(x[i]);
+    if (!bad) return REAP_OK;
+    size_t i = 0;
+    while (isfinite(x[i])) i++;
+    char nm[128];
+    return reap_fail(REAP_EINVAL, "%s: tensor %s holds a non-finite value (%g at element %zu): the router must be finite",
+                     c->dir, reap_family_layer_name(cfg->family, nm, layer, what), (double)x[i], i);
+}
+
 static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w,
                       layer_arena *a, const reap_layer_load_opts *o, reap_layer_part_fn part, void *ctx) {
     memset(w, 0, sizeof *w);
@@ -244,6 +258,11 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     }
     layer_reader r = {.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_f32, .n_items = nf, .f32 = f};
     if ((st = reader_run(&r, nt))) goto fail;
+    // A NaN or Inf in the router goes unnoticed downstream (sigmoid and top-k still pick experts)
+    // and yields plausible but wrong statistics: refuse it here, naming the tensor. E x H floats.
+    if ((st = check_finite(c, cfg, layer, cfg->family->router_gate, w->gate, (size_t)(E * H))) ||
+        (cfg->use_routing_bias && (st = check_finite(c, cfg, layer, cfg->family->router_bias, w->bias, (size_t)E))))
+        goto fail;
 
     reap_dtype dt = (reap_dtype)-1;
     const reap_ckpt_tensor *t0;

@@ -322,9 +322,8 @@ out:
 
 int reap_st_open(const char *path, reap_st_file **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return reap_fail(errno == ENOENT ? REAP_EINVAL : REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int fd, st0 = reap_open_regular(path, &fd);
+    if (st0) return st0;
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
@@ -410,6 +409,10 @@ const reap_st_tensor *reap_st_find(const reap_st_file *f, const char *name) {
 }
 
 int64_t reap_st_numel(const reap_st_tensor *t) {
+    // A zero dim first: the other dims of an empty tensor may overflow when multiplied (the reader
+    // accepts them, as the reference does); a non-empty tensor's product fits (checked at parse).
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return 0;
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++)
         n *= t->shape[i];

@@ -97,6 +97,12 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     if ((st = reap_read_file(spath, &text, &len))) goto out;
     if (strcmp(text, key) != 0) {
         cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(key);
+        if (!cJSON_IsObject(a)) {  // a damaged file, not another run's
+            cJSON_Delete(a), cJSON_Delete(b);
+            st = reap_fail(REAP_EINVAL, "%s: corrupt (not a JSON object: truncated or damaged); remove the work dir %s",
+                           spath, dir);
+            goto out;
+        }
         const char *what = "its arguments differ";
         const char *fields[] = {"fingerprint", "router", "calibration", "shard_rows", "ids_sha256"};
         const char *names[] = {"the model (fingerprint) differs", "the router mode differs",
@@ -216,6 +222,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     reap_device dev = p->device;
     if (dev == REAP_DEVICE_AUTO) dev = reap_gpu_count() > 0 ? REAP_DEVICE_CUDA : REAP_DEVICE_CPU;
+    if (dev == REAP_DEVICE_CUDA && reap_gpu_count() <= 0) return reap_ckpt_close(c), reap_fail(REAP_EDEVICE, "--device cuda: no CUDA device (a reap built without CUDA, or no GPU visible): use --device cpu");
     inf.device = dev;
 
     // This shard's rows.

@@ -240,6 +240,32 @@ static int load_array(const cJSON *layer, const char *key, const char *path, int
     return REAP_OK;
 }
 
+// Statistics no scoring run can produce: a prune driven by them would be silently wrong. Each token
+// routes to an expert at most once, so count <= tokens; gate weights and norms are >= 0, so the
+// sums are; an expert never routed has zero sums.
+static int check_layer(const reap_layer_stats *ls, const char *path, int l) {
+    for (int e = 0; e < ls->n_experts; e++) {
+        const reap_expert_stats *x = &ls->e[e];
+        const char *neg = x->gate_sum < 0 ? "gate_sum" : x->norm_sum < 0 ? "norm_sum" : x->reap_sum < 0 ? "reap_sum" : NULL;
+        if (neg)
+            return reap_fail(REAP_EINVAL, "%s: layer %d: expert %d: %s = %g is negative (impossible statistics)", path,
+                             l, e, neg, neg[0] == 'g' ? x->gate_sum : neg[0] == 'n' ? x->norm_sum : x->reap_sum);
+        if (x->count > ls->tokens)
+            return reap_fail(REAP_EINVAL,
+                             "%s: layer %d: expert %d: count %" PRIu64 " exceeds the layer's %" PRIu64
+                             " tokens (impossible statistics)",
+                             path, l, e, x->count, ls->tokens);
+        if (x->count == 0 && (x->gate_sum != 0 || x->norm_sum != 0 || x->reap_sum != 0))
+            return reap_fail(REAP_EINVAL,
+                             "%s: layer %d: expert %d: count 0 with a non-zero sum (gate_sum %g, norm_sum %g, reap_sum %g: "
+                             "impossible statistics)",
+                             path, l, e, x->gate_sum, x->norm_sum, x->reap_sum);
+    }
+    return REAP_OK;
+}
+
+static int read_shards(const reap_stats *s, const char *path, int *count, int **list, int *n);
+
 int reap_stats_load(const char *path, reap_stats *s) {
     memset(s, 0, sizeof *s);
     char *text;
@@ -247,6 +273,13 @@ int reap_stats_load(const char *path, reap_stats *s) {
     int st = reap_read_file(path, &text, &len);
     if (st) return st;
     cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root) {  // say where it broke: near the end a truncated file, else e.g. a NaN (not JSON) in one
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : len;
+        free(text);
+        return reap_fail(REAP_EINVAL, "%s: invalid JSON at byte %zu of %zu (%s)", path, off, len,
+                         off + 8 >= len ? "truncated" : "a value JSON cannot hold, e.g. NaN or Infinity, or a syntax error");
+    }
     free(text);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -313,6 +346,7 @@ int reap_stats_load(const char *path, reap_stats *s) {
         static const char *const keys[5] = {"count", "gate_sum", "norm_sum", "reap_sum", "max_act"};
         for (int f = 0; f < 5; f++)
             if ((st = load_array(layer, keys[f], path, l, ls, f))) goto fail;
+        if ((st = check_layer(ls, path, l))) goto fail;
         for (int e = 0; e < ls->n_experts; e++)
             if (ls->e[e].count == 0 && !isnan(ls->e[e].max_act)) ls->e[e].max_act = -INFINITY;
             else if (ls->e[e].count && isinf(ls->e[e].max_act) && ls->e[e].max_act < 0) {
@@ -322,6 +356,9 @@ int reap_stats_load(const char *path, reap_stats *s) {
             }
         l++;
     }
+    int shard_count, *shards = NULL, n_shards;  // calibration.shard_count / shards, as merge reads them
+    if ((st = read_shards(s, path, &shard_count, &shards, &n_shards))) goto fail;
+    free(shards);
     goto out;
 fail:
     reap_stats_free(s);

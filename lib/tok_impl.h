@@ -73,6 +73,7 @@ struct reap_tokenizer {
     uint32_t *tok_len;       // (n_ids,)
     uint8_t *is_added;       // (n_ids,) 1: added token; 2: normalized added token, text in mstrs
     int32_t n_model;         // entries in model.vocab (`tokenizers` get_vocab_size)
+    int32_t id_cap;          // ids must be below it: bounded by the entries the file holds
     reap_bpe_smap vocab;     // token string -> id
     reap_bpe_smap bvocab;    // byte-level: token bytes -> id (for ignore_merges)
     reap_bpe_pmap merges;

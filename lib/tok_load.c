@@ -188,6 +188,8 @@ static int parse_normalizer(reap_tokenizer *t, const cJSON *o) {
 
 // ---- model ----
 
+#define ID_SLACK 65536
+
 static int token_json_ok(const cJSON *v) {
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 2147483647.0 && v->valuedouble == (double)v->valueint;
 }
@@ -271,6 +273,9 @@ static int parse_model(reap_tokenizer *t, const cJSON *o) {
     cJSON_ArrayForEach(c, vocab) {
         if (!token_json_ok(c))
             return reap_fail(REAP_EINVAL, "%s: model.vocab: token '%s' has no valid id", t->path, c->string);
+        if (c->valueint >= t->id_cap)
+            return reap_fail(REAP_EINVAL, "%s: model.vocab: token '%s' has id %d, far above the %d entries in the file",
+                             t->path, c->string, c->valueint, t->id_cap - ID_SLACK);
         size_t n = strlen(c->string);
         const char *s = strs_add(t, c->string, n);
         if (reap_bpe_smap_put(&t->vocab, s, n, c->valueint) >= 0) continue;  // duplicate key: first wins
@@ -447,6 +452,11 @@ int reap_tok_load_mem(const char *json, size_t len, const char *path, reap_token
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     build_strs(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), cJSON_IsArray(added) ? added : NULL);
+    // Ids index arrays sized by the highest id: one id of 2e9 in a small file must not allocate
+    // gigabytes. Real vocabularies are dense (or padded a little), so an id is refused when it
+    // exceeds the number of entries present (vocab + added tokens) plus ID_SLACK.
+    t->id_cap = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(model, "vocab")) +
+                (cJSON_IsArray(added) ? cJSON_GetArraySize(added) : 0) + ID_SLACK;
     int st = parse_model(t, model);
     if (!st) st = parse_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"));
     if (!st) st = parse_added(t, added);  // after the normalizer: normalized tokens are matched normalised

@@ -52,6 +52,15 @@ typedef struct {
 
 static int read_reap_json(const char *out_dir, const reap_ckpt *src, const reap_m2_config *m, kept_map *km) {
     char *path = reap_path_join(out_dir, "reap.json"), *text;
+    if (!reap_exists(path)) {  // the usual cause: the arguments in the wrong order
+        char *other = reap_path_join(src->dir, "reap.json");
+        int swapped = reap_exists(other);
+        free(other);
+        int st = reap_fail(REAP_EINVAL, "%s: the second argument is not a pruned checkpoint (no reap.json)%s", out_dir,
+                           swapped ? "; the first is: swap them (reap verify SOURCE PRUNED)" : "");
+        free(path);
+        return st;
+    }
     int st = reap_read_file(path, &text, NULL);
     if (st) {
         free(path);
@@ -224,7 +233,10 @@ static void check_config(vctx *v, const reap_ckpt *src, const reap_ckpt *out, in
 }
 
 static int same_file(vctx *v, const char *pa, const char *pb) {
-    int fa = open(pa, O_RDONLY), fb = open(pb, O_RDONLY), eq = fa >= 0 && fb >= 0;
+    // A special file (a FIFO would block the open) is never the same: reap_open_regular refuses it.
+    int fa = -1, fb = -1;
+    if (reap_open_regular(pa, &fa) == REAP_OK) reap_open_regular(pb, &fb);
+    int eq = fa >= 0 && fb >= 0;
     while (eq) {
         ssize_t na = read(fa, v->a, CMP_CHUNK), nb = read(fb, v->b, CMP_CHUNK);
         if (na != nb || na < 0 || memcmp(v->a, v->b, (size_t)na) != 0) eq = 0;

@@ -252,6 +252,19 @@ static void test_reader_accepts_valid_edge_cases(void) {
     reap_st_close(NULL);
 }
 
+// A zero-sized tensor whose other dims would overflow int64 when multiplied first: the element count
+// is 0 without a signed overflow (UBSan, issue 13).
+static void test_reader_zero_sized_tensor_with_huge_dims(void) {
+    const char *p = tpath("zhuge.st");
+    write_raw(p, "{\"h\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,0],\"data_offsets\":[0,0]}}", UINT64_MAX, 0);
+    reap_st_file *f = NULL;
+    int st = reap_st_open(p, &f);
+    CHECK_MSG(st == REAP_OK, "%s", reap_err_msg());
+    if (st) return;
+    CHECK_EQ_INT(reap_st_numel(reap_st_find(f, "h")), 0);
+    reap_st_close(f);
+}
+
 static void test_parse_header_in_memory(void) {
     reap_st_file f;
     const char *h = "{" T1 "}";
@@ -456,6 +469,7 @@ int main(void) {
         return 1;
     }
     RUN(test_reader_rejects_file_shorter_than_8_bytes);
+    RUN(test_reader_zero_sized_tensor_with_huge_dims);
     RUN(test_reader_rejects_header_over_100mb);
     RUN(test_reader_rejects_header_past_eof);
     RUN(test_reader_rejects_invalid_json);

@@ -33,7 +33,7 @@ static void make_stats(reap_stats *s, int shard, int shard_count, const char *fp
     cJSON_AddStringToObject(s->model, "architecture", "MiniMaxM2ForCausalLM");
     s->layers_done = 3;
     for (int l = 0; l < 3; l++) {
-        s->layers[l].tokens = 100 + (uint64_t)l;
+        s->layers[l].tokens = 1000 + (uint64_t)l;  // at least every count (load refuses count > tokens)
         for (int e = 0; e < 8; e++) {
             reap_expert_stats *x = &s->layers[l].e[e];
             if (e == 5) continue;  // never routed

@@ -152,6 +152,33 @@ static void test_empty_string_gives_no_ids(void) {
     reap_tok_free(t);
 }
 
+// An empty vocabulary yields no ids for any text (every symbol dropped, no unk) and must not pass
+// NULL to memcpy while caching the empty result (UBSan, issue 13); one id far above the entries
+// present is refused before it sizes an allocation.
+static void test_empty_vocab_encodes_to_nothing(void) {
+    const char *j = "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": "
+                    "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}}";
+    reap_tokenizer *t = NULL;
+    int st = reap_tok_load_mem(j, strlen(j), "empty.json", &t);
+    CHECK_MSG(st == REAP_OK, "%s", reap_err_msg());
+    if (!t) return;
+    int32_t *ids;
+    size_t n;
+    CHECK_EQ_INT(enc(t, "hi there", 8, &ids, &n), REAP_OK);
+    CHECK_EQ_INT(n, 0);
+    free(ids);
+    reap_tok_free(t);
+}
+
+static void test_huge_id_is_refused(void) {
+    const char *j = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2000000000}, \"merges\": []}}";
+    reap_tokenizer *t = NULL;
+    CHECK_EQ_INT(reap_tok_load_mem(j, strlen(j), "huge.json", &t), REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "huge.json");
+    CHECK_STR_CONTAINS(reap_err_msg(), "id 2000000000");
+    reap_tok_free(t);
+}
+
 static void test_invalid_utf8_is_rejected(void) {
     reap_tokenizer *t = tiny();
     CHECK(t);
@@ -334,6 +361,8 @@ static void test_synth_is_deterministic_and_places_added_tokens(void) {
 
 int main(void) {
     RUN(test_loader_error_names_file_and_component);
+    RUN(test_empty_vocab_encodes_to_nothing);
+    RUN(test_huge_id_is_refused);
     RUN(test_bpe_applies_merges_by_rank_not_position);
     RUN(test_added_token_inside_text_is_one_id);
     RUN(test_added_token_ids_follow_tokenizers_assignment);
