@@ -291,6 +291,20 @@ int reap_stats_load(const char *path, reap_stats *s) {
         st = reap_fail(REAP_EINVAL, "%s: \"layers\" must be an array of %" PRId64 " layers", path, nl);
         goto out;
     }
+    // The sizes drive an allocation of n_layers x n_experts accumulators: check first that the file
+    // holds that many counts, so a few bytes claiming a million experts cannot allocate gigabytes.
+    {
+        int l = 0;
+        const cJSON *layer;
+        cJSON_ArrayForEach(layer, layers) {
+            const cJSON *count = cJSON_GetObjectItemCaseSensitive(layer, "count");
+            if (cJSON_IsObject(layer) && (!cJSON_IsArray(count) || cJSON_GetArraySize(count) != ne)) {
+                st = reap_fail(REAP_EINVAL, "%s: layer %d: \"count\" must be an array of %" PRId64 " numbers", path, l, ne);
+                goto out;
+            }
+            l++;
+        }
+    }
     if ((st = reap_stats_init(s, (int)nl, (int)ne, (int)k))) goto out;
     s->layers_done = (int)done;
     s->router = mode;
