@@ -146,6 +146,8 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno
 FUZZ_CFLAGS  = -O1 -g -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp -Ilib -Icalib -Ikernels -Itests/fuzz $(FUZZ_SAN)
 FUZZ_OBJ     = $(LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/calib/builtin_data.o
 FUZZ_BIN     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+# The host code only (lib/gpu_stub.c, no kernels): no CUDA libraries to carry to a fuzzing machine.
+FUZZ_LDLIBS  = -lcjson -lzstd -larchive -lpcre2-8 -lm
 
 build/fuzz/obj/%.o: %.c $(wildcard lib/*.h calib/*.h kernels/*.h)
 	@mkdir -p $(dir $@)
@@ -160,7 +162,7 @@ build/fuzz/libreap_fuzz.a: $(FUZZ_OBJ)
 	ar rcs $@ $^
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libreap_fuzz.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libreap_fuzz.a $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libreap_fuzz.a $(FUZZ_LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
