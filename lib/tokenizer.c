@@ -50,7 +50,7 @@ static void cache_put(reap_tokenizer *t, uint64_t h, const char *p, size_t n, co
     }
     t->cache[j] = (tok_centry){h, (uint32_t)t->ckeys.n, (uint32_t)n, (uint32_t)t->cids_n, (uint32_t)k};
     reap_sbuf_append(&t->ckeys, p, n);
-    memcpy(t->cids + t->cids_n, ids, k * sizeof *ids);
+    if (k) memcpy(t->cids + t->cids_n, ids, k * sizeof *ids);  // k == 0: cids may still be NULL
     t->cids_n += k;
     t->cache_n++;
 }
