@@ -311,7 +311,7 @@ int reap_stats_load(const char *path, reap_stats *s) {
     memcpy(s->fingerprint, fp->valuestring, 65);
     s->model = cJSON_Duplicate(model, 1);
     s->calib = cJSON_Duplicate(calib, 1);
-    int l = 0;
+    int l = 0, first_with_max = 0;
     const cJSON *layer;
     cJSON_ArrayForEach(layer, layers) {
         int64_t idx, tokens;
@@ -324,6 +324,14 @@ int reap_stats_load(const char *path, reap_stats *s) {
             (st = get_int(layer, "tokens", path, "layers[].", 0, INT64_C(9007199254740992), &tokens)))
             goto fail;
         ls->tokens = (uint64_t)tokens;
+        // max_act is recorded for every layer or for none (save writes it for all or none).
+        int with_max = cJSON_GetObjectItemCaseSensitive(layer, "max_act") != NULL;
+        if (l == 0) first_with_max = with_max;
+        if (with_max != first_with_max) {
+            st = reap_fail(REAP_EINVAL, "%s: layer %d %s \"max_act\" but layer 0 %s", path, l, with_max ? "has" : "lacks",
+                           first_with_max ? "has it" : "does not");
+            goto fail;
+        }
         static const char *const keys[5] = {"count", "gate_sum", "norm_sum", "reap_sum", "max_act"};
         for (int f = 0; f < 5; f++)
             if ((st = load_array(layer, keys[f], path, l, ls, f))) goto fail;
