@@ -7,6 +7,8 @@
 #   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath)
 #   make install         build/reap to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local); make uninstall
+#   make fuzz            libFuzzer targets (clang, build/fuzz/), each run FUZZ_SECONDS (60), FUZZ_JOBS at once
+#   make fuzz-bundle     dist/fuzz/: the fuzz binaries, their shared libs, seeds and runner, to copy elsewhere
 
 CC      ?= gcc
 NVCC    ?= nvcc
@@ -66,8 +68,12 @@ DEV_TEST_BIN = $(filter-out $(BUILD)/dev/dev_rates,$(DEV_BIN))
 # driver kernels/gpu*.cu: it tests kernels, whatever state the pipeline is in.
 DEV_KERN_OBJ = $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter-out kernels/gpu%.cu,$(CU_SRC)))
 HOST_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o
+# Fuzz targets (tests/fuzz/fuzz_*.c): `make test` replays their seeds and regressions with these
+# (gcc, the normal library); `make fuzz` builds them with clang and libFuzzer.
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY_BIN = $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/fuzz_%)
 
-.PHONY: all test deps bundle clean help info dev demo install uninstall
+.PHONY: all test deps bundle clean help info dev demo install uninstall fuzz fuzz-build fuzz-bundle
 all: info $(BUILD)/reap
 
 info:
@@ -107,7 +113,7 @@ $(BUILD)/dev/%: kernels/dev/%.cu $(DEV_KERN_OBJ) $(BUILD)/libreap_c.a $(wildcard
 dev: $(DEV_BIN)
 
 # CUDA=1: kernels/dev too (run.sh runs DEV_TESTS; a CPU-only build passes none).
-test: all $(TEST_BIN) $(TOOL_BIN) $(if $(filter 1,$(CUDA)),$(DEV_BIN))
+test: all $(TEST_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN) $(if $(filter 1,$(CUDA)),$(DEV_BIN))
 	@BUILD=$(BUILD) CUDA=$(CUDA) DEV_TESTS="$(if $(filter 1,$(CUDA)),$(DEV_TEST_BIN))" sh tests/run.sh
 
 demo: all
@@ -133,3 +139,45 @@ clean:
 
 help:
 	@sed -n "1,11p" Makefile
+
+$(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libreap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(BUILD)/libreap.a $(LDFLAGS) $(LDLIBS)
+
+# ---- fuzzing (issue 13). The library is compiled again by clang with the fuzzer's coverage and
+# ASan + UBSan into build/fuzz/obj (the gcc build is untouched); each target links it with libFuzzer.
+# tests/fuzz/run.sh runs them with resource limits (rss 2048 MB, 10 s per input) and fails on any
+# finding; FUZZ_OUT gets the summary table. FUZZ_BIN_DIR / FUZZ_WORK: see tests/fuzz/run.sh.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_OUT     ?= build/fuzz/summary.txt
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -O1 -g -std=c11 -Wall -Wextra -D_GNU_SOURCE -fopenmp -Ilib -Icalib -Ikernels -Itests/fuzz $(FUZZ_SAN)
+FUZZ_OBJ     = $(LIB_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/calib/builtin_data.o
+FUZZ_BIN     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+# The host code only (lib/gpu_stub.c, no kernels): no CUDA libraries to carry to a fuzzing machine.
+FUZZ_LDLIBS  = -lcjson -lzstd -larchive -lpcre2-8 -lm
+
+build/fuzz/obj/%.o: %.c $(wildcard lib/*.h calib/*.h kernels/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/obj/calib/builtin_data.o: calib/builtin_data.S $(CALIB_DATA)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -c $< -o $@
+
+build/fuzz/libreap_fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libreap_fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libreap_fuzz.a $(FUZZ_LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run.sh
+
+fuzz-bundle: fuzz-build
+	@sh tests/fuzz/bundle.sh dist/fuzz $(FUZZ_BIN)

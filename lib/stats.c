@@ -324,13 +324,27 @@ int reap_stats_load(const char *path, reap_stats *s) {
         st = reap_fail(REAP_EINVAL, "%s: \"layers\" must be an array of %" PRId64 " layers", path, nl);
         goto out;
     }
+    // The sizes drive an allocation of n_layers x n_experts accumulators: check first that the file
+    // holds that many counts, so a few bytes claiming a million experts cannot allocate gigabytes.
+    {
+        int l = 0;
+        const cJSON *layer;
+        cJSON_ArrayForEach(layer, layers) {
+            const cJSON *count = cJSON_GetObjectItemCaseSensitive(layer, "count");
+            if (cJSON_IsObject(layer) && (!cJSON_IsArray(count) || cJSON_GetArraySize(count) != ne)) {
+                st = reap_fail(REAP_EINVAL, "%s: layer %d: \"count\" must be an array of %" PRId64 " numbers", path, l, ne);
+                goto out;
+            }
+            l++;
+        }
+    }
     if ((st = reap_stats_init(s, (int)nl, (int)ne, (int)k))) goto out;
     s->layers_done = (int)done;
     s->router = mode;
     memcpy(s->fingerprint, fp->valuestring, 65);
     s->model = cJSON_Duplicate(model, 1);
     s->calib = cJSON_Duplicate(calib, 1);
-    int l = 0;
+    int l = 0, first_with_max = 0;
     const cJSON *layer;
     cJSON_ArrayForEach(layer, layers) {
         int64_t idx, tokens;
@@ -343,6 +357,14 @@ int reap_stats_load(const char *path, reap_stats *s) {
             (st = get_int(layer, "tokens", path, "layers[].", 0, INT64_C(9007199254740992), &tokens)))
             goto fail;
         ls->tokens = (uint64_t)tokens;
+        // max_act is recorded for every layer or for none (save writes it for all or none).
+        int with_max = cJSON_GetObjectItemCaseSensitive(layer, "max_act") != NULL;
+        if (l == 0) first_with_max = with_max;
+        if (with_max != first_with_max) {
+            st = reap_fail(REAP_EINVAL, "%s: layer %d %s \"max_act\" but layer 0 %s", path, l, with_max ? "has" : "lacks",
+                           first_with_max ? "has it" : "does not");
+            goto fail;
+        }
         static const char *const keys[5] = {"count", "gate_sum", "norm_sum", "reap_sum", "max_act"};
         for (int f = 0; f < 5; f++)
             if ((st = load_array(layer, keys[f], path, l, ls, f))) goto fail;
