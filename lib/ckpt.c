@@ -118,6 +118,8 @@ static int load_index(reap_ckpt *c, const char *idx, map_entry **map_out, int *n
         *total_out = ts->valuedouble;
     }
     int n = cJSON_GetArraySize(wm);
+    if (n == 0)
+        return reap_fail(REAP_EINVAL, "%s: \"weight_map\" lists no tensors", idx);
     map_entry *map = reap_xmalloc(((size_t)n + 1) * sizeof *map);
     *map_out = map;
     int k = 0;

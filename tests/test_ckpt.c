@@ -123,6 +123,13 @@ static void test_ckpt_rejects_index_tensor_missing_from_shard(void) {
     free(d);
 }
 
+static void test_ckpt_rejects_empty_weight_map(void) {  // fuzz_index finding: it opened with 0 tensors
+    char *d = two_shards("emptymap");
+    write_text(d, "model.safetensors.index.json", "{\"metadata\":{\"total_size\":24},\"weight_map\":{}}");
+    CHECK_STR_CONTAINS(open_fails(d), "\"weight_map\" lists no tensors");
+    free(d);
+}
+
 static void test_ckpt_rejects_tensor_not_listed_in_index(void) {
     char *d = two_shards("unlisted");
     write_text(d, "model.safetensors.index.json",
@@ -306,6 +313,7 @@ int main(void) {
     RUN(test_ckpt_opens_sharded_checkpoint_and_finds_tensors);
     RUN(test_ckpt_rejects_total_size_mismatch);
     RUN(test_ckpt_rejects_index_tensor_missing_from_shard);
+    RUN(test_ckpt_rejects_empty_weight_map);
     RUN(test_ckpt_rejects_tensor_not_listed_in_index);
     RUN(test_ckpt_rejects_tensor_listed_under_wrong_shard);
     RUN(test_ckpt_rejects_tensor_in_two_shards);

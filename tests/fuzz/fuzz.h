@@ -41,7 +41,8 @@ static void fuzz_rm_dir(void) {
 // The process's scratch directory (created on first use, removed at exit; a crash leaves it).
 static inline const char *fuzz_dir(void) {
     if (!fuzz_dir_path[0]) {
-        snprintf(fuzz_dir_path, sizeof fuzz_dir_path, "%s", "/tmp/reap-fuzz-XXXXXX");
+        const char *tmp = getenv("TMPDIR");  // e.g. /dev/shm: the workdir target fsyncs what it writes
+        snprintf(fuzz_dir_path, sizeof fuzz_dir_path, "%s/reap-fuzz-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
         if (!mkdtemp(fuzz_dir_path)) {
             perror("fuzz: mkdtemp");
             abort();

@@ -9,6 +9,7 @@
 #   FUZZ_WORK     the growing corpora, logs and crash inputs, <target>/ each (build/fuzz/work);
 #                 kept between runs, so a later run continues from what earlier ones found
 #   FUZZ_TARGETS  space-separated target names (default: every fuzz_* in FUZZ_BIN_DIR)
+#   TMPDIR        where targets write their scratch files (/tmp); /dev/shm makes the fsyncs of fuzz_workdir cheap
 # Each input may use at most 2048 MB of RSS and 10 s; -max_len is set per format below.
 # A finding leaves the input in FUZZ_WORK/<target>/crash-* (or leak-, timeout-, oom-) and the
 # report in FUZZ_WORK/<target>/log; reproduce it with FUZZ_BIN_DIR/fuzz_<target> FILE.
