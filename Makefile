@@ -5,7 +5,7 @@
 #   make SAN=1 test      ASan + UBSan build in build/san
 #   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
 #   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
-#   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath)
+#   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath; BUNDLE_DIR=)
 #   make install         build/reap to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local); make uninstall
 #   make fuzz            libFuzzer targets (clang, build/fuzz/), each run FUZZ_SECONDS (60), FUZZ_JOBS at once
 #   make fuzz-bundle     dist/fuzz/: the fuzz binaries, their shared libs, seeds and runner, to copy elsewhere
@@ -131,8 +131,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/reap
 
+BUNDLE_DIR ?= dist/reap
 bundle: all
-	@sh examples/bundle.sh $(BUILD)/reap dist/reap
+	@sh examples/bundle.sh $(BUILD)/reap $(BUNDLE_DIR)
 
 clean:
 	rm -rf build dist

@@ -9,7 +9,19 @@ if sh examples/bundle.sh "$REAP" "$T/dist/reap" >"$T/log" 2>&1; then
     echo "PASS bundle_builds"
 else
     echo "FAIL bundle_builds: $(tail -3 "$T/log")"
-    exit 0
+    
+# The documented way: `make bundle` from the repository root, with a relative destination (the
+# script once compared ldd's absolute paths with a relative one and failed only there).
+rel=$BUILD/e2e_bundle_make/reap
+rm -rf "$BUILD/e2e_bundle_make"
+if make -s BUILD="$BUILD" CUDA="${CUDA:-auto}" BUNDLE_DIR="$rel" bundle >"$T/make.log" 2>&1 &&
+    env -u LD_LIBRARY_PATH "$rel/bin/reap" --version | grep -q '^reap '; then
+    echo "PASS make_bundle_relative_destination"
+else
+    echo "FAIL make_bundle_relative_destination: $(tail -3 "$T/make.log")"
+fi
+rm -rf "$BUILD/e2e_bundle_make"
+exit 0
 fi
 mv "$T/dist/reap" "$T/moved"  # relocatable: works after a move
 if (cd / && env -u LD_LIBRARY_PATH "$T/moved/bin/reap" --version) | grep -q '^reap '; then
@@ -23,4 +35,16 @@ if echo "$libs" | grep -q "libcjson.so.1 => $T/moved/bin/../lib/" && echo "$libs
 else
     echo "FAIL bundle_loads_cjson_and_libarchive_from_bundle: $(echo "$libs" | grep -E 'cjson|archive')"
 fi
+
+# The documented way: `make bundle` from the repository root, with a relative destination (the
+# script once compared ldd's absolute paths with a relative one and failed only there).
+rel=$BUILD/e2e_bundle_make/reap
+rm -rf "$BUILD/e2e_bundle_make"
+if make -s BUILD="$BUILD" CUDA="${CUDA:-auto}" BUNDLE_DIR="$rel" bundle >"$T/make.log" 2>&1 &&
+    env -u LD_LIBRARY_PATH "$rel/bin/reap" --version | grep -q '^reap '; then
+    echo "PASS make_bundle_relative_destination"
+else
+    echo "FAIL make_bundle_relative_destination: $(tail -3 "$T/make.log")"
+fi
+rm -rf "$BUILD/e2e_bundle_make"
 exit 0
