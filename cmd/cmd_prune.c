@@ -33,7 +33,7 @@ int reap_cmd_prune(int argc, char **argv) {
     const char *eval_path = NULL;
     const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL, *router = "model";
     double ratio = NAN;
-    long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048;
+    long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048, threads = 0;
     int dry = 0, force = 0;
     reap_strlist calib = {0};
     const reap_opt opts[] = {
@@ -53,6 +53,8 @@ int reap_cmd_prune(int argc, char **argv) {
          "the source's largest shard)"},
         {"eval", 0, REAP_OPT_STRING, &eval_path, "FILE",
          "a `reap eval --json` result: its headline numbers go into OUT/README.md's model card"},
+        {"threads", 't', REAP_OPT_INT, &threads, "N", "output shards written at once (default 8; also the scoring "
+         "threads without --scores)"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan and write nothing"},
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
@@ -100,6 +102,10 @@ int reap_cmd_prune(int argc, char **argv) {
     volatile sig_atomic_t *cancel = reap_signals_begin();
     if ((st = reap_ckpt_open(dir, &c))) goto done;
     if ((st = reap_m2_config_load(c, &model)) || (st = reap_inspect_check(c, &model))) goto done;
+    if (threads < 0 || threads > 1024) {
+        st = reap_fail(REAP_EUSAGE, "--threads %lld: expected 1..1024 (0: default)", threads);
+        goto done;
+    }
     if (out && !dry && (st = reap_prune_check_output(dir, out, force))) goto done;
     if (scores) {
         if ((st = reap_stats_load(scores, &stats))) goto done;
@@ -110,6 +116,7 @@ int reap_cmd_prune(int argc, char **argv) {
         sp.n_calib = calib.n;
         sp.rows = (int)rows;
         sp.seq_len = (int)seq_len;
+        sp.threads = (int)threads;
         sp.cancel = cancel;
         if ((st = reap_cmd_env_layer_load(&sp.read))) goto done;
         if (rows < 0 || rows > INT_MAX || seq_len < 1 || seq_len > INT_MAX)
@@ -160,6 +167,7 @@ int reap_cmd_prune(int argc, char **argv) {
     wo.stats_path = have_stats ? scores : NULL;
     wo.stats = have_stats ? &stats : NULL;
     wo.force = force;
+    wo.threads = (int)threads;
     wo.cancel = cancel;
     int slow_ms = reap_cmd_env_test_slow_ms();
     if (slow_ms) wo.progress = slow_progress, wo.progress_ctx = &slow_ms;

@@ -84,6 +84,10 @@ void reap_prune_plan_free(reap_prune_plan *plan);  // accepts NULL
 // removed, output size and parameters, tensors to copy, slice and drop (each one when verbose).
 void reap_prune_plan_print(const reap_prune_plan *plan, FILE *out, int verbose);
 
+// Output shards written at once by default: several reads in flight reach a disk's rate where one
+// sequential stream does not (bench/prune_vs_cp.sh); more than 8 gained nothing measured.
+#define REAP_PRUNE_DEFAULT_THREADS 8
+
 typedef struct {
     const char *stats_path;             // statistics file used (hashed into reap.json), or NULL
     const reap_stats *stats;            // its contents (calibration description), or NULL
@@ -95,6 +99,7 @@ typedef struct {
     // interruption tests slow the writer down with it.
     void (*progress)(void *ctx, int done, int total, const char *name, uint64_t bytes);
     void *progress_ctx;
+    int threads;                        // output shards written at once (0: REAP_PRUNE_DEFAULT_THREADS)
     const cJSON *eval;                  // a `reap eval` document: its headline numbers go into the card (NULL: none)
 } reap_prune_write_opts;
 

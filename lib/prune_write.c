@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -155,72 +156,113 @@ static int slice_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_
     return REAP_OK;
 }
 
-static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
-                        const reap_prune_write_opts *o) {
-    int done = 0, st = REAP_OK, n_out = 0;
-    for (int i = 0; i < pl->n_tensors; i++) n_out += pl->tensors[i].action != REAP_PRUNE_DROP;
+// What the shard writers share: the tensor count for the progress lines and the first failure
+// (its status and message: error messages are per thread, so the caller re-raises it).
+typedef struct {
+    int n_out, done;
+    atomic_int st;  // read by every writer between tensors
+    uint64_t bytes;
+    char msg[1024];
+} shard_job;
+
+static int shard_failed(shard_job *j) { return atomic_load(&j->st); }
+
+static void shard_fail(shard_job *j, int st) {
+#pragma omp critical(prune_shard_job)
+    if (!atomic_load(&j->st)) {
+        snprintf(j->msg, sizeof j->msg, "%s", reap_err_msg());
+        atomic_store(&j->st, st);
+    }
+}
+
+static void shard_progress(shard_job *j, const reap_prune_tensor *pt, const reap_prune_write_opts *o) {
+    char shape[96] = "[", sz[32];
+    for (int d = 0; d < pt->src->ndim; d++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64, d ? ", " : "", pt->out_shape[d]);
+    strncat(shape, "]", sizeof shape - strlen(shape) - 1);
+    reap_fmt_bytes((double)pt->out_bytes, sz, sizeof sz);
+    const char *act = pt->action == REAP_PRUNE_SLICE ? "slice" : "keep";
+#pragma omp critical(prune_shard_job)
+    {
+        int done = ++j->done;
+        j->bytes += pt->out_bytes;
+        if (reap_log_level >= 1)
+            reap_verbose("[%*d/%d] %s %s %s %s %s", (int)snprintf(NULL, 0, "%d", j->n_out), done, j->n_out,
+                         pt->out_name, shape, reap_dtype_name(pt->src->dtype), act, sz);
+        else
+            reap_progress("[%d/%d] %s %s %s %s %s", done, j->n_out, pt->out_name, shape,
+                          reap_dtype_name(pt->src->dtype), act, sz);
+        if (o->progress) o->progress(o->progress_ctx, done, j->n_out, pt->out_name, pt->out_bytes);
+    }
+}
+
+// Output shard s: header planned from its tensors (in source order), then each tensor copied or
+// sliced, the source's pages released after each, fsync and rename at the end.
+static int write_shard(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
+                       const reap_prune_write_opts *o, int s, shard_job *j) {
+    char *path = reap_path_join(tmp_dir, pl->out_shard_names[s]);
+    reap_st_writer *w = NULL;
+    int st = reap_st_writer_open(path, &w);
+    free(path);
+    if (st) return st;
+    int first = 1;
+    for (int i = 0; i < pl->n_tensors && !st; i++) {
+        const reap_prune_tensor *pt = &pl->tensors[i];
+        if (pt->out_shard != s) continue;
+        if (first) {  // the metadata of the shard its first tensor comes from
+            first = 0;
+            const reap_st_file *f = c->shards[pt->src_shard];
+            for (int m = 0; m < f->n_meta && !st; m++) st = reap_st_writer_meta(w, f->meta_keys[m], f->meta_vals[m]);
+        }
+        if (!st) st = reap_st_writer_add(w, pt->out_name, pt->src->dtype, pt->src->ndim, pt->out_shape);
+    }
+    if (!st) st = reap_st_writer_begin(w);
     char *buf = NULL;
     size_t cap = 0;
+    for (int i = 0; i < pl->n_tensors && !st; i++) {
+        const reap_prune_tensor *pt = &pl->tensors[i];
+        if (pt->out_shard != s) continue;
+        const reap_st_file *f = c->shards[pt->src_shard];
+        if (cancelled(o)) st = reap_fail(REAP_EINTR, "interrupted");
+        else if (shard_failed(j)) st = REAP_EINTR;  // another shard failed: stop (its message is the one reported)
+        else if (pt->action == REAP_PRUNE_SLICE)
+            st = slice_tensor(w, f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, &buf,
+                              &cap);
+        else
+            st = copy_tensor(w, f, pt->src, o);
+        reap_st_release(f, pt->src);
+        if (!st) shard_progress(j, pt, o);
+    }
+    free(buf);
+    if (!st) st = reap_st_writer_finish(w);
+    else reap_st_writer_abort(w);
+    return st;
+}
+
+// The output shards are independent files, so up to o->threads of them are written at once: each
+// writer reads its own stretch of the source, which keeps several reads in flight (one sequential
+// stream does not reach a disk's rate) while every file is still written front to back.
+static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
+                        const reap_prune_write_opts *o) {
+    shard_job j = {.n_out = 0};
+    atomic_init(&j.st, REAP_OK);
+    for (int i = 0; i < pl->n_tensors; i++) j.n_out += pl->tensors[i].action != REAP_PRUNE_DROP;
+    int nt = o->threads > 0 ? o->threads : REAP_PRUNE_DEFAULT_THREADS;
+    if (nt > pl->n_out_shards) nt = pl->n_out_shards > 0 ? pl->n_out_shards : 1;
     double t0 = reap_now();
-    uint64_t bytes = 0;
-    for (int s = 0; s < pl->n_out_shards && !st; s++) {
-        char *path = reap_path_join(tmp_dir, pl->out_shard_names[s]);
-        reap_st_writer *w = NULL;
-        st = reap_st_writer_open(path, &w);
-        int first = -1;
-        for (int i = 0; i < pl->n_tensors && !st; i++) {
-            const reap_prune_tensor *pt = &pl->tensors[i];
-            if (pt->out_shard != s) continue;
-            if (first < 0) {
-                first = i;
-                const reap_st_file *f = c->shards[pt->src_shard];
-                for (int m = 0; m < f->n_meta && !st; m++) st = reap_st_writer_meta(w, f->meta_keys[m], f->meta_vals[m]);
-            }
-            if (!st) st = reap_st_writer_add(w, pt->out_name, pt->src->dtype, pt->src->ndim, pt->out_shape);
-        }
-        if (!st) st = reap_st_writer_begin(w);
-        for (int i = 0; i < pl->n_tensors && !st; i++) {
-            const reap_prune_tensor *pt = &pl->tensors[i];
-            if (pt->out_shard != s) continue;
-            const reap_st_file *f = c->shards[pt->src_shard];
-            if (cancelled(o)) {
-                st = reap_fail(REAP_EINTR, "interrupted");
-                break;
-            }
-            if (pt->action == REAP_PRUNE_SLICE)
-                st = slice_tensor(w, f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, &buf,
-                                  &cap);
-            else
-                st = copy_tensor(w, f, pt->src, o);
-            reap_st_release(f, pt->src);
-            if (st) break;
-            bytes += pt->out_bytes;
-            done++;
-            char shape[96] = "[", sz[32];
-            for (int d = 0; d < pt->src->ndim; d++)
-                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64, d ? ", " : "",
-                         pt->out_shape[d]);
-            strncat(shape, "]", sizeof shape - strlen(shape) - 1);
-            reap_fmt_bytes((double)pt->out_bytes, sz, sizeof sz);
-            const char *act = pt->action == REAP_PRUNE_SLICE ? "slice" : "keep";
-            if (reap_log_level >= 1)
-                reap_verbose("[%*d/%d] %s %s %s %s %s", (int)snprintf(NULL, 0, "%d", n_out), done, n_out, pt->out_name,
-                             shape, reap_dtype_name(pt->src->dtype), act, sz);
-            else
-                reap_progress("[%d/%d] %s %s %s %s %s", done, n_out, pt->out_name, shape, reap_dtype_name(pt->src->dtype),
-                              act, sz);
-            if (o->progress) o->progress(o->progress_ctx, done, n_out, pt->out_name, pt->out_bytes);
-        }
-        if (!st) st = reap_st_writer_finish(w);
-        else reap_st_writer_abort(w);
-        free(path);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int s = 0; s < pl->n_out_shards; s++) {
+        if (shard_failed(&j)) continue;
+        int st = write_shard(c, pl, tmp_dir, o, s, &j);
+        if (st) shard_fail(&j, st);
     }
     reap_progress_done();
-    free(buf);
+    int st = atomic_load(&j.st);
+    if (st) return reap_fail(st, "%s", j.msg);
     double dt = reap_now() - t0;
-    if (!st)
-        reap_verbose("tensors written: %d (%.1f MB/s)", done, dt > 0 ? (double)bytes / 1e6 / dt : 0.0);
-    return st;
+    reap_verbose("tensors written: %d by %d writer%s (%.1f MB/s)", j.done, nt, nt == 1 ? "" : "s",
+                 dt > 0 ? (double)j.bytes / 1e6 / dt : 0.0);
+    return REAP_OK;
 }
 
 // ---- other files

@@ -20,11 +20,16 @@
 #include "stats.h"
 
 #define CMP_CHUNK (4u << 20)
+// Tensor pairs compared at once: several reads in flight (see check_tensors). -DVERIFY_THREADS=1
+// builds the one-stream variant that bench comparisons measure against.
+#ifndef VERIFY_THREADS
+#define VERIFY_THREADS 8
+#endif
 
 typedef struct {
     reap_verify_result *r;
     const reap_m2_config *model;  // the source's description
-    char *a, *b;  // compare buffers (CMP_CHUNK each)
+    char *a, *b;  // compare buffers of the whole-file comparisons (CMP_CHUNK each)
 } vctx;
 
 static void mismatch(vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -122,39 +127,86 @@ out:
     return st;
 }
 
-// Compares len bytes of two tensors from the given offsets. Returns 1 when equal, 0 when different
-// (first differing byte offset in *at), or -1 on a read error (status in *st).
-static int same_bytes(vctx *v, const reap_ckpt *a, const reap_ckpt_tensor *ta, uint64_t oa, const reap_ckpt *b,
-                      const reap_ckpt_tensor *tb, uint64_t ob, uint64_t len, uint64_t *at, int *st) {
+// Compares len bytes of two tensors from the given offsets with the buffers a and b (CMP_CHUNK
+// each). Returns 1 when equal, 0 when different (first differing byte offset in *at), or -1 on a
+// read error (status in *st, message in this thread's reap_err_msg()).
+static int same_bytes(char *a_buf, char *b_buf, const reap_ckpt *a, const reap_ckpt_tensor *ta, uint64_t oa,
+                      const reap_ckpt *b, const reap_ckpt_tensor *tb, uint64_t ob, uint64_t len, uint64_t *at, int *st) {
     const reap_st_file *fa = a->shards[ta->shard], *fb = b->shards[tb->shard];
     for (uint64_t done = 0; done < len;) {
         uint64_t n = len - done < CMP_CHUNK ? len - done : CMP_CHUNK;
-        if ((*st = reap_st_read(fa, ta->t, oa + done, n, v->a)) || (*st = reap_st_read(fb, tb->t, ob + done, n, v->b)))
+        if ((*st = reap_st_read(fa, ta->t, oa + done, n, a_buf)) || (*st = reap_st_read(fb, tb->t, ob + done, n, b_buf)))
             return -1;
-        if (memcmp(v->a, v->b, (size_t)n) != 0) {
+        if (memcmp(a_buf, b_buf, (size_t)n) != 0) {
             uint64_t i = 0;
-            while (v->a[i] == v->b[i]) i++;
+            while (a_buf[i] == b_buf[i]) i++;
             *at = done + i;
             return 0;
         }
         done += n;
-        v->r->bytes_compared += n;
     }
     return 1;
 }
 
+// One source tensor's check: its output counterpart and what to compare, then the finding (a
+// mismatch message, NULL when it matched or was dropped as planned).
+typedef struct {
+    const reap_ckpt_tensor *to;  // NULL: nothing to compare (dropped, missing or wrong shape)
+    int slice_layer;             // >= 0: router row / bias entry slice of this layer
+    char *msg;
+} vjob;
+
+static void compare_job(const reap_ckpt *src, const reap_ckpt *out, const kept_map *km, int i, vjob *j, char *a,
+                        char *b, int *st) {
+    const reap_ckpt_tensor *ts = &src->tensors[i], *to = j->to;
+    uint64_t at = 0;
+    if (j->slice_layer < 0) {
+        int eq = same_bytes(a, b, src, ts, 0, out, to, 0, reap_st_nbytes(ts->t), &at, st);
+        if (eq == 0) j->msg = reap_xasprintf("tensor %s differs from source %s at byte %" PRIu64, to->name, ts->name, at);
+    } else {
+        uint64_t row = reap_st_nbytes(ts->t) / (uint64_t)km->E;
+        const int *kept = km->kept + (size_t)j->slice_layer * km->K;
+        for (int k = 0; k < km->K; k++) {
+            int eq = same_bytes(a, b, src, ts, (uint64_t)kept[k] * row, out, to, (uint64_t)k * row, row, &at, st);
+            if (eq < 0) break;
+            if (eq == 0) {
+                j->msg = reap_xasprintf("tensor %s: %s %d (expert %d of the source) differs at byte %" PRIu64, to->name,
+                                        ts->t->ndim == 1 ? "entry" : "row", k, kept[k], at);
+                break;
+            }
+        }
+    }
+    reap_st_release(src->shards[ts->shard], ts->t);
+    reap_st_release(out->shards[to->shard], to->t);
+}
+
+static const reap_ckpt *by_offset_ckpt;  // the source, for the sort below (set before qsort, one caller)
+
+static int cmp_by_offset(const void *x, const void *y) {  // source tensors in file order
+    const reap_ckpt_tensor *a = &by_offset_ckpt->tensors[*(const int *)x], *b = &by_offset_ckpt->tensors[*(const int *)y];
+    if (a->shard != b->shard) return a->shard < b->shard ? -1 : 1;
+    return a->t->begin < b->t->begin ? -1 : a->t->begin > b->t->begin;
+}
+
+// Three passes: pair every source tensor with its expected output tensor (in name order: the
+// structural findings), compare the bytes of the pairs VERIFY_THREADS at a time in the source's
+// file order (several reads in flight, each shard read front to back), then report the findings
+// in name order so the first mismatch does not depend on the threads.
 static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, const kept_map *km) {
     char *seen = reap_xcalloc((size_t)out->n_tensors + 1, 1);
+    vjob *jobs = reap_xcalloc((size_t)src->n_tensors + 1, sizeof *jobs);
     const reap_family *f = v->model->family;
     char name[128];
-    int st = REAP_OK;
-    for (int i = 0; i < src->n_tensors && !st; i++) {
+    int n_cmp = 0;
+    for (int i = 0; i < src->n_tensors; i++) {
         const reap_ckpt_tensor *ts = &src->tensors[i];
         const char *want = ts->name;
         int layer, expert, rest, slice_layer = -1;
+        jobs[i].slice_layer = -1;
         if (reap_family_parse_expert_name(f, ts->name, &layer, &expert, &rest)) {
             if (layer < 0 || layer >= km->n_layers || expert < 0 || expert >= km->E) {
-                mismatch(v, "source tensor %s is outside the %d layers x %d experts", ts->name, km->n_layers, km->E);
+                jobs[i].msg = reap_xasprintf("source tensor %s is outside the %d layers x %d experts", ts->name,
+                                             km->n_layers, km->E);
                 continue;
             }
             const int *row = km->kept + (size_t)layer * km->K;
@@ -168,8 +220,8 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
         }
         const reap_ckpt_tensor *to = reap_ckpt_find(out, want);
         if (!to) {
-            if (want == ts->name) mismatch(v, "tensor %s missing from the output", want);
-            else mismatch(v, "tensor %s (source %s) missing from the output", want, ts->name);
+            jobs[i].msg = want == ts->name ? reap_xasprintf("tensor %s missing from the output", want)
+                                           : reap_xasprintf("tensor %s (source %s) missing from the output", want, ts->name);
             continue;
         }
         seen[to - out->tensors] = 1;
@@ -179,31 +231,54 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
         if (slice_layer >= 0) shape[0] = km->K;
         if (to->t->dtype != ts->t->dtype || to->t->ndim != ts->t->ndim ||
             memcmp(shape, to->t->shape, sizeof(int64_t) * (size_t)ts->t->ndim) != 0) {
-            mismatch(v, "tensor %s: dtype or shape differs from the expected %s [%" PRId64 ", ...]", want,
-                     reap_dtype_name(ts->t->dtype), shape[0]);
+            jobs[i].msg = reap_xasprintf("tensor %s: dtype or shape differs from the expected %s [%" PRId64 ", ...]", want,
+                                         reap_dtype_name(ts->t->dtype), shape[0]);
             continue;
         }
-        uint64_t at = 0;
-        int eq;
-        if (slice_layer < 0) {
-            eq = same_bytes(v, src, ts, 0, out, to, 0, reap_st_nbytes(ts->t), &at, &st);
-            if (eq == 0) mismatch(v, "tensor %s differs from source %s at byte %" PRIu64, want, ts->name, at);
-        } else {
-            uint64_t row = reap_st_nbytes(ts->t) / (uint64_t)km->E;
-            const int *kept = km->kept + (size_t)slice_layer * km->K;
-            for (int k = 0; k < km->K; k++) {
-                eq = same_bytes(v, src, ts, (uint64_t)kept[k] * row, out, to, (uint64_t)k * row, row, &at, &st);
-                if (eq < 0) break;
-                if (eq == 0) {
-                    mismatch(v, "tensor %s: %s %d (expert %d of the source) differs at byte %" PRIu64, want,
-                             ts->t->ndim == 1 ? "entry" : "row", k, kept[k], at);
-                    break;
+        jobs[i].to = to;
+        jobs[i].slice_layer = slice_layer;
+        v->r->bytes_compared += slice_layer < 0 ? reap_st_nbytes(ts->t)
+                                                : reap_st_nbytes(ts->t) / (uint64_t)km->E * (uint64_t)km->K;
+        n_cmp++;
+    }
+
+    int *order = reap_xmalloc(((size_t)n_cmp + 1) * sizeof *order), k = 0;
+    for (int i = 0; i < src->n_tensors; i++)
+        if (jobs[i].to) order[k++] = i;
+    by_offset_ckpt = src;
+    qsort(order, (size_t)n_cmp, sizeof *order, cmp_by_offset);
+    int st = REAP_OK;
+    char err[1024] = "";
+#pragma omp parallel num_threads(VERIFY_THREADS)
+    {
+        char *a = reap_xmalloc(CMP_CHUNK), *b = reap_xmalloc(CMP_CHUNK);
+#pragma omp for schedule(dynamic, 1)
+        for (int x = 0; x < n_cmp; x++) {
+            int failed;
+#pragma omp atomic read
+            failed = st;
+            if (failed) continue;
+            int e = REAP_OK;
+            compare_job(src, out, km, order[x], &jobs[order[x]], a, b, &e);
+            if (e) {
+#pragma omp critical(verify_err)
+                if (!err[0]) {
+                    snprintf(err, sizeof err, "%s", reap_err_msg());
+#pragma omp atomic write
+                    st = e;
                 }
             }
         }
-        reap_st_release(src->shards[ts->shard], ts->t);
-        reap_st_release(out->shards[to->shard], to->t);
+        free(a);
+        free(b);
     }
+    free(order);
+    if (st) st = reap_fail(st, "%s", err);
+    for (int i = 0; i < src->n_tensors; i++) {
+        if (jobs[i].msg && !st) mismatch(v, "%s", jobs[i].msg);
+        free(jobs[i].msg);
+    }
+    free(jobs);
     for (int i = 0; i < out->n_tensors && !st; i++)
         if (!seen[i]) mismatch(v, "extra tensor %s in the output (dropped expert or not in the source)", out->tensors[i].name);
     free(seen);
