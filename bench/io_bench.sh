@@ -56,7 +56,7 @@ t=$(el "$t0" "$(now)")
 say "disk: one O_DIRECT stream, shard after shard: $t s, $(awk -v b="$shard_bytes" -v t="$t" 'BEGIN { printf "%.3f", b / t / 1e9 }') GB/s"
 
 # 2. reap score's loader, cold
-if [ ! -f "$WORK/python-src.jsonl" ]; then
+if [ ! -f "$WORK/python-src-8m.jsonl" ]; then
     python3 -c 'import glob, json, sys, sysconfig
 n = 0
 with open(sys.argv[1], "w") as out:
@@ -64,13 +64,13 @@ with open(sys.argv[1], "w") as out:
         try: t = open(f, encoding="utf-8").read()
         except (UnicodeDecodeError, OSError): continue
         out.write(json.dumps({"text": t}) + "\n"); n += len(t)
-        if n > 8e6: break' "$WORK/python-src.jsonl"
+        if n > 8e6: break' "$WORK/python-src-8m.jsonl"
 fi
 dev=cpu
 nvidia-smi >/dev/null 2>&1 && dev=cuda
 drop
 t0=$(now)
-"$R" score "$M" --device "$dev" --calib "$WORK/python-src.jsonl" --rows "$ROWS" --seq-len "$SEQ" -o "$WORK/score.json" -v \
+"$R" score "$M" --device "$dev" --calib "$WORK/python-src-8m.jsonl" --rows "$ROWS" --seq-len "$SEQ" -o "$WORK/score.json" -v \
     >"$WORK/score.log" 2>&1
 t1=$(now)
 sed -n 's/^run: /score run: /p' "$WORK/score.log" | tee -a "$LOG"
@@ -79,6 +79,10 @@ awk -v od="$odirect" '/^run: read/ { s = $0; sub(/.*time \(/, "", s); sub(/ GB.*
      /^run: [0-9]/ { s = $0; sub(/.*ready /, "", s); sub(/ s,.*/, "", s)
                      printf "score: first layer ready %s s after the pipeline started\n", s }' "$WORK/score.log" | tee -a "$LOG"
 say "score: process wall $(el "$t0" "$t1") s ($dev, $ROWS x $SEQ tokens)"
+awk -v pw="$(el "$t0" "$t1")" '/^run: [0-9]/ { w = $0; sub(/.*wall /, "", w); sub(/ s,.*/, "", w)
+     r = $0; sub(/.*ready /, "", r); sub(/ s,.*/, "", r)
+     printf "score: start-up, process start to the first layer ready: %.2f s (%.2f s before the layer pipeline)\n", pw - w + r, pw - w }' \
+    "$WORK/score.log" | tee -a "$LOG"
 
 # 3. prune vs cp -r + sync
 time_cp() {

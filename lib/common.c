@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -81,6 +82,30 @@ void *reap_xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) oom(n * size);
     return p;
+}
+
+#define BIG_ALIGN ((size_t)2 << 20)  // a transparent huge page
+
+void *reap_big_alloc(size_t n) {
+    size_t len = (n + BIG_ALIGN - 1) / BIG_ALIGN * BIG_ALIGN;
+    if (!len) len = BIG_ALIGN;
+    // Over-map by one huge page and trim both ends, so the buffer starts on a 2 MiB boundary.
+    char *m = mmap(NULL, len + BIG_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) oom(n);
+    char *p = (char *)(((uintptr_t)m + BIG_ALIGN - 1) & ~(uintptr_t)(BIG_ALIGN - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    size_t tail = (size_t)(m + len + BIG_ALIGN - (p + len));
+    if (tail) munmap(p + len, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, len, MADV_HUGEPAGE);  // a hint: without THP the pages are 4 KiB, nothing else changes
+#endif
+    return p;
+}
+
+void reap_big_free(void *p, size_t n) {
+    if (!p) return;
+    size_t len = (n + BIG_ALIGN - 1) / BIG_ALIGN * BIG_ALIGN;
+    munmap(p, len ? len : BIG_ALIGN);
 }
 
 void *reap_xrealloc(void *p, size_t n) {

@@ -39,6 +39,11 @@ void *reap_xmalloc(size_t n);
 void *reap_xcalloc(size_t n, size_t size);
 void *reap_xrealloc(void *p, size_t n);
 char *reap_xstrdup(const char *s);
+// Buffers of gigabytes (hidden states): zero-filled anonymous memory on 2 MiB boundaries with
+// transparent huge pages asked for, so the first touch faults once per 2 MiB instead of once per
+// 4 KiB and page-locking it for a GPU is cheaper. Freed with reap_big_free and the same n.
+void *reap_big_alloc(size_t n);
+void reap_big_free(void *p, size_t n);
 char *reap_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // Logging on stderr. Level: -1 quiet (errors only), 0 normal, 1 verbose (-v), 2 debug (-vv).

@@ -42,7 +42,8 @@ typedef struct {
     uint8_t *drop;              // what-if: (n_layers, E) 1 = removed
     const uint8_t **drop_rows;  // what-if: (n_layers) pointers into drop
     cJSON *desc;                // criterion / ratio / path
-    float *h;
+    float *h;                   // (rows x seq_len, hidden) hidden states, h_bytes (reap_big_alloc)
+    size_t h_bytes;
     reap_layer_stats *stats;    // (n_layers), indexed by this model's experts
     double *kl_pos;             // (N)
     acc *cat;                   // (n_cats + 1): per category, then all
@@ -268,7 +269,8 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
 }
 
 static void variant_free(variant *x, int L) {
-    free(x->name), free(x->kept), free(x->drop), free(x->drop_rows), free(x->h);
+    free(x->name), free(x->kept), free(x->drop), free(x->drop_rows);
+    reap_big_free(x->h, x->h_bytes);
     cJSON_Delete(x->desc);
     if (x->stats)
         for (int l = 0; l < L; l++) reap_layer_stats_free(&x->stats[l]);
@@ -304,6 +306,7 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     reap_packed pk = {0};
     reap_tokenizer *tok = NULL;
     float *h0 = NULL;
+    size_t h0_bytes = 0;
     reap_layer_stats *s0 = NULL;
     int64_t *pos = NULL, N = 0;
     acc *ref = NULL;
@@ -364,12 +367,14 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     }
 
     // the layers
-    h0 = reap_xmalloc(hb);
+    h0 = reap_big_alloc(hb);
+    h0_bytes = hb;
     s0 = reap_xcalloc((size_t)L, sizeof *s0);
     for (int l = 0; l < L; l++) reap_layer_stats_init(&s0[l], E);
     for (int i = 0; i < nv; i++) {
         variant *x = &v[i];
-        x->h = reap_xmalloc(hb);
+        x->h = reap_big_alloc(hb);
+        x->h_bytes = hb;
         x->stats = reap_xcalloc((size_t)L, sizeof *x->stats);
         for (int l = 0; l < L; l++) reap_layer_stats_init(&x->stats[l], x->c ? x->K : E);
         x->kl_pos = reap_xcalloc((size_t)N, sizeof(double));
@@ -486,7 +491,8 @@ done:
     free(v);
     if (s0)
         for (int l = 0; l < L; l++) reap_layer_stats_free(&s0[l]);
-    free(s0), free(h0), free(pos), free(ref);
+    free(s0), free(pos), free(ref);
+    reap_big_free(h0, h0_bytes);
     reap_tok_free(tok);
     reap_packed_free(&pk);
     reap_ckpt_close(oc);

@@ -282,7 +282,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
         goto done;
     }
 
-    h = reap_xmalloc(ntok * H * sizeof *h);
+    h = reap_big_alloc(ntok * H * sizeof *h);
     int done_layers = 0;
     if (p->work_dir) {
         char ids_hash[65];
@@ -318,7 +318,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     if (!st) out->layers_done = cfg.n_layers;
     reap_verbose("layer loop: %.2f s waiting for weights, %.2f s forward", inf.run.wait_s, inf.run.forward_s);
 done:
-    free(h);
+    if (h) reap_big_free(h, ntok * H * sizeof *h);
     free(ids), free(mask);
     reap_ckpt_close(c);
     struct rusage ru;
