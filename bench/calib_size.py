@@ -1,6 +1,7 @@
 """calib_size.py: compares `reap report --csv` files of runs with a reference (bench/calib_size.sh).
 
 usage: python3 bench/calib_size.py REF.csv RUN.csv ...   (standard library only)
+Runs named rows-N-rJ.csv are replicates of size N: the first table averages them.
 """
 import csv
 import math
@@ -34,15 +35,18 @@ def spearman(a, b):
 def main():
     ref = load(sys.argv[1])
     print()
-    print("| rows | tokens/layer | tokens per expert (mean) | min | experts < 10 | experts < 100 | never routed "
+    print("| rows | runs x layers | tokens/layer | tokens per expert (mean) | min | experts < 10 | experts < 100 | never routed "
           "| 30% pruned set = reference | Spearman vs reference |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     binned = [[] for _ in BINS[:-1]]
     flips = [[0, 0] for _ in BINS[:-1]]
+    groups = {}
     for path in sys.argv[2:]:
-        run = load(path)
+        name = path.rsplit("/", 1)[-1].removesuffix(".csv").removeprefix("rows-").split("-r")[0]
+        groups.setdefault(name, []).append(path)
+    for name, paths in groups.items():
         counts, agree, rho, tokens = [], [], [], []
-        for l, experts in run.items():
+        for l, experts in ((l, x) for path in paths for l, x in load(path).items()):
             E = len(experts)
             tokens.append(next(iter(experts.values()))["tokens"])
             p = {e for e, x in experts.items() if x["pruned"]}
@@ -56,27 +60,29 @@ def main():
                 i = next(i for i in range(len(BINS) - 1) if BINS[i] <= x["count"] < BINS[i + 1])
                 s, sr = x["reap"], ref[l][e]["reap"]
                 if sr > 0:
-                    binned[i].append(abs(s - sr) / sr)
+                    binned[i].append((abs(s - sr) / sr, math.sqrt(x["count"])))
                 flips[i][0] += x["pruned"] != ref[l][e]["pruned"]
                 flips[i][1] += 1
         n = len(counts)
-        name = path.rsplit("/", 1)[-1].removesuffix(".csv").removeprefix("rows-")
-        print(f"| {name} | {statistics.mean(tokens):,.0f} | {statistics.mean(counts):,.0f} | {min(counts)} "
+        print(f"| {name} | {len(paths)} x {len(tokens) // len(paths)} | {statistics.mean(tokens):,.0f} | {statistics.mean(counts):,.0f} | {min(counts)} "
               f"| {100 * sum(c < 10 for c in counts) / n:.1f}% | {100 * sum(c < 100 for c in counts) / n:.1f}% "
               f"| {100 * sum(c == 0 for c in counts) / n:.1f}% | {100 * statistics.mean(agree):.1f}% "
               f"| {statistics.mean(rho):.3f} |")
     print()
     print("| tokens of the expert in the run | experts | median relative error of its REAP saliency "
-          "| 90th percentile | pruned/kept at 30% differs from reference |")
-    print("|---|---|---|---|---|")
+          "| 90th percentile | implied per-token CV | pruned/kept at 30% differs from reference |")
+    print("|---|---|---|---|---|---|")
     for i in range(len(BINS) - 1):
-        v = sorted(binned[i])
-        if not v:
+        if not binned[i]:
             continue
+        v = sorted(r for r, _ in binned[i])
+        # The relative error of a mean of n values is about CV / sqrt(n) (median of |N(0, 1)|: 0.674);
+        # at large n the reference's own error and the data's differences dominate.
+        cv = statistics.median(r * sq for r, sq in binned[i]) / 0.674
         hi = "" if BINS[i + 1] == math.inf else f"{BINS[i + 1] - 1:,}"
         p90 = v[min(len(v) - 1, int(0.9 * len(v)))]
         print(f"| {BINS[i]:,}-{hi} | {len(v)} | {100 * statistics.median(v):.1f}% | {100 * p90:.1f}% "
-              f"| {100 * flips[i][0] / flips[i][1]:.1f}% |")
+              f"| {cv:.2f} | {100 * flips[i][0] / flips[i][1]:.1f}% |")
 
 
 if __name__ == "__main__":

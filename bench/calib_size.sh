@@ -1,16 +1,18 @@
 #!/bin/sh
 # calib_size.sh: how many calibration tokens per expert REAP statistics need to be stable.
 # Scores MODEL_DIR with increasing calibration sizes and compares each run with a reference run on
-# disjoint data: the reference is shard 1/2 of the packed set (rows 1, 3, 5, ...), the runs are the
-# first N rows of shard 0/2 (rows 0, 2, ..., 2N-2; `--shard 0/2 --rows 2N`), the last one all of
-# shard 0/2 (two disjoint halves: the noise floor at this data size). Every run goes through the
+# disjoint data: the reference is shard 1/2 of the packed set (the odd rows); each size N is scored
+# REPS times on N even rows, replicate j taking rows 2j, 2j + 2 REPS, ... (`--shard 2j/2REPS --rows
+# 2 REPS N`: disjoint from the reference and from each other); the last run is all of shard 0/2 (two
+# disjoint halves: the noise floor at this data size). Every run goes through the
 # product: `reap score`, then `reap report --csv` (its ranks and its 30% pruned flags); the
 # comparison (bench/calib_size.py, Python standard library only) only reads those CSV files.
 #
 #   sh bench/calib_size.sh MODEL_DIR [WORKDIR] [ROWS...]
-#   (default WORKDIR /tmp/reap-calib-size, ROWS 1 2 4 8 16 32 64 128 256)
+#   (default WORKDIR /tmp/reap-calib-size, ROWS 1 2 4 8 16 32; the largest must fit REPS times in
+#   half the packed set: `reap calib MODEL_DIR --seq-len 512` prints its rows)
 #
-# SEQ_LEN (default 512: small rows give fine steps at small sizes), SCORE_ARGS (extra `reap score`
+# REPS (default 4), SEQ_LEN (default 512: short rows give fine steps at small sizes), SCORE_ARGS (extra `reap score`
 # options, e.g. "--device cpu" or "--calib mydata.jsonl"), REAP (default build/reap).
 # Prints two tables: per run (tokens per expert, experts under 10 / 100 tokens, agreement of the 30%
 # pruned set and Spearman rank correlation of the saliencies with the reference), and per bin of an
@@ -23,23 +25,28 @@ MODEL=$1
 W=${2:-/tmp/reap-calib-size}
 shift
 [ $# -ge 1 ] && shift
-ROWS=${*:-1 2 4 8 16 32 64 128 256}
+ROWS=${*:-1 2 4 8 16 32}
 SEQ_LEN=${SEQ_LEN:-512}
+REPS=${REPS:-4}
 mkdir -p "$W"
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck disable=SC2086
 score() { "$REAP" score "$MODEL" --seq-len "$SEQ_LEN" $SCORE_ARGS -q "$@"; }
-echo "model $MODEL, seq_len $SEQ_LEN, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $("$REAP" --version)"
+echo "model $MODEL, seq_len $SEQ_LEN, $REPS replicates, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $("$REAP" --version)"
 t0=$(date +%s)
 score --shard 1/2 -o "$W/ref.json"
-"$REAP" report "$W/ref.json" --top 0 --csv "$W/ref.csv" >/dev/null
+"$REAP" report "$W/ref.json" --top 0 --csv "$W/ref.csv" -q >/dev/null
 runs=
 for n in $ROWS; do
-    score --shard 0/2 --rows $((2 * n)) -o "$W/rows-$n.json"
-    "$REAP" report "$W/rows-$n.json" --top 0 --csv "$W/rows-$n.csv" >/dev/null
-    runs="$runs $W/rows-$n.csv"
+    j=0
+    while [ $j -lt "$REPS" ]; do
+        score --shard $((2 * j))/$((2 * REPS)) --rows $((2 * REPS * n)) -o "$W/rows-$n-r$j.json"
+        "$REAP" report "$W/rows-$n-r$j.json" --top 0 --csv "$W/rows-$n-r$j.csv" -q >/dev/null
+        runs="$runs $W/rows-$n-r$j.csv"
+        j=$((j + 1))
+    done
 done
 score --shard 0/2 -o "$W/half.json"
-"$REAP" report "$W/half.json" --top 0 --csv "$W/half.csv" >/dev/null
+"$REAP" report "$W/half.json" --top 0 --csv "$W/half.csv" -q >/dev/null
 echo "scored in $(( $(date +%s) - t0 )) s"
 python3 "$here/calib_size.py" "$W/ref.csv" $runs "$W/half.csv"
