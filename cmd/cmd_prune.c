@@ -145,6 +145,14 @@ int reap_cmd_prune(int argc, char **argv) {
     p.stats_path = scores;
     if ((st = reap_prune_plan_make(c, &model, have_stats ? &stats : NULL, &p, &plan))) goto done;
     if (have_stats) {
+        int n_shards, *missing, n_missing;
+        if ((st = reap_stats_missing_shards(&stats, scores, &n_shards, &missing, &n_missing))) goto done;
+        char list[200];
+        reap_stats_format_indices(missing, n_missing, list, sizeof list);
+        free(missing);
+        if (n_missing)  // plan_make refused them unless --allow-partial
+            reap_warn("%s: pruning from partial statistics (--allow-partial): %d of %d calibration shards, missing %s",
+                      scores, n_shards - n_missing, n_shards, list);
         reap_cut_check chk;
         char warn[1024];
         if ((st = reap_report_cut_check(&stats, p.criterion, plan.n_experts - plan.keep, (uint64_t)min_tokens, &chk)))

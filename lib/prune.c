@@ -287,9 +287,6 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap
             return reap_fail(REAP_EINVAL, "%s: partial statistics: %d of %d calibration shards, missing shard%s %s "
                              "(merge every shard with `reap merge`, or --allow-partial to prune from a part)", sp,
                              n_shards - n_missing, n_shards, n_missing == 1 ? "" : "s", list);
-        if (n_missing)
-            reap_warn("%s: pruning from partial statistics (--allow-partial): %d of %d calibration shards, missing %s",
-                      sp, n_shards - n_missing, n_shards, list);
     }
     if (K % 8) reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
                          "layouts handle such counts poorly (--keep or --align 8 to choose)", K);

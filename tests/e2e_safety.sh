@@ -1,7 +1,7 @@
 #!/bin/sh
 # e2e_safety.sh: safety of the pruning decision (issue 14) on the real binary: statistics of some
 # shards only are refused by prune (naming the file and the missing shards) unless --allow-partial;
-# merge calls an incomplete set partial; prune and report warn when the calibration is too small
+# merge calls an incomplete set partial; eval's what-if accepts them with a warning; prune and report warn when the calibration is too small
 # for the cut, and stay quiet for a well-covered run; report --ratio moves the heatmap's marks.
 REAP=${REAP:-build/reap}
 case $REAP in /*) ;; *) REAP=$PWD/$REAP ;; esac
@@ -43,6 +43,9 @@ run prune_refuses_merge_of_three 1 "$REAP" prune m -o p --ratio 0.3 --scores m3.
 run prune_allow_partial 0 "$REAP" prune m -o p --ratio 0.3 --scores m3.json --allow-partial &&
     { has "pruning from partial statistics" && [ -f p/config.json ] && ok prune_allow_partial ||
         bad prune_allow_partial "$(cat out.log)"; }
+run eval_whatif_accepts_partial_with_warning 0 "$REAP" eval m --scores s1.json --ratio 0.25 --rows 1 --seq-len 32 &&
+    { has "s1.json: partial statistics (1 of 4 calibration shards, missing 0, 2-3)" &&
+        ok eval_whatif_accepts_partial_with_warning || bad eval_whatif_accepts_partial_with_warning "$(cat out.log)"; }
 run report_says_partial 0 "$REAP" report m3.json &&
     { has "PARTIAL: these statistics cover 3 of the 4 shards" && ok report_says_partial || bad report_says_partial; }
 run merge_of_four_is_whole 0 "$REAP" merge s0.json s1.json s2.json s3.json -o m4.json &&
