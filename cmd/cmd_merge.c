@@ -18,7 +18,9 @@ int reap_cmd_merge(int argc, char **argv) {
         "Merge statistics files scored on different data shards (reap score --shard I/N) into one.",
         "Counts and sums add, max_act takes the maximum, shard lists are united. Refused, naming the file\n"
         "and what differs: another model (fingerprint), router mode, shard count, calibration sources, rows,\n"
-        "seq_len or seed; overlapping shards; incomplete files (a scoring run that did not finish).",
+        "seq_len or seed; overlapping shards; incomplete files (a scoring run that did not finish).\n"
+        "A result that lacks some shards of the calibration set is written but called PARTIAL (a warning\n"
+        "naming the missing shards); `reap prune` refuses it without --allow-partial.",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, -1,
     };
     char **pos = NULL;
@@ -42,13 +44,20 @@ int reap_cmd_merge(int argc, char **argv) {
         reap_stats_free(&s);
     }
     if (!st) st = reap_stats_save(&acc, out);
+    int n_shards = 0, *missing = NULL, n_missing = 0;
+    if (!st) st = reap_stats_missing_shards(&acc, out, &n_shards, &missing, &n_missing);
     if (!st) {
-        const cJSON *sh = acc.calib ? cJSON_GetObjectItemCaseSensitive(acc.calib, "shards") : NULL;
-        const cJSON *n = acc.calib ? cJSON_GetObjectItemCaseSensitive(acc.calib, "shard_count") : NULL;
-        printf("merged %d file%s -> %s: shards %d of %d, %" PRIu64 " tokens per layer, router %s\n", npos,
-               npos == 1 ? "" : "s", out, cJSON_GetArraySize(sh), cJSON_IsNumber(n) ? (int)n->valuedouble : 0,
-               acc.layers[0].tokens, reap_router_mode_name(acc.router));
+        char list[200];
+        reap_stats_format_indices(missing, n_missing, list, sizeof list);
+        printf("merged %d file%s -> %s: shards %d of %d%s%s%s, %" PRIu64 " tokens per layer, router %s\n", npos,
+               npos == 1 ? "" : "s", out, n_shards - n_missing, n_shards, n_missing ? " (PARTIAL: missing " : "",
+               n_missing ? list : "", n_missing ? ")" : "", acc.layers[0].tokens, reap_router_mode_name(acc.router));
+        if (n_missing)
+            reap_warn("%s is partial: it covers %d of the %d shards of its calibration set, missing shard%s %s; "
+                      "reap prune refuses it without --allow-partial (merge the missing shards' files too)",
+                      out, n_shards - n_missing, n_shards, n_missing == 1 ? "" : "s", list);
     }
+    free(missing);
     if (acc.layers) reap_stats_free(&acc);
     free(pos);
     return st;

@@ -16,6 +16,7 @@
 #include "env.h"
 #include "inspect.h"
 #include "prune.h"
+#include "report.h"
 #include "score.h"
 #include "signals.h"
 #include "stats.h"
@@ -34,7 +35,8 @@ int reap_cmd_prune(int argc, char **argv) {
     const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL, *router = "model";
     double ratio = NAN;
     long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048, threads = 0;
-    int dry = 0, force = 0;
+    int dry = 0, force = 0, allow_partial = 0;
+    long long min_tokens = REAP_MIN_TOKENS_DEFAULT;
     reap_strlist calib = {0};
     const reap_opt opts[] = {
         {"output", 'o', REAP_OPT_STRING, &out, "OUT", "output directory (must not exist unless --force)"},
@@ -55,6 +57,10 @@ int reap_cmd_prune(int argc, char **argv) {
          "a `reap eval --json` result: its headline numbers go into OUT/README.md's model card"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "output shards written at once (default 8; also the scoring "
          "threads without --scores)"},
+        {"allow-partial", 0, REAP_OPT_FLAG, &allow_partial, NULL,
+         "accept statistics of only some shards of their calibration set (default: refused)"},
+        {"min-tokens", 0, REAP_OPT_INT, &min_tokens, "N",
+         "warn when experts were routed on fewer tokens than this (default 100)"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan and write nothing"},
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
@@ -68,7 +74,11 @@ int reap_cmd_prune(int argc, char **argv) {
         "the kept experts. The output is built in OUT.tmp-XXXXXX and renamed into place when complete; Ctrl-C\n"
         "removes it. Check the result with `reap verify DIR OUT`. Without --scores the model is scored first\n"
         "(as `reap score`; GPU when present) and the statistics are kept as OUT/reap-stats.json (and in\n"
-        "OUT.reap-stats.json until the output is complete, so a failed prune can be rerun with --scores).",
+        "OUT.reap-stats.json until the output is complete, so a failed prune can be rerun with --scores).\n"
+        "Statistics of only some shards of their calibration set (one `score --shard` file, or a merge\n"
+        "of 3 of 4) are refused unless --allow-partial. A warning says when the calibration looks too\n"
+        "small for the cut: experts routed on fewer than --min-tokens tokens, or a cut that falls among\n"
+        "equal saliencies (the tie rule, not the data, chose); see `reap report`.",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1,
     };
     const char *dir;
@@ -82,6 +92,7 @@ int reap_cmd_prune(int argc, char **argv) {
     else if (!out && !dry) st = reap_fail(REAP_EUSAGE, "reap prune: -o OUT is required (or --dry-run)");
     else if (have_keep && (keep < 1 || keep > INT_MAX)) st = reap_fail(REAP_EUSAGE, "--keep %lld: must be positive", keep);
     else if (align < 0 || align > 1000000) st = reap_fail(REAP_EUSAGE, "--align %lld: must be a small positive integer", align);
+    else if (min_tokens < 0) st = reap_fail(REAP_EUSAGE, "--min-tokens %lld: must be >= 0", min_tokens);
     else if (max_shard && reap_synth_parse_size(max_shard, &p.max_shard_size) != REAP_OK) st = REAP_EUSAGE;
     else st = reap_criterion_parse(crit, &p.criterion);
     if (st) {
@@ -91,6 +102,7 @@ int reap_cmd_prune(int argc, char **argv) {
     p.ratio = have_ratio ? ratio : -1;
     p.keep = have_keep ? (int)keep : 0;
     p.align = (int)align;
+    p.allow_partial = allow_partial;
 
     reap_ckpt *c = NULL;
     reap_m2_config model;
@@ -139,6 +151,21 @@ int reap_cmd_prune(int argc, char **argv) {
     }
     p.stats_path = scores;
     if ((st = reap_prune_plan_make(c, &model, have_stats ? &stats : NULL, &p, &plan))) goto done;
+    if (have_stats) {
+        int n_shards, *missing, n_missing;
+        if ((st = reap_stats_missing_shards(&stats, scores, &n_shards, &missing, &n_missing))) goto done;
+        char list[200];
+        reap_stats_format_indices(missing, n_missing, list, sizeof list);
+        free(missing);
+        if (n_missing)  // plan_make refused them unless --allow-partial
+            reap_warn("%s: pruning from partial statistics (--allow-partial): %d of %d calibration shards, missing %s",
+                      scores, n_shards - n_missing, n_shards, list);
+        reap_cut_check chk;
+        char warn[1024];
+        if ((st = reap_report_cut_check(&stats, p.criterion, plan.n_experts - plan.keep, (uint64_t)min_tokens, &chk)))
+            goto done;
+        if (reap_report_cut_warning(&chk, warn, sizeof warn)) reap_warn("%s: %s (see reap report)", scores, warn);
+    }
     if (dry) {
         reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
         goto done;

@@ -82,10 +82,23 @@ static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap
     int st = reap_stats_load(p->scores, &s);
     if (st) return st;
     const int L = m->n_layers, E = m->n_experts;
+    // A what-if measures what a prune would cost: statistics of some shards only are allowed here
+    // (reap prune refuses them without --allow-partial), with a warning.
+    int n_shards, *missing, n_missing;
+    if ((st = reap_stats_missing_shards(&s, p->scores, &n_shards, &missing, &n_missing))) {
+        reap_stats_free(&s);
+        return st;
+    }
+    char list[200];
+    reap_stats_format_indices(missing, n_missing, list, sizeof list);
+    free(missing);
+    if (n_missing)
+        reap_warn("%s: partial statistics (%d of %d calibration shards, missing %s): the what-if plans are those "
+                  "`reap prune --allow-partial` would make", p->scores, n_shards - n_missing, n_shards, list);
     for (int ci = 0, i = 0; ci < p->n_crits && !st; ci++)
         for (int ri = 0; ri < p->n_ratios && !st; ri++, i++) {
             reap_prune_params pp = reap_prune_default_params();
-            pp.ratio = p->ratios[ri], pp.criterion = p->crits[ci], pp.stats_path = p->scores;
+            pp.ratio = p->ratios[ri], pp.criterion = p->crits[ci], pp.stats_path = p->scores, pp.allow_partial = 1;
             reap_prune_plan plan;
             if ((st = reap_prune_plan_make(c, m, &s, &pp, &plan))) break;
             variant *x = &v[i];

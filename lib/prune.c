@@ -276,6 +276,17 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap
         if (stats->layers_done != stats->n_layers)
             return reap_fail(REAP_EINVAL, "%s: statistics are incomplete: %d of %d layers done (finish or resume the "
                              "scoring run)", sp, stats->layers_done, stats->n_layers);
+        // A shard's file (or a merge of some shards) describes part of the data: pruning from it
+        // silently would decide on a fraction of the calibration set.
+        int n_shards, *missing, n_missing;
+        if ((st = reap_stats_missing_shards(stats, sp, &n_shards, &missing, &n_missing))) return st;
+        char list[200];
+        reap_stats_format_indices(missing, n_missing, list, sizeof list);
+        free(missing);
+        if (n_missing && !p->allow_partial)
+            return reap_fail(REAP_EINVAL, "%s: partial statistics: %d of %d calibration shards, missing shard%s %s "
+                             "(merge every shard with `reap merge`, or --allow-partial to prune from a part)", sp,
+                             n_shards - n_missing, n_shards, n_missing == 1 ? "" : "s", list);
     }
     if (K % 8) reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
                          "layouts handle such counts poorly (--keep or --align 8 to choose)", K);

@@ -11,7 +11,8 @@
 const double reap_report_cuts[REAP_REPORT_N_CUTS] = {0.25, 0.30, 0.40};
 
 reap_report_params reap_report_default_params(void) {
-    return (reap_report_params){.criterion = REAP_CRIT_REAP, .top = 5};
+    return (reap_report_params){
+        .criterion = REAP_CRIT_REAP, .top = 5, .ratio = 0.30, .min_tokens = REAP_MIN_TOKENS_DEFAULT};
 }
 
 static const double *sort_key;
@@ -65,6 +66,62 @@ done:
     return st;
 }
 
+int reap_report_cut_check(const reap_stats *s, reap_criterion c, int n_drop, uint64_t min_tokens, reap_cut_check *out) {
+    memset(out, 0, sizeof *out);
+    int E = s->n_experts;
+    out->layers = s->layers_done;
+    out->n_experts = E;
+    out->n_drop = n_drop;
+    out->min_tokens = min_tokens;
+    out->worst_layer = out->tie_layer = -1;
+    double *sal = reap_xmalloc(sizeof(double) * E);
+    int *order = reap_xmalloc(sizeof(int) * E), st = REAP_OK;
+    for (int l = 0; l < s->layers_done; l++) {
+        const reap_layer_stats *ls = &s->layers[l];
+        int under = 0;
+        for (int e = 0; e < E; e++) {
+            out->never_routed += ls->e[e].count == 0;
+            out->few += ls->e[e].count > 0 && ls->e[e].count < min_tokens;
+            under += ls->e[e].count < min_tokens;
+        }
+        if (under > out->worst_n) out->worst_n = under, out->worst_layer = l;
+        if (n_drop <= 0 || n_drop >= E) continue;
+        if ((st = reap_stats_saliency(s, l, c, sal))) break;
+        reap_report_order(sal, E, order);
+        double v = sal[order[n_drop - 1]];
+        if (sal[order[n_drop]] != v) continue;  // exact: ties are equal values (0 for never routed, equal counts)
+        int size = 0, dropped = 0;
+        for (int i = 0; i < E; i++)
+            if (sal[order[i]] == v) size++, dropped += i < n_drop;
+        out->tie_layers++;
+        if (size > out->tie_size) out->tie_layer = l, out->tie_size = size, out->tie_dropped = dropped, out->tie_value = v;
+    }
+    free(sal), free(order);
+    return st;
+}
+
+int reap_report_cut_warning(const reap_cut_check *k, char *buf, size_t size) {
+    buf[0] = 0;
+    // Never-routed experts alone do not warn: a dead expert stays at 0 whatever the data, and when
+    // the cut cannot drop all of them the tie check fires. Scarce data shows as experts with few tokens.
+    if (k->few == 0 && k->tie_layers == 0) return 0;
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b, "calibration may be too small for a cut of %d of %d experts per layer:", k->n_drop, k->n_experts);
+    if (k->few)
+        reap_sbuf_printf(&b, " %d of %d experts (%d layers) were never routed and %d more saw fewer than %llu tokens, "
+                         "so their saliency is noise (worst: layer %d, %d of %d);",
+                         k->never_routed, k->layers * k->n_experts, k->layers, k->few, (unsigned long long)k->min_tokens,
+                         k->worst_layer, k->worst_n, k->n_experts);
+    if (k->tie_layers)
+        reap_sbuf_printf(&b, " in %d of %d layers the cut fell among equal saliencies, so the tie rule (higher index "
+                         "first), not the data, chose what goes (layer %d: %d of %d experts at %.4g dropped);",
+                         k->tie_layers, k->layers, k->tie_layer, k->tie_dropped, k->tie_size, k->tie_value);
+    reap_sbuf_puts(&b, " score more calibration rows");
+    snprintf(buf, size, "%s", b.p);
+    reap_sbuf_free(&b);
+    return 1;
+}
+
 // Share of layer experts pruned at 30% under a that are also pruned under b (averaged over layers).
 static double agreement(const reap_stats *s, reap_criterion a, reap_criterion b) {
     int E = s->n_experts, n = reap_prune_count(E, 0.30);
@@ -92,6 +149,12 @@ static double agreement(const reap_stats *s, reap_criterion a, reap_criterion b)
     return layers ? sum / layers : NAN;
 }
 
+// " 12=0.53 (7!)": expert=saliency (tokens), "!" when under min_tokens.
+static void print_expert(FILE *out, const reap_stats *s, int l, int e, const double *sal, uint64_t min_tokens) {
+    uint64_t n = s->layers[l].e[e].count;
+    fprintf(out, " %d=%.4g (%llu%s)", e, sal[e], (unsigned long long)n, n < min_tokens ? "!" : "");
+}
+
 int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *out) {
     int E = s->n_experts;
     const cJSON *calib = s->calib;
@@ -101,17 +164,33 @@ int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *ou
             s->layers_done < s->n_layers ? " (INCOMPLETE)" : "");
     fprintf(out, "model fingerprint %.16s..., calibration %s\n", s->fingerprint, ctext ? ctext : "{}");
     free(ctext);
+    int n_shards, *missing = NULL, n_missing = 0;
+    if (reap_stats_missing_shards(s, "statistics", &n_shards, &missing, &n_missing) == REAP_OK && n_missing) {
+        char list[256];
+        reap_stats_format_indices(missing, n_missing, list, sizeof list);
+        fprintf(out, "PARTIAL: these statistics cover %d of the %d shards of their calibration set (missing %s); "
+                "reap prune refuses them without --allow-partial\n", n_shards - n_missing, n_shards, list);
+    }
+    free(missing);
     if (s->layers_done < s->n_layers)
         fprintf(out, "only %d of %d layers are complete: the summary covers those\n", s->layers_done, s->n_layers);
-    fprintf(out, "\n%5s %10s %7s %9s %6s   %s\n", "layer", "tokens", "unused", "top10%", "gini",
+    reap_cut_check chk;
+    char warn[1024];
+    int n_cut = reap_prune_count(E, p->ratio);
+    if (s->layers_done > 0 && reap_report_cut_check(s, p->criterion, n_cut, p->min_tokens, &chk) == REAP_OK &&
+        reap_report_cut_warning(&chk, warn, sizeof warn))
+        fprintf(out, "WARNING: %s\n", warn);
+    fprintf(out, "\n%5s %10s %7s %7s %9s %6s   %s\n", "layer", "tokens", "unused", "few", "top10%", "gini",
             "mass removed by a cut of 25% / 30% / 40% (experts)");
     double avg[REAP_REPORT_N_CUTS] = {0}, avg_top = 0, avg_gini = 0;
-    int total_unused = 0;
+    int total_unused = 0, total_few = 0;
     for (int l = 0; l < s->layers_done; l++) {
         reap_layer_summary sm;
         int st = reap_report_layer(s, l, p->criterion, &sm);
         if (st) return st;
-        fprintf(out, "%5d %10llu %7d %8.1f%% %6.3f  ", l, (unsigned long long)sm.tokens, sm.never_routed,
+        int few = 0;
+        for (int e = 0; e < E; e++) few += s->layers[l].e[e].count > 0 && s->layers[l].e[e].count < p->min_tokens;
+        fprintf(out, "%5d %10llu %7d %7d %8.1f%% %6.3f  ", l, (unsigned long long)sm.tokens, sm.never_routed, few,
                 100 * sm.top10_share, sm.gini);
         for (int k = 0; k < REAP_REPORT_N_CUTS; k++) {
             fprintf(out, " %6.2f%% (%d)", 100 * sm.removed[k], sm.pruned[k]);
@@ -121,30 +200,36 @@ int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *ou
         avg_top += sm.top10_share / s->layers_done;
         avg_gini += sm.gini / s->layers_done;
         total_unused += sm.never_routed;
+        total_few += few;
     }
     if (s->layers_done > 0) {
-        fprintf(out, "%5s %10s %7d %8.1f%% %6.3f  ", "all", "", total_unused, 100 * avg_top, avg_gini);
+        fprintf(out, "%5s %10s %7d %7d %8.1f%% %6.3f  ", "all", "", total_unused, total_few, 100 * avg_top, avg_gini);
         for (int k = 0; k < REAP_REPORT_N_CUTS; k++) fprintf(out, " %6.2f%%     ", 100 * avg[k]);
         fprintf(out, " (means over layers)\n");
+        fprintf(out, "unused: experts never routed; few: routed on fewer than %llu tokens (saliency unreliable)\n",
+                (unsigned long long)p->min_tokens);
     }
 
     int top = p->top < 0 ? 0 : p->top > E ? E : p->top;
     if (top > 0 && s->layers_done > 0) {
-        fprintf(out, "\nlowest (pruned first) and highest experts per layer, by %s: expert=saliency (tokens)\n",
-                reap_criterion_name(p->criterion));
+        fprintf(out, "\nlowest (pruned first) and highest experts per layer, by %s: expert=saliency (tokens; ! fewer "
+                "than %llu);\nhighest ranks only experts with at least %llu tokens\n", reap_criterion_name(p->criterion),
+                (unsigned long long)p->min_tokens, (unsigned long long)p->min_tokens);
         double *sal = reap_xmalloc(sizeof(double) * E);
         int *order = reap_xmalloc(sizeof(int) * E);
         for (int l = 0; l < s->layers_done; l++) {
             reap_stats_saliency(s, l, p->criterion, sal);
             reap_report_order(sal, E, order);
             fprintf(out, "%5d  low: ", l);
-            for (int i = 0; i < top; i++)
-                fprintf(out, " %d=%.4g (%llu)", order[i], sal[order[i]], (unsigned long long)s->layers[l].e[order[i]].count);
+            for (int i = 0; i < top; i++) print_expert(out, s, l, order[i], sal, p->min_tokens);
             fprintf(out, "\n       high:");
-            for (int i = 0; i < top; i++) {
-                int e = order[E - 1 - i];
-                fprintf(out, " %d=%.4g (%llu)", e, sal[e], (unsigned long long)s->layers[l].e[e].count);
-            }
+            int listed = 0;
+            for (int i = E - 1; i >= 0 && listed < top; i--)
+                if (s->layers[l].e[order[i]].count >= p->min_tokens) {
+                    print_expert(out, s, l, order[i], sal, p->min_tokens);
+                    listed++;
+                }
+            if (!listed) fprintf(out, " (no expert has %llu tokens)", (unsigned long long)p->min_tokens);
             fprintf(out, "\n");
         }
         free(sal), free(order);
@@ -217,65 +302,100 @@ static void ramp(double t, int rgb[3]) {
     for (int c = 0; c < 3; c++) rgb[c] = (int)lround(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]));
 }
 
-int reap_report_svg(const reap_stats *s, reap_criterion c, const char *path) {
+// What a criterion measures, for titles.
+static const char *criterion_title(reap_criterion c) {
+    switch (c) {
+    case REAP_CRIT_REAP: return "REAP saliency (mean of router gate x ||expert output|| over routed tokens)";
+    case REAP_CRIT_FREQUENCY: return "frequency (tokens routed to the expert)";
+    case REAP_CRIT_WEIGHTED_FREQUENCY: return "weighted frequency (sum of router gate weights)";
+    case REAP_CRIT_EAN_SUM: return "EAN sum (sum of ||expert output|| over routed tokens)";
+    case REAP_CRIT_EAN_MEAN: return "EAN mean (mean of ||expert output|| over routed tokens)";
+    case REAP_CRIT_WEIGHTED_EAN_SUM: return "weighted EAN sum (sum of router gate x ||expert output||)";
+    case REAP_CRIT_MAX_ACTIVATION: return "max activation (largest expert output value)";
+    default: return "?";
+    }
+}
+
+// Width of a line of text in px, generously estimated (sans-serif averages ~0.55 em per character),
+// so that the canvas is made wide enough for it.
+static int text_width(const char *t, int font_size) { return (int)(strlen(t) * font_size * 0.62) + 1; }
+
+int reap_report_svg(const reap_stats *s, const reap_report_params *p, const char *path) {
     int E = s->n_experts, L = s->layers_done;
+    reap_criterion c = p->criterion;
     int cw = 1100 / E;
     if (cw < 3) cw = 3;
     if (cw > 20) cw = 20;
     int ch = cw < 8 ? 8 : cw;
-    int left = 70, topm = 60, w = left + E * cw + 120, h = topm + L * ch + 60;
+    // Each layer is a band: the cells (ch), 1 px gap, a 3 px strip marking the pruned experts, 2 px gap.
+    // A strip instead of marks on the cells keeps every cell's colour visible at 3-4 px cells.
+    int strip = 3, pitch = ch + 1 + strip + 2;
+    int n_cut = reap_prune_count(E, p->ratio);
+    char title[256], sub[256];
+    snprintf(title, sizeof title, "%s, relative to each layer's largest", criterion_title(c));
+    snprintf(sub, sizeof sub, "%d layers x %d experts, router %s; black strip under a cell: pruned by a cut of %g "
+             "(%d of %d per layer); hover for values", L, E, reap_router_mode_name(s->router), p->ratio, n_cut, E);
+    const int bar_h = 200, title_fs = 14, fs = 11;
+    int left = 70, topm = 60, grid_w = E * cw, grid_h = L * pitch;
+    int lx = left + grid_w + 30;                             // colour bar
+    int w = lx + 16 + 4 + text_width("max", fs) + 10;        // bar, gap, its labels, margin
+    if (w < left + text_width(title, title_fs) + 10) w = left + text_width(title, title_fs) + 10;
+    if (w < left + text_width(sub, fs) + 10) w = left + text_width(sub, fs) + 10;
+    int h = topm + grid_h + 30;                              // expert numbers below the grid
+    if (h < topm + bar_h + 30) h = topm + bar_h + 30;        // the whole colour bar and its "0"
     reap_sbuf b = {0};
     reap_sbuf_printf(&b,
                      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                     "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                     w, h, w, h);
-    reap_sbuf_printf(&b,
-                     "<text x=\"%d\" y=\"20\" font-size=\"14\">REAP saliency (%s, relative to each layer's largest): %d "
-                     "layers x %d experts, router %s</text>\n",
-                     left, reap_criterion_name(c), L, E, reap_router_mode_name(s->router));
-    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"38\">crossed cells: pruned by a 30%% cut (%d per layer); hover for values</text>\n",
-                     left, reap_prune_count(E, 0.30));
-    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\">expert</text>\n", left + E * cw / 2 - 20, topm - 6);
+                     "font-family=\"sans-serif\" font-size=\"%d\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                     w, h, w, h, fs);
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"20\" font-size=\"%d\">%s</text>\n", left, title_fs, title);
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"38\">%s</text>\n", left, sub);
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\">expert</text>\n", left, topm - 6);
     double *sal = reap_xmalloc(sizeof(double) * E);
     int *order = reap_xmalloc(sizeof(int) * E), *rank = reap_xmalloc(sizeof(int) * E);
-    int n30 = reap_prune_count(E, 0.30), st = REAP_OK;
+    int st = REAP_OK;
     int step = E > 64 ? 32 : E > 16 ? 8 : 1;
     for (int e = 0; e < E; e += step)
-        reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"9\">%d</text>\n", left + e * cw, topm + L * ch + 12, e);
+        reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"9\">%d</text>\n", left + e * cw, topm + grid_h + 12, e);
     for (int l = 0; l < L; l++) {
         if ((st = reap_stats_saliency(s, l, c, sal))) break;
         reap_report_order(sal, E, order);
         for (int i = 0; i < E; i++) rank[order[i]] = i;
         double mx = 0;
         for (int e = 0; e < E; e++) mx = fmax(mx, mass(sal[e]));
-        int y = topm + l * ch;
-        if (L <= 64 || l % 4 == 0) reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"9\">%d</text>\n", left - 4, y + ch - 1, l);
+        int y = topm + l * pitch;
+        if (L <= 64 || l % 4 == 0)
+            reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"9\">%d</text>\n", left - 4,
+                             y + ch - 1, l);
+        reap_sbuf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#e4e4e4\"/>\n", left, y + ch + 1,
+                         grid_w, strip);
         for (int e = 0; e < E; e++) {
             int rgb[3];
             ramp(mx > 0 ? mass(sal[e]) / mx : 0, rgb);
             int x = left + e * cw;
+            uint64_t n = s->layers[l].e[e].count;
             reap_sbuf_printf(&b,
                              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"><title>layer %d "
-                             "expert %d: %s %.5g, %llu tokens%s</title></rect>\n",
+                             "expert %d: %s %.5g, %llu tokens%s%s</title></rect>\n",
                              x, y, cw, ch, rgb[0], rgb[1], rgb[2], l, e, reap_criterion_name(c), sal[e],
-                             (unsigned long long)s->layers[l].e[e].count, rank[e] < n30 ? ", pruned at 30%" : "");
-            if (rank[e] < n30)
-                reap_sbuf_printf(&b, "<path d=\"M%d %dl%d %dM%d %dl%d %d\" stroke=\"#e8e8e8\" stroke-width=\"1\"/>\n", x,
-                                 y, cw, ch, x + cw, y, -cw, ch);
+                             (unsigned long long)n, n < p->min_tokens ? " (too few: unreliable)" : "",
+                             rank[e] < n_cut ? ", pruned by the cut" : "");
+            if (rank[e] < n_cut)
+                reap_sbuf_printf(&b, "<rect class=\"cut\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"black\"/>\n",
+                                 x, y + ch + 1, cw, strip);
         }
     }
-    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-90 %d %d)\">layer</text>\n", 20, topm + L * ch / 2, 20,
-                     topm + L * ch / 2);
-    // Legend.
-    int lx = left + E * cw + 30;
+    int ly = topm + grid_h / 2 + 15;  // rotated: the word runs upwards from ly
+    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-90 %d %d)\">layer</text>\n", 20, ly, 20, ly);
+    // Colour bar: the whole of it, top = the layer's largest saliency, bottom = 0.
     for (int i = 0; i < 100; i++) {
         int rgb[3];
         ramp(1 - i / 99.0, rgb);
-        reap_sbuf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"16\" height=\"2\" fill=\"rgb(%d,%d,%d)\"/>\n", lx, topm + 2 * i,
-                         rgb[0], rgb[1], rgb[2]);
+        reap_sbuf_printf(&b, "<rect class=\"legend\" x=\"%d\" y=\"%d\" width=\"16\" height=\"%d\" fill=\"rgb(%d,%d,%d)\"/>\n",
+                         lx, topm + i * bar_h / 100, bar_h / 100, rgb[0], rgb[1], rgb[2]);
     }
-    reap_sbuf_printf(&b, "<text x=\"%d\" y=\"%d\">max</text><text x=\"%d\" y=\"%d\">0</text>\n", lx + 20, topm + 8, lx + 20,
-                     topm + 200);
+    reap_sbuf_printf(&b, "<text class=\"legend\" x=\"%d\" y=\"%d\">max</text><text class=\"legend\" x=\"%d\" y=\"%d\">0</text>\n",
+                     lx + 20, topm + 9, lx + 20, topm + bar_h);
     reap_sbuf_puts(&b, "</svg>\n");
     if (!st) st = reap_write_file_atomic(path, b.p, b.n);
     reap_sbuf_free(&b);

@@ -426,6 +426,41 @@ static int read_shards(const reap_stats *s, const char *path, int *count, int **
     return REAP_OK;
 }
 
+int reap_stats_missing_shards(const reap_stats *s, const char *path, int *shard_count, int **missing, int *n_missing) {
+    int *have, n;
+    int st = read_shards(s, path ? path : "statistics", shard_count, &have, &n);
+    if (st) return st;
+    int *m = reap_xmalloc(sizeof(int) * (size_t)(*shard_count - n + 1)), k = 0;
+    for (int i = 0, j = 0; i < *shard_count; i++) {
+        if (j < n && have[j] == i) j++;
+        else m[k++] = i;
+    }
+    free(have);
+    *missing = m;
+    *n_missing = k;
+    return REAP_OK;
+}
+
+void reap_stats_format_indices(const int *v, int n, char *buf, size_t size) {
+    REAP_ASSERT(size >= 8);
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
+        char part[48];
+        if (j == i) snprintf(part, sizeof part, "%s%d", i ? ", " : "", v[i]);
+        else snprintf(part, sizeof part, "%s%d-%d", i ? ", " : "", v[i], v[j]);
+        if (len + strlen(part) + 4 >= size) {
+            snprintf(buf + len, size - len, ", ...");
+            return;
+        }
+        memcpy(buf + len, part, strlen(part) + 1);
+        len += strlen(part);
+        i = j + 1;
+    }
+}
+
 int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path) {
     const char *p = src_path ? src_path : "(statistics)";
     if (strcmp(dst->fingerprint, src->fingerprint) != 0)

@@ -81,6 +81,12 @@ int reap_stats_load(const char *path, reap_stats *s);        // validates; error
 // Merges src into dst: same model fingerprint and router mode and shard count, disjoint shard
 // sets, else an error naming the file and what differs (src_path used in messages).
 int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path);
+// Which shards of its calibration set the statistics cover (calibration.shard_count / shards, as
+// `reap score --shard` and `reap merge` record them): *shard_count, and the indices not covered in
+// *missing (malloc'd, ascending; *n_missing 0 when complete). Errors name path.
+int reap_stats_missing_shards(const reap_stats *s, const char *path, int *shard_count, int **missing, int *n_missing);
+// Formats ascending indices as ranges ("1-3, 7") into buf (size >= 8; ", ..." when it does not fit).
+void reap_stats_format_indices(const int *v, int n, char *buf, size_t size);
 // Saliency of every expert of one layer under criterion c: out (n_experts) float64.
 // REAP_EINVAL if the statistics cannot give c.
 int reap_stats_saliency(const reap_stats *s, int layer, reap_criterion c, double *out);

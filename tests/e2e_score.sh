@@ -132,7 +132,7 @@ if [ "$(wc -l <"$dir/r.csv")" = 161 ] && head -1 "$dir/r.csv" | grep -q "ean-mea
 else
     bad report_csv_rows_and_pruned_flags "$(wc -l <"$dir/r.csv") lines"
 fi
-if [ "$(grep -c '<title>layer' "$dir/r.svg")" = 160 ] && [ "$(grep -c 'pruned at 30%' "$dir/r.svg")" = 40 ] &&
+if [ "$(grep -c '<title>layer' "$dir/r.svg")" = 160 ] && [ "$(grep -c 'class="cut"' "$dir/r.svg")" = 40 ] &&
     tail -1 "$dir/r.svg" | grep -q '</svg>'; then
     ok report_svg_heatmap
 else

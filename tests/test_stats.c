@@ -169,6 +169,41 @@ static void test_stats_merge_adds_sums_maxes_and_unites_shards(void) {
     reap_stats_free(&b);
 }
 
+static void test_missing_shards_lists_what_a_merge_lacks(void) {
+    reap_stats a, b;
+    rng_state = 5;
+    make_stats(&a, 0, 4, FP_A);
+    make_stats(&b, 2, 4, FP_A);
+    int n, *miss, nm;
+    CHECK(reap_stats_missing_shards(&a, "a.json", &n, &miss, &nm) == REAP_OK);
+    CHECK(n == 4 && nm == 3 && miss[0] == 1 && miss[1] == 2 && miss[2] == 3);
+    free(miss);
+    CHECK(reap_stats_merge(&a, &b, "b.json") == REAP_OK);
+    CHECK(reap_stats_missing_shards(&a, "a.json", &n, &miss, &nm) == REAP_OK);
+    CHECK(nm == 2 && miss[0] == 1 && miss[1] == 3);
+    char buf[64];
+    reap_stats_format_indices(miss, nm, buf, sizeof buf);
+    CHECK(strcmp(buf, "1, 3") == 0);
+    free(miss);
+    reap_stats_free(&b);
+    make_stats(&b, 1, 4, FP_A);
+    CHECK(reap_stats_merge(&a, &b, "b1.json") == REAP_OK);
+    reap_stats_free(&b);
+    make_stats(&b, 3, 4, FP_A);
+    CHECK(reap_stats_merge(&a, &b, "b3.json") == REAP_OK);
+    CHECK(reap_stats_missing_shards(&a, "a.json", &n, &miss, &nm) == REAP_OK);
+    CHECK_EQ_INT(nm, 0);  // all four: complete
+    free(miss);
+    reap_stats_free(&a);
+    reap_stats_free(&b);
+    // ranges, and a buffer too small for the whole list
+    int v[] = {0, 1, 2, 5, 7, 8, 100};
+    reap_stats_format_indices(v, 7, buf, sizeof buf);
+    CHECK_MSG(strcmp(buf, "0-2, 5, 7-8, 100") == 0, "%s", buf);
+    reap_stats_format_indices(v, 7, buf, 12);
+    CHECK_MSG(strcmp(buf, "0-2, 5, ...") == 0, "%s", buf);
+}
+
 // Each case: mutate b, merge into a fresh a, expect a refusal mentioning the file and the difference.
 static void test_stats_merge_refuses_incompatible_files(void) {
     for (int c = 0; c < 9; c++) {
@@ -365,6 +400,7 @@ int main(void) {
     RUN(test_stats_load_rejects_malformed_files);
     RUN(test_stats_merge_adds_sums_maxes_and_unites_shards);
     RUN(test_stats_merge_refuses_incompatible_files);
+    RUN(test_missing_shards_lists_what_a_merge_lacks);
     RUN(test_criteria_match_reference_golden_values);
     RUN(test_criteria_three_expert_golden_case_both_softmax_modes);
     RUN(test_saliency_refuses_incomplete_layers_and_missing_max_act);
