@@ -1,0 +1,277 @@
+#!/bin/sh
+# e2e_slurm.sh: examples/slurm on a real single-node Slurm (Debian's slurmctld, slurmd and munge,
+# which `make deps` installs), started here as root from a slurm.conf and a munge key in a temporary
+# directory (nothing in /etc is read or written) and stopped at the end. The example scripts run
+# unchanged, configured only by environment variables, on a tiny synthesised model on the CPU:
+# submit-time refusals (no reap, no model, more shards than rows) queue nothing; an array of 4 shards
+# with one task requeued (`scontrol requeue`) once it has finished a layer, which resumes from its
+# work dir; the merge job waits for it and then runs on its own; the merged statistics equal an
+# unsharded `reap score` (counts identical, sums within 1e-12) and the pruned checkpoint verifies and
+# equals the one pruned from the unsharded statistics; running submit.sh again only merges again;
+# other settings for the same RUN are refused; a missing shard stops the merge, naming it, and
+# submit.sh scores just that shard again. SKIPs, saying why, where Slurm cannot be started.
+REAP=${REAP:-build/reap}
+case $REAP in /*) ;; *) REAP=$PWD/$REAP ;; esac
+BUILD=${BUILD:-build}
+DIFF=$PWD/$BUILD/tests/tool_statsdiff
+EX=$PWD/examples/slurm
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+skip() {
+    echo "SKIP e2e_slurm: $*"
+    exit 0
+}
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1${2:+: $2}"; }
+
+[ "$(id -u)" -eq 0 ] || skip "starting slurmctld, slurmd and munged needs root"
+for c in munged slurmctld slurmd sbatch squeue scontrol scancel sinfo; do
+    command -v "$c" >/dev/null 2>&1 || skip "$c not installed (make deps installs slurmctld, slurmd, slurm-client, munge)"
+done
+[ -c /dev/null ] || skip "/dev/null is not a character device here, so munged refuses to start"
+# The test's own cluster only: no site settings, no job context of an enclosing Slurm job.
+for v in $(env | sed -n 's/^\(SLURM_[A-Za-z0-9_]*\|SBATCH_[A-Za-z0-9_]*\|SQUEUE_[A-Za-z0-9_]*\)=.*/\1/p'); do
+    unset "$v"
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/e2e_slurm.XXXXXX")
+chmod 755 "$T"  # munged wants its socket's directories searchable by all
+cleanup() {
+    if [ -f "$T/slurmctld.pid" ]; then
+        scancel --quiet --user=root 2>/dev/null
+        n=0
+        while [ $n -lt 40 ] && [ -n "$(squeue -h 2>/dev/null)" ]; do sleep 0.25; n=$((n + 1)); done
+    fi
+    for f in "$T/slurmd.pid" "$T/slurmctld.pid" "$T/munge/munged.pid"; do
+        [ -f "$f" ] || continue
+        p=$(cat "$f")
+        kill "$p" 2>/dev/null
+        n=0
+        while [ $n -lt 40 ] && kill -0 "$p" 2>/dev/null; do sleep 0.25; n=$((n + 1)); done
+        kill -9 "$p" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# --- munge with its own key and socket
+mkdir -p "$T/munge" "$T/key"
+chmod 755 "$T/munge"
+chmod 700 "$T/key"
+dd if=/dev/urandom of="$T/key/munge.key" bs=1024 count=1 2>/dev/null
+chmod 400 "$T/key/munge.key"
+if ! munged --key-file="$T/key/munge.key" --socket="$T/munge/munge.socket" --pid-file="$T/munge/munged.pid" \
+    --log-file="$T/munge/munged.log" --seed-file="$T/munge/munged.seed" 2>"$T/munged.err"; then
+    skip "munged does not start here: $(tail -1 "$T/munged.err")"
+fi
+
+# --- slurm.conf: this host as the controller and one node with 4 CPUs (more than a 2-core CI
+# machine has: config_overrides), free ports, state and logs under $T.
+free_port() { # a TCP port p with p and p+1 not listening
+    p=$((20000 + ($$ * 7 + $1) % 30000))
+    while grep -qiE ":($(printf %04X $p)|$(printf %04X $((p + 1)))) " /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+        p=$((p + 2))
+    done
+    echo $p
+}
+port=$(free_port 0)
+node=$(hostname -s)
+mkdir -p "$T/etc" "$T/state" "$T/spool" "$T/log"
+cat >"$T/etc/slurm.conf" <<EOF
+ClusterName=reaptest
+SlurmctldHost=$node(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$T/munge/munge.socket,cred_expire=5
+CredType=cred/munge
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldPidFile=$T/slurmctld.pid
+SlurmdPidFile=$T/slurmd.pid
+SlurmctldLogFile=$T/log/slurmctld.log
+SlurmdLogFile=$T/log/slurmd.log
+MailProg=/bin/true
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/builtin
+MpiDefault=none
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+KillWait=5
+MinJobAge=600
+SlurmdParameters=config_overrides
+NodeName=$node NodeAddr=127.0.0.1 CPUs=4 RealMemory=2048 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+SLURM_CONF=$T/etc/slurm.conf
+export SLURM_CONF
+slurmctld -f "$SLURM_CONF" >"$T/slurmctld.err" 2>&1 ||
+    skip "slurmctld does not start: $(tail -1 "$T/slurmctld.err") $(grep -i fatal "$T/log/slurmctld.log" | tail -1)"
+slurmd -f "$SLURM_CONF" -N "$node" >"$T/slurmd.err" 2>&1 ||
+    skip "slurmd does not start: $(tail -1 "$T/slurmd.err") $(grep -i fatal "$T/log/slurmd.log" | tail -1)"
+n=0
+while [ $n -lt 120 ] && [ "$(sinfo -h -n "$node" -o %T 2>/dev/null)" != idle ]; do sleep 0.25; n=$((n + 1)); done
+[ "$(sinfo -h -n "$node" -o %T 2>/dev/null)" = idle ] ||
+    skip "the Slurm node did not come up: $(sinfo -h -o '%T %E' 2>&1 | head -1); $(grep -iE 'error|fatal' "$T/log/slurmd.log" | tail -1)"
+echo "slurm: controller and node $node up on ports $port-$((port + 1)) (config $SLURM_CONF)"
+
+# --- helpers
+state() { # JOB or JOB_TASK -> its state (PENDING, RUNNING, COMPLETED, ...)
+    scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1
+}
+wait_done() { # JOB SECONDS: wait until the job has ended; prints its state
+    n=0
+    while [ $n -lt $(($2 * 4)) ]; do
+        s=$(state "$1")
+        case "$s" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE)
+            echo "$s"
+            return
+            ;;
+        esac
+        sleep 0.25
+        n=$((n + 1))
+    done
+    echo "still $(state "$1") after $2 s"
+}
+njobs() { squeue -h | wc -l; }
+job_of() { awk -v k="$1" '$1 == k { id = $2 } END { print id }' "$2/jobs"; }
+
+# --- a relocatable reap on "shared storage", a tiny model, the unsharded reference
+sh examples/bundle.sh "$REAP" "$T/shared/reap" >"$T/bundle.log" 2>&1 || { bad bundle "$(tail -2 "$T/bundle.log")"; exit 1; }
+mkdir -p "$T/models"
+"$REAP" synth "$T/models/tiny4" --preset tiny --layers 4 -q || { bad synth; exit 1; }
+calib="--rows 32 --seq-len 256 --seed 42"
+# shellcheck disable=SC2086
+"$REAP" score "$T/models/tiny4" $calib --device cpu --threads 1 -q -o "$T/unsharded.json" || { bad unsharded_score; exit 1; }
+"$REAP" prune "$T/models/tiny4" -o "$T/unsharded-REAP-30" --ratio 0.30 --scores "$T/unsharded.json" -q ||
+    { bad unsharded_prune; exit 1; }
+
+# The user's side: a working directory with relative MODEL and RUN, everything else by variables.
+# The score tasks sleep 1.5 s after each layer (REAP_TEST_SLOW_MS, through sbatch's --export) so that
+# one can be requeued mid-run.
+mkdir -p "$T/home/models"
+ln -s "$T/models/tiny4" "$T/home/models/tiny4"
+cd "$T/home" || exit 1
+submit() {
+    env MODEL=models/tiny4 RUN=run REAP="$T/shared/reap" SHARDS=4 ROWS=32 SEQ_LEN=256 RATIO=0.3 \
+        CPUS=1 MEM=256M MERGE_CPUS=1 MERGE_MEM=256M SCORE_SBATCH=--export=ALL,REAP_TEST_SLOW_MS=1500 "$@" \
+        sh "$EX/submit.sh"
+}
+RUN=$T/home/run
+
+# --- refused at submit time, nothing queued
+before=$(njobs)
+if submit REAP="$T/shared/nowhere" >"$T/o" 2>&1; then bad submit_refuses_missing_reap "submitted"
+elif grep -q "REAP=$T/shared/nowhere: no such file" "$T/o" && [ "$(njobs)" -eq "$before" ]; then ok submit_refuses_missing_reap_before_queueing
+else bad submit_refuses_missing_reap_before_queueing "$(cat "$T/o")"; fi
+if submit MODEL=models/none >"$T/o" 2>&1; then bad submit_refuses_missing_model "submitted"
+elif grep -q "MODEL=models/none: no config.json" "$T/o" && [ "$(njobs)" -eq "$before" ]; then ok submit_refuses_missing_model
+else bad submit_refuses_missing_model "$(cat "$T/o")"; fi
+if submit SHARDS=40 >"$T/o" 2>&1; then bad submit_refuses_more_shards_than_rows "submitted"
+elif grep -q "fills 32 rows of 256 tokens, fewer than SHARDS=40" "$T/o" && [ "$(njobs)" -eq "$before" ]; then
+    ok submit_refuses_more_shards_than_rows
+else bad submit_refuses_more_shards_than_rows "$(cat "$T/o")"; fi
+rm -rf "$RUN"
+
+# --- the run: 4 shards, then merge and prune
+t0=$(date +%s)
+if submit >"$T/submit1.log" 2>&1; then ok submit_array_of_four_shards_and_merge
+else bad submit_array_of_four_shards_and_merge "$(cat "$T/submit1.log")"; exit 1; fi
+cat "$T/submit1.log"
+sid=$(job_of score "$RUN")
+mid=$(job_of merge "$RUN")
+if grep -qx "MODEL='$T/home/models/tiny4'" "$RUN/run.env" && grep -qx "OUT='$RUN/tiny4-REAP-30'" "$RUN/run.env"; then
+    ok run_settings_absolute_and_output_named_reap_30
+else bad run_settings_absolute_and_output_named_reap_30 "$(cat "$RUN/run.env")"; fi
+if scontrol show job -o "$sid" | grep -qi gpu; then bad no_gpu_requested_unless_asked "$(scontrol show job -o "$sid" | head -1)"
+else ok no_gpu_requested_unless_asked; fi
+# submit.sh again at once: every shard and the merge are queued already, nothing is submitted twice.
+before=$(njobs)
+if submit >"$T/o" 2>&1 && grep -q "shards 0 1 2 3 of 4 already queued or running" "$T/o" &&
+    grep -q "merge job $mid already queued" "$T/o" && [ "$(njobs)" -eq "$before" ]; then
+    ok resubmit_while_queued_submits_nothing
+else bad resubmit_while_queued_submits_nothing "$(cat "$T/o")"; fi
+
+# Requeue shard 1 once it has finished a layer and while it is in the middle of the next.
+n=0
+while [ $n -lt 240 ] && ! ls "$RUN"/work/shard-1/hidden-*.bin >/dev/null 2>&1; do sleep 0.25; n=$((n + 1)); done
+done_before=$(ls "$RUN/work/shard-1" 2>/dev/null | sed -n 's/^hidden-\([0-9]*\)\.bin$/\1/p' | tail -1)
+s1=$(state "${sid}_1")
+if [ "$s1" = RUNNING ] && [ ! -f "$RUN/shards/scores.shard-1-of-4.json" ] && scontrol requeue "${sid}_1" 2>"$T/o"; then
+    ok requeue_running_task_after_a_layer
+else
+    bad requeue_running_task_after_a_layer "state $s1, work dir: $(ls "$RUN/work/shard-1" 2>&1), $(cat "$T/o")"
+fi
+# The merge job keeps waiting while the requeued task is pending or running again.
+n=0
+while [ $n -lt 240 ] && [ "$(ls "$RUN"/shards/ | wc -l)" -lt 3 ]; do sleep 0.25; n=$((n + 1)); done
+s1=$(state "${sid}_1")
+sm=$(state "$mid")
+if [ "$sm" = PENDING ] && [ ! -f "$RUN/shards/scores.shard-1-of-4.json" ]; then ok merge_waits_for_requeued_task
+else bad merge_waits_for_requeued_task "merge $sm, task 1 $s1, shards: $(ls "$RUN/shards")"; fi
+
+# The merge job runs on its own once the requeued task is done.
+sm=$(wait_done "$mid" 240)
+t1=$(date +%s)
+if [ "$sm" = COMPLETED ]; then ok merge_job_completes_on_its_own
+else bad merge_job_completes_on_its_own "$sm: $(tail -5 "$RUN/logs/merge.log")"; fi
+log1=$RUN/logs/score-shard-1.log
+if [ "$(grep -c '^== .* shard 1 of 4: .* attempt' "$log1")" -eq 2 ] && grep -q 'attempt 2,' "$log1" &&
+    grep -q 'CANCELLED .* DUE TO JOB REQUEUE' "$log1"; then
+    ok requeued_task_log_appended
+else bad requeued_task_log_appended "$(cat "$log1")"; fi
+if grep -q "resuming from $RUN/work/shard-1: [1-3] of 4 layers already done" "$log1"; then
+    ok requeued_task_resumed_from_work_dir
+else bad requeued_task_resumed_from_work_dir "layers done before the requeue: ${done_before:-?}; $(grep -v '^layer' "$log1")"; fi
+if "$DIFF" "$T/unsharded.json" "$RUN/scores.json" 1e-12 >"$T/diff.txt"; then ok merged_four_shards_equal_unsharded_run
+else bad merged_four_shards_equal_unsharded_run "$(head -3 "$T/diff.txt")"; fi
+if "$REAP" verify "$T/models/tiny4" "$RUN/tiny4-REAP-30" >"$T/o" 2>&1; then ok pruned_checkpoint_verifies
+else bad pruned_checkpoint_verifies "$(tail -2 "$T/o")"; fi
+same=1
+for f in "$T"/unsharded-REAP-30/*.safetensors "$T/unsharded-REAP-30/config.json"; do
+    cmp -s "$f" "$RUN/tiny4-REAP-30/$(basename "$f")" || same=0
+done
+if [ $same = 1 ]; then ok pruned_checkpoint_equals_unsharded_prune; else bad pruned_checkpoint_equals_unsharded_prune; fi
+if [ -f "$RUN/report.txt" ] && [ -s "$RUN/scores.svg" ] && [ -z "$(ls "$RUN/work")" ]; then ok report_written_work_dirs_removed
+else bad report_written_work_dirs_removed "$(ls "$RUN" "$RUN/work")"; fi
+echo "time: submit to merged, pruned and verified in $((t1 - t0)) s (a requeue included)"
+
+# --- submit.sh again in the same RUN: nothing to score, the merge runs again and replaces the output
+if submit >"$T/submit2.log" 2>&1 && ! grep -q "scoring array" "$T/submit2.log"; then ok resubmit_scores_nothing_again
+else bad resubmit_scores_nothing_again "$(cat "$T/submit2.log")"; fi
+mid2=$(job_of merge "$RUN")
+sm=$(wait_done "$mid2" 120)
+if [ "$mid2" != "$mid" ] && [ "$sm" = COMPLETED ] && [ "$(grep -c '^== .* merge and prune' "$RUN/logs/merge.log")" -eq 2 ] &&
+    "$REAP" verify "$T/models/tiny4" "$RUN/tiny4-REAP-30" >/dev/null 2>&1; then
+    ok merge_rerun_in_same_run_replaces_output
+else bad merge_rerun_in_same_run_replaces_output "job $mid2 $sm: $(tail -5 "$RUN/logs/merge.log")"; fi
+
+# --- other settings for the same RUN are refused
+before=$(njobs)
+if submit SHARDS=2 >"$T/o" 2>&1; then bad submit_refuses_changed_settings "submitted"
+elif grep -q "was: SHARDS='4'" "$T/o" && grep -q "now: SHARDS='2'" "$T/o" && [ "$(njobs)" -eq "$before" ]; then
+    ok submit_refuses_changed_settings
+else bad submit_refuses_changed_settings "$(cat "$T/o")"; fi
+
+# --- a missing shard: the merge refuses, naming it; submit.sh scores only that shard, as shard 2 of 4
+mv "$RUN/shards/scores.shard-2-of-4.json" "$T/shard2.json"
+if bash "$EX/merge_prune.sbatch" "$RUN" >"$T/o" 2>&1; then bad merge_refuses_incomplete_set "merged"
+elif grep -q "shard(s) 2 of 4 not scored" "$T/o"; then ok merge_refuses_incomplete_set_naming_missing_shard
+else bad merge_refuses_incomplete_set_naming_missing_shard "$(cat "$T/o")"; fi
+if submit >"$T/submit3.log" 2>&1 && grep -q "scoring array [0-9]*: shards 2 of 4" "$T/submit3.log"; then
+    ok resubmit_scores_only_the_missing_shard
+else bad resubmit_scores_only_the_missing_shard "$(cat "$T/submit3.log")"; fi
+sm=$(wait_done "$(job_of merge "$RUN")" 240)
+if [ "$sm" = COMPLETED ] && cmp -s "$T/shard2.json" "$RUN/shards/scores.shard-2-of-4.json" &&
+    "$DIFF" "$T/unsharded.json" "$RUN/scores.json" 1e-12 >/dev/null; then
+    ok resubmitted_shard_scores_its_own_rows
+else bad resubmitted_shard_scores_its_own_rows "merge $sm: $(tail -3 "$RUN/logs/score-shard-2.log")"; fi
+echo "time: whole test $(($(date +%s) - t0)) s after the cluster started"
+exit 0
