@@ -12,7 +12,8 @@
 # - submit.sh again scores only shard 3, which resumes from its work dir, and merges: the statistics
 #   equal an unsharded `reap score` (counts identical, sums within 1e-12), the pruned checkpoint
 #   verifies and equals the one pruned from the unsharded statistics;
-# - submit.sh again only merges again; other settings for the same RUN are refused.
+# - submit.sh again only merges again; a task submitted by hand is its shard; other settings for
+#   the same RUN are refused; GPUS=1 asks one GPU per task (a pretend one: gres.conf on /dev/null).
 # SKIPs, saying why, where Slurm cannot be started (not root, packages missing, /dev/null not a
 # device, a daemon that does not come up). Prints its run time.
 REAP=${REAP:-build/reap}
@@ -112,9 +113,12 @@ AccountingStorageType=accounting_storage/none
 KillWait=5
 MinJobAge=600
 SlurmdParameters=config_overrides
-NodeName=$node NodeAddr=127.0.0.1 CPUs=4 RealMemory=2048 State=UNKNOWN
+GresTypes=gpu
+NodeName=$node NodeAddr=127.0.0.1 CPUs=4 RealMemory=2048 Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+# One pretend GPU (no device behind it, /dev/null): lets the test see what a GPUS=1 submission asks for.
+echo "NodeName=$node Name=gpu File=/dev/null" >"$T/etc/gres.conf"
 SLURM_CONF=$T/etc/slurm.conf
 export SLURM_CONF
 slurmctld -f "$SLURM_CONF" >"$T/slurmctld.err" 2>&1 ||
@@ -291,6 +295,21 @@ if [ "$mid3" != "$mid2" ] && [ "$sm" = COMPLETED ] && [ "$(grep -c '^== .* merge
     "$REAP" verify "$T/models/tiny4" "$RUN/tiny4-REAP-30" >/dev/null 2>&1; then
     ok merge_rerun_in_same_run_replaces_output
 else bad merge_rerun_in_same_run_replaces_output "job $mid3 $sm: $(tail -5 "$RUN/logs/merge.log")"; fi
+
+# --- GPUS=1: each scoring task asks for one GPU and scores with --device cuda (held, then cancelled:
+# this build may have no CUDA)
+if submit RUN=run-gpu GPUS=1 SCORE_SBATCH=--hold >"$T/o" 2>&1 && gid=$(job_of score "$T/home/run-gpu") &&
+    scontrol show job -o "${gid}" | grep -q 'gres[:/]gpu[:=]1' && grep -qx "DEVICE=cuda" "$T/home/run-gpu/run.env"; then
+    ok gpus_1_asks_one_gpu_per_task
+else bad gpus_1_asks_one_gpu_per_task "$(cat "$T/o") $(scontrol show job -o "${gid:-0}" 2>&1 | head -1)"; fi
+for id in $(awk '{ print $2 }' "$T/home/run-gpu/jobs" 2>/dev/null); do scancel "$id"; done
+
+# --- one task submitted by hand (README): shard 2 of 4 from run.env, already scored, so it stops there
+jid=$(sbatch --parsable --array=2 --output="$RUN/logs/score-shard-%a.log" "$EX/score_array.sbatch" "$RUN" 2>"$T/o")
+sm=$(wait_done "${jid%%;*}_2" 60)
+if [ "$sm" = COMPLETED ] && grep -q "shard 2 is already scored: $RUN/shards/scores.shard-2-of-4.json" "$RUN/logs/score-shard-2.log"; then
+    ok single_task_by_hand_is_its_shard
+else bad single_task_by_hand_is_its_shard "$sm $(cat "$T/o") $(tail -2 "$RUN/logs/score-shard-2.log")"; fi
 
 # --- other settings for the same RUN are refused
 before=$(njobs)
