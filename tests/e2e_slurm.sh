@@ -302,6 +302,16 @@ if submit RUN=run-gpu GPUS=1 SCORE_SBATCH=--hold >"$T/o" 2>&1 && gid=$(job_of sc
     scontrol show job -o "${gid}" | grep -q 'gres[:/]gpu[:=]1' && grep -qx "DEVICE=cuda" "$T/home/run-gpu/run.env"; then
     ok gpus_1_asks_one_gpu_per_task
 else bad gpus_1_asks_one_gpu_per_task "$(cat "$T/o") $(scontrol show job -o "${gid:-0}" 2>&1 | head -1)"; fi
+# One held task cancelled: submit.sh again submits that shard only and replaces the pending merge.
+scancel "${gid}_0"
+n=0
+while [ $n -lt 40 ] && squeue -h -r -j "$gid" -o %K | grep -qx 0; do sleep 0.25; n=$((n + 1)); done
+gmid=$(job_of merge "$T/home/run-gpu")
+if submit RUN=run-gpu GPUS=1 SCORE_SBATCH=--hold >"$T/o" 2>&1 && grep -q "scoring array [0-9]*: shards 0 of 4" "$T/o" &&
+    grep -q "shards 1 2 3 of 4 already queued or running" "$T/o" &&
+    grep -q "cancelled the earlier merge job $gmid (still pending" "$T/o" && [ "$(state "$gmid")" = CANCELLED ]; then
+    ok resubmit_replaces_cancelled_task_and_pending_merge
+else bad resubmit_replaces_cancelled_task_and_pending_merge "$(cat "$T/o")"; fi
 for id in $(awk '{ print $2 }' "$T/home/run-gpu/jobs" 2>/dev/null); do scancel "$id"; done
 
 # --- one task submitted by hand (README): shard 2 of 4 from run.env, already scored, so it stops there

@@ -35,7 +35,7 @@
 #
 # Running it again with the same RUN is safe: shards already scored, or still queued or running, are
 # not submitted again; the others are (a task that failed, was cancelled, or never ran), then a new
-# merge job. With every shard scored it only merges and prunes again.
+# merge job (replacing one still pending). With every shard scored it only merges and prunes again.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -192,4 +192,10 @@ mid=$(sbatch --parsable --job-name=reap-merge ${deps:+--dependency=afterany$deps
     ${MERGE_SBATCH:-} "$@" "$here/merge_prune.sbatch" "$RUN") || die "sbatch of the merge job failed"
 mid=${mid%%;*}
 echo "merge $mid" >>"$RUN/jobs"
+# An earlier merge job still pending would start before the new shards are scored: this one replaces it.
+for id in $merge_queued; do
+    if [ "$(squeue -h -j "$id" -o %T 2>/dev/null)" = PENDING ] && scancel "$id"; then
+        echo "submit: cancelled the earlier merge job $id (still pending; job $mid replaces it)"
+    fi
+done
 echo "submit: merge-and-prune job $mid${deps:+ after job(s) $(echo "${deps#:}" | tr ':' ' ')} (log $RUN/logs/merge.log) -> $OUT"
