@@ -191,6 +191,10 @@ if submit SHARDS=40 >"$T/o" 2>&1; then bad submit_refuses_more_shards_than_rows 
 elif grep -q "fills 32 rows of 256 tokens, fewer than SHARDS=40" "$T/o" && [ "$(njobs)" -eq "$before" ]; then
     ok submit_refuses_more_shards_than_rows
 else bad submit_refuses_more_shards_than_rows "$(cat "$T/o")"; fi
+if submit OUT=models >"$T/o" 2>&1; then bad submit_refuses_out_not_written_by_prune "submitted"
+elif grep -q "OUT=$T/home/models exists and is not a checkpoint written by reap prune" "$T/o" && [ "$(njobs)" -eq "$before" ]; then
+    ok submit_refuses_out_not_written_by_prune
+else bad submit_refuses_out_not_written_by_prune "$(cat "$T/o")"; fi
 rm -rf "$RUN"
 
 # --- the run: 4 shards, then merge and prune

@@ -89,6 +89,9 @@ CALIB=$calib
 RUN=$(abspath "${RUN:-reap-run}")
 pct=$(awk -v r="$RATIO" 'BEGIN { printf "%g", r * 100 }')
 OUT=$(abspath "${OUT:-$RUN/$(basename "$MODEL")-REAP-$pct}")
+if [ -e "$OUT" ] && [ ! -f "$OUT/reap.json" ]; then
+    die "OUT=$OUT exists and is not a checkpoint written by reap prune (no reap.json): choose another OUT"
+fi
 
 # The model and the calibration set, checked here rather than in the queue: the checkpoint's layout,
 # and that the set fills at least one row per shard (packing as `reap score` packs).
