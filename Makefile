@@ -4,7 +4,7 @@
 #   make CUDA=0 test     the CPU-only build and tests (what CI runs on machines without a GPU)
 #   make SAN=1 test      ASan + UBSan build in build/san
 #   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
-#   make deps            install missing Debian -dev packages (libcjson, libzstd, libarchive, pcre2)
+#   make deps            install missing Debian packages (-dev libs, zstd, python3-venv; slurm + munge for tests)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath; BUNDLE_DIR=)
 #   make install         build/reap to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local); make uninstall
 #   make fuzz            libFuzzer targets (clang, build/fuzz/), each run FUZZ_SECONDS (60), FUZZ_JOBS at once

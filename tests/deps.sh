@@ -1,8 +1,11 @@
 #!/bin/sh
-# deps.sh: installs the Debian -dev packages reap builds against, only those missing.
+# deps.sh: installs the Debian packages reap builds against and its tests use, only those missing:
+# the -dev libraries, zstd, python3-venv (the Python cross-checks), and Slurm with munge
+# (slurmctld, slurmd, slurm-client, munge: tests/e2e_slurm.sh starts a single-node Slurm of its own
+# from a temporary slurm.conf; nothing under /etc/slurm is configured).
 set -e
 need=""
-for p in libcjson-dev libzstd-dev libarchive-dev libpcre2-dev zstd python3-venv; do
+for p in libcjson-dev libzstd-dev libarchive-dev libpcre2-dev zstd python3-venv slurmctld slurmd slurm-client munge; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 [ -z "$need" ] && { echo "deps: all present"; exit 0; }
