@@ -98,6 +98,23 @@ const char *reap_fmt_bytes(double bytes, char *buf, size_t cap);
 // SHA-256 of a file, hex (65 bytes with NUL). Used for provenance in score and prune outputs.
 int reap_sha256_file(const char *path, char hex[65]);
 void reap_sha256_buf(const void *data, size_t len, char hex[65]);
+// Incremental SHA-256 (a digest of many tensors without concatenating them).
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} reap_sha256_ctx;
+void reap_sha256_init(reap_sha256_ctx *c);
+void reap_sha256_update(reap_sha256_ctx *c, const void *data, size_t n);
+void reap_sha256_final(reap_sha256_ctx *c, char hex[65]);
+
+// XXH64 (the xxHash 64-bit algorithm, seed given): a fast non-cryptographic checksum.
+uint64_t reap_xxh64(const void *data, size_t len, uint64_t seed);
+// Checksum of a large buffer at memory speed: XXH64 of each 1 MiB block (seed = block index),
+// hashed in parallel (OpenMP), then XXH64 of the block sums (seed = len). Buffers of at most
+// 1 MiB: reap_xxh64(data, len, 0). Guards work-dir files against flipped bits, not adversaries.
+uint64_t reap_checksum64(const void *data, size_t len);
 
 // Growable byte string (always NUL-terminated after the first append).
 typedef struct {

@@ -29,6 +29,7 @@ typedef struct {
     reap_criterion criterion;  // saliency criterion (default reap)
     uint64_t max_shard_size;   // tensor bytes per output shard; 0: the source's largest shard
     const char *stats_path;    // the statistics file, named in error messages (NULL: "statistics")
+    int model_checked;         // the caller ran reap_stats_check_model on these statistics (eval, once per run)
 } reap_prune_params;
 
 reap_prune_params reap_prune_default_params(void);
@@ -74,7 +75,8 @@ typedef struct {
 
 // Makes the plan for checkpoint c whose description is m (reap_m2_config_load). stats may be NULL
 // only when nothing is pruned (keep == E). Refuses (REAP_EUSAGE or REAP_EINVAL, naming what): ratio
-// outside [0, 1), keep < top-k or > E, statistics of another model (fingerprint), incomplete
+// outside [0, 1), keep < top-k or > E, statistics of another model (fingerprint or router digest:
+// reap_stats_check_model), incomplete
 // statistics, a criterion the statistics cannot give, and checkpoints whose router or experts do
 // not match config.json. Warns when keep % 8 != 0.
 int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap_stats *stats,

@@ -70,6 +70,7 @@ static void remove_hidden_except(const char *dir, int keep, int n_layers) {
 static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows) {
     cJSON *k = cJSON_CreateObject();
     cJSON_AddStringToObject(k, "fingerprint", s->fingerprint);
+    cJSON_AddStringToObject(k, "router_sha256", s->router_digest);
     cJSON_AddItemToObject(k, "calibration", cJSON_Duplicate(s->calib, 1));
     cJSON_AddStringToObject(k, "router", reap_router_mode_name(s->router));
     cJSON_AddStringToObject(k, "ids_sha256", ids_hash);
@@ -104,11 +105,11 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
             goto out;
         }
         const char *what = "its arguments differ";
-        const char *fields[] = {"fingerprint", "router", "calibration", "shard_rows", "ids_sha256"};
-        const char *names[] = {"the model (fingerprint) differs", "the router mode differs",
+        const char *fields[] = {"fingerprint", "router_sha256", "router", "calibration", "shard_rows", "ids_sha256"};
+        const char *names[] = {"the model (fingerprint) differs", "the model's router weights differ", "the router mode differs",
                                "the calibration arguments differ", "the shard differs",
                                "the calibration rows (token ids) differ"};
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, fields[i]), *y = cJSON_GetObjectItemCaseSensitive(b, fields[i]);
             if (!x || !y || !cJSON_Compare(x, y, 1)) {
                 what = names[i];
@@ -124,7 +125,7 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     if (!reap_exists(ppath)) goto out;  // nothing finished yet
     reap_stats prev;
     if ((st = reap_stats_load(ppath, &prev))) goto out;
-    if (strcmp(prev.fingerprint, s->fingerprint) != 0 || prev.n_layers != s->n_layers || prev.n_experts != s->n_experts ||
+    if (strcmp(prev.fingerprint, s->fingerprint) != 0 || strcmp(prev.router_digest, s->router_digest) != 0 || prev.n_layers != s->n_layers || prev.n_experts != s->n_experts ||
         prev.router != s->router) {
         reap_stats_free(&prev);
         st = reap_fail(REAP_EINVAL, "%s: statistics of another model or router mode: remove the work dir", ppath);
@@ -242,7 +243,9 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     if ((st = reap_stats_init(out, cfg.n_layers, cfg.n_experts, cfg.top_k))) goto done;
     out->router = p->router;
-    if ((st = reap_stats_fingerprint(c, &cfg, out->fingerprint))) goto done;
+    if ((st = reap_stats_fingerprint(c, &cfg, out->fingerprint)) ||
+        (st = reap_stats_router_digest(c, &cfg, out->router_digest)))
+        goto done;
     out->model = model_desc(c, &cfg);
     {
         const char *const *specs = p->n_calib ? p->calib : default_calib;
