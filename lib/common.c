@@ -336,8 +336,11 @@ int reap_check_output(const char *path, uint64_t bytes) {
     return st;
 }
 
-int reap_write_file_atomic(const char *path, const void *data, size_t len) {
+// data, then tail (tail_len may be 0), as one file by reap_write_file_atomic's rules.
+static int write_file_atomic2(const char *path, const void *data, size_t len, const void *tail, size_t tail_len) {
     reap_dest kind = reap_dest_of(path);
+    if (kind == REAP_DEST_STREAM && tail_len)
+        return reap_fail(REAP_EIO, "%s: a checksummed file must be a regular file, not a device or FIFO", path);
     if (kind == REAP_DEST_STREAM) return write_stream(path, data, len);
     if (kind == REAP_DEST_OTHER)
         return reap_fail(REAP_EIO, "%s: not a regular file, character device or FIFO; refusing to replace it", path);
@@ -355,6 +358,7 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
         return st;
     }
     int st = write_all(fd, data, len, tmp);
+    if (st == REAP_OK && tail_len) st = write_all(fd, tail, tail_len, tmp);
     if (st == REAP_OK && fsync(fd) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
     close(fd);
     if (st == REAP_OK && rename(tmp, dst) != 0)
@@ -368,6 +372,70 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
     }
     free(real);
     return st;
+}
+
+int reap_write_file_atomic(const char *path, const void *data, size_t len) {
+    return write_file_atomic2(path, data, len, NULL, 0);
+}
+
+// ---- checksummed files (score's work dir)
+#define SEAL_HEAD "\n#reap-xxh64 "
+
+void reap_seal_line(uint64_t sum, char out[REAP_SEAL_BYTES + 1]) {
+    snprintf(out, REAP_SEAL_BYTES + 1, SEAL_HEAD "%016llx\n", (unsigned long long)sum);
+}
+
+int reap_seal_parse(const char *line, uint64_t *sum) {
+    const size_t h = sizeof SEAL_HEAD - 1;
+    if (memcmp(line, SEAL_HEAD, h) != 0 || line[REAP_SEAL_BYTES - 1] != '\n') return 0;
+    uint64_t v = 0;
+    for (size_t i = h; i < REAP_SEAL_BYTES - 1; i++) {
+        char c = line[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return 0;
+        v = v << 4 | (uint64_t)d;
+    }
+    *sum = v;
+    return 1;
+}
+
+int reap_seal_check(const char *path, const void *data, size_t len, const char *line) {
+    uint64_t want, got;
+    if (!reap_seal_parse(line, &want))
+        return reap_fail(REAP_EINVAL, "%s: corrupt: no checksum line at its end (damaged, truncated, or written by "
+                         "an older reap)", path);
+    if ((got = reap_checksum64(data, len)) != want)
+        return reap_fail(REAP_EINVAL, "%s: corrupt: checksum %016llx of its %zu bytes, %016llx recorded (damaged on "
+                         "disk)", path, (unsigned long long)got, len, (unsigned long long)want);
+    return REAP_OK;
+}
+
+int reap_write_file_sealed(const char *path, const void *data, size_t len) {
+    char line[REAP_SEAL_BYTES + 1];
+    reap_seal_line(reap_checksum64(data, len), line);
+    return write_file_atomic2(path, data, len, line, REAP_SEAL_BYTES);
+}
+
+int reap_read_file_sealed(const char *path, char **data, size_t *len) {
+    char *t;
+    size_t n;
+    int st = reap_read_file(path, &t, &n);
+    if (st) return st;
+    if (n < REAP_SEAL_BYTES) {
+        char empty[REAP_SEAL_BYTES] = {0};  // no line: reported as such
+        st = reap_seal_check(path, t, 0, empty);
+    } else {
+        st = reap_seal_check(path, t, n - REAP_SEAL_BYTES, t + n - REAP_SEAL_BYTES);
+    }
+    if (st) {
+        free(t);
+        return st;
+    }
+    n -= REAP_SEAL_BYTES;
+    t[n] = 0;
+    *data = t;
+    if (len) *len = n;
+    return REAP_OK;
 }
 
 int reap_dir_replace(const char *tmp, const char *out, char **old) {

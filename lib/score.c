@@ -27,11 +27,13 @@ reap_score_params reap_score_default_params(void) {
 
 // ---- resume directory
 
+// hidden-D.bin: the hidden states after D layers, (rows, seq_len, hidden) f32, then the checksum
+// line of common.h (reap_checksum64 over the floats, computed at memory speed while writing).
 static int write_hidden(const char *dir, int done, const float *h, size_t n) {
     char name[64];
     snprintf(name, sizeof name, "hidden-%d.bin", done);
     char *path = reap_path_join(dir, name);
-    int st = reap_write_file_atomic(path, h, n * sizeof(float));
+    int st = reap_write_file_sealed(path, h, n * sizeof(float));
     free(path);
     return st;
 }
@@ -41,15 +43,20 @@ static int read_hidden(const char *dir, int done, float *h, size_t n) {
     snprintf(name, sizeof name, "hidden-%d.bin", done);
     char *path = reap_path_join(dir, name);
     int st = REAP_OK;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) st = reap_fail(REAP_EINVAL, "%s: cannot open (work dir incomplete: remove it to start over): %s", path,
-                               strerror(errno));
+    int fd = -1;
+    if ((st = reap_open_regular(path, &fd)))
+        st = reap_fail(REAP_EINVAL, "%s (work dir incomplete: remove it to start over)", reap_err_msg());
     off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : 0;
-    if (!st && (size_t)size != n * sizeof(float))
-        st = reap_fail(REAP_EINVAL, "%s: %lld bytes, expected %zu (rows x seq_len x hidden f32)", path, (long long)size,
-                       n * sizeof(float));
-    int e = st ? 0 : reap_pread_all(fd, h, n * sizeof(float), 0);
+    const size_t bytes = n * sizeof(float);
+    if (!st && (size_t)size != bytes + REAP_SEAL_BYTES)
+        st = reap_fail(REAP_EINVAL, "%s: corrupt: %lld bytes, expected %zu (rows x seq_len x hidden f32) + %d (checksum)",
+                       path, (long long)size, bytes, REAP_SEAL_BYTES);
+    char line[REAP_SEAL_BYTES];
+    int e = st ? 0 : reap_pread_all(fd, h, bytes, 0);
+    if (!st && !e) e = reap_pread_all(fd, line, REAP_SEAL_BYTES, bytes);
     if (e) st = reap_fail(REAP_EIO, "%s: read failed: %s", path, reap_pread_strerror(e));
+    // Never resume from damaged hidden states: they would change every later layer's statistics.
+    if (!st) st = reap_seal_check(path, h, bytes, line);
     if (fd >= 0) close(fd);
     free(path);
     return st;
@@ -90,12 +97,12 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     char *text = NULL;
     size_t len;
     if (!reap_exists(spath)) {
-        st = reap_write_file_atomic(spath, key, strlen(key));
+        st = reap_write_file_sealed(spath, key, strlen(key));
         unlink(ppath);
         remove_hidden_except(dir, -1, s->n_layers);
         goto out;
     }
-    if ((st = reap_read_file(spath, &text, &len))) goto out;
+    if ((st = reap_read_file_sealed(spath, &text, &len))) goto out;
     if (strcmp(text, key) != 0) {
         cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(key);
         if (!cJSON_IsObject(a)) {  // a damaged file, not another run's
@@ -124,7 +131,7 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     }
     if (!reap_exists(ppath)) goto out;  // nothing finished yet
     reap_stats prev;
-    if ((st = reap_stats_load(ppath, &prev))) goto out;
+    if ((st = reap_stats_load_sealed(ppath, &prev))) goto out;
     if (strcmp(prev.fingerprint, s->fingerprint) != 0 || strcmp(prev.router_digest, s->router_digest) != 0 || prev.n_layers != s->n_layers || prev.n_experts != s->n_experts ||
         prev.router != s->router) {
         reap_stats_free(&prev);
@@ -144,6 +151,9 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     reap_stats_free(&prev);
     remove_hidden_except(dir, *done, s->n_layers);
 out:
+    // A checksum that fails: the files are damaged, never resumed from (nor silently recomputed).
+    if (st == REAP_EINVAL && strstr(reap_err_msg(), ": corrupt: "))
+        st = reap_fail(st, "%s; remove the work dir %s to start over", reap_err_msg(), dir);
     free(text), free(spath), free(ppath);
     return st;
 }
@@ -153,7 +163,7 @@ static int workdir_commit(const char *dir, reap_stats *s, int done, const float 
     if (done < s->n_layers && (st = write_hidden(dir, done, h, n))) return st;
     s->layers_done = done;
     char *ppath = reap_path_join(dir, "stats.partial.json");
-    st = reap_stats_save(s, ppath);
+    st = reap_stats_save_sealed(s, ppath);
     free(ppath);
     if (!st) remove_hidden_except(dir, done < s->n_layers ? done : -1, s->n_layers);
     return st;

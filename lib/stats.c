@@ -147,7 +147,7 @@ static int has_max_act(const reap_stats *s) {
     return 0;
 }
 
-int reap_stats_save(const reap_stats *s, const char *path) {
+static int stats_save(const reap_stats *s, const char *path, int sealed) {
     int with_max = has_max_act(s);
     for (int l = 0; l < s->n_layers; l++)
         for (int e = 0; e < s->n_experts; e++) {
@@ -191,10 +191,13 @@ int reap_stats_save(const reap_stats *s, const char *path) {
         reap_sbuf_puts(&b, "}");
     }
     reap_sbuf_puts(&b, "\n ]\n}\n");
-    int st = reap_write_file_atomic(path, b.p, b.n);
+    int st = sealed ? reap_write_file_sealed(path, b.p, b.n) : reap_write_file_atomic(path, b.p, b.n);
     reap_sbuf_free(&b);
     return st;
 }
+
+int reap_stats_save(const reap_stats *s, const char *path) { return stats_save(s, path, 0); }
+int reap_stats_save_sealed(const reap_stats *s, const char *path) { return stats_save(s, path, 1); }
 
 // ---- load
 
@@ -271,12 +274,26 @@ static int check_layer(const reap_layer_stats *ls, const char *path, int l) {
 
 static int read_shards(const reap_stats *s, const char *path, int *count, int **list, int *n);
 
-int reap_stats_load(const char *path, reap_stats *s) {
+// A file that ends with a checksum line (a work dir's stats.partial.json) is checked and read
+// without it; sealed: the line is required.
+static int stats_load(const char *path, reap_stats *s, int sealed) {
     memset(s, 0, sizeof *s);
     char *text;
     size_t len;
     int st = reap_read_file(path, &text, &len);
     if (st) return st;
+    uint64_t sum;
+    if (sealed || (len >= REAP_SEAL_BYTES && reap_seal_parse(text + len - REAP_SEAL_BYTES, &sum))) {
+        char empty[REAP_SEAL_BYTES] = {0};
+        st = len >= REAP_SEAL_BYTES ? reap_seal_check(path, text, len - REAP_SEAL_BYTES, text + len - REAP_SEAL_BYTES)
+                                    : reap_seal_check(path, text, 0, empty);
+        if (st) {
+            free(text);
+            return st;
+        }
+        len -= REAP_SEAL_BYTES;
+        text[len] = 0;
+    }
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root) {  // say where it broke: near the end a truncated file, else e.g. a NaN (not JSON) in one
         const char *at = cJSON_GetErrorPtr();
@@ -399,6 +416,9 @@ out:
     cJSON_Delete(root);
     return st;
 }
+
+int reap_stats_load(const char *path, reap_stats *s) { return stats_load(path, s, 0); }
+int reap_stats_load_sealed(const char *path, reap_stats *s) { return stats_load(path, s, 1); }
 
 // ---- merge
 

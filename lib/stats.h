@@ -92,6 +92,10 @@ cJSON *reap_stats_calib_new(const char *const *sources, int n_sources, int64_t r
 void reap_stats_free(reap_stats *s);
 int reap_stats_save(const reap_stats *s, const char *path);  // atomic write
 int reap_stats_load(const char *path, reap_stats *s);        // validates; errors name the file
+// The same with a checksum line at the end (common.h reap_write_file_sealed): score's work dir.
+// reap_stats_load also reads such a file (checking the line); _sealed requires it.
+int reap_stats_save_sealed(const reap_stats *s, const char *path);
+int reap_stats_load_sealed(const char *path, reap_stats *s);
 // Merges src into dst: same model fingerprint and router mode and shard count, disjoint shard
 // sets, else an error naming the file and what differs (src_path used in messages).
 int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path);

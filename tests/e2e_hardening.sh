@@ -201,3 +201,21 @@ if [ -f wd/state.json ]; then
 else
     echo "FAIL score_work_dir_corrupt_state: no wd/state.json after a --work-dir run"
 fi
+# A flipped bit in the hidden states of a killed run is found by their checksum on resume (it used
+# to be resumed from silently, changing the statistics). The run is slowed (REAP_TEST_SLOW_MS) and
+# killed once hidden-1.bin exists; the flip is in the middle of the floats.
+REAP_TEST_SLOW_MS=2000 "$REAP" score m $sargs --threads 1 --work-dir wk -o wk.json 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 400 ] && [ ! -f wk/hidden-1.bin ]; do sleep 0.05; n=$((n + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -f wk/hidden-1.bin ] && [ ! -f wk.json ]; then
+    size=$(wc -c <wk/hidden-1.bin)
+    off=$(( (size - 30) / 2 ))
+    python3 -c "import sys; f=open('wk/hidden-1.bin','r+b'); f.seek($off); b=f.read(1); f.seek($off); f.write(bytes([b[0]^1]))"
+    expect score_work_dir_flipped_hidden_state 1 "wk/hidden-1.bin: corrupt: checksum" score m $sargs --threads 1 --work-dir wk -o wk.json
+    [ -f wk.json ] && echo "FAIL score_work_dir_flipped_hidden_state_no_output" || echo "PASS score_work_dir_flipped_hidden_state_no_output"
+else
+    echo "FAIL score_work_dir_flipped_hidden_state: no wk/hidden-1.bin from a killed run"
+fi
