@@ -63,6 +63,24 @@ else
     bad synth_removes_a_killed_runs_temporary "$(ls "$dir" | tr '\n' ' ')"
 fi
 rm -rf "$dir/syn.tmp.$$"
+# the same with a synth really killed (SIGKILL) while it writes: its OUT.tmp.PID is there, and the
+# next synth of that OUT removes it and completes
+rm -rf "$dir/kil"
+"$REAP" synth "$dir/kil" --preset small --layers 32 --threads 1 -q 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 200 ] && [ ! -d "$dir/kil.tmp.$pid" ]; do sleep 0.02; n=$((n + 1)); done
+sleep 0.2
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ ! -d "$dir/kil.tmp.$pid" ] || [ -e "$dir/kil" ]; then
+    bad synth_sigkill_leaves_its_temporary "no $dir/kil.tmp.$pid, or the run finished: $(ls "$dir" | tr '\n' ' ')"
+elif "$REAP" synth "$dir/kil" --preset tiny --layers 2 -q && [ ! -e "$dir/kil.tmp.$pid" ] && [ -f "$dir/kil/config.json" ]; then
+    ok synth_next_run_removes_a_sigkilled_runs_temporary
+else
+    bad synth_next_run_removes_a_sigkilled_runs_temporary "$(ls "$dir" | tr '\n' ' ')"
+fi
+rm -rf "$dir/kil"
 # synth --force replaces in one step and leaves nothing beside it
 if "$REAP" synth "$dir/syn" --preset tiny --layers 3 --force -q && [ -z "$(ls "$dir" | grep -E '^syn\.')" ] &&
     grep -q '"num_hidden_layers":[[:space:]]*3' "$dir/syn/config.json"; then
