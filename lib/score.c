@@ -91,6 +91,7 @@ static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows) 
 // into s), 0 for a fresh run.
 static int workdir_open(const char *dir, reap_stats *s, const char *key, float *h, size_t n, int *done) {
     *done = 0;
+    const int created = !reap_exists(dir);  // made here: removed again if it cannot be set up (full disk)
     int st = reap_mkdir_p(dir);
     if (st) return st;
     char *spath = reap_path_join(dir, "state.json"), *ppath = reap_path_join(dir, "stats.partial.json");
@@ -154,6 +155,10 @@ out:
     // A checksum that fails: the files are damaged, never resumed from (nor silently recomputed).
     if (st == REAP_EINVAL && strstr(reap_err_msg(), ": corrupt: "))
         st = reap_fail(st, "%s; remove the work dir %s to start over", reap_err_msg(), dir);
+    if (st && created) {
+        unlink(spath);
+        rmdir(dir);
+    }
     free(text), free(spath), free(ppath);
     return st;
 }
