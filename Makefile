@@ -2,7 +2,7 @@
 #   make                 build build/reap (CUDA auto-detected: CUDA=auto|0|1)
 #   make test            build and run the whole test suite (prints "N passed, N failed")
 #   make CUDA=0 test     the CPU-only build and tests (what CI runs on machines without a GPU)
-#   make SAN=1 test      ASan + UBSan build in build/san
+#   make SAN=1 test      ASan + UBSan build in build/san (make test runs the unit tests so: san-unit)
 #   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
 #   make deps            install missing Debian packages (-dev libs, zstd, python3-venv; slurm + munge for tests)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath; BUNDLE_DIR=)
@@ -73,7 +73,7 @@ HOST_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/calib/builtin_data.o
 FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY_BIN = $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/fuzz_%)
 
-.PHONY: all test deps bundle clean help info dev demo install uninstall fuzz fuzz-build fuzz-bundle
+.PHONY: all test san-unit deps bundle clean help info dev demo install uninstall fuzz fuzz-build fuzz-bundle
 all: info $(BUILD)/reap
 
 info:
@@ -113,8 +113,26 @@ $(BUILD)/dev/%: kernels/dev/%.cu $(DEV_KERN_OBJ) $(BUILD)/libreap_c.a $(wildcard
 dev: $(DEV_BIN)
 
 # CUDA=1: kernels/dev too (run.sh runs DEV_TESTS; a CPU-only build passes none).
-test: all $(TEST_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN) $(if $(filter 1,$(CUDA)),$(DEV_BIN))
-	@BUILD=$(BUILD) CUDA=$(CUDA) DEV_TESTS="$(if $(filter 1,$(CUDA)),$(DEV_TEST_BIN))" sh tests/run.sh
+# san-unit: the unit tests (tests/test_*.c) once more, built with ASan + UBSan into SAN_UNIT_BUILD
+# (CPU-only, the flags of make SAN=1, so both share the objects); run.sh runs them as san-test_*.
+# Skipped under SAN=1 (everything is sanitized then) and when the compiler cannot link and run a
+# sanitized program (run.sh prints the SKIP).
+SAN_UNIT_BUILD ?= build/san
+test: all $(TEST_BIN) $(TOOL_BIN) $(FUZZ_REPLAY_BIN) $(if $(filter 1,$(CUDA)),$(DEV_BIN)) $(if $(filter 1,$(SAN)),,san-unit)
+	@BUILD=$(BUILD) CUDA=$(CUDA) DEV_TESTS="$(if $(filter 1,$(CUDA)),$(DEV_TEST_BIN))" \
+	  SAN_UNIT="$(if $(filter 1,$(SAN)),,$(SAN_UNIT_BUILD))" sh tests/run.sh
+
+san-unit:
+	@mkdir -p $(SAN_UNIT_BUILD)
+	@rm -f $(SAN_UNIT_BUILD)/san-unavailable
+	@if printf 'int main(void) { return 0; }\n' >$(SAN_UNIT_BUILD)/probe.c && \
+	    $(CC) -fsanitize=address,undefined -o $(SAN_UNIT_BUILD)/probe $(SAN_UNIT_BUILD)/probe.c 2>$(SAN_UNIT_BUILD)/probe.log && \
+	    $(SAN_UNIT_BUILD)/probe 2>>$(SAN_UNIT_BUILD)/probe.log; then \
+	  $(MAKE) --no-print-directory SAN=1 CUDA=0 BUILD=$(SAN_UNIT_BUILD) $(TEST_SRC:tests/%.c=$(SAN_UNIT_BUILD)/tests/%); \
+	else \
+	  echo "$(CC) cannot link or run -fsanitize=address,undefined: $$(head -c 200 $(SAN_UNIT_BUILD)/probe.log | tr '\n' ' ')" \
+	    >$(SAN_UNIT_BUILD)/san-unavailable; \
+	fi
 
 demo: all
 	@REAP=$(BUILD)/reap sh examples/demo.sh

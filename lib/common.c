@@ -361,8 +361,11 @@ int reap_check_output(const char *path, uint64_t bytes) {
     return st;
 }
 
-int reap_write_file_atomic(const char *path, const void *data, size_t len) {
+// data, then tail (tail_len may be 0), as one file by reap_write_file_atomic's rules.
+static int write_file_atomic2(const char *path, const void *data, size_t len, const void *tail, size_t tail_len) {
     reap_dest kind = reap_dest_of(path);
+    if (kind == REAP_DEST_STREAM && tail_len)
+        return reap_fail(REAP_EIO, "%s: a checksummed file must be a regular file, not a device or FIFO", path);
     if (kind == REAP_DEST_STREAM) return write_stream(path, data, len);
     if (kind == REAP_DEST_OTHER)
         return reap_fail(REAP_EIO, "%s: not a regular file, character device or FIFO; refusing to replace it", path);
@@ -380,6 +383,7 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
         return st;
     }
     int st = write_all(fd, data, len, tmp);
+    if (st == REAP_OK && tail_len) st = write_all(fd, tail, tail_len, tmp);
     if (st == REAP_OK && fsync(fd) != 0) st = reap_fail(REAP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
     close(fd);
     if (st == REAP_OK && rename(tmp, dst) != 0)
@@ -393,6 +397,70 @@ int reap_write_file_atomic(const char *path, const void *data, size_t len) {
     }
     free(real);
     return st;
+}
+
+int reap_write_file_atomic(const char *path, const void *data, size_t len) {
+    return write_file_atomic2(path, data, len, NULL, 0);
+}
+
+// ---- checksummed files (score's work dir)
+#define SEAL_HEAD "\n#reap-xxh64 "
+
+void reap_seal_line(uint64_t sum, char out[REAP_SEAL_BYTES + 1]) {
+    snprintf(out, REAP_SEAL_BYTES + 1, SEAL_HEAD "%016llx\n", (unsigned long long)sum);
+}
+
+int reap_seal_parse(const char *line, uint64_t *sum) {
+    const size_t h = sizeof SEAL_HEAD - 1;
+    if (memcmp(line, SEAL_HEAD, h) != 0 || line[REAP_SEAL_BYTES - 1] != '\n') return 0;
+    uint64_t v = 0;
+    for (size_t i = h; i < REAP_SEAL_BYTES - 1; i++) {
+        char c = line[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return 0;
+        v = v << 4 | (uint64_t)d;
+    }
+    *sum = v;
+    return 1;
+}
+
+int reap_seal_check(const char *path, const void *data, size_t len, const char *line) {
+    uint64_t want, got;
+    if (!reap_seal_parse(line, &want))
+        return reap_fail(REAP_EINVAL, "%s: corrupt: no checksum line at its end (damaged, truncated, or written by "
+                         "an older reap)", path);
+    if ((got = reap_checksum64(data, len)) != want)
+        return reap_fail(REAP_EINVAL, "%s: corrupt: checksum %016llx of its %zu bytes, %016llx recorded (damaged on "
+                         "disk)", path, (unsigned long long)got, len, (unsigned long long)want);
+    return REAP_OK;
+}
+
+int reap_write_file_sealed(const char *path, const void *data, size_t len) {
+    char line[REAP_SEAL_BYTES + 1];
+    reap_seal_line(reap_checksum64(data, len), line);
+    return write_file_atomic2(path, data, len, line, REAP_SEAL_BYTES);
+}
+
+int reap_read_file_sealed(const char *path, char **data, size_t *len) {
+    char *t;
+    size_t n;
+    int st = reap_read_file(path, &t, &n);
+    if (st) return st;
+    if (n < REAP_SEAL_BYTES) {
+        char empty[REAP_SEAL_BYTES] = {0};  // no line: reported as such
+        st = reap_seal_check(path, t, 0, empty);
+    } else {
+        st = reap_seal_check(path, t, n - REAP_SEAL_BYTES, t + n - REAP_SEAL_BYTES);
+    }
+    if (st) {
+        free(t);
+        return st;
+    }
+    n -= REAP_SEAL_BYTES;
+    t[n] = 0;
+    *data = t;
+    if (len) *len = n;
+    return REAP_OK;
 }
 
 int reap_dir_replace(const char *tmp, const char *out, char **old) {
@@ -497,13 +565,8 @@ const char *reap_fmt_bytes(double b, char *buf, size_t cap) {
     return buf;
 }
 
-// ---- SHA-256 (FIPS 180-4), small and portable; used only for provenance hashes.
-typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t nbuf;
-} sha256_ctx;
+// ---- SHA-256 (FIPS 180-4), small and portable; used for provenance hashes and digests.
+typedef reap_sha256_ctx sha256_ctx;
 
 static const uint32_t K256[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -536,7 +599,7 @@ static void sha256_block(sha256_ctx *c, const uint8_t *p) {
     c->h[4] += e; c->h[5] += f; c->h[6] += g; c->h[7] += h;
 }
 
-static void sha256_init(sha256_ctx *c) {
+void reap_sha256_init(sha256_ctx *c) {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(c->h, h0, sizeof h0);
@@ -544,7 +607,7 @@ static void sha256_init(sha256_ctx *c) {
     c->nbuf = 0;
 }
 
-static void sha256_update(sha256_ctx *c, const void *data, size_t n) {
+void reap_sha256_update(sha256_ctx *c, const void *data, size_t n) {
     const uint8_t *p = data;
     c->len += n;
     while (n) {
@@ -560,30 +623,30 @@ static void sha256_update(sha256_ctx *c, const void *data, size_t n) {
     }
 }
 
-static void sha256_final(sha256_ctx *c, char hex[65]) {
+void reap_sha256_final(sha256_ctx *c, char hex[65]) {
     uint64_t bits = c->len * 8;
     uint8_t pad = 0x80;
-    sha256_update(c, &pad, 1);
+    reap_sha256_update(c, &pad, 1);
     pad = 0;
-    while (c->nbuf != 56) sha256_update(c, &pad, 1);
+    while (c->nbuf != 56) reap_sha256_update(c, &pad, 1);
     uint8_t lb[8];
     for (int i = 0; i < 8; i++) lb[i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_update(c, lb, 8);
+    reap_sha256_update(c, lb, 8);
     for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
 }
 
 void reap_sha256_buf(const void *data, size_t len, char hex[65]) {
     sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, data, len);
-    sha256_final(&c, hex);
+    reap_sha256_init(&c);
+    reap_sha256_update(&c, data, len);
+    reap_sha256_final(&c, hex);
 }
 
 int reap_sha256_file(const char *path, char hex[65]) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open: %s", path, strerror(errno));
     sha256_ctx c;
-    sha256_init(&c);
+    reap_sha256_init(&c);
     enum { BUF = 1 << 20 };
     char *buf = reap_xmalloc(BUF);
     int st = REAP_OK;
@@ -595,11 +658,11 @@ int reap_sha256_file(const char *path, char hex[65]) {
             break;
         }
         if (r == 0) break;
-        sha256_update(&c, buf, (size_t)r);
+        reap_sha256_update(&c, buf, (size_t)r);
     }
     free(buf);
     close(fd);
-    if (st == REAP_OK) sha256_final(&c, hex);
+    if (st == REAP_OK) reap_sha256_final(&c, hex);
     return st;
 }
 
@@ -640,4 +703,72 @@ void reap_sbuf_free(reap_sbuf *b) {
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
+}
+
+// ---- XXH64 (xxHash's 64-bit algorithm, from its specification) and the block-parallel checksum.
+#define XXP1 UINT64_C(0x9E3779B185EBCA87)
+#define XXP2 UINT64_C(0xC2B2AE3D27D4EB4F)
+#define XXP3 UINT64_C(0x165667B19E3779F9)
+#define XXP4 UINT64_C(0x85EBCA77C2B2AE63)
+#define XXP5 UINT64_C(0x27D4EB2F165667C5)
+
+static uint64_t xx_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t xx_rd64(const uint8_t *p) {  // little-endian, whatever the host
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t xx_round(uint64_t acc, uint64_t in) { return xx_rotl(acc + in * XXP2, 31) * XXP1; }
+
+static uint64_t xx_merge(uint64_t h, uint64_t v) { return (h ^ xx_round(0, v)) * XXP1 + XXP4; }
+
+uint64_t reap_xxh64(const void *data, size_t len, uint64_t seed) {
+    const uint8_t *p = data, *end = p + len;
+    uint64_t h;
+    if (len >= 32) {
+        uint64_t v1 = seed + XXP1 + XXP2, v2 = seed + XXP2, v3 = seed, v4 = seed - XXP1;
+        for (; p + 32 <= end; p += 32) {
+            v1 = xx_round(v1, xx_rd64(p));
+            v2 = xx_round(v2, xx_rd64(p + 8));
+            v3 = xx_round(v3, xx_rd64(p + 16));
+            v4 = xx_round(v4, xx_rd64(p + 24));
+        }
+        h = xx_rotl(v1, 1) + xx_rotl(v2, 7) + xx_rotl(v3, 12) + xx_rotl(v4, 18);
+        h = xx_merge(xx_merge(xx_merge(xx_merge(h, v1), v2), v3), v4);
+    } else {
+        h = seed + XXP5;
+    }
+    h += (uint64_t)len;
+    for (; p + 8 <= end; p += 8) h = xx_rotl(h ^ xx_round(0, xx_rd64(p)), 27) * XXP1 + XXP4;
+    if (p + 4 <= end) {
+        uint64_t w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+        h = xx_rotl(h ^ (w * XXP1), 23) * XXP2 + XXP3;
+        p += 4;
+    }
+    for (; p < end; p++) h = xx_rotl(h ^ (*p * XXP5), 11) * XXP1;
+    h ^= h >> 33;
+    h *= XXP2;
+    h ^= h >> 29;
+    h *= XXP3;
+    h ^= h >> 32;
+    return h;
+}
+
+uint64_t reap_checksum64(const void *data, size_t len) {
+    const size_t B = (size_t)1 << 20;
+    if (len <= B) return reap_xxh64(data, len, 0);
+    const uint8_t *p = data;
+    size_t nb = (len + B - 1) / B;
+    uint8_t *sums = reap_xmalloc(nb * 8);
+#pragma omp parallel for schedule(static)
+    for (long b = 0; b < (long)nb; b++) {
+        size_t off = (size_t)b * B, n = len - off < B ? len - off : B;
+        uint64_t v = reap_xxh64(p + off, n, (uint64_t)b);
+        for (int i = 0; i < 8; i++) sums[(size_t)b * 8 + i] = (uint8_t)(v >> (8 * i));
+    }
+    uint64_t h = reap_xxh64(sums, nb * 8, (uint64_t)len);
+    free(sums);
+    return h;
 }

@@ -80,6 +80,17 @@ reap_dest reap_dest_of(const char *path);
 // A whole output file by reap_dest_of's rules: tmp + fsync + rename + fsync dir for a regular file
 // (through a symbolic link, the file it names is replaced and the link kept), in place for a stream.
 int reap_write_file_atomic(const char *path, const void *data, size_t len);
+// Checksummed files (score's work dir): the data, then a 30-byte line "\n#reap-xxh64 <16 hex>\n"
+// holding reap_checksum64 of the data, so a flipped bit or a truncation is found when read back.
+#define REAP_SEAL_BYTES 30
+int reap_write_file_sealed(const char *path, const void *data, size_t len);  // atomic, as above
+// Reads a sealed file, checks and strips the line: *data (NUL-terminated) and *len are the data.
+// REAP_EINVAL "PATH: corrupt: ..." on a missing line or a checksum that differs.
+int reap_read_file_sealed(const char *path, char **data, size_t *len);
+void reap_seal_line(uint64_t sum, char out[REAP_SEAL_BYTES + 1]);  // the line for checksum sum
+int reap_seal_parse(const char *line, uint64_t *sum);  // line: REAP_SEAL_BYTES bytes; 1 if well formed
+// Checks that line (REAP_SEAL_BYTES bytes) is the seal of data[0, len): REAP_EINVAL naming path if not.
+int reap_seal_check(const char *path, const void *data, size_t len, const char *line);
 // Checks, before a long run, that reap_write_file_atomic(path, ...) of about `bytes` can succeed:
 // the directory exists, a file can be created in it (read-only file system, permissions), and its
 // file system has room (statvfs, where it tells); a stream is opened for writing. Errors name path.
@@ -103,6 +114,23 @@ const char *reap_fmt_bytes(double bytes, char *buf, size_t cap);
 // SHA-256 of a file, hex (65 bytes with NUL). Used for provenance in score and prune outputs.
 int reap_sha256_file(const char *path, char hex[65]);
 void reap_sha256_buf(const void *data, size_t len, char hex[65]);
+// Incremental SHA-256 (a digest of many tensors without concatenating them).
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} reap_sha256_ctx;
+void reap_sha256_init(reap_sha256_ctx *c);
+void reap_sha256_update(reap_sha256_ctx *c, const void *data, size_t n);
+void reap_sha256_final(reap_sha256_ctx *c, char hex[65]);
+
+// XXH64 (the xxHash 64-bit algorithm, seed given): a fast non-cryptographic checksum.
+uint64_t reap_xxh64(const void *data, size_t len, uint64_t seed);
+// Checksum of a large buffer at memory speed: XXH64 of each 1 MiB block (seed = block index),
+// hashed in parallel (OpenMP), then XXH64 of the block sums (seed = len). Buffers of at most
+// 1 MiB: reap_xxh64(data, len, 0). Guards work-dir files against flipped bits, not adversaries.
+uint64_t reap_checksum64(const void *data, size_t len);
 
 // Growable byte string (always NUL-terminated after the first append).
 typedef struct {

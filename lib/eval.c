@@ -80,7 +80,11 @@ static int open_model(const char *dir, reap_ckpt **c, reap_m2_config *m) {
 static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap_eval_params *p, variant *v) {
     reap_stats s;
     int st = reap_stats_load(p->scores, &s);
-    if (st) return st;
+    if (!st) st = reap_stats_check_model(&s, p->scores, c, m, NULL);  // once, not per variant
+    if (st) {
+        if (s.layers) reap_stats_free(&s);
+        return st;
+    }
     const int L = m->n_layers, E = m->n_experts;
     // A what-if measures what a prune would cost: statistics of some shards only are allowed here
     // (reap prune refuses them without --allow-partial), with a warning.
@@ -98,7 +102,8 @@ static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap
     for (int ci = 0, i = 0; ci < p->n_crits && !st; ci++)
         for (int ri = 0; ri < p->n_ratios && !st; ri++, i++) {
             reap_prune_params pp = reap_prune_default_params();
-            pp.ratio = p->ratios[ri], pp.criterion = p->crits[ci], pp.stats_path = p->scores, pp.allow_partial = 1;
+            pp.ratio = p->ratios[ri], pp.criterion = p->crits[ci], pp.stats_path = p->scores, pp.allow_partial = 1,
+            pp.model_checked = 1;
             reap_prune_plan plan;
             if ((st = reap_prune_plan_make(c, m, &s, &pp, &plan))) break;
             variant *x = &v[i];

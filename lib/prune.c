@@ -265,11 +265,7 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap
     if (K < E || stats) {
         if (!stats) return reap_fail(REAP_EUSAGE, "pruning needs statistics (--scores FILE)");
         const char *sp = p->stats_path ? p->stats_path : "statistics";
-        char fp[65];
-        if ((st = reap_stats_fingerprint(c, m, fp))) return st;
-        if (strcmp(fp, stats->fingerprint) != 0)
-            return reap_fail(REAP_EINVAL, "%s: statistics were computed on another model: fingerprint %.12s..., %s has "
-                             "%.12s...", sp, stats->fingerprint, c->dir, fp);
+        if (!p->model_checked && (st = reap_stats_check_model(stats, sp, c, m, NULL))) return st;
         if (stats->n_layers != pl->n_layers || stats->n_experts != E)
             return reap_fail(REAP_EINVAL, "%s: statistics have %d layers x %d experts, %s has %d x %d", sp,
                              stats->n_layers, stats->n_experts, c->dir, pl->n_layers, E);

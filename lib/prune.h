@@ -30,6 +30,7 @@ typedef struct {
     uint64_t max_shard_size;   // tensor bytes per output shard; 0: the source's largest shard
     const char *stats_path;    // the statistics file, named in error messages (NULL: "statistics")
     int allow_partial;         // accept statistics covering only some shards of their calibration set
+    int model_checked;         // the caller ran reap_stats_check_model on these statistics (eval, once per run)
 } reap_prune_params;
 
 reap_prune_params reap_prune_default_params(void);
@@ -78,6 +79,9 @@ typedef struct {
 // outside [0, 1), keep < top-k or > E, statistics of another model (fingerprint), incomplete
 // statistics, statistics of some shards of their calibration set only (unless allow_partial; the
 // caller says so), a criterion the statistics cannot give, and checkpoints whose router or experts do
+// outside [0, 1), keep < top-k or > E, statistics of another model (fingerprint or router digest:
+// reap_stats_check_model), incomplete
+// statistics, a criterion the statistics cannot give, and checkpoints whose router or experts do
 // not match config.json. Warns when keep % 8 != 0.
 int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap_stats *stats,
                          const reap_prune_params *p, reap_prune_plan *out);

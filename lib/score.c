@@ -27,11 +27,13 @@ reap_score_params reap_score_default_params(void) {
 
 // ---- resume directory
 
+// hidden-D.bin: the hidden states after D layers, (rows, seq_len, hidden) f32, then the checksum
+// line of common.h (reap_checksum64 over the floats, computed at memory speed while writing).
 static int write_hidden(const char *dir, int done, const float *h, size_t n) {
     char name[64];
     snprintf(name, sizeof name, "hidden-%d.bin", done);
     char *path = reap_path_join(dir, name);
-    int st = reap_write_file_atomic(path, h, n * sizeof(float));
+    int st = reap_write_file_sealed(path, h, n * sizeof(float));
     free(path);
     return st;
 }
@@ -41,15 +43,20 @@ static int read_hidden(const char *dir, int done, float *h, size_t n) {
     snprintf(name, sizeof name, "hidden-%d.bin", done);
     char *path = reap_path_join(dir, name);
     int st = REAP_OK;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) st = reap_fail(REAP_EINVAL, "%s: cannot open (work dir incomplete: remove it to start over): %s", path,
-                               strerror(errno));
+    int fd = -1;
+    if ((st = reap_open_regular(path, &fd)))
+        st = reap_fail(REAP_EINVAL, "%s (work dir incomplete: remove it to start over)", reap_err_msg());
     off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : 0;
-    if (!st && (size_t)size != n * sizeof(float))
-        st = reap_fail(REAP_EINVAL, "%s: %lld bytes, expected %zu (rows x seq_len x hidden f32)", path, (long long)size,
-                       n * sizeof(float));
-    int e = st ? 0 : reap_pread_all(fd, h, n * sizeof(float), 0);
+    const size_t bytes = n * sizeof(float);
+    if (!st && (size_t)size != bytes + REAP_SEAL_BYTES)
+        st = reap_fail(REAP_EINVAL, "%s: corrupt: %lld bytes, expected %zu (rows x seq_len x hidden f32) + %d (checksum)",
+                       path, (long long)size, bytes, REAP_SEAL_BYTES);
+    char line[REAP_SEAL_BYTES];
+    int e = st ? 0 : reap_pread_all(fd, h, bytes, 0);
+    if (!st && !e) e = reap_pread_all(fd, line, REAP_SEAL_BYTES, bytes);
     if (e) st = reap_fail(REAP_EIO, "%s: read failed: %s", path, reap_pread_strerror(e));
+    // Never resume from damaged hidden states: they would change every later layer's statistics.
+    if (!st) st = reap_seal_check(path, h, bytes, line);
     if (fd >= 0) close(fd);
     free(path);
     return st;
@@ -70,6 +77,7 @@ static void remove_hidden_except(const char *dir, int keep, int n_layers) {
 static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows) {
     cJSON *k = cJSON_CreateObject();
     cJSON_AddStringToObject(k, "fingerprint", s->fingerprint);
+    cJSON_AddStringToObject(k, "router_sha256", s->router_digest);
     cJSON_AddItemToObject(k, "calibration", cJSON_Duplicate(s->calib, 1));
     cJSON_AddStringToObject(k, "router", reap_router_mode_name(s->router));
     cJSON_AddStringToObject(k, "ids_sha256", ids_hash);
@@ -83,18 +91,19 @@ static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows) 
 // into s), 0 for a fresh run.
 static int workdir_open(const char *dir, reap_stats *s, const char *key, float *h, size_t n, int *done) {
     *done = 0;
+    const int created = !reap_exists(dir);  // made here: removed again if it cannot be set up (full disk)
     int st = reap_mkdir_p(dir);
     if (st) return st;
     char *spath = reap_path_join(dir, "state.json"), *ppath = reap_path_join(dir, "stats.partial.json");
     char *text = NULL;
     size_t len;
     if (!reap_exists(spath)) {
-        st = reap_write_file_atomic(spath, key, strlen(key));
+        st = reap_write_file_sealed(spath, key, strlen(key));
         unlink(ppath);
         remove_hidden_except(dir, -1, s->n_layers);
         goto out;
     }
-    if ((st = reap_read_file(spath, &text, &len))) goto out;
+    if ((st = reap_read_file_sealed(spath, &text, &len))) goto out;
     if (strcmp(text, key) != 0) {
         cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(key);
         if (!cJSON_IsObject(a)) {  // a damaged file, not another run's
@@ -104,11 +113,11 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
             goto out;
         }
         const char *what = "its arguments differ";
-        const char *fields[] = {"fingerprint", "router", "calibration", "shard_rows", "ids_sha256"};
-        const char *names[] = {"the model (fingerprint) differs", "the router mode differs",
+        const char *fields[] = {"fingerprint", "router_sha256", "router", "calibration", "shard_rows", "ids_sha256"};
+        const char *names[] = {"the model (fingerprint) differs", "the model's router weights differ", "the router mode differs",
                                "the calibration arguments differ", "the shard differs",
                                "the calibration rows (token ids) differ"};
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < 6; i++) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, fields[i]), *y = cJSON_GetObjectItemCaseSensitive(b, fields[i]);
             if (!x || !y || !cJSON_Compare(x, y, 1)) {
                 what = names[i];
@@ -123,8 +132,8 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     }
     if (!reap_exists(ppath)) goto out;  // nothing finished yet
     reap_stats prev;
-    if ((st = reap_stats_load(ppath, &prev))) goto out;
-    if (strcmp(prev.fingerprint, s->fingerprint) != 0 || prev.n_layers != s->n_layers || prev.n_experts != s->n_experts ||
+    if ((st = reap_stats_load_sealed(ppath, &prev))) goto out;
+    if (strcmp(prev.fingerprint, s->fingerprint) != 0 || strcmp(prev.router_digest, s->router_digest) != 0 || prev.n_layers != s->n_layers || prev.n_experts != s->n_experts ||
         prev.router != s->router) {
         reap_stats_free(&prev);
         st = reap_fail(REAP_EINVAL, "%s: statistics of another model or router mode: remove the work dir", ppath);
@@ -143,6 +152,13 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
     reap_stats_free(&prev);
     remove_hidden_except(dir, *done, s->n_layers);
 out:
+    // A checksum that fails: the files are damaged, never resumed from (nor silently recomputed).
+    if (st == REAP_EINVAL && strstr(reap_err_msg(), ": corrupt: "))
+        st = reap_fail(st, "%s; remove the work dir %s to start over", reap_err_msg(), dir);
+    if (st && created) {
+        unlink(spath);
+        rmdir(dir);
+    }
     free(text), free(spath), free(ppath);
     return st;
 }
@@ -152,7 +168,7 @@ static int workdir_commit(const char *dir, reap_stats *s, int done, const float 
     if (done < s->n_layers && (st = write_hidden(dir, done, h, n))) return st;
     s->layers_done = done;
     char *ppath = reap_path_join(dir, "stats.partial.json");
-    st = reap_stats_save(s, ppath);
+    st = reap_stats_save_sealed(s, ppath);
     free(ppath);
     if (!st) remove_hidden_except(dir, done < s->n_layers ? done : -1, s->n_layers);
     return st;
@@ -242,7 +258,9 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
 
     if ((st = reap_stats_init(out, cfg.n_layers, cfg.n_experts, cfg.top_k))) goto done;
     out->router = p->router;
-    if ((st = reap_stats_fingerprint(c, &cfg, out->fingerprint))) goto done;
+    if ((st = reap_stats_fingerprint(c, &cfg, out->fingerprint)) ||
+        (st = reap_stats_router_digest(c, &cfg, out->router_digest)))
+        goto done;
     out->model = model_desc(c, &cfg);
     {
         const char *const *specs = p->n_calib ? p->calib : default_calib;

@@ -9,6 +9,9 @@
 //   "tool":        "reap 0.1.0" (the tool that wrote the file; informational)
 //   "fingerprint": sha256 hex of the model (reap_stats_fingerprint: config sizes and every tensor's
 //                  name, dtype and shape); prune refuses statistics of another model
+//   "router_sha256": sha256 hex of the router weights scored (reap_stats_router_digest); prune
+//                  refuses statistics of other weights, merge files that differ. Optional on
+//                  reading (files written before it existed: prune warns, checks the fingerprint)
 //   "model":       {"architecture", "model_type", "n_layers", "n_experts", "top_k", ...}
 //                  description for people; n_layers/n_experts/top_k must match the arrays
 //   "calibration": {"sources": [spec strings], "rows": rows of the whole calibration set (before
@@ -21,7 +24,7 @@
 //                  "count": [E ints], "gate_sum": [E], "norm_sum": [E], "reap_sum": [E],
 //                  "max_act": [E numbers, null for an expert never routed]}
 //                  ("max_act" may be absent: then max-activation is not available)
-// Merge rules: same fingerprint, router, shard_count, seq_len, seed, rows and sources; disjoint
+// Merge rules: same fingerprint and router_sha256 (both absent counts as equal), router, shard_count, seq_len, seed, rows and sources; disjoint
 // shard sets; both files complete. Sums and counts add, max_act takes the max, shards are united.
 #include "stats.h"
 
@@ -144,7 +147,7 @@ static int has_max_act(const reap_stats *s) {
     return 0;
 }
 
-int reap_stats_save(const reap_stats *s, const char *path) {
+static int stats_save(const reap_stats *s, const char *path, int sealed) {
     int with_max = has_max_act(s);
     for (int l = 0; l < s->n_layers; l++)
         for (int e = 0; e < s->n_experts; e++) {
@@ -157,7 +160,9 @@ int reap_stats_save(const reap_stats *s, const char *path) {
     reap_sbuf b = {0};
     reap_sbuf_printf(&b, "{\n \"format\": \"reap-stats\",\n \"version\": %d,\n \"tool\": \"reap %s\",\n", REAP_STATS_VERSION,
                      REAP_VERSION);
-    reap_sbuf_printf(&b, " \"fingerprint\": \"%s\",\n \"model\": ", s->fingerprint);
+    reap_sbuf_printf(&b, " \"fingerprint\": \"%s\",\n", s->fingerprint);
+    if (s->router_digest[0]) reap_sbuf_printf(&b, " \"router_sha256\": \"%s\",\n", s->router_digest);
+    reap_sbuf_puts(&b, " \"model\": ");
     cJSON *model = s->model ? cJSON_Duplicate(s->model, 1) : cJSON_CreateObject();
     // The sizes in "model" are the ones of the arrays: keep them consistent whatever the producer wrote.
     cJSON_DeleteItemFromObjectCaseSensitive(model, "n_layers");
@@ -186,10 +191,13 @@ int reap_stats_save(const reap_stats *s, const char *path) {
         reap_sbuf_puts(&b, "}");
     }
     reap_sbuf_puts(&b, "\n ]\n}\n");
-    int st = reap_write_file_atomic(path, b.p, b.n);
+    int st = sealed ? reap_write_file_sealed(path, b.p, b.n) : reap_write_file_atomic(path, b.p, b.n);
     reap_sbuf_free(&b);
     return st;
 }
+
+int reap_stats_save(const reap_stats *s, const char *path) { return stats_save(s, path, 0); }
+int reap_stats_save_sealed(const reap_stats *s, const char *path) { return stats_save(s, path, 1); }
 
 // ---- load
 
@@ -266,12 +274,26 @@ static int check_layer(const reap_layer_stats *ls, const char *path, int l) {
 
 static int read_shards(const reap_stats *s, const char *path, int *count, int **list, int *n);
 
-int reap_stats_load(const char *path, reap_stats *s) {
+// A file that ends with a checksum line (a work dir's stats.partial.json) is checked and read
+// without it; sealed: the line is required.
+static int stats_load(const char *path, reap_stats *s, int sealed) {
     memset(s, 0, sizeof *s);
     char *text;
     size_t len;
     int st = reap_read_file(path, &text, &len);
     if (st) return st;
+    uint64_t sum;
+    if (sealed || (len >= REAP_SEAL_BYTES && reap_seal_parse(text + len - REAP_SEAL_BYTES, &sum))) {
+        char empty[REAP_SEAL_BYTES] = {0};
+        st = len >= REAP_SEAL_BYTES ? reap_seal_check(path, text, len - REAP_SEAL_BYTES, text + len - REAP_SEAL_BYTES)
+                                    : reap_seal_check(path, text, 0, empty);
+        if (st) {
+            free(text);
+            return st;
+        }
+        len -= REAP_SEAL_BYTES;
+        text[len] = 0;
+    }
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root) {  // say where it broke: near the end a truncated file, else e.g. a NaN (not JSON) in one
         const char *at = cJSON_GetErrorPtr();
@@ -290,6 +312,7 @@ int reap_stats_load(const char *path, reap_stats *s) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const cJSON *calib = cJSON_GetObjectItemCaseSensitive(root, "calibration");
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(root, "fingerprint");
+    const cJSON *rd = cJSON_GetObjectItemCaseSensitive(root, "router_sha256");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-stats") != 0) {
         st = reap_fail(REAP_EINVAL, "%s: \"format\" is not \"reap-stats\" (not a reap statistics file)", path);
@@ -307,6 +330,10 @@ int reap_stats_load(const char *path, reap_stats *s) {
     }
     if (!cJSON_IsString(fp) || strlen(fp->valuestring) != 64 || strspn(fp->valuestring, "0123456789abcdef") != 64) {
         st = reap_fail(REAP_EINVAL, "%s: \"fingerprint\" must be 64 lowercase hex digits", path);
+        goto out;
+    }
+    if (rd && (!cJSON_IsString(rd) || strlen(rd->valuestring) != 64 || strspn(rd->valuestring, "0123456789abcdef") != 64)) {
+        st = reap_fail(REAP_EINVAL, "%s: \"router_sha256\" must be 64 lowercase hex digits", path);
         goto out;
     }
     if ((st = get_int(model, "n_layers", path, "model.", 1, 100000, &nl)) ||
@@ -342,6 +369,7 @@ int reap_stats_load(const char *path, reap_stats *s) {
     s->layers_done = (int)done;
     s->router = mode;
     memcpy(s->fingerprint, fp->valuestring, 65);
+    if (rd) memcpy(s->router_digest, rd->valuestring, 65);
     s->model = cJSON_Duplicate(model, 1);
     s->calib = cJSON_Duplicate(calib, 1);
     int l = 0, first_with_max = 0;
@@ -388,6 +416,9 @@ out:
     cJSON_Delete(root);
     return st;
 }
+
+int reap_stats_load(const char *path, reap_stats *s) { return stats_load(path, s, 0); }
+int reap_stats_load_sealed(const char *path, reap_stats *s) { return stats_load(path, s, 1); }
 
 // ---- merge
 
@@ -466,6 +497,14 @@ int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_pat
     if (strcmp(dst->fingerprint, src->fingerprint) != 0)
         return reap_fail(REAP_EINVAL, "%s: statistics of a different model (fingerprint %.12s..., expected %.12s...)", p,
                          src->fingerprint, dst->fingerprint);
+    if (strcmp(dst->router_digest, src->router_digest) != 0) {
+        if (!dst->router_digest[0] || !src->router_digest[0])
+            return reap_fail(REAP_EINVAL, "%s: %s router digest (router_sha256) and the statistics before it %s: "
+                             "score every shard with the same reap", p, src->router_digest[0] ? "has a" : "has no",
+                             dst->router_digest[0] ? "have one" : "have none");
+        return reap_fail(REAP_EINVAL, "%s: statistics of other router weights (router_sha256 %.12s..., expected %.12s...): "
+                         "same model shapes, different weights", p, src->router_digest, dst->router_digest);
+    }
     if (dst->n_layers != src->n_layers || dst->n_experts != src->n_experts || dst->top_k != src->top_k)
         return reap_fail(REAP_EINVAL, "%s: model sizes differ: %d layers x %d experts top-%d, expected %d x %d top-%d", p,
                          src->n_layers, src->n_experts, src->top_k, dst->n_layers, dst->n_experts, dst->top_k);
@@ -589,5 +628,79 @@ int reap_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex
     }
     reap_sha256_buf(b.p, b.n, hex);
     reap_sbuf_free(&b);
+    return REAP_OK;
+}
+
+// ---- router digest
+
+static void digest_tensor(reap_sha256_ctx *h, const reap_ckpt *c, const reap_ckpt_tensor *ct, void **buf, size_t *cap,
+                          int *st) {
+    if (*st || !ct) return;
+    const reap_st_tensor *t = ct->t;
+    size_t n = (size_t)reap_st_nbytes(t);
+    if (n > *cap) {
+        free(*buf);
+        *buf = reap_xmalloc(n);
+        *cap = n;
+    }
+    if ((*st = reap_ckpt_read_raw(c, ct->name, *buf))) return;
+    reap_sbuf b = {0};
+    reap_sbuf_printf(&b, "%s %s [", ct->name, reap_dtype_name(t->dtype));
+    for (int d = 0; d < t->ndim; d++) reap_sbuf_printf(&b, "%s%" PRId64, d ? "," : "", t->shape[d]);
+    reap_sbuf_puts(&b, "]\n");
+    reap_sha256_update(h, b.p, b.n);
+    reap_sbuf_free(&b);
+    reap_sha256_update(h, *buf, n);
+}
+
+int reap_stats_router_digest(const reap_ckpt *c, const reap_m2_config *m, char hex[65]) {
+    const reap_family *f = m->family;
+    reap_sha256_ctx h;
+    reap_sha256_init(&h);
+    reap_sha256_update(&h, "reap-router-v1\n", 15);
+    void *buf = NULL;
+    size_t cap = 0;
+    int st = REAP_OK;
+    char nm[128], sn[160];
+    for (int l = 0; l < m->n_layers && !st; l++) {
+        const char *gname = reap_family_layer_name(f, nm, l, f->router_gate);
+        const reap_ckpt_tensor *g = reap_ckpt_find(c, gname);
+        if (!g) {
+            st = reap_fail(REAP_EINVAL, "%s: tensor %s missing (the router of layer %d)", c->dir, gname, l);
+            break;
+        }
+        digest_tensor(&h, c, g, &buf, &cap, &st);
+        snprintf(sn, sizeof sn, "%s_scale_inv", gname);
+        digest_tensor(&h, c, reap_ckpt_find(c, sn), &buf, &cap, &st);
+        if (f->router_bias) digest_tensor(&h, c, reap_ckpt_find(c, reap_family_layer_name(f, nm, l, f->router_bias)),
+                                          &buf, &cap, &st);
+    }
+    free(buf);
+    if (!st) reap_sha256_final(&h, hex);
+    return st;
+}
+
+int reap_stats_check_model(const reap_stats *s, const char *stats_path, const reap_ckpt *c, const reap_m2_config *m,
+                           const char *router_digest) {
+    const char *sp = stats_path ? stats_path : "statistics";
+    char fp[65], rd[65];
+    int st = reap_stats_fingerprint(c, m, fp);
+    if (st) return st;
+    if (strcmp(fp, s->fingerprint) != 0)
+        return reap_fail(REAP_EINVAL, "%s: statistics were computed on another model: fingerprint %.12s..., %s has "
+                         "%.12s...", sp, s->fingerprint, c->dir, fp);
+    if (!s->router_digest[0]) {
+        reap_warn("%s: no router digest (written by an older reap): cannot check that it was scored on %s's router "
+                  "weights, only on its shapes", sp, c->dir);
+        return REAP_OK;
+    }
+    if (!router_digest) {
+        if ((st = reap_stats_router_digest(c, m, rd))) return st;
+        router_digest = rd;
+    }
+    if (strcmp(router_digest, s->router_digest) != 0)
+        return reap_fail(REAP_EINVAL, "%s: statistics were scored on other router weights than %s's (router_sha256 "
+                         "%.12s..., %s has %.12s...): same shapes, different weights", sp, c->dir, s->router_digest,
+                         c->dir, router_digest);
     return REAP_OK;
 }

@@ -57,6 +57,7 @@ typedef struct {
     int layers_done;          // layers whose statistics are complete (all layers when finished)
     reap_router_mode router;
     char fingerprint[65];     // reap_stats_fingerprint of the model
+    char router_digest[65];   // reap_stats_router_digest of the model scored; "" in files that predate it
     cJSON *model;             // model description (architecture, sizes); owned
     cJSON *calib;             // calibration description (sources, rows, seq_len, seed, shards); owned
     reap_layer_stats *layers; // (n_layers)
@@ -69,6 +70,19 @@ typedef struct {
 // hashed must never change (tests/test_stats.c pins a value).
 int reap_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex[65]);
 
+// Digest of a checkpoint's router weights: sha256 over every layer's router gate.weight (and its
+// weight_scale_inv when quantised) and e_score_correction_bias, each as "name dtype [shape]\n"
+// then its raw bytes. The fingerprint covers shapes only; this tells two checkpoints of the same
+// shapes apart by the weights that decide the statistics (a few MB per layer to read).
+int reap_stats_router_digest(const reap_ckpt *c, const reap_m2_config *m, char hex[65]);
+// Checks that statistics s (read from stats_path, for messages) were scored on checkpoint c:
+// fingerprint, then router digest (router_digest: c's, when the caller has it; NULL: computed
+// here). REAP_EINVAL naming both the statistics file and the checkpoint when either differs.
+// Statistics without a router digest (written by a reap before it recorded one) pass with a
+// warning: only the fingerprint can be checked.
+int reap_stats_check_model(const reap_stats *s, const char *stats_path, const reap_ckpt *c, const reap_m2_config *m,
+                           const char *router_digest);
+
 int reap_stats_init(reap_stats *s, int n_layers, int n_experts, int top_k);
 // A calibration description in the file's schema (see the format comment in stats.c):
 // {"sources": [...], "rows": R (whole set, before sharding), "seq_len", "seed", "shard_count": N,
@@ -78,6 +92,10 @@ cJSON *reap_stats_calib_new(const char *const *sources, int n_sources, int64_t r
 void reap_stats_free(reap_stats *s);
 int reap_stats_save(const reap_stats *s, const char *path);  // atomic write
 int reap_stats_load(const char *path, reap_stats *s);        // validates; errors name the file
+// The same with a checksum line at the end (common.h reap_write_file_sealed): score's work dir.
+// reap_stats_load also reads such a file (checking the line); _sealed requires it.
+int reap_stats_save_sealed(const reap_stats *s, const char *path);
+int reap_stats_load_sealed(const char *path, reap_stats *s);
 // Merges src into dst: same model fingerprint and router mode and shard count, disjoint shard
 // sets, else an error naming the file and what differs (src_path used in messages).
 int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_path);

@@ -158,6 +158,29 @@ expect prune_stats_nan_says_invalid_json 1 "nan.json: invalid JSON at byte" prun
 expect prune_stats_truncated_says_truncated 1 "(truncated)" prune m -o out --ratio 0.3 --scores trunc.json
 if grep -q "reap statistics file" se.txt; then echo "FAIL stats_truncated_not_called_foreign"; else echo "PASS stats_truncated_not_called_foreign"; fi
 
+# ---- class 2: statistics of other weights. mo has m's shapes (same fingerprint) and another seed's
+# weights: its router digest (router_sha256) differs, and prune, eval and merge refuse the mix.
+"$REAP" synth mo --preset tiny --seed 7 -q && "$REAP" score mo $sargs -o so.json 2>/dev/null
+fp() { sed -n 's/.*"fingerprint": "\([0-9a-f]*\)".*/\1/p' "$1"; }
+rd() { sed -n 's/.*"router_sha256": "\([0-9a-f]*\)".*/\1/p' "$1"; }
+if [ -n "$(fp s.json)" ] && [ "$(fp s.json)" = "$(fp so.json)" ] && [ -n "$(rd s.json)" ] && [ -n "$(rd so.json)" ] &&
+    [ "$(rd s.json)" != "$(rd so.json)" ]; then
+    echo "PASS stats_other_weights_same_fingerprint_other_router_digest"
+else
+    echo "FAIL stats_other_weights_same_fingerprint_other_router_digest: fingerprints $(fp s.json) $(fp so.json), digests $(rd s.json) $(rd so.json)"
+fi
+expect prune_stats_of_other_weights 1 "s.json: statistics were scored on other router weights than mo's" prune mo -o out --ratio 0.3 --scores s.json
+[ -e out ] && echo "FAIL prune_stats_of_other_weights_no_output: out exists" || echo "PASS prune_stats_of_other_weights_no_output"
+expect prune_dry_run_stats_of_other_weights 1 "other router weights" prune mo --dry-run --ratio 0.3 --scores s.json
+expect eval_stats_of_other_weights 1 "s.json: statistics were scored on other router weights than mo's" eval mo --scores s.json --ratio 0.3 --rows 1 --seq-len 16
+expect merge_stats_of_other_weights 1 "so.json: statistics of other router weights" merge s.json so.json -o merged.json
+# A file written before the digest existed: a warning (naming it) and the fingerprint check only.
+sed '/"router_sha256"/d' s.json >old.json
+expect prune_stats_without_router_digest_warns 0 "" prune m -o outold --ratio 0.3 --scores old.json
+if grep -qF "reap: warning: old.json: no router digest" se.txt; then echo "PASS prune_stats_without_router_digest_warning"; else echo "FAIL prune_stats_without_router_digest_warning"; head -3 se.txt; fi
+expect merge_stats_with_and_without_router_digest 1 "old.json: has no router digest" merge s.json old.json -o merged.json
+rm -rf outold
+
 # ---- class 7: messages that name the real culprit
 expect prune_ratio_nan_is_not_a_finite_number 2 "--ratio expects a finite number, got 'nan'" prune m -o out --ratio nan --scores s.json
 expect prune_ratio_denormal_is_a_number 0 "" prune m -o outd --ratio 1e-310 --scores s.json -q
@@ -177,4 +200,22 @@ if [ -f wd/state.json ]; then
     expect score_work_dir_corrupt_state 1 "state.json: corrupt" score m $sargs --work-dir wd -o w2.json
 else
     echo "FAIL score_work_dir_corrupt_state: no wd/state.json after a --work-dir run"
+fi
+# A flipped bit in the hidden states of a killed run is found by their checksum on resume (it used
+# to be resumed from silently, changing the statistics). The run is slowed (REAP_TEST_SLOW_MS) and
+# killed once hidden-1.bin exists; the flip is in the middle of the floats.
+REAP_TEST_SLOW_MS=2000 "$REAP" score m $sargs --threads 1 --work-dir wk -o wk.json 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 400 ] && [ ! -f wk/hidden-1.bin ]; do sleep 0.05; n=$((n + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -f wk/hidden-1.bin ] && [ ! -f wk.json ]; then
+    size=$(wc -c <wk/hidden-1.bin)
+    off=$(( (size - 30) / 2 ))
+    python3 -c "import sys; f=open('wk/hidden-1.bin','r+b'); f.seek($off); b=f.read(1); f.seek($off); f.write(bytes([b[0]^1]))"
+    expect score_work_dir_flipped_hidden_state 1 "wk/hidden-1.bin: corrupt: checksum" score m $sargs --threads 1 --work-dir wk -o wk.json
+    [ -f wk.json ] && echo "FAIL score_work_dir_flipped_hidden_state_no_output" || echo "PASS score_work_dir_flipped_hidden_state_no_output"
+else
+    echo "FAIL score_work_dir_flipped_hidden_state: no wk/hidden-1.bin from a killed run"
 fi

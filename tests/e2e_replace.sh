@@ -5,6 +5,7 @@
 # left (OUT.tmp-XXXXXX, OUT.old-PID). A killed synth's OUT.tmp.PID is removed by the next synth
 # (a live one's is not). prune -o under a missing directory is refused and creates nothing; score -o
 # into a directory it cannot write fails before any layer (as a user without write permission).
+# A score --work-dir that cannot write its first file removes the directory it created.
 REAP=${REAP:-build/reap}
 case $REAP in /*) ;; *) REAP=$PWD/$REAP ;; esac
 dir=$(mktemp -d "${TMPDIR:-/tmp}/reap-e2e-replace.XXXXXX")
@@ -63,6 +64,35 @@ else
     bad synth_removes_a_killed_runs_temporary "$(ls "$dir" | tr '\n' ' ')"
 fi
 rm -rf "$dir/syn.tmp.$$"
+# the same with a synth really killed (SIGKILL) while it writes: its OUT.tmp.PID is there, and the
+# next synth of that OUT removes it and completes
+rm -rf "$dir/kil"
+"$REAP" synth "$dir/kil" --preset small --layers 32 --threads 1 -q 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 200 ] && [ ! -d "$dir/kil.tmp.$pid" ]; do sleep 0.02; n=$((n + 1)); done
+sleep 0.2
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ ! -d "$dir/kil.tmp.$pid" ] || [ -e "$dir/kil" ]; then
+    bad synth_sigkill_leaves_its_temporary "no $dir/kil.tmp.$pid, or the run finished: $(ls "$dir" | tr '\n' ' ')"
+elif "$REAP" synth "$dir/kil" --preset tiny --layers 2 -q && [ ! -e "$dir/kil.tmp.$pid" ] && [ -f "$dir/kil/config.json" ]; then
+    ok synth_next_run_removes_a_sigkilled_runs_temporary
+else
+    bad synth_next_run_removes_a_sigkilled_runs_temporary "$(ls "$dir" | tr '\n' ' ')"
+fi
+rm -rf "$dir/kil"
+# score --work-dir where nothing can be written (a file size limit of 0 stands for a full disk:
+# write() fails with EFBIG): an error, and the work dir it created is removed, not left empty.
+# (stderr goes through a pipe: the limit would stop writes to a file too)
+rm -rf "$dir/wdf"
+(trap '' XFSZ; ulimit -f 0; "$REAP" score "$ck" --device cpu --calib builtin:4 --rows 1 --seq-len 16 -q \
+    --work-dir "$dir/wdf" -o /dev/null; echo "exit $?") 2>&1 | cat >"$dir/err.txt"
+if grep -q "^exit 1$" "$dir/err.txt" && grep -q "^reap: error: .*wdf/state.json" "$dir/err.txt" && [ ! -e "$dir/wdf" ]; then
+    ok score_work_dir_unwritable_leaves_no_empty_dir
+else
+    bad score_work_dir_unwritable_leaves_no_empty_dir "$(ls -d "$dir/wdf" 2>/dev/null) $(head -3 "$dir/err.txt" | tr '\n' ' ')"
+fi
 # synth --force replaces in one step and leaves nothing beside it
 if "$REAP" synth "$dir/syn" --preset tiny --layers 3 --force -q && [ -z "$(ls "$dir" | grep -E '^syn\.')" ] &&
     grep -q '"num_hidden_layers":[[:space:]]*3' "$dir/syn/config.json"; then

@@ -5,7 +5,9 @@
 # CUDA build; timings off: DEV_NO_TIMING=1). Each prints "PASS name" / "FAIL name" lines; a program
 # that crashes or exits non-zero without a FAIL line counts as one failure; one that only prints a
 # "SKIP ..." line (no GPU, CPU-only build) is listed as skipped and counts nothing. Ends with
-# "N passed, N failed"; exits 1 on any failure.
+# "N passed, N failed"; exits 1 on any failure. SAN_UNIT=DIR: also DIR/tests/test_* (the unit tests
+# built with ASan + UBSan by make test's san-unit step), as san-test_*, or a SKIP line when
+# DIR/san-unavailable says the sanitizer runtime is missing.
 BUILD=${BUILD:-build}
 export BUILD
 export REAP="$PWD/$BUILD/reap"
@@ -57,6 +59,18 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     run_one "$(basename "$t")" "$t"
 done
+
+# The unit tests again under ASan + UBSan (make test's san-unit step built them in $SAN_UNIT).
+if [ -n "$SAN_UNIT" ]; then
+    if [ -f "$SAN_UNIT/san-unavailable" ]; then
+        echo "SKIP  san-unit: $(cat "$SAN_UNIT/san-unavailable")"
+    else
+        for t in "$SAN_UNIT"/tests/test_*; do
+            [ -x "$t" ] || continue
+            run_one "san-$(basename "$t")" "$t"
+        done
+    fi
+fi
 
 for s in tests/e2e_*.sh; do
     [ -f "$s" ] || continue

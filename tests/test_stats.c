@@ -27,6 +27,7 @@ static uint64_t rnd(void) {
 static void make_stats(reap_stats *s, int shard, int shard_count, const char *fp) {
     reap_stats_init(s, 3, 8, 2);
     snprintf(s->fingerprint, sizeof s->fingerprint, "%s", fp);
+    snprintf(s->router_digest, sizeof s->router_digest, "%s", "cccc000000000000000000000000000000000000000000000000000000000003");
     const char *src[] = {"builtin:code", "data/x.jsonl"};
     s->calib = reap_stats_calib_new(src, 2, 32, 64, 42, shard, shard_count);
     s->model = cJSON_CreateObject();
@@ -60,6 +61,7 @@ static void test_stats_save_load_round_trip_is_exact(void) {
     CHECK_EQ_INT(b.top_k, 2);
     CHECK_EQ_INT(b.layers_done, 3);
     CHECK(strcmp(a.fingerprint, b.fingerprint) == 0);
+    CHECK(strcmp(a.router_digest, b.router_digest) == 0);
     for (int l = 0; l < 3; l++) {
         CHECK_EQ_INT(a.layers[l].tokens, b.layers[l].tokens);
         for (int e = 0; e < 8; e++) {
@@ -206,7 +208,7 @@ static void test_missing_shards_lists_what_a_merge_lacks(void) {
 
 // Each case: mutate b, merge into a fresh a, expect a refusal mentioning the file and the difference.
 static void test_stats_merge_refuses_incompatible_files(void) {
-    for (int c = 0; c < 9; c++) {
+    for (int c = 0; c < 11; c++) {
         reap_stats a, b;
         make_stats(&a, 0, 2, FP_A);
         make_stats(&b, 1, 2, FP_A);
@@ -221,6 +223,8 @@ static void test_stats_merge_refuses_incompatible_files(void) {
         case 6: cJSON_ReplaceItemInObject(b.calib, "sources", cJSON_CreateArray()); needle = "sources differs"; break;
         case 7: b.layers_done = 1; needle = "incomplete"; break;
         case 8: cJSON_DeleteItemFromObject(b.calib, "shards"); needle = "shards missing"; break;
+        case 9: b.router_digest[0] = 'd'; needle = "other router weights"; break;
+        case 10: b.router_digest[0] = 0; needle = "has no router digest"; break;
         }
         int st = reap_stats_merge(&a, &b, "shard-b.json");
         CHECK_MSG(st == REAP_EINVAL, "case %d accepted", c);
@@ -393,6 +397,50 @@ static void test_fingerprint_is_unchanged_from_the_first_version(void) {
     free(dir);
 }
 
+// The router digest tells apart two checkpoints of the same shapes (same fingerprint) by their
+// router weights, and statistics of one are refused for the other (prune, eval), naming both.
+static void test_router_digest_refuses_statistics_of_other_weights(void) {
+    char *d1 = tpath("rd1"), *d2 = tpath("rd2"), h1[65], h2[65], f1[65], f2[65];
+    reap_ckpt *c1 = NULL, *c2 = NULL;
+    reap_m2_config m1, m2;
+    reap_stats s;
+    int level = reap_log_level;
+    reap_log_level = -1;
+    for (int i = 0; i < 2; i++) {
+        reap_synth_params sp;
+        reap_synth_preset("tiny", &sp);
+        sp.threads = 1;
+        sp.seed = i ? 7 : 42;
+        CHECK(reap_synth_write(&sp, i ? d2 : d1, 0) == REAP_OK);
+    }
+    reap_log_level = level;
+    CHECK(reap_ckpt_open(d1, &c1) == REAP_OK && reap_m2_config_load(c1, &m1) == REAP_OK);
+    CHECK(reap_ckpt_open(d2, &c2) == REAP_OK && reap_m2_config_load(c2, &m2) == REAP_OK);
+    CHECK(reap_stats_fingerprint(c1, &m1, f1) == REAP_OK && reap_stats_fingerprint(c2, &m2, f2) == REAP_OK);
+    CHECK(strcmp(f1, f2) == 0);
+    CHECK(reap_stats_router_digest(c1, &m1, h1) == REAP_OK && reap_stats_router_digest(c2, &m2, h2) == REAP_OK);
+    CHECK(strlen(h1) == 64 && strcmp(h1, h2) != 0);
+    CHECK(reap_stats_router_digest(c1, &m1, h2) == REAP_OK && strcmp(h1, h2) == 0);  // deterministic
+    CHECK(reap_stats_init(&s, m1.n_layers, m1.n_experts, m1.top_k) == REAP_OK);
+    memcpy(s.fingerprint, f1, 65);
+    memcpy(s.router_digest, h1, 65);
+    CHECK(reap_stats_check_model(&s, "a.json", c1, &m1, NULL) == REAP_OK);
+    CHECK(reap_stats_check_model(&s, "a.json", c2, &m2, NULL) == REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "a.json: statistics were scored on other router weights than");
+    CHECK_STR_CONTAINS(reap_err_msg(), d2);
+    s.router_digest[0] = 0;  // a file that predates the digest: accepted (with a warning)
+    reap_log_level = -1;
+    {
+        int st = reap_stats_check_model(&s, "a.json", c2, &m2, NULL);
+        reap_log_level = level;
+        CHECK(st == REAP_OK);
+    }
+    reap_stats_free(&s);
+    reap_ckpt_close(c1);
+    reap_ckpt_close(c2);
+    free(d1), free(d2);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_stats.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -407,6 +455,7 @@ int main(void) {
     RUN(test_names_parse_round_trip_and_reject_unknown);
     RUN(test_prune_count_is_floor_of_experts_times_ratio);
     RUN(test_fingerprint_is_unchanged_from_the_first_version);
+    RUN(test_router_digest_refuses_statistics_of_other_weights);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {

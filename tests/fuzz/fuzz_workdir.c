@@ -3,7 +3,9 @@
 // reap_score_rows, on a tiny synthesised checkpoint (2 layers, 16 experts, hidden 64) and one row
 // of 4 tokens, with the work dir filled from the input first. Input: state.json, then optionally a
 // NUL byte and stats.partial.json, then optionally a NUL byte and hidden-1.bin (raw bytes); an
-// absent part is an absent file. A fresh or resumed run computes at most 2 tiny layers.
+// absent part is an absent file. Each part is written with its checksum line (common.h
+// reap_write_file_sealed) so that the fuzzer reaches the parsing behind the checksum; the seeds hold
+// the files without it. A fresh or resumed run computes at most 2 tiny layers.
 // Seeds: REAP_FUZZ_WORKDIR_SEEDS=DIR writes the files of a real run (after 1 layer, after 2) there.
 #include "fuzz.h"
 #include "score.h"
@@ -46,13 +48,24 @@ static int score(const reap_score_params *p) {
     return st;
 }
 
+// A work-dir file without its checksum line (the seeds' form).
 static void append_file(reap_sbuf *b, const char *name) {
     char p[300], *text;
     size_t len;
     snprintf(p, sizeof p, "%s/%s", wd, name);
-    FUZZ_CHECK(reap_read_file(p, &text, &len) == REAP_OK);
+    FUZZ_CHECK(reap_read_file_sealed(p, &text, &len) == REAP_OK);
     reap_sbuf_append(b, text, len);
     free(text);
+}
+
+static void write_sealed(const char *path, const uint8_t *data, size_t len) {
+    char line[REAP_SEAL_BYTES + 1];
+    reap_seal_line(reap_checksum64(data, len), line);
+    reap_sbuf b = {0};
+    reap_sbuf_append(&b, data, len);
+    reap_sbuf_append(&b, line, REAP_SEAL_BYTES);
+    fuzz_write_file(path, b.p, b.n);
+    reap_sbuf_free(&b);
 }
 
 static void write_seeds(const char *dir) {
@@ -115,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < 3; i++)
         if (part[i]) {
             snprintf(p, sizeof p, "%s/%s", wd, names[i]);
-            fuzz_write_file(p, part[i], len[i]);
+            write_sealed(p, part[i], len[i]);
         }
     reap_score_params sp = params();
     sp.work_dir = wd;

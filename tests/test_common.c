@@ -1,0 +1,58 @@
+// test_common.c: the checksums of lib/common.c (XXH64 against the reference's published values,
+// the block-parallel checksum against its definition) and the incremental SHA-256.
+#include <stdint.h>
+
+#include "common.h"
+#include "test.h"
+
+static void test_xxh64_matches_reference_vectors(void) {
+    CHECK(reap_xxh64("", 0, 0) == UINT64_C(0xEF46DB3751D8E999));
+    CHECK(reap_xxh64("a", 1, 0) == UINT64_C(0xD24EC4F1A98C6E5B));
+    CHECK(reap_xxh64("abc", 3, 0) == UINT64_C(0x44BC2CF5AD770999));
+    const char *s = "Nobody inspects the spammish repetition";  // 39 bytes: the 32-byte stripes and the tail
+    CHECK(reap_xxh64(s, strlen(s), 0) == UINT64_C(0xFBCEA83C8A378BF1));
+}
+
+// Above 1 MiB: XXH64 of each block (seed = its index), then of the little-endian block sums (seed = len).
+static void test_checksum64_is_blockwise_xxh64_and_sees_one_flipped_bit(void) {
+    const size_t B = (size_t)1 << 20, n = 3 * B + 12345;
+    uint8_t *buf = malloc(n);
+    CHECK(buf);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    uint8_t sums[4 * 8];
+    for (int b = 0; b < 4; b++) {
+        size_t off = (size_t)b * B, len = n - off < B ? n - off : B;
+        uint64_t v = reap_xxh64(buf + off, len, (uint64_t)b);
+        for (int i = 0; i < 8; i++) sums[b * 8 + i] = (uint8_t)(v >> (8 * i));
+    }
+    uint64_t h = reap_checksum64(buf, n);
+    CHECK(h == reap_xxh64(sums, sizeof sums, n));
+    CHECK(reap_checksum64(buf, 1000) == reap_xxh64(buf, 1000, 0));
+    buf[2 * B + 77] ^= 0x10;
+    CHECK(reap_checksum64(buf, n) != h);
+    free(buf);
+}
+
+static void test_sha256_incremental_equals_one_shot(void) {
+    char one[65], inc[65];
+    const char *s = "The quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps over the lazy dog";
+    reap_sha256_buf("abc", 3, one);
+    CHECK(!strcmp(one, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    reap_sha256_buf(s, strlen(s), one);
+    reap_sha256_ctx c;
+    reap_sha256_init(&c);
+    for (size_t i = 0; i < strlen(s); i += 7) reap_sha256_update(&c, s + i, strlen(s) - i < 7 ? strlen(s) - i : 7);
+    reap_sha256_final(&c, inc);
+    CHECK(!strcmp(one, inc));
+}
+
+int main(void) {
+    RUN(test_xxh64_matches_reference_vectors);
+    RUN(test_checksum64_is_blockwise_xxh64_and_sees_one_flipped_bit);
+    RUN(test_sha256_incremental_equals_one_shot);
+    return test_total_failed_ != 0;
+}
