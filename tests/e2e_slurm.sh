@@ -153,7 +153,9 @@ wait_done() { # JOB SECONDS: wait until the job has ended; prints its state
     done
     echo "still $(state "$1") after $2 s"
 }
-njobs() { squeue -h | wc -l; }
+# Jobs known to the controller, an array counted once: `squeue -h | wc -l` is not stable, since a
+# pending array is one line until its tasks start and then one line per running task.
+njobs() { squeue -h -o %F | sort -u | wc -l; }
 job_of() { awk -v k="$1" '$1 == k { id = $2 } END { print id }' "$2/jobs"; }
 
 # --- a relocatable reap on "shared storage", a tiny model, the unsharded reference
