@@ -36,7 +36,7 @@ static const char *k_details =
     "(never the calibration rows unless asked). --rows/--seq-len/--seed pack them as score does.";
 
 // "0.25,0.3" -> ratios; "reap,frequency" -> criteria.
-static int parse_list(const char *s, const char *what, double *r, reap_criterion *c, int max, int *n) {
+static int parse_list(const char *s, const char *what, double *r, reap_criterion *c, uint64_t *seeds, int max, int *n) {
     *n = 0;
     char *t = reap_xstrdup(s), *save = NULL;
     int st = REAP_OK;
@@ -48,7 +48,7 @@ static int parse_list(const char *s, const char *what, double *r, reap_criterion
             if (e == x || *e || !(v >= 0 && v < 1))
                 st = reap_fail(REAP_EUSAGE, "reap eval: --ratio %s: each ratio must be in [0, 1)", x);
             r[(*n)++] = v;
-        } else if (reap_criterion_parse(x, &c[*n]))
+        } else if (reap_selection_parse(x, &c[*n], &seeds[*n]))
             st = reap_fail(REAP_EUSAGE, "reap eval: --criterion %s: %s", x, reap_err_msg());
         else (*n)++;
     }
@@ -71,7 +71,7 @@ int reap_cmd_eval(int argc, char **argv) {
         {"no-pack", 0, REAP_OPT_FLAG, &no_pack, NULL, "one sample per row instead of packing (default: packed)"},
         {"scores", 0, REAP_OPT_STRING, &scores, "FILE", "what-if: statistics file the variants are planned from"},
         {"ratio", 0, REAP_OPT_STRING, &ratio, "R,...", "what-if: ratios, each in [0, 1)"},
-        {"criterion", 0, REAP_OPT_STRING, &crit, "C,...", "what-if: criteria (default reap)"},
+        {"criterion", 0, REAP_OPT_STRING, &crit, "C,...", "what-if: criteria (default reap; random:SEED as in prune)"},
         {"mem", 0, REAP_OPT_STRING, &mem, "SIZE", "host memory allowed, e.g. 64GiB (default: MemAvailable)"},
         {"json", 'j', REAP_OPT_STRING, &json, "FILE", "write the full result as JSON"},
         {"svg", 0, REAP_OPT_STRING, &svg, "FILE", "write the routing shift and KL by category as SVG"},
@@ -100,7 +100,8 @@ int reap_cmd_eval(int argc, char **argv) {
     if (st) return st;
     reap_eval_params p = reap_eval_default_params();
     double ratios[32];
-    reap_criterion crits[REAP_CRIT_COUNT];
+    reap_criterion crits[32];
+    uint64_t seeds[32];
     int *gpu_list = NULL;
     p.calib = (const char *const *)calib.v, p.n_calib = calib.n, p.pack = !no_pack;
     if (rows < 0 || rows > (1 << 30)) st = reap_fail(REAP_EUSAGE, "reap eval: --rows must be >= 0, got %lld", rows);
@@ -113,9 +114,9 @@ int reap_cmd_eval(int argc, char **argv) {
         st = reap_fail(REAP_EUSAGE, "reap eval: --read-threads must be in [1, 256], got %lld", read_threads);
     else if (!scores && ratio) st = reap_fail(REAP_EUSAGE, "reap eval: --ratio needs --scores (what-if mode)");
     else if (scores && !ratio) st = reap_fail(REAP_EUSAGE, "reap eval: --scores needs --ratio R[,R...]");
-    if (!st && scores) st = parse_list(ratio, "--ratio", ratios, NULL, 32, &p.n_ratios);
-    if (!st && scores) st = parse_list(crit, "--criterion", NULL, crits, REAP_CRIT_COUNT, &p.n_crits);
-    p.scores = scores, p.ratios = ratios, p.crits = crits;
+    if (!st && scores) st = parse_list(ratio, "--ratio", ratios, NULL, NULL, 32, &p.n_ratios);
+    if (!st && scores) st = parse_list(crit, "--criterion", NULL, crits, seeds, 32, &p.n_crits);
+    p.scores = scores, p.ratios = ratios, p.crits = crits, p.seeds = seeds;
     p.rows = (int)rows, p.seq_len = (int)seq_len, p.seed = (uint64_t)seed, p.threads = (int)threads;
     p.chunk = (int)chunk, p.worst = (int)worst;
     if (!st && device) {

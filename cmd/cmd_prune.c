@@ -49,7 +49,8 @@ int reap_cmd_prune(int argc, char **argv) {
         {"seq-len", 0, REAP_OPT_INT, &seq_len, "L", "without --scores: tokens per row (default 2048)"},
         {"router", 0, REAP_OPT_STRING, &router, "MODE", "without --scores: model (default), softmax, softmax-renorm"},
         {"criterion", 0, REAP_OPT_STRING, &crit, "C",
-         "reap (default), frequency, weighted-frequency, ean-sum, ean-mean, weighted-ean-sum, max-activation"},
+         "reap (default), frequency, weighted-frequency, ean-sum, ean-mean, weighted-ean-sum, max-activation, "
+         "random[:SEED] (a baseline)"},
         {"align", 0, REAP_OPT_INT, &align, "N", "round the kept count down to a multiple of N (expert parallelism)"},
         {"max-shard-size", 0, REAP_OPT_STRING, &max_shard, "S", "tensor bytes per output shard, e.g. 5GB (default: "
          "the source's largest shard)"},
@@ -94,7 +95,7 @@ int reap_cmd_prune(int argc, char **argv) {
     else if (align < 0 || align > 1000000) st = reap_fail(REAP_EUSAGE, "--align %lld: must be a small positive integer", align);
     else if (min_tokens < 0) st = reap_fail(REAP_EUSAGE, "--min-tokens %lld: must be >= 0", min_tokens);
     else if (max_shard && reap_synth_parse_size(max_shard, &p.max_shard_size) != REAP_OK) st = REAP_EUSAGE;
-    else st = reap_criterion_parse(crit, &p.criterion);
+    else st = reap_selection_parse(crit, &p.criterion, &p.seed);
     if (st) {
         reap_strlist_free(&calib);
         return st;
@@ -162,9 +163,10 @@ int reap_cmd_prune(int argc, char **argv) {
                       scores, n_shards - n_missing, n_shards, list);
         reap_cut_check chk;
         char warn[1024];
-        if ((st = reap_report_cut_check(&stats, p.criterion, plan.n_experts - plan.keep, (uint64_t)min_tokens, &chk)))
+        if (p.criterion != REAP_CRIT_RANDOM &&  // the random baseline has no ties or counts to warn of
+            (st = reap_report_cut_check(&stats, p.criterion, plan.n_experts - plan.keep, (uint64_t)min_tokens, &chk)))
             goto done;
-        if (reap_report_cut_warning(&chk, warn, sizeof warn)) reap_warn("%s: %s (see reap report)", scores, warn);
+        if (p.criterion != REAP_CRIT_RANDOM && reap_report_cut_warning(&chk, warn, sizeof warn)) reap_warn("%s: %s (see reap report)", scores, warn);
     }
     if (dry) {
         reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
@@ -199,8 +201,9 @@ int reap_cmd_prune(int argc, char **argv) {
     int slow_ms = reap_cmd_env_test_slow_ms();
     if (slow_ms) wo.progress = slow_progress, wo.progress_ctx = &slow_ms;
     wo.stats_into_output = scored_path != NULL;
+    char lab[32];
     reap_info("pruning %s -> %s: keep %d of %d experts in %d layers (%s)", dir, out, plan.keep, plan.n_experts,
-              plan.n_layers, reap_criterion_name(p.criterion));
+              plan.n_layers, reap_selection_label(p.criterion, p.seed, lab, sizeof lab));
     st = reap_prune_write(c, &plan, out, &wo);
     cJSON_Delete(ev);
     if (!st && scored_path) unlink(scored_path);  // now inside OUT as reap-stats.json

@@ -103,11 +103,13 @@ static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap
         for (int ri = 0; ri < p->n_ratios && !st; ri++, i++) {
             reap_prune_params pp = reap_prune_default_params();
             pp.ratio = p->ratios[ri], pp.criterion = p->crits[ci], pp.stats_path = p->scores, pp.allow_partial = 1,
-            pp.model_checked = 1;
+            pp.model_checked = 1, pp.seed = p->seeds ? p->seeds[ci] : 0;
+            char lab[32];
+            const char *crit = reap_selection_label(pp.criterion, pp.seed, lab, sizeof lab);
             reap_prune_plan plan;
             if ((st = reap_prune_plan_make(c, m, &s, &pp, &plan))) break;
             variant *x = &v[i];
-            x->name = reap_xasprintf("%s@%g", reap_criterion_name(pp.criterion), pp.ratio);
+            x->name = reap_xasprintf("%s@%g", crit, pp.ratio);
             x->cfg = *m, x->K = plan.keep;
             x->kept = reap_xmalloc(sizeof(int) * (size_t)L * plan.keep);
             memcpy(x->kept, plan.kept, sizeof(int) * (size_t)L * plan.keep);
@@ -119,7 +121,7 @@ static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap
                 x->drop_rows[l] = x->drop + (size_t)l * E;
             }
             x->desc = cJSON_CreateObject();
-            cJSON_AddStringToObject(x->desc, "criterion", reap_criterion_name(pp.criterion));
+            cJSON_AddStringToObject(x->desc, "criterion", crit);
             cJSON_AddNumberToObject(x->desc, "ratio", pp.ratio);
             reap_prune_plan_free(&plan);
         }

@@ -46,6 +46,7 @@ typedef struct {
     // what-if mode (scores != NULL): variants = criteria x ratios
     const char *scores;
     const reap_criterion *crits;
+    const uint64_t *seeds;     // per criterion: the seed of REAP_CRIT_RANDOM (NULL: 0)
     int n_crits;
     const double *ratios;
     int n_ratios;

@@ -62,7 +62,9 @@ static int choose_kept(reap_prune_plan *pl, const reap_stats *st) {
     ranked *r = reap_xmalloc(sizeof(ranked) * (size_t)E);
     for (int l = 0; l < pl->n_layers; l++) {
         double *sal = pl->saliency + (size_t)l * E;
-        int rc = reap_stats_saliency(st, l, pl->params.criterion, sal);
+        int rc = REAP_OK;
+        if (pl->params.criterion == REAP_CRIT_RANDOM) reap_random_saliency(pl->params.seed, l, E, sal);
+        else rc = reap_stats_saliency(st, l, pl->params.criterion, sal);
         if (rc) {
             free(r);
             return rc;
@@ -322,10 +324,10 @@ static void print_ids(FILE *out, const char *what, const int *ids, int n, const 
 }
 
 void reap_prune_plan_print(const reap_prune_plan *pl, FILE *out, int verbose) {
-    char b1[32], b2[32];
+    char b1[32], b2[32], lab[32];
     int E = pl->n_experts, K = pl->keep;
     fprintf(out, "plan: %d layers, keep %d of %d experts per layer (drop %d), criterion %s, top-k %d\n",
-            pl->n_layers, K, E, E - K, reap_criterion_name(pl->params.criterion), pl->top_k);
+            pl->n_layers, K, E, E - K, reap_selection_label(pl->params.criterion, pl->params.seed, lab, sizeof lab), pl->top_k);
     fprintf(out, "tie rule: equal saliency -> the higher original expert index is dropped first\n");
     int *dropped = reap_xmalloc(sizeof(int) * (size_t)E);
     for (int l = 0; l < pl->n_layers; l++) {

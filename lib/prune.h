@@ -26,7 +26,8 @@ typedef struct {
     double ratio;              // fraction of experts dropped per layer, in [0, 1); < 0: use keep
     int keep;                  // experts kept per layer (used when ratio < 0)
     int align;                 // round the kept count down to a multiple of align (<= 1: no rounding)
-    reap_criterion criterion;  // saliency criterion (default reap)
+    reap_criterion criterion;  // saliency criterion (default reap), or REAP_CRIT_RANDOM
+    uint64_t seed;             // criterion random: its seed
     uint64_t max_shard_size;   // tensor bytes per output shard; 0: the source's largest shard
     const char *stats_path;    // the statistics file, named in error messages (NULL: "statistics")
     int allow_partial;         // accept statistics covering only some shards of their calibration set

@@ -25,10 +25,11 @@ int reap_prune_card_find(const char *text, size_t len, size_t *off, size_t *n) {
 // else the first (a checkpoint eval).
 static const cJSON *eval_variant(const cJSON *ev, const reap_prune_plan *pl) {
     const cJSON *vs = cJSON_GetObjectItemCaseSensitive(ev, "variants"), *v;
+    char lab[32];
     cJSON_ArrayForEach(v, vs) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "criterion"), *r = cJSON_GetObjectItemCaseSensitive(v, "ratio");
         if (!c) return v;
-        if (cJSON_IsString(c) && !strcmp(c->valuestring, reap_criterion_name(pl->params.criterion)) && cJSON_IsNumber(r) &&
+        if (cJSON_IsString(c) && !strcmp(c->valuestring, reap_selection_label(pl->params.criterion, pl->params.seed, lab, sizeof lab)) && cJSON_IsNumber(r) &&
             reap_prune_count(pl->n_experts, r->valuedouble) == pl->n_experts - pl->keep)
             return v;
     }
@@ -46,7 +47,8 @@ static void card(reap_sbuf *b, const reap_ckpt *c, const reap_prune_plan *pl, co
     reap_sbuf_puts(b, CARD_BEGIN);
     reap_sbuf_printf(b, "# Expert-pruned with REAP\n\n| | |\n|---|---|\n| Source model | `%s` (fingerprint `%.16s`) |\n",
                      c->dir, fp);
-    reap_sbuf_printf(b, "| Criterion | %s |\n", reap_criterion_name(pl->params.criterion));
+    char lab[32];
+    reap_sbuf_printf(b, "| Criterion | %s |\n", reap_selection_label(pl->params.criterion, pl->params.seed, lab, sizeof lab));
     if (pl->params.ratio >= 0) reap_sbuf_printf(b, "| Ratio | %g |\n", pl->params.ratio);
     reap_sbuf_printf(b, "| Experts per layer | %d of %d kept in each of %d layers (top-%d); lists in reap.json |\n",
                      pl->keep, pl->n_experts, pl->n_layers, pl->top_k);

@@ -318,7 +318,8 @@ static int write_reap_json(const reap_ckpt *c, const reap_prune_plan *pl, const 
     reap_stats_fingerprint(c, &pl->model, fp);
     cJSON_AddStringToObject(src, "fingerprint", fp);
     cJSON_AddNumberToObject(src, "total_size", (double)c->total_size);
-    cJSON_AddStringToObject(r, "criterion", reap_criterion_name(pl->params.criterion));
+    char lab[32];
+    cJSON_AddStringToObject(r, "criterion", reap_selection_label(pl->params.criterion, pl->params.seed, lab, sizeof lab));
     if (pl->params.ratio >= 0) cJSON_AddNumberToObject(r, "ratio", pl->params.ratio);
     else cJSON_AddNullToObject(r, "ratio");
     if (pl->params.ratio < 0) cJSON_AddNumberToObject(r, "keep_requested", pl->params.keep);

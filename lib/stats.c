@@ -53,7 +53,10 @@ int reap_router_mode_parse(const char *s, reap_router_mode *out) {
     return reap_fail(REAP_EUSAGE, "unknown router mode '%s' (expected model, softmax or softmax-renorm)", s ? s : "");
 }
 
-const char *reap_criterion_name(reap_criterion c) { return (unsigned)c < REAP_CRIT_COUNT ? crit_names[c] : "?"; }
+const char *reap_criterion_name(reap_criterion c) {
+    if (c == REAP_CRIT_RANDOM) return "random";
+    return (unsigned)c < REAP_CRIT_COUNT ? crit_names[c] : "?";
+}
 
 int reap_criterion_parse(const char *s, reap_criterion *out) {
     for (int i = 0; i < REAP_CRIT_COUNT; i++)
@@ -65,6 +68,46 @@ int reap_criterion_parse(const char *s, reap_criterion *out) {
                      "unknown criterion '%s' (expected reap, frequency, weighted-frequency, ean-sum, ean-mean, "
                      "weighted-ean-sum or max-activation)",
                      s ? s : "");
+}
+
+int reap_selection_parse(const char *s, reap_criterion *out, uint64_t *seed) {
+    *seed = 0;
+    if (s && !strncmp(s, "random", 6) && (s[6] == 0 || s[6] == ':')) {
+        if (s[6] == ':') {
+            const char *d = s + 7;
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(d, &end, 10);
+            if (*d < '0' || *d > '9' || *end || errno)
+                return reap_fail(REAP_EUSAGE, "criterion '%s': the seed of random:S must be a decimal integer", s);
+            *seed = v;
+        }
+        *out = REAP_CRIT_RANDOM;
+        return REAP_OK;
+    }
+    if (reap_criterion_parse(s, out) == REAP_OK) return REAP_OK;
+    return reap_fail(REAP_EUSAGE,
+                     "unknown criterion '%s' (expected reap, frequency, weighted-frequency, ean-sum, ean-mean, "
+                     "weighted-ean-sum, max-activation, random or random:SEED)",
+                     s ? s : "");
+}
+
+const char *reap_selection_label(reap_criterion c, uint64_t seed, char *buf, size_t n) {
+    if (c != REAP_CRIT_RANDOM) return reap_criterion_name(c);
+    snprintf(buf, n, "random:%llu", (unsigned long long)seed);
+    return buf;
+}
+
+// splitmix64's finaliser: a bijection of 64-bit words whose outputs look independent.
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void reap_random_saliency(uint64_t seed, int layer, int n, double *out) {
+    uint64_t base = mix64(seed * 0x9e3779b97f4a7c15ULL + (uint64_t)layer + 1);
+    for (int e = 0; e < n; e++) out[e] = (double)(mix64(base + (uint64_t)e * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1p-53;
 }
 
 cJSON *reap_stats_calib_new(const char *const *sources, int n_sources, int64_t rows, int seq_len, uint64_t seed,

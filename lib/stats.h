@@ -25,13 +25,23 @@ typedef enum {
     REAP_CRIT_EAN_MEAN,            // norm_sum / count
     REAP_CRIT_WEIGHTED_EAN_SUM,    // reap_sum
     REAP_CRIT_MAX_ACTIVATION,      // max_act
-    REAP_CRIT_COUNT
+    REAP_CRIT_COUNT,               // the criteria computed from statistics
+    // A baseline for prune and eval, not a statistic: a seeded random saliency per (layer, expert)
+    // (reap_random_saliency). Loops over REAP_CRIT_COUNT leave it out.
+    REAP_CRIT_RANDOM = REAP_CRIT_COUNT
 } reap_criterion;
 
 const char *reap_router_mode_name(reap_router_mode m);  // "model", "softmax", "softmax-renorm"
 int reap_router_mode_parse(const char *s, reap_router_mode *out);
 const char *reap_criterion_name(reap_criterion c);      // kebab-case names of the spec
-int reap_criterion_parse(const char *s, reap_criterion *out);
+int reap_criterion_parse(const char *s, reap_criterion *out);  // statistics criteria only
+// A prune/eval selection: a statistics criterion, "random" (seed 0) or "random:S" (S a decimal seed).
+int reap_selection_parse(const char *s, reap_criterion *out, uint64_t *seed);
+// "random:S" for the random baseline, else the criterion's name; buf of at least 32 bytes.
+const char *reap_selection_label(reap_criterion c, uint64_t seed, char *buf, size_t n);
+// The random baseline's saliency of layer `layer`: n values in [0, 1), a hash of (seed, layer, expert),
+// the same on every machine.
+void reap_random_saliency(uint64_t seed, int layer, int n, double *out);
 
 typedef struct {
     uint64_t count;

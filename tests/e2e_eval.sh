@@ -75,6 +75,22 @@ check "eval_whatif_several_ratios_and_criteria" "$REAP" eval o --scores s.json -
     --criterion reap,frequency $ROWS --svg w4.svg --json w4.json
 [ "$(grep -c '"experts_kept"' w4.json)" = 4 ] && ok "eval_whatif_four_variants" || bad "eval_whatif_four_variants"
 
+# the random baseline: a seed picks the same experts in prune and in a what-if; another seed others
+"$REAP" prune o -o pr7 --ratio 0.5 --criterion random:7 --scores s.json -q >/dev/null 2>&1
+"$REAP" prune o -o pr7b --ratio 0.5 --criterion random:7 --scores s.json -q >/dev/null 2>&1
+"$REAP" prune o -o pr8 --ratio 0.5 --criterion random:8 --scores s.json -q >/dev/null 2>&1
+kept() { sed -n '/"layers"/,$p' "$1/reap.json" | grep -v saliency_mass_removed; }
+if [ -f pr7/reap.json ] && [ "$(kept pr7)" = "$(kept pr7b)" ] && [ "$(kept pr7)" != "$(kept pr8)" ] &&
+    grep -q '"criterion":[[:space:]]*"random:7"' pr7/reap.json; then ok "prune_random_seed_repeats_and_seeds_differ"
+else bad "prune_random_seed_repeats_and_seeds_differ"; fi
+check "eval_whatif_random_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion random:7 $ROWS --json wr.json
+check "eval_random_checkpoint_runs" "$REAP" eval o pr7 $ROWS --json cr.json
+variant_of wr.json >wr.var
+variant_of cr.json >cr.var
+if [ -s wr.var ] && cmp -s wr.var cr.var; then ok "eval_whatif_random_seed_equals_prune_random_seed"
+else bad "eval_whatif_random_seed_equals_prune_random_seed"; diff wr.var cr.var | head -10; fi
+expect_fail "prune_refuses_bad_random_seed" 2 "random:x" "$REAP" prune o -o prx --ratio 0.5 --criterion random:x --scores s.json
+
 # refusals
 expect_fail "eval_refuses_another_model" 1 "other: tensor" "$REAP" eval o other $ROWS
 cp -r o o_mod

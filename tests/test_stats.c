@@ -335,6 +335,41 @@ static void test_names_parse_round_trip_and_reject_unknown(void) {
     CHECK(strcmp(reap_criterion_name(REAP_CRIT_WEIGHTED_EAN_SUM), "weighted-ean-sum") == 0);
 }
 
+// The random baseline: "random" and "random:S" parse (other criteria too), report's parser refuses it,
+// the saliency is in [0, 1), repeats for a seed and differs between seeds and layers.
+static void test_random_selection_parses_and_is_seeded(void) {
+    reap_criterion c;
+    uint64_t seed = 99;
+    CHECK(reap_selection_parse("random", &c, &seed) == REAP_OK && c == REAP_CRIT_RANDOM && seed == 0);
+    CHECK(reap_selection_parse("random:18446744073709551615", &c, &seed) == REAP_OK && seed == UINT64_MAX);
+    CHECK(reap_selection_parse("ean-mean", &c, &seed) == REAP_OK && c == REAP_CRIT_EAN_MEAN && seed == 0);
+    CHECK(reap_selection_parse("random:", &c, &seed) != REAP_OK);
+    CHECK(reap_selection_parse("random:-1", &c, &seed) != REAP_OK);
+    CHECK(reap_selection_parse("random:1x", &c, &seed) != REAP_OK);
+    CHECK(reap_selection_parse("randomly", &c, &seed) != REAP_OK);
+    CHECK(reap_criterion_parse("random", &c) != REAP_OK);
+    char buf[32];
+    CHECK(strcmp(reap_selection_label(REAP_CRIT_RANDOM, 7, buf, sizeof buf), "random:7") == 0);
+    CHECK(strcmp(reap_selection_label(REAP_CRIT_REAP, 7, buf, sizeof buf), "reap") == 0);
+    double a[256], b[256], d[256], e[256];
+    reap_random_saliency(7, 3, 256, a);
+    reap_random_saliency(7, 3, 256, b);
+    reap_random_saliency(8, 3, 256, d);
+    reap_random_saliency(7, 4, 256, e);
+    int same_seed = 1, diff_seed = 0, diff_layer = 0;
+    double mean = 0;
+    for (int i = 0; i < 256; i++) {
+        CHECK(a[i] >= 0 && a[i] < 1);
+        same_seed &= a[i] == b[i];
+        diff_seed += a[i] != d[i];
+        diff_layer += a[i] != e[i];
+        mean += a[i] / 256;
+    }
+    CHECK(same_seed);
+    CHECK(diff_seed == 256 && diff_layer == 256);
+    CHECK(mean > 0.4 && mean < 0.6);
+}
+
 static void test_prune_count_is_floor_of_experts_times_ratio(void) {
     CHECK_EQ_INT(reap_prune_count(256, 0.25), 64);   // keeps 192
     CHECK_EQ_INT(reap_prune_count(256, 0.30), 76);   // keeps 180 (round() would keep 179)
@@ -453,6 +488,7 @@ int main(void) {
     RUN(test_criteria_three_expert_golden_case_both_softmax_modes);
     RUN(test_saliency_refuses_incomplete_layers_and_missing_max_act);
     RUN(test_names_parse_round_trip_and_reject_unknown);
+    RUN(test_random_selection_parses_and_is_seeded);
     RUN(test_prune_count_is_floor_of_experts_times_ratio);
     RUN(test_fingerprint_is_unchanged_from_the_first_version);
     RUN(test_router_digest_refuses_statistics_of_other_weights);
