@@ -152,6 +152,9 @@ int reap_cmd_prune(int argc, char **argv) {
     }
     p.stats_path = scores;
     if ((st = reap_prune_plan_make(c, &model, have_stats ? &stats : NULL, &p, &plan))) goto done;
+    if (plan.keep % 8)  // said here, not in the plan: an eval what-if plans such counts without writing them
+        reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
+                  "layouts handle such counts poorly (--keep or --align 8 to choose)", plan.keep);
     if (have_stats) {
         int n_shards, *missing, n_missing;
         if ((st = reap_stats_missing_shards(&stats, scores, &n_shards, &missing, &n_missing))) goto done;

@@ -286,8 +286,6 @@ int reap_prune_plan_make(const reap_ckpt *c, const reap_m2_config *m, const reap
                              "(merge every shard with `reap merge`, or --allow-partial to prune from a part)", sp,
                              n_shards - n_missing, n_shards, n_missing == 1 ? "" : "s", list);
     }
-    if (K % 8) reap_warn("%d experts per layer is not a multiple of 8: some fused MoE kernels and expert-parallel "
-                         "layouts handle such counts poorly (--keep or --align 8 to choose)", K);
     if ((st = choose_kept(pl, stats)) || (st = plan_tensors(c, pl))) {
         reap_prune_plan_free(pl);
         return st;
