@@ -194,11 +194,12 @@ static int token_json_ok(const cJSON *v) {
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 2147483647.0 && v->valuedouble == (double)v->valueint;
 }
 
-// Copies every token string into one buffer (vocab keys point into it).
+// Copies every token string into one buffer (vocab keys point into it). Runs before parse_model
+// checks the vocab's type: a vocab that is not an object (an array's items have no keys) counts nothing here.
 static void build_strs(reap_tokenizer *t, const cJSON *vocab, const cJSON *added) {
     size_t total = 1;
     const cJSON *c;
-    cJSON_ArrayForEach(c, vocab) total += strlen(c->string) + 1;
+    if (cJSON_IsObject(vocab)) cJSON_ArrayForEach(c, vocab) total += strlen(c->string) + 1;
     cJSON_ArrayForEach(c, added) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "content");
         if (cJSON_IsString(s)) total += strlen(s->valuestring) + 1;

@@ -146,6 +146,9 @@ expect inspect_config_disagrees_with_tensors 1 model.embed_tokens.weight inspect
 expect score_config_disagrees_with_tensors 1 model.embed_tokens.weight score hidden $sargs -o o.json
 expect prune_config_disagrees_with_tensors 1 model.embed_tokens.weight prune hidden -o out --ratio 0
 expect tokenize_bad_tokenizer_json 1 badtok/tokenizer.json tokenize badtok --text hi
+# a vocab that is an array, not an object (fuzz_tokenizer: strlen of a NULL key, a segfault)
+printf '{"model": {"type": "BPE", "vocab": ["a b"], "merges": []}, "added_tokens": []}' >vocab_array.json
+expect tokenize_vocab_array 1 '"vocab" must be an object' tokenize vocab_array.json --text ab
 expect score_bad_tokenizer_json 1 badtok/tokenizer.json score badtok $sargs -o o.json
 
 # ---- option values (usage errors: exit 2, the message quotes the value)
