@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "common.h"
 #include "cpu_simd.h"
+#include "env.h"
+#include "progress.h"
 #include "safetensors.h"
 
 typedef struct {
@@ -88,6 +90,7 @@ int main(int argc, char **argv) {
     }
     const char *keep = getenv("REAP_KEEP_PAGE_CACHE"), *isa = getenv("REAP_CPU_ISA");
     reap_st_keep_page_cache(keep && !strcmp(keep, "1"));
+    reap_progress_columns_fallback = reap_cmd_env_columns();
     if (isa && *isa && reap_cpu_simd_select(isa) != 0) {
         fprintf(stderr, "reap: error: REAP_CPU_ISA=%s: expected avx512, avx2 or generic (one this CPU has)\n", isa);
         return 2;
