@@ -121,7 +121,7 @@ static void draw(reap_progress *p, const char *detail, double now) {
     char line[1024];
     if (detail != g_detail) snprintf(g_detail, sizeof g_detail, "%s", detail ? detail : "");
     reap_progress_format(p, g_detail, now, reap_progress_columns(STDERR_FILENO), line, sizeof line);
-    fprintf(stderr, "\r\033[K%s", line);
+    fprintf(stderr, "\r%s\033[K", line);  // over the old line, then the rest of it erased: no flicker
     fflush(stderr);
     g_drawn = 1;
     p->drawn_at = now;

@@ -1,6 +1,6 @@
 // progress.h: the one progress display of every long-running command (score, eval, prune, verify,
 // synth). Only on a terminal: when stderr is a tty and the log level is not quiet (-q), one line
-// on stderr redrawn in place ("\r", line cleared) at most 10 times a second and never wider than the
+// on stderr redrawn in place ("\r", the line, the rest cleared: "\033[K") at most 10 times a second and never wider than the
 // terminal (TIOCGWINSZ, else $COLUMNS through reap_progress_columns_fallback, else 80):
 //
 //     score [=======>        ] 3/10 layers  1.6 s/layer  ETA 11.2 s  5218 tokens/s
