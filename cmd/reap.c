@@ -62,6 +62,7 @@ static int run_command(int i, int argc, char **argv) {
     int st = commands[i].fn(argc, argv);
     if (st != REAP_OK) {
         fflush(stdout);
+        reap_progress_clear();  // a progress line left up by an error path
         fprintf(stderr, "reap: error: %s\n", reap_err_msg());
     }
     return reap_exit_code(st);

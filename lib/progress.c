@@ -58,7 +58,8 @@ void reap_progress_format(const reap_progress *p, const char *detail, double now
         f += snprintf(fields + f, sizeof fields - (size_t)f, "  %s/%s", reap_fmt_bytes((double)p->bytes, b1, sizeof b1),
                       reap_fmt_bytes((double)p->total_bytes, b2, sizeof b2));
         if (el > 0 && p->bytes > 0)
-            f += snprintf(fields + f, sizeof fields - (size_t)f, "  %s/s", reap_fmt_bytes((double)p->bytes / el, b1, sizeof b1));
+            f += snprintf(fields + f, sizeof fields - (size_t)f, "  %s/s",
+                          reap_fmt_bytes((double)p->bytes / el, b1, sizeof b1));
     } else if (el > 0 && p->done > p->done0) {
         double rate = (double)(p->done - p->done0) / el;
         if (rate >= 1) f += snprintf(fields + f, sizeof fields - (size_t)f, "  %.1f %ss/s", rate, p->unit);

@@ -1,10 +1,11 @@
 // progress.h: the one progress display of every long-running command (score, eval, prune, verify,
-// synth). Only on a terminal: when stderr is a tty and the log level is not quiet (-q), one line
-// on stderr redrawn in place ("\r", the line, the rest cleared: "\033[K") at most 10 times a second and never wider than the
-// terminal (TIOCGWINSZ, else $COLUMNS through reap_progress_columns_fallback, else 80):
+// synth). Only on a terminal: when stderr is a tty and the log level is not quiet (-q), one line on
+// stderr, redrawn in place ("\r", the line, then "\033[K" to clear the rest) at most 10 times a
+// second and never wider than the terminal (TIOCGWINSZ, else $COLUMNS through
+// reap_progress_columns_fallback, else 80):
 //
 //     score [=======>        ] 3/10 layers  1.6 s/layer  ETA 11.2 s  5218 tokens/s
-//     prune [====>     ] 120/430 tensors  1.20 GB/4.50 GB  310.00 MB/s  ETA 10.6 s  model.layers.3...
+//     prune [====>     ] 120/430 tensors  1.20 GB/4.50 GB  310.00 MB/s  ETA 10.6 s  ...experts.12.w1.weight
 //
 // Anywhere else (stderr redirected to a file or a pipe) it draws nothing: a log gets only the plain
 // per-step lines the commands print with reap_verbose under -v. A log line printed while the bar is
