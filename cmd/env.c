@@ -34,3 +34,9 @@ int reap_cmd_env_test_slow_ms(void) {
     int ms = s ? atoi(s) : 0;
     return ms > 0 ? ms : 0;
 }
+
+int reap_cmd_env_columns(void) {
+    const char *s = getenv("COLUMNS");
+    long v = s ? strtol(s, NULL, 10) : 0;
+    return v > 0 && v < 100000 ? (int)v : 0;
+}

@@ -13,4 +13,8 @@ int reap_cmd_env_layer_load(reap_layer_load_opts *o);
 // REAP_TEST_SLOW_MS (test-only: the interruption tests slow a command down with it), 0 if unset.
 int reap_cmd_env_test_slow_ms(void);
 
+// COLUMNS (the terminal's width where the terminal does not tell: the progress display's fallback,
+// lib/progress.h), 0 if unset or not a positive number.
+int reap_cmd_env_columns(void);
+
 #endif

@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "common.h"
 #include "cpu_simd.h"
+#include "env.h"
+#include "progress.h"
 #include "safetensors.h"
 
 typedef struct {
@@ -39,7 +41,10 @@ static void usage(FILE *out) {
                  "environment (every command):\n"
                  "  REAP_KEEP_PAGE_CACHE=1   keep the model's pages cached after reading them (default: dropped, so\n"
                  "                           streaming a model larger than RAM does not evict everything else)\n"
-                 "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits)\n");
+                 "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits)\n"
+                 "  COLUMNS=N                the progress line's width where the terminal does not tell (else 80)\n\n"
+                 "progress: on a terminal, one line on stderr updated in place (score, eval, prune, verify,\n"
+                 "synth); not on a terminal, none (-v: a line per layer or tensor instead). -q: errors only.\n");
 }
 
 // The command nearest to a mistyped one (a prefix, or at most 2 edits away), or NULL.
@@ -57,6 +62,7 @@ static int run_command(int i, int argc, char **argv) {
     int st = commands[i].fn(argc, argv);
     if (st != REAP_OK) {
         fflush(stdout);
+        reap_progress_clear();  // a progress line left up by an error path
         fprintf(stderr, "reap: error: %s\n", reap_err_msg());
     }
     return reap_exit_code(st);
@@ -88,6 +94,7 @@ int main(int argc, char **argv) {
     }
     const char *keep = getenv("REAP_KEEP_PAGE_CACHE"), *isa = getenv("REAP_CPU_ISA");
     reap_st_keep_page_cache(keep && !strcmp(keep, "1"));
+    reap_progress_columns_fallback = reap_cmd_env_columns();
     if (isa && *isa && reap_cpu_simd_select(isa) != 0) {
         fprintf(stderr, "reap: error: REAP_CPU_ISA=%s: expected avx512, avx2 or generic (one this CPU has)\n", isa);
         return 2;

@@ -603,7 +603,8 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     return stats_back(d, E, out);
 }
 
-// The per-step profile of one layer on one GPU (--profile), then the timer starts over.
+// The per-step profile of one layer on one GPU (--profile), then the timer starts over. A log line
+// (reap_info): above the progress bar on a terminal, not over it.
 static void print_profile(int layer, gdev *d) {
     char line[1024];
     int n = snprintf(line, sizeof line, "PROFILE layer %d gpu %d ms:", layer, d->ordinal);
@@ -613,7 +614,7 @@ static void print_profile(int layer, gdev *d) {
         if (n < (int)sizeof line) n += snprintf(line + n, sizeof line - n, " %s %.1f", steps[i].name, 1e3 * d->step_s[i]);
         d->step_s[i] = 0;
     }
-    fprintf(stderr, "%s total %.1f\n", line, 1e3 * sum);
+    reap_info("%s total %.1f", line, 1e3 * sum);
 }
 
 extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,

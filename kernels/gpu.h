@@ -36,6 +36,17 @@ reap_gpu_params reap_gpu_default_params(void);
 
 // Number of visible CUDA devices (0 when none or built without CUDA).
 int reap_gpu_count(void);
+
+// Host memory (RSS) that the CUDA runtime, cuBLAS and cuBLASLt libraries hold in a CUDA build's
+// process before reap allocates anything, whatever the device: they are linked in and loaded at
+// start-up. Measured as the peak RSS (getrusage ru_maxrss) of `reap --version`: about 222 MB for a
+// CUDA build against about 5 MB for a CPU-only one (CUDA 12, H100 node). The host-memory estimates
+// of `reap score` and `reap eval` add it; 0 in a CPU-only build.
+#ifdef REAP_CUDA
+#define REAP_GPU_RUNTIME_HOST_BYTES ((size_t)220 * 1000 * 1000)
+#else
+#define REAP_GPU_RUNTIME_HOST_BYTES ((size_t)0)
+#endif
 // Opens the GPUs: sizes and allocates every buffer (lib/gpu_layout.h), creates the cached GEMMs
 // and runs every GEMM shape once (so the first layer pays no cuBLAS start-up).
 int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out);

@@ -1,6 +1,7 @@
 // common.c: see common.h.
 
 #include "common.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -135,10 +136,11 @@ char *reap_xasprintf(const char *fmt, ...) {
 }
 
 static void vlog(const char *prefix, const char *fmt, va_list ap) {
-    reap_progress_done();
+    reap_progress_clear();
     fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    reap_progress_redraw();
 }
 
 // The body of the variadic loggers: a line with prefix when the level is at least min_level.
@@ -154,28 +156,6 @@ static void vlog(const char *prefix, const char *fmt, va_list ap) {
 void reap_info(const char *fmt, ...) { LOG_AT(0, ""); }
 void reap_verbose(const char *fmt, ...) { LOG_AT(1, ""); }
 void reap_warn(const char *fmt, ...) { LOG_AT(0, "reap: warning: "); }
-
-static int progress_active;
-
-int reap_progress_enabled(void) { return reap_log_level >= 0 && isatty(STDERR_FILENO); }
-
-void reap_progress(const char *fmt, ...) {
-    if (!reap_progress_enabled()) return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("\r\033[K", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fflush(stderr);
-    progress_active = 1;
-}
-
-void reap_progress_done(void) {
-    if (progress_active) {
-        fputs("\r\033[K", stderr);
-        progress_active = 0;
-    }
-}
 
 double reap_now(void) {
     struct timespec ts;
@@ -562,6 +542,13 @@ const char *reap_fmt_bytes(double b, char *buf, size_t cap) {
     }
     if (i == 0) snprintf(buf, cap, "%.0f B", b);
     else snprintf(buf, cap, "%.2f %s", b, u[i]);
+    return buf;
+}
+
+const char *reap_fmt_secs(double s, char *buf, size_t cap) {
+    if (s < 120) snprintf(buf, cap, "%.1f s", s);
+    else if (s < 7200) snprintf(buf, cap, "%d min %02d s", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, cap, "%d h %02d min", (int)(s / 3600), (int)(s / 60) % 60);
     return buf;
 }
 

@@ -51,10 +51,7 @@ extern int reap_log_level;
 void reap_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    // level >= 0
 void reap_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2))); // level >= 1
 void reap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    // level >= -1... shown unless -q
-// Progress lines (overwritten with \r) only when stderr is a terminal and not quiet.
-int reap_progress_enabled(void);
-void reap_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void reap_progress_done(void);
+// A progress display on a terminal: lib/progress.h (these loggers clear its line first).
 
 // Wall clock in seconds (monotonic).
 double reap_now(void);
@@ -110,6 +107,8 @@ int reap_exists(const char *path);
 int reap_edit_distance(const char *a, const char *b);
 // Human-readable byte count ("3.62 GB", "512 MiB" style: decimal GB for totals).
 const char *reap_fmt_bytes(double bytes, char *buf, size_t cap);
+// Human-readable duration: "12.3 s" below 2 minutes, "5 min 07 s" below 2 hours, else "3 h 05 min".
+const char *reap_fmt_secs(double s, char *buf, size_t cap);
 
 // SHA-256 of a file, hex (65 bytes with NUL). Used for provenance in score and prune outputs.
 int reap_sha256_file(const char *path, char hex[65]);

@@ -14,6 +14,7 @@
 #include "eval_metrics.h"
 #include "forward.h"
 #include "inspect.h"
+#include "progress.h"
 #include "prune.h"
 #include "tokenizer.h"
 
@@ -129,11 +130,19 @@ static int plan_variants(const reap_ckpt *c, const reap_m2_config *m, const reap
     return st;
 }
 
-static int progress(void *ctx, int l, const reap_pipeline_layer *li) {
-    const char *what = ctx;
-    (void)li;
-    if (reap_progress_enabled() && reap_log_level < 1) reap_progress("%s: layer %d", what, l + 1);
-    else reap_verbose("%s: layer %d done (forward %.2f s)", what, l + 1, li->forward_s);
+// The layer loops' progress: one display over every model's layers (the original's and each
+// checkpoint's run in turn; what-if variants share the original's), a line per layer under -v.
+typedef struct {
+    const char *what;  // the model whose layers run now
+    int n_layers;
+    reap_progress bar;
+} eval_progress;
+
+static int on_layer(void *ctx, int l, const reap_pipeline_layer *li) {
+    eval_progress *e = ctx;
+    reap_progress_add(&e->bar, 1, 0, e->what);
+    reap_verbose("%s: layer %d/%d done (load %.2f s, forward %.2f s)", e->what, l + 1, e->n_layers, li->wait_s,
+                 li->forward_s);
     return REAP_OK;
 }
 
@@ -259,6 +268,8 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
     float *zp = reap_xmalloc(sizeof(float) * (size_t)chunk * V), *zq = reap_xmalloc(sizeof(float) * (size_t)chunk * V);
     reap_eval_pos *res = reap_xmalloc(sizeof *res * (size_t)chunk);
     int st = REAP_OK;
+    reap_progress bar;
+    reap_progress_begin(&bar, "logits", "position", N, 0, 0);
     for (int64_t i0 = 0; i0 < N && !st; i0 += chunk) {
         int P = (int)(N - i0 < chunk ? N - i0 : chunk);
         for (int i = 0; i < P; i++) memcpy(hc + (size_t)i * H, h0 + (size_t)pos[i0 + i] * H, sizeof(float) * H);
@@ -283,8 +294,10 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
                 }
             }
         }
+        reap_progress_add(&bar, P, 0, NULL);
     }
-    free(hc), free(zp), free(zq), free(res);
+    reap_progress_end(&bar);
+    if (!st) reap_verbose("logits: %lld positions x %d models compared in %.1f s", (long long)N, 1 + nv, reap_now() - bar.t0);
     return st;
 }
 
@@ -369,16 +382,21 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     size_t ws = reap_forward_workspace_bytes(&m, R, T, omp_get_max_threads());
     size_t logits = 2 * (size_t)p->chunk * m.vocab * 4 + (size_t)p->chunk * H * 4;
     size_t perpos = (size_t)nv * (size_t)N * 8 + (size_t)R * T * 14;
-    size_t need = (size_t)streams * hb + 2 * layer + ws + logits + perpos;
-    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    // The CUDA libraries' host memory (0 in a CPU-only build) is part of the process's peak, so of the
+    // estimate and of what --mem bounds; MemAvailable is compared with the rest only: those
+    // libraries are resident already, so MemAvailable has them counted out.
+    const size_t runtime = REAP_GPU_RUNTIME_HOST_BYTES;
+    size_t need = (size_t)streams * hb + 2 * layer + ws + logits + perpos + runtime;
+    char b1[32], b2[32], b3[32], b4[32], b5[32], g[64] = "";
+    if (runtime) snprintf(g, sizeof g, " + CUDA libraries %s", reap_fmt_bytes((double)runtime, b1, sizeof b1));
     int have = p->mem_cap ? (avail = p->mem_cap, 1) : mem_available(&avail);
     reap_info("eval %s: %d model(s) against the original, %d rows x %d tokens (%lld positions), %s", orig, nv, R, T,
               (long long)N, reap_device_name(dev));
-    reap_info("memory: %s = hidden states %s per model x %d + two layers %s + workspace %s + logits %s",
+    reap_info("memory: %s = hidden states %s per model x %d + two layers %s + workspace %s + logits %s%s",
               reap_fmt_bytes((double)need, b1, sizeof b1), reap_fmt_bytes((double)hb, b2, sizeof b2), streams,
               reap_fmt_bytes(2.0 * layer, b3, sizeof b3), reap_fmt_bytes((double)ws, b4, sizeof b4),
-              reap_fmt_bytes((double)logits, b5, sizeof b5));
-    if (have && need > avail) {
+              reap_fmt_bytes((double)logits, b5, sizeof b5), g);
+    if (have && (p->mem_cap ? need : need - runtime) > avail) {
         st = reap_fail(REAP_ENOMEM, "eval: %d models need %s (hidden states %s each) but %s is available%s: use fewer "
                        "ratios or criteria, --rows or --seq-len", streams, reap_fmt_bytes((double)need, b1, sizeof b1),
                        reap_fmt_bytes((double)hb, b2, sizeof b2), reap_fmt_bytes((double)avail, b3, sizeof b3),
@@ -405,24 +423,26 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     reap_pipeline_params plp = reap_pipeline_default_params();
     plp.device = dev, plp.router = REAP_ROUTER_MODEL, plp.cancel = p->cancel, plp.read = p->read;
     plp.gpu.devices = p->gpus, plp.gpu.n_devices = p->n_gpus, plp.gpu.mem_cap = p->gpu_mem;
-    plp.on_layer = progress;
+    eval_progress ep = {.n_layers = L};
+    plp.on_layer = on_layer, plp.ctx = &ep;
+    reap_progress_begin(&ep.bar, "eval", "layer", (int64_t)L * (whatif ? 1 : 1 + nv), 0, 0);
     double t0 = reap_now();
     if (whatif) {
         reap_pipeline_stream *ss = reap_xcalloc((size_t)nv + 1, sizeof *ss);
         ss[0] = (reap_pipeline_stream){h0, s0, NULL};
         for (int i = 0; i < nv; i++) ss[i + 1] = (reap_pipeline_stream){v[i].h, v[i].stats, v[i].drop_rows};
-        plp.ctx = (void *)"original + what-if variants";
+        ep.what = "original + what-if variants";
         st = reap_pipeline_run_streams(oc, &m, R, T, nv + 1, ss, pk.mask, pk.ids, 0, &plp, NULL);
         free(ss);
     } else {
-        plp.ctx = (void *)orig;
+        ep.what = orig;
         st = reap_pipeline_run(oc, &m, R, T, h0, pk.mask, pk.ids, 0, &plp, s0, NULL);
         for (int i = 0; i < nv && !st; i++) {
-            plp.ctx = v[i].name;
+            ep.what = v[i].name;
             st = reap_pipeline_run(v[i].c, &v[i].cfg, R, T, v[i].h, pk.mask, pk.ids, 0, &plp, v[i].stats, NULL);
         }
     }
-    reap_progress_done();
+    reap_progress_end(&ep.bar);
     if (st) goto done;
     double t_layers = reap_now() - t0;
 

@@ -22,6 +22,7 @@
 
 #include "common.h"
 #include "m2config.h"
+#include "progress.h"
 
 #define COPY_CHUNK (64u << 20)  // bytes per copy call: the interval at which a signal is noticed
 
@@ -156,12 +157,13 @@ static int slice_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_
     return REAP_OK;
 }
 
-// What the shard writers share: the tensor count for the progress lines and the first failure
-// (its status and message: error messages are per thread, so the caller re-raises it).
+// What the shard writers share: the progress display and the first failure (its status and
+// message: error messages are per thread, so the caller re-raises it).
 typedef struct {
     int n_out, done;
     atomic_int st;  // read by every writer between tensors
     uint64_t bytes;
+    reap_progress bar;  // tensors and bytes written
     char msg[1024];
 } shard_job;
 
@@ -175,23 +177,23 @@ static void shard_fail(shard_job *j, int st) {
     }
 }
 
+// After a tensor is written: the display, a line per tensor under -v, the caller's hook.
 static void shard_progress(shard_job *j, const reap_prune_tensor *pt, const reap_prune_write_opts *o) {
-    char shape[96] = "[", sz[32];
-    for (int d = 0; d < pt->src->ndim; d++)
-        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64, d ? ", " : "", pt->out_shape[d]);
-    strncat(shape, "]", sizeof shape - strlen(shape) - 1);
-    reap_fmt_bytes((double)pt->out_bytes, sz, sizeof sz);
-    const char *act = pt->action == REAP_PRUNE_SLICE ? "slice" : "keep";
 #pragma omp critical(prune_shard_job)
     {
         int done = ++j->done;
         j->bytes += pt->out_bytes;
-        if (reap_log_level >= 1)
-            reap_verbose("[%*d/%d] %s %s %s %s %s", (int)snprintf(NULL, 0, "%d", j->n_out), done, j->n_out,
-                         pt->out_name, shape, reap_dtype_name(pt->src->dtype), act, sz);
-        else
-            reap_progress("[%d/%d] %s %s %s %s %s", done, j->n_out, pt->out_name, shape,
-                          reap_dtype_name(pt->src->dtype), act, sz);
+        reap_progress_add(&j->bar, 1, pt->out_bytes, pt->out_name);
+        if (reap_log_level >= 1) {
+            char shape[96] = "[", sz[32];
+            for (int d = 0; d < pt->src->ndim; d++)
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64, d ? ", " : "",
+                         pt->out_shape[d]);
+            strncat(shape, "]", sizeof shape - strlen(shape) - 1);
+            reap_verbose("[%*d/%d] %s %s %s %s %s", (int)snprintf(NULL, 0, "%d", j->n_out), done, j->n_out, pt->out_name,
+                         shape, reap_dtype_name(pt->src->dtype), pt->action == REAP_PRUNE_SLICE ? "slice" : "keep",
+                         reap_fmt_bytes((double)pt->out_bytes, sz, sizeof sz));
+        }
         if (o->progress) o->progress(o->progress_ctx, done, j->n_out, pt->out_name, pt->out_bytes);
     }
 }
@@ -246,7 +248,10 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
                         const reap_prune_write_opts *o) {
     shard_job j = {.n_out = 0};
     atomic_init(&j.st, REAP_OK);
-    for (int i = 0; i < pl->n_tensors; i++) j.n_out += pl->tensors[i].action != REAP_PRUNE_DROP;
+    uint64_t total_bytes = 0;
+    for (int i = 0; i < pl->n_tensors; i++)
+        if (pl->tensors[i].action != REAP_PRUNE_DROP) j.n_out++, total_bytes += pl->tensors[i].out_bytes;
+    reap_progress_begin(&j.bar, "prune", "tensor", j.n_out, 0, total_bytes);
     int nt = o->threads > 0 ? o->threads : REAP_PRUNE_DEFAULT_THREADS;
     if (nt > pl->n_out_shards) nt = pl->n_out_shards > 0 ? pl->n_out_shards : 1;
     double t0 = reap_now();
@@ -256,7 +261,7 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
         int st = write_shard(c, pl, tmp_dir, o, s, &j);
         if (st) shard_fail(&j, st);
     }
-    reap_progress_done();
+    reap_progress_end(&j.bar);
     int st = atomic_load(&j.st);
     if (st) return reap_fail(st, "%s", j.msg);
     double dt = reap_now() - t0;

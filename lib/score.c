@@ -16,6 +16,7 @@
 #include "pipeline.h"
 #include "inspect.h"
 #include "m2config.h"
+#include "progress.h"
 
 static const char *const default_calib[] = {"builtin"};
 
@@ -185,32 +186,27 @@ typedef struct {
     reap_stats *out;
     float *h;
     size_t hn, ntok;  // floats of h, tokens
-    double t0;        // start of the run
-    double layers_s;  // seconds of the layers so far (waiting for weights + forward): the ETA's rate
-    int first;
+    reap_progress bar;
 } score_run;
 
-static void fmt_secs(double s, char *buf, size_t cap) {
-    if (s < 120) snprintf(buf, cap, "%.1f s", s);
-    else if (s < 7200) snprintf(buf, cap, "%d min %02d s", (int)(s / 60), (int)s % 60);
-    else snprintf(buf, cap, "%d h %02d min", (int)(s / 3600), (int)(s / 60) % 60);
-}
-
-// After each layer: the resume files, a progress line with ETA, then the caller's hook.
+// After each layer: the resume files, the progress display (a line per layer under -v), then the
+// caller's hook.
 static int after_layer(void *ctx, int l, const reap_pipeline_layer *li) {
     score_run *r = ctx;
     const int L = r->out->n_layers;
     int st;
     if (r->p->work_dir && (st = workdir_commit(r->p->work_dir, r->out, l + 1, r->h, r->hn))) return st;
-    r->layers_s += li->wait_s + li->forward_s;
-    double el = reap_now() - r->t0, eta = r->layers_s / (l + 1 - r->first) * (L - l - 1);
-    char e1[32], e2[32];
-    fmt_secs(el, e1, sizeof e1);
-    fmt_secs(eta, e2, sizeof e2);
-    const char *fmt = "layer %d/%d  load %.2f s  forward %.2f s  %.0f tokens/s  elapsed %s  ETA %s";
     double tps = li->forward_s > 0 ? (double)r->ntok / li->forward_s : 0;
-    if (reap_progress_enabled() && reap_log_level < 1) reap_progress(fmt, l + 1, L, li->wait_s, li->forward_s, tps, e1, e2);
-    else reap_info(fmt, l + 1, L, li->wait_s, li->forward_s, tps, e1, e2);
+    char detail[48];
+    snprintf(detail, sizeof detail, "%.0f tokens/s", tps);
+    reap_progress_add(&r->bar, 1, 0, detail);
+    if (reap_log_level >= 1) {
+        double now = reap_now(), eta = reap_progress_eta(&r->bar, now);
+        char e1[32], e2[32] = "--";
+        if (eta >= 0) reap_fmt_secs(eta, e2, sizeof e2);
+        reap_verbose("layer %d/%d  load %.2f s  forward %.2f s  %.0f tokens/s  elapsed %s  ETA %s", l + 1, L, li->wait_s,
+                     li->forward_s, tps, reap_fmt_secs(now - r->bar.t0, e1, sizeof e1), e2);
+    }
     return r->p->after_layer ? r->p->after_layer(r->p->after_ctx, l + 1, L) : REAP_OK;
 }
 
@@ -277,20 +273,25 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     inf.mem_layer = layers_held * layer_bytes;
     inf.mem_hidden = ntok * H * sizeof(float);
     inf.mem_workspace = dev == REAP_DEVICE_CPU && nr > 0 ? reap_forward_workspace_bytes(&cfg, nr, T, omp_get_max_threads()) : 0;
-    inf.mem_estimate = inf.mem_layer + inf.mem_hidden + inf.mem_workspace + ntok * 5;
+    inf.mem_runtime = REAP_GPU_RUNTIME_HOST_BYTES;
+    inf.mem_estimate = inf.mem_layer + inf.mem_hidden + inf.mem_workspace + ntok * 5 + inf.mem_runtime;
     {
-        char a[32], b[32], w[32], t[32];
+        char a[32], b[32], w[32], t[32], g[64] = "";
+        if (inf.mem_runtime) {
+            char x[32];
+            snprintf(g, sizeof g, " + CUDA libraries %s", reap_fmt_bytes((double)inf.mem_runtime, x, sizeof x));
+        }
         reap_info("scoring %s: %d layers x %d experts (top-%d), shard %d/%d: %d of %d rows x %d tokens (%lld counted), "
                   "router %s, %s%s",
                   model_dir, cfg.n_layers, cfg.n_experts, cfg.top_k, p->shard_index, p->shard_count, nr, pk->rows, T,
                   (long long)inf.tokens_valid, reap_router_mode_name(p->router), reap_device_name(dev),
                   dev == REAP_DEVICE_CPU ? "" : " (host side)");
-        reap_info("memory estimate %s = %s %s + hidden states %s + workspace %s%s",
+        reap_info("memory estimate %s = %s %s + hidden states %s + workspace %s%s%s",
                   reap_fmt_bytes((double)inf.mem_estimate, t, sizeof t),
                   layers_held == 2 ? "two layers (computing + prefetched)" : "one layer",
                   reap_fmt_bytes((double)inf.mem_layer, a, sizeof a),
                   reap_fmt_bytes((double)inf.mem_hidden, b, sizeof b), reap_fmt_bytes((double)inf.mem_workspace, w, sizeof w),
-                  dev == REAP_DEVICE_CPU ? "" : " (GPU memory separate)");
+                  g, dev == REAP_DEVICE_CPU ? "" : " (GPU memory separate)");
     }
     cJSON_AddStringToObject(out->calib, "device", reap_device_name(dev));
     if (nr == 0) {
@@ -317,7 +318,8 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
             reap_info("resuming from %s: %d of %d layers already done", p->work_dir, done_layers, cfg.n_layers);
     }
     inf.resumed_at = done_layers;
-    score_run run = {p, out, h, ntok * H, ntok, reap_now(), 0, done_layers};
+    score_run run = {p, out, h, ntok * H, ntok, {0}};
+    reap_progress_begin(&run.bar, "score", "layer", cfg.n_layers, done_layers, 0);
     reap_pipeline_params pp = reap_pipeline_default_params();
     pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read = p->read;
     pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
@@ -325,7 +327,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     pp.on_layer = after_layer, pp.ctx = &run;
     st = reap_pipeline_run(c, &cfg, nr, T, h, mask, done_layers == 0 ? ids : NULL, done_layers, &pp, out->layers,
                            &inf.run);
-    reap_progress_done();
+    reap_progress_end(&run.bar);
     inf.layers = inf.run.layers;
     inf.seconds = inf.run.seconds - inf.run.first_ready_s;  // the layer loop, as before the pipeline existed
     if (inf.run.gpu_settings) cJSON_AddItemToObject(out->calib, "gpu", inf.run.gpu_settings);

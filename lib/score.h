@@ -3,8 +3,8 @@
 // one layer at a time (load, forward + observer on CPU or GPU, release) -> REAP statistics.
 //
 // Memory: two layers' weights (layer L+1 is read while L computes) + the hidden states of the
-// shard's rows (rows x seq_len x hidden f32) + a bounded workspace; printed at start
-// (reap_score_info.mem_estimate).
+// shard's rows (rows x seq_len x hidden f32) + a bounded workspace, + the CUDA libraries' host
+// memory in a CUDA build; printed at start (reap_score_info.mem_estimate).
 //
 // Resume (work_dir): after each layer the hidden states (hidden-D.bin, D = layers done) and the
 // statistics so far (stats.partial.json) are written atomically, then the previous hidden file is
@@ -60,6 +60,7 @@ typedef struct {
     reap_pipeline_info run;         // the layer pipeline's figures (GPU counters, read times)
     double calib_seconds;           // calibration loading, tokenising and packing
     size_t mem_layer, mem_hidden, mem_workspace, mem_estimate;  // bytes
+    size_t mem_runtime;             // the CUDA libraries' host memory (REAP_GPU_RUNTIME_HOST_BYTES; 0 CPU-only)
     long peak_rss_kb;               // getrusage ru_maxrss at the end
     reap_device device;
 } reap_score_info;

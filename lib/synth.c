@@ -33,6 +33,7 @@
 
 #include "common.h"
 #include "m2config.h"
+#include "progress.h"
 #include "safetensors.h"
 
 
@@ -476,7 +477,7 @@ static void *pipe_writer(void *arg) {
 }
 
 static int write_shard(const reap_synth_params *p, const reap_synth_plan *pl, int s, const char *dir, int *ti,
-                       uint8_t **bufs, size_t buf_cap, double t0, uint64_t *done) {
+                       uint8_t **bufs, size_t buf_cap, reap_progress *bar) {
     char *name = shard_name(s, pl->n_shards), *path = reap_path_join(dir, name);
     reap_st_writer *w = NULL;
     int st = reap_st_writer_open(path, &w);
@@ -495,12 +496,12 @@ static int write_shard(const reap_synth_params *p, const reap_synth_plan *pl, in
         if (pthread_create(&th, NULL, pipe_writer, &ps) != 0) st = reap_fail(REAP_EIO, "cannot start writer thread");
         piped = !st;
     }
-    double last_progress = 0;
     int k = 0;  // next buffer to fill
     for (int i = first; !st && i < last; i++) {
         const reap_synth_tensor *t = &pl->t[i];
         if (p->sparse) {
             st = reap_st_writer_skip(w, t->nbytes);
+            reap_progress_add(bar, 0, t->nbytes, t->name);
         } else {
             size_t es = reap_dtype_size(t->dtype);
             uint64_t numel = t->nbytes / es, chunk = buf_cap / es;
@@ -517,17 +518,10 @@ static int write_shard(const reap_synth_params *p, const reap_synth_plan *pl, in
                 ps.len[k] = n * es;
                 pthread_cond_broadcast(&ps.cv);
                 pthread_mutex_unlock(&ps.mu);
+                reap_progress_add(bar, 0, n * es, t->name);
             }
         }
-        *done += t->nbytes;
-        double now = reap_now();
-        if (now - last_progress > 0.25 && reap_progress_enabled()) {
-            char b1[32], b2[32];
-            reap_progress("[%d/%d] %s  %s of %s  %.2f GB/s", i + 1, pl->n, name,
-                          reap_fmt_bytes((double)*done, b1, sizeof b1),
-                          reap_fmt_bytes((double)pl->total_bytes, b2, sizeof b2), *done / 1e9 / (now - t0 + 1e-9));
-            last_progress = now;
-        }
+        reap_progress_add(bar, 1, 0, t->name);
     }
     if (piped) {
         pthread_mutex_lock(&ps.mu);
@@ -578,10 +572,11 @@ int reap_synth_write(const reap_synth_params *p, const char *out_dir, int force)
     size_t buf_cap = 32u << 20;  // two buffers: one filled while the other is written
     uint8_t *bufs[2] = {NULL, NULL};
     if (!p->sparse) bufs[0] = reap_xmalloc(buf_cap), bufs[1] = reap_xmalloc(buf_cap);
-    uint64_t done = 0;
+    reap_progress bar;
+    reap_progress_begin(&bar, "synth", "tensor", pl.n, 0, pl.total_bytes);
     for (int s = 0, ti = 0; !st && s < pl.n_shards; s++)
-        st = write_shard(p, &pl, s, tmp, &ti, p->sparse ? NULL : bufs, buf_cap, t0, &done);
-    reap_progress_done();
+        st = write_shard(p, &pl, s, tmp, &ti, p->sparse ? NULL : bufs, buf_cap, &bar);
+    reap_progress_end(&bar);
     free(bufs[0]);
     free(bufs[1]);
     if (!st) st = write_index(&pl, tmp);

@@ -17,6 +17,7 @@
 #include "ckpt.h"
 #include "common.h"
 #include "m2config.h"
+#include "progress.h"
 #include "stats.h"
 
 #define CMP_CHUNK (4u << 20)
@@ -153,6 +154,7 @@ static int same_bytes(char *a_buf, char *b_buf, const reap_ckpt *a, const reap_c
 typedef struct {
     const reap_ckpt_tensor *to;  // NULL: nothing to compare (dropped, missing or wrong shape)
     int slice_layer;             // >= 0: router row / bias entry slice of this layer
+    uint64_t bytes;              // bytes compared (each side)
     char *msg;
 } vjob;
 
@@ -237,8 +239,8 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
         }
         jobs[i].to = to;
         jobs[i].slice_layer = slice_layer;
-        v->r->bytes_compared += slice_layer < 0 ? reap_st_nbytes(ts->t)
-                                                : reap_st_nbytes(ts->t) / (uint64_t)km->E * (uint64_t)km->K;
+        jobs[i].bytes = slice_layer < 0 ? reap_st_nbytes(ts->t) : reap_st_nbytes(ts->t) / (uint64_t)km->E * (uint64_t)km->K;
+        v->r->bytes_compared += jobs[i].bytes;
         n_cmp++;
     }
 
@@ -249,6 +251,9 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
     qsort(order, (size_t)n_cmp, sizeof *order, cmp_by_offset);
     int st = REAP_OK;
     char err[1024] = "";
+    reap_progress bar;
+    reap_progress_begin(&bar, "verify", "tensor", n_cmp, 0, v->r->bytes_compared);
+    const int wn = snprintf(NULL, 0, "%d", n_cmp);
 #pragma omp parallel num_threads(VERIFY_THREADS)
     {
         char *a = reap_xmalloc(CMP_CHUNK), *b = reap_xmalloc(CMP_CHUNK);
@@ -259,7 +264,17 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
             failed = st;
             if (failed) continue;
             int e = REAP_OK;
-            compare_job(src, out, km, order[x], &jobs[order[x]], a, b, &e);
+            vjob *j = &jobs[order[x]];
+            compare_job(src, out, km, order[x], j, a, b, &e);
+#pragma omp critical(verify_progress)
+            {
+                reap_progress_add(&bar, 1, j->bytes, j->to->name);
+                if (!e && reap_log_level >= 1) {
+                    char sz[32];
+                    reap_verbose("[%*lld/%d] %s %s %s", wn, (long long)bar.done, n_cmp, j->to->name,
+                                 reap_fmt_bytes((double)j->bytes, sz, sizeof sz), j->msg ? "DIFFERS" : "same");
+                }
+            }
             if (e) {
 #pragma omp critical(verify_err)
                 if (!err[0]) {
@@ -272,6 +287,7 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
         free(a);
         free(b);
     }
+    reap_progress_end(&bar);
     free(order);
     if (st) st = reap_fail(st, "%s", err);
     for (int i = 0; i < src->n_tensors; i++) {

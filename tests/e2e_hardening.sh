@@ -208,11 +208,13 @@ else
 fi
 # A flipped bit in the hidden states of a killed run is found by their checksum on resume (it used
 # to be resumed from silently, changing the statistics). The run is slowed (REAP_TEST_SLOW_MS) and
-# killed once hidden-1.bin exists; the flip is in the middle of the floats.
+# killed once layer 1 is committed: hidden-1.bin, then stats.partial.json (written after it: a kill
+# between the two leaves a work dir that resumes from layer 0, never reading hidden-1.bin); the flip
+# is in the middle of the floats.
 REAP_TEST_SLOW_MS=2000 "$REAP" score m $sargs --threads 1 --work-dir wk -o wk.json 2>/dev/null &
 pid=$!
 n=0
-while [ $n -lt 400 ] && [ ! -f wk/hidden-1.bin ]; do sleep 0.05; n=$((n + 1)); done
+while [ $n -lt 400 ] && { [ ! -f wk/hidden-1.bin ] || [ ! -f wk/stats.partial.json ]; }; do sleep 0.05; n=$((n + 1)); done
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 if [ -f wk/hidden-1.bin ] && [ ! -f wk.json ]; then
