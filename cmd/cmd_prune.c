@@ -1,7 +1,7 @@
-// cmd_prune.c: `reap prune DIR -o OUT (--ratio R | --keep K) --scores FILE`: plans which experts
-// each layer keeps (lib/prune.c), prints the plan with --dry-run, else rewrites the checkpoint
-// (lib/prune_write.c) with Ctrl-C / SIGTERM / SIGHUP removing the half-written temporary directory
-// (cmd/signals.h).
+// cmd_prune.c: `reap prune DIR -o OUT (--ratio R | --keep K) [--scores FILE]`: plans which experts
+// each layer keeps (lib/prune.c; without --scores the model is scored first, as `reap score`),
+// prints the plan with --dry-run, else rewrites the checkpoint (lib/prune_write.c) with Ctrl-C /
+// SIGTERM / SIGHUP removing the half-written temporary directory (cmd/signals.h).
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -42,7 +42,8 @@ int reap_cmd_prune(int argc, char **argv) {
         {"output", 'o', REAP_OPT_STRING, &out, "OUT", "output directory (must not exist unless --force)"},
         {"ratio", 0, REAP_OPT_DOUBLE, &ratio, "R", "drop floor(E x R) experts per layer, R in [0, 1)"},
         {"keep", 0, REAP_OPT_INT, &keep, "K", "keep K experts per layer (top-k <= K <= E)"},
-        {"scores", 0, REAP_OPT_STRING, &scores, "FILE", "statistics file from `reap score` / `reap merge`"},
+        {"scores", 0, REAP_OPT_STRING, &scores, "FILE",
+         "statistics file from `reap score` / `reap merge` (default: score DIR first)"},
         {"calib", 0, REAP_OPT_STRINGS, &calib, "SPEC",
          "without --scores: score first with this calibration data (default: the built-in set)"},
         {"rows", 0, REAP_OPT_INT, &rows, "N", "without --scores: calibration rows (default: as many as the data fills)"},
@@ -66,7 +67,7 @@ int reap_cmd_prune(int argc, char **argv) {
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
     const reap_cmd_spec spec = {
-        "prune", "DIR -o OUT (--ratio R | --keep K) --scores FILE [options]",
+        "prune", "DIR -o OUT (--ratio R | --keep K) [--scores FILE] [options]",
         "Drop the lowest-saliency experts of every MoE layer and write a new checkpoint that loads like the original.",
         "Per layer floor(E x R) experts are dropped (256 at 0.30 keeps 180; at 0.25 keeps 192). Ties: among equal\n"
         "saliencies the higher original expert index is dropped first. Survivors are renumbered 0..K-1 in their\n"
