@@ -122,10 +122,10 @@ int reap_cmd_tokenize(int argc, char **argv) {
     const char *text = NULL, *file = NULL, *jsonl = NULL, *decode = NULL;
     int bench = 0, show = 0;
     reap_opt opts[] = {
-        {"text", 't', REAP_OPT_STRING, &text, "S", "encode the string S"},
-        {"file", 'f', REAP_OPT_STRING, &file, "F", "encode the whole file F (- for stdin)"},
+        {"text", 0, REAP_OPT_STRING, &text, "S", "encode the string S"},
+        {"file", 0, REAP_OPT_STRING, &file, "F", "encode the whole file F (- for stdin)"},
         {"jsonl", 0, REAP_OPT_STRING, &jsonl, "F", "per line of F: a JSON string -> a JSON array of its ids; an array of ids -> the decoded JSON string"},
-        {"decode", 'd', REAP_OPT_STRING, &decode, "IDS", "decode ids (\"1,2,3\" or \"[1, 2, 3]\") and print the text"},
+        {"decode", 0, REAP_OPT_STRING, &decode, "IDS", "decode ids (\"1,2,3\" or \"[1, 2, 3]\") and print the text"},
         {"tokens", 0, REAP_OPT_FLAG, &show, NULL, "with --text/--file: also print each id with its token string"},
         {"bench", 0, REAP_OPT_FLAG, &bench, NULL, "measure encoding throughput (MB/s) on the input instead of printing ids"},
     };
