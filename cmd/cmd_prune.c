@@ -54,7 +54,7 @@ int reap_cmd_prune(int argc, char **argv) {
         {"max-shard-size", 0, REAP_OPT_STRING, &max_shard, "S", "tensor bytes per output shard, e.g. 5GB (default: "
          "the source's largest shard)"},
         {"eval", 0, REAP_OPT_STRING, &eval_path, "FILE",
-         "a `reap eval --json` result: its headline numbers go into OUT/README.md's model card"},
+         "a `reap eval -o FILE` result: its headline numbers go into OUT/README.md's model card"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "output shards written at once (default 8; also the scoring "
          "threads without --scores)"},
         {"allow-partial", 0, REAP_OPT_FLAG, &allow_partial, NULL,
@@ -181,7 +181,7 @@ int reap_cmd_prune(int argc, char **argv) {
         const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(ev, "format");
         const cJSON *efp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "original"), "fingerprint");
         if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-eval") != 0)
-            st = reap_fail(REAP_EINVAL, "%s: not a `reap eval --json` result", eval_path);
+            st = reap_fail(REAP_EINVAL, "%s: not a `reap eval -o FILE` result", eval_path);
         else if (!(st = reap_stats_fingerprint(c, &model, fp)) && (!cJSON_IsString(efp) || strcmp(efp->valuestring, fp)))
             st = reap_fail(REAP_EINVAL, "%s: an evaluation of another model (its original's fingerprint differs from %s's)",
                            eval_path, dir);

@@ -46,7 +46,7 @@ ROWS="--rows 4 --seq-len 64 -t 2"
 "$REAP" synth other --preset tiny --seed 43 -q >/dev/null 2>&1 || { bad "synth other (setup)"; exit 1; }
 "$REAP" score o $ROWS -o s.json -q || { bad "score (setup)"; exit 1; }
 
-check "eval_self_runs" "$REAP" eval o o $ROWS --json self.json --svg self.svg
+check "eval_self_runs" "$REAP" eval o o $ROWS -o self.json --svg self.svg
 if [ "$(value_of self.json mean)" = 0 ] && [ "$(value_of self.json max)" = 0 ] &&
     [ "$(value_of self.json top1_agreement)" = 1 ] && [ "$(value_of self.json top1_out_of_top5)" = 0 ] &&
     [ "$(value_of self.json delta_ce)" = 0 ]; then ok "eval_self_gives_kl_0_agreement_1"; else
@@ -58,21 +58,21 @@ if grep -q '^<svg ' self.svg && tail -1 self.svg | grep -q '^</svg>$' &&
 then ok "eval_svg_is_well_formed"; else bad "eval_svg_is_well_formed"; fi
 
 "$REAP" prune o -o p0 --ratio 0 --scores s.json -q >/dev/null 2>&1
-check "eval_ratio0_copy_runs" "$REAP" eval o p0 $ROWS --json p0.json
+check "eval_ratio0_copy_runs" "$REAP" eval o p0 $ROWS -o p0.json
 if [ "$(value_of p0.json mean)" = 0 ] && [ "$(value_of p0.json top1_agreement)" = 1 ]; then
     ok "eval_ratio0_copy_gives_kl_0"; else bad "eval_ratio0_copy_gives_kl_0"; fi
 
 # the what-if variant and the checkpoint prune writes for it: the same numbers, bit for bit
 "$REAP" prune o -o p50 --ratio 0.5 --criterion frequency --scores s.json -q >/dev/null 2>&1
-check "eval_whatif_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion frequency $ROWS --json w.json --svg w.svg
-check "eval_checkpoint_runs" "$REAP" eval o p50 $ROWS --json c.json
+check "eval_whatif_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion frequency $ROWS -o w.json --svg w.svg
+check "eval_checkpoint_runs" "$REAP" eval o p50 $ROWS -o c.json
 variant_of w.json >w.var
 variant_of c.json >c.var
 if [ -s w.var ] && cmp -s w.var c.var && ! grep -q '"mean":[[:space:]]*0,' w.var; then
     ok "eval_whatif_equals_written_checkpoint_bitwise"; else
     bad "eval_whatif_equals_written_checkpoint_bitwise"; diff w.var c.var | head -10; fi
 check "eval_whatif_several_ratios_and_criteria" "$REAP" eval o --scores s.json --ratio 0.25,0.5 \
-    --criterion reap,frequency $ROWS --svg w4.svg --json w4.json
+    --criterion reap,frequency $ROWS --svg w4.svg -o w4.json
 [ "$(grep -c '"experts_kept"' w4.json)" = 4 ] && ok "eval_whatif_four_variants" || bad "eval_whatif_four_variants"
 
 # refusals
