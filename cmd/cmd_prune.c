@@ -167,7 +167,7 @@ int reap_cmd_prune(int argc, char **argv) {
         if (reap_report_cut_warning(&chk, warn, sizeof warn)) reap_warn("%s: %s (see reap report)", scores, warn);
     }
     if (dry) {
-        reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
+        if (reap_log_level >= 0) reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
         goto done;
     }
     reap_prune_write_opts wo = {0};
