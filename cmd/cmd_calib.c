@@ -192,18 +192,22 @@ int reap_cmd_calib(int argc, char **argv) {
         sources_json(doc, &samples, NULL);
     } else if (!st && json && !model) {
         sources_json(doc, &samples, NULL);
-    } else if (!st && render_only && !quiet) {
-        for (int i = 0; i < samples.n && (max_show == 0 || i < max_show); i++) {
+    } else if (!st && render_only) {
+        for (int i = 0; !quiet && i < samples.n && (max_show == 0 || i < max_show); i++) {
             printf("===== sample %d/%d  %s  (%zu bytes) =====\n", i + 1, samples.n, samples.v[i].origin, samples.v[i].len);
             fwrite(samples.v[i].text, 1, samples.v[i].len, stdout);
             printf("\n");
         }
-        printf("===== %d samples =====\n", samples.n);
-        print_sources(&samples, NULL);
-    } else if (!st && !model && !quiet) {
-        print_sources(&samples, NULL);
-        printf("(no checkpoint given: pass DIR to tokenise and see the packing; --render-only prints the text)\n");
-    } else if (!st && model) {
+        if (!quiet) {
+            printf("===== %d samples =====\n", samples.n);
+            print_sources(&samples, NULL);
+        }
+    } else if (!st && !model) {
+        if (!quiet) {
+            print_sources(&samples, NULL);
+            printf("(no checkpoint given: pass DIR to tokenise and see the packing; --render-only prints the text)\n");
+        }
+    } else if (!st) {
         char *tpath = reap_path_join(model, "tokenizer.json");
         st = reap_tok_load(tpath, &tok);
         free(tpath);

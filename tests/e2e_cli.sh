@@ -229,6 +229,10 @@ json 0 inspect m --json
 json 0 inspect m --json --tensors
 json 1 inspect nonexist --json
 json 2 inspect --bogus --json
+cp -r m badcfg && sed 's/"hidden_size":[[:space:]]*64/"hidden_size": 128/' m/config.json >badcfg/config.json
+json 1 inspect badcfg --json
+python3 -c 'import json; d = json.load(open("out.txt")); assert d["n_problems"] > 0 and d["problems"] and d["n_layers"] == 2' &&
+    ok json_inspect_problems_listed_with_ok_false || bad json_inspect_problems_listed_with_ok_false
 json 2 inspect -j m extra
 json 0 report s.json --json
 json 1 report nonexist.json --json
