@@ -27,7 +27,7 @@ mkdir -p "$W"
 run() { # NAME CALIB ROUTER CRITERIA
     "$REAP" score "$M" --device cpu --calib "$2" --router "$3" --seq-len "$SEQ_LEN" -o "$W/$1.scores.json" -q
     "$REAP" eval "$M" --device cpu --scores "$W/$1.scores.json" --ratio "$RATIOS" --criterion "$4" \
-        --calib "$HELD" --seq-len "$SEQ_LEN" --json "$W/$1.eval.json" -q
+        --calib "$HELD" --seq-len "$SEQ_LEN" -o "$W/$1.eval.json" -q
 }
 t0=$(date +%s)
 run A "$TRAIN" model reap,frequency,weighted-frequency,ean-mean,random:1,random:2,random:3

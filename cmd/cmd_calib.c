@@ -1,6 +1,7 @@
 // cmd_calib.c: `reap calib [show] [DIR]`: what `reap score` will be fed, for users to check their
 // data: per-source sample counts, the rendered text (--render-only), token counts and the packing
-// summary, and optionally the packed rows themselves (--out, JSONL).
+// summary (as a table, or one JSON object with --json), and optionally the packed rows themselves
+// (-o, JSONL).
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static const char *k_details =
     "With DIR (or --model DIR) the samples are tokenised with DIR/tokenizer.json and packed as\n"
     "`reap score` packs them: rows of --seq-len tokens, one masked gap token between samples, a sample\n"
     "running past the row end cut there (its rest dropped), masked padding at the tail.\n"
-    "--out FILE writes one JSON object per row: {\"row\": i, \"ids\": [...], \"mask\": [0|1 ...]}.";
+    "-o FILE writes one JSON object per row: {\"row\": i, \"ids\": [...], \"mask\": [0|1 ...]}.";
 
 // The chat format: the checkpoint's, or MiniMax-M2's when no checkpoint is given.
 static int model_family(const char *dir, const reap_chat_family **fam) {
@@ -68,25 +69,89 @@ static void print_sources(const reap_samples *s, const int64_t *tokens) {
     printf("\n");
 }
 
+// --json: print_sources's table as {"sources": [{"source", "samples", "chars"[, "tokens"]}], "total": {...}}.
+static void sources_json(cJSON *o, const reap_samples *s, const int64_t *tokens) {
+    cJSON *a = cJSON_AddArrayToObject(o, "sources");
+    int64_t tc = 0, tt = 0;
+    for (int i = 0; i < s->n;) {
+        int j = i;
+        int64_t c = 0, t = 0;
+        for (; j < s->n && strcmp(s->v[j].source, s->v[i].source) == 0; j++) {
+            c += (int64_t)s->v[j].len;
+            if (tokens) t += tokens[j];
+        }
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "source", s->v[i].source);
+        cJSON_AddNumberToObject(x, "samples", j - i);
+        cJSON_AddNumberToObject(x, "chars", (double)c);
+        if (tokens) cJSON_AddNumberToObject(x, "tokens", (double)t);
+        cJSON_AddItemToArray(a, x);
+        tc += c;
+        tt += t;
+        i = j;
+    }
+    cJSON *x = cJSON_AddObjectToObject(o, "total");
+    cJSON_AddNumberToObject(x, "samples", s->n);
+    cJSON_AddNumberToObject(x, "chars", (double)tc);
+    if (tokens) cJSON_AddNumberToObject(x, "tokens", (double)tt);
+}
+
+// --json --render-only: the rendered samples [{"origin", "source", "text"}].
+static void samples_json(cJSON *o, const reap_samples *s, long long max_show) {
+    cJSON *a = cJSON_AddArrayToObject(o, "samples");
+    for (int i = 0; i < s->n && (max_show == 0 || i < max_show); i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "origin", s->v[i].origin);
+        cJSON_AddStringToObject(x, "source", s->v[i].source);
+        char *t = reap_xasprintf("%.*s", (int)s->v[i].len, s->v[i].text);
+        cJSON_AddStringToObject(x, "text", t);
+        free(t);
+        cJSON_AddItemToArray(a, x);
+    }
+}
+
+// --json with a checkpoint: the packing summary the table prints.
+static void packing_json(cJSON *o, const reap_packed *pk, const reap_pack_params *pp, long long rows) {
+    int64_t cells = (int64_t)pk->rows * pk->seq_len;
+    cJSON *x = cJSON_AddObjectToObject(o, "packing");
+    cJSON_AddBoolToObject(x, "packed", pp->pack);
+    cJSON_AddNumberToObject(x, "seq_len", pk->seq_len);
+    cJSON_AddNumberToObject(x, "seed", (double)pp->seed);
+    cJSON_AddNumberToObject(x, "gap_id", pp->gap_id);
+    cJSON_AddNumberToObject(x, "rows", pk->rows);
+    cJSON_AddNumberToObject(x, "rows_asked", (double)rows);
+    cJSON_AddBoolToObject(x, "out_of_samples", pk->out_of_samples);
+    cJSON_AddNumberToObject(x, "tokens_in_rows", (double)cells);
+    cJSON_AddNumberToObject(x, "tokens_counted", (double)pk->tokens_kept);
+    cJSON_AddNumberToObject(x, "tokens_masked", (double)(cells - pk->tokens_kept));
+    cJSON_AddNumberToObject(x, "samples_total", pk->samples_total);
+    cJSON_AddNumberToObject(x, "samples_used", pk->samples_used);
+    cJSON_AddNumberToObject(x, "samples_truncated", pk->samples_truncated);
+    cJSON_AddNumberToObject(x, "tokens_dropped", (double)pk->tokens_dropped);
+    cJSON_AddNumberToObject(x, "samples_not_reached", pk->samples_total - pk->samples_used - pk->samples_empty);
+    cJSON_AddNumberToObject(x, "samples_empty", pk->samples_empty);
+}
+
 int reap_cmd_calib(int argc, char **argv) {
     reap_strlist calib = {0};
     const char *model = NULL, *out_path = NULL;
     long long rows = 0, seq_len = 2048, seed = 42, max_show = 0;
-    int no_pack = 0, render_only = 0;
+    int no_pack = 0, render_only = 0, json = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
         {"model", 'm', REAP_OPT_STRING, &model, "DIR", "checkpoint whose tokenizer/chat format to use (or positional DIR)"},
-        {"rows", 'n', REAP_OPT_INT, &rows, "N", "stop after N rows (default 0: as many as the samples fill)"},
+        {"rows", 0, REAP_OPT_INT, &rows, "N", "stop after N rows (default 0: as many as the samples fill)"},
         {"seq-len", 'L', REAP_OPT_INT, &seq_len, "L", "tokens per row (default 2048)"},
         {"seed", 's', REAP_OPT_INT, &seed, "S", "seed for PATH:N selection and sample order (default 42)"},
         {"no-pack", 0, REAP_OPT_FLAG, &no_pack, NULL, "one sample per row (cut at L, padded) instead of packing"},
-        {"render-only", 'r', REAP_OPT_FLAG, &render_only, NULL, "print the rendered text of the samples, no tokenising"},
+        {"render-only", 0, REAP_OPT_FLAG, &render_only, NULL, "print the rendered text of the samples, no tokenising"},
         {"samples", 0, REAP_OPT_INT, &max_show, "K", "with --render-only: print only the first K samples (default all)"},
-        {"out", 'o', REAP_OPT_STRING, &out_path, "FILE", "write the packed rows as JSONL {\"row\",\"ids\",\"mask\"}"},
+        {"output", 'o', REAP_OPT_STRING, &out_path, "FILE", "write the packed rows as JSONL {\"row\",\"ids\",\"mask\"}"},
+        {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the summary (with --render-only: the samples) as one JSON object"},
     };
     const reap_cmd_spec spec = {
         .name = "calib",
-        .usage = "[show] [DIR] [--calib SPEC ...] [--rows N] [--seq-len L] [--seed S] [--no-pack] [--render-only] [--out FILE]",
+        .usage = "[show] [DIR] [--calib SPEC ...] [--rows N] [--seq-len L] [--seed S] [--no-pack] [--render-only] [-o FILE] [--json]",
         .summary = "Show exactly what `reap score` feeds the model: rendered samples, token counts, packed rows.",
         .details = k_details,
         .opts = opts,
@@ -107,8 +172,8 @@ int reap_cmd_calib(int argc, char **argv) {
     if (!st && (rows < 0 || rows > (1 << 30))) st = reap_fail(REAP_EUSAGE, "reap calib: --rows must be >= 0, got %lld", rows);
     if (!st && (max_show < 0 || max_show > INT_MAX))
         st = reap_fail(REAP_EUSAGE, "reap calib: --samples must be >= 0, got %lld", max_show);
-    if (!st && out_path && render_only) st = reap_fail(REAP_EUSAGE, "reap calib: --out needs token ids: drop --render-only");
-    if (!st && out_path && !model) st = reap_fail(REAP_EUSAGE, "reap calib: --out needs a checkpoint DIR for its tokenizer");
+    if (!st && out_path && render_only) st = reap_fail(REAP_EUSAGE, "reap calib: -o needs token ids: drop --render-only");
+    if (!st && out_path && !model) st = reap_fail(REAP_EUSAGE, "reap calib: -o needs a checkpoint DIR for its tokenizer");
     free(pos);
     const reap_chat_family *fam = NULL;
     if (!st) st = model_family(model, &fam);
@@ -120,17 +185,28 @@ int reap_cmd_calib(int argc, char **argv) {
     for (int i = 0; i < nspecs && !st; i++) st = reap_calib_load(specs[i], fam, (uint64_t)seed, &samples);
 
     reap_tokenizer *tok = NULL;
-    if (!st && render_only) {
-        for (int i = 0; i < samples.n && (max_show == 0 || i < max_show); i++) {
+    int quiet = reap_log_level < 0;
+    cJSON *doc = json ? cJSON_CreateObject() : NULL;
+    if (!st && json && render_only) {
+        samples_json(doc, &samples, max_show);
+        sources_json(doc, &samples, NULL);
+    } else if (!st && json && !model) {
+        sources_json(doc, &samples, NULL);
+    } else if (!st && render_only) {
+        for (int i = 0; !quiet && i < samples.n && (max_show == 0 || i < max_show); i++) {
             printf("===== sample %d/%d  %s  (%zu bytes) =====\n", i + 1, samples.n, samples.v[i].origin, samples.v[i].len);
             fwrite(samples.v[i].text, 1, samples.v[i].len, stdout);
             printf("\n");
         }
-        printf("===== %d samples =====\n", samples.n);
-        print_sources(&samples, NULL);
+        if (!quiet) {
+            printf("===== %d samples =====\n", samples.n);
+            print_sources(&samples, NULL);
+        }
     } else if (!st && !model) {
-        print_sources(&samples, NULL);
-        printf("(no checkpoint given: pass DIR to tokenise and see the packing; --render-only prints the text)\n");
+        if (!quiet) {
+            print_sources(&samples, NULL);
+            printf("(no checkpoint given: pass DIR to tokenise and see the packing; --render-only prints the text)\n");
+        }
     } else if (!st) {
         char *tpath = reap_path_join(model, "tokenizer.json");
         st = reap_tok_load(tpath, &tok);
@@ -157,7 +233,11 @@ int reap_cmd_calib(int argc, char **argv) {
         pp.pack = !no_pack;
         pp.seed = (uint64_t)seed;
         if (!st) st = reap_pack_ids((const int32_t *const *)ids, lens, samples.n, &pp, &pk);
-        if (!st) {
+        if (!st && json) {
+            sources_json(doc, &samples, ntok);
+            packing_json(doc, &pk, &pp, rows);
+            if (out_path) cJSON_AddStringToObject(doc, "output", out_path);
+        } else if (!st && !quiet) {
             print_sources(&samples, ntok);
             int64_t cells = (int64_t)pk.rows * pk.seq_len;
             printf("\npacking: %s, seq_len %d, seed %lld, gap/pad id %d\n", pp.pack ? "packed" : "one sample per row",
@@ -171,10 +251,10 @@ int reap_cmd_calib(int argc, char **argv) {
             printf("samples: %d of %d used, %d truncated at a row end (%lld tokens dropped), %d not reached, %d empty\n",
                    pk.samples_used, pk.samples_total, pk.samples_truncated, (long long)pk.tokens_dropped,
                    pk.samples_total - pk.samples_used - pk.samples_empty, pk.samples_empty);
-            if (out_path) {
-                st = write_rows(out_path, &pk);
-                if (!st) reap_info("wrote %d rows to %s", pk.rows, out_path);
-            }
+        }
+        if (!st && out_path) {
+            st = write_rows(out_path, &pk);
+            if (!st) reap_info("wrote %d rows to %s", pk.rows, out_path);
         }
         reap_packed_free(&pk);
         for (int i = 0; i < samples.n; i++) free(ids[i]);
@@ -182,6 +262,8 @@ int reap_cmd_calib(int argc, char **argv) {
         free(lens);
         free(ntok);
     }
+    if (doc && !st) reap_cmd_json_result(doc);  // on failure main prints the error object alone
+    else cJSON_Delete(doc);
     reap_tok_free(tok);
     reap_samples_free(&samples);
     reap_strlist_free(&calib);

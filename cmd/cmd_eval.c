@@ -1,5 +1,6 @@
 // cmd_eval.c: `reap eval ORIG PRUNED...` and `reap eval ORIG --scores S --ratio R,...`: what pruning
-// cost, as a table on stdout, a JSON document (--json) and an SVG (--svg) (lib/eval.c does the work).
+// cost, as a table on stdout (or the JSON document with --json), the JSON document in a file (-o)
+// and an SVG (--svg) (lib/eval.c does the work).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +61,12 @@ static int parse_list(const char *s, const char *what, double *r, reap_criterion
 int reap_cmd_eval(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk = 64, worst = 5, read_threads = -1;
-    const char *device = NULL, *gpus = NULL, *gpu_mem = NULL, *json = NULL, *svg = NULL, *scores = NULL,
+    const char *device = NULL, *gpus = NULL, *gpu_mem = NULL, *out = NULL, *svg = NULL, *scores = NULL,
                *ratio = NULL, *crit = "reap", *mem = NULL;
-    int no_pack = 0;
+    int no_pack = 0, json = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "evaluation source, repeatable (default: heldout)"},
-        {"rows", 'n', REAP_OPT_INT, &rows, "N", "rows (default 0: as many as the samples fill)"},
+        {"rows", 0, REAP_OPT_INT, &rows, "N", "rows (default 0: as many as the samples fill)"},
         {"seq-len", 'L', REAP_OPT_INT, &seq_len, "L", "tokens per row (default 2048)"},
         {"seed", 's', REAP_OPT_INT, &seed, "S", "seed for sample order (default 42)"},
         {"no-pack", 0, REAP_OPT_FLAG, &no_pack, NULL, "one sample per row instead of packing (default: packed)"},
@@ -73,7 +74,8 @@ int reap_cmd_eval(int argc, char **argv) {
         {"ratio", 0, REAP_OPT_STRING, &ratio, "R,...", "what-if: ratios, each in [0, 1)"},
         {"criterion", 0, REAP_OPT_STRING, &crit, "C,...", "what-if: criteria (default reap; random:SEED as in prune)"},
         {"mem", 0, REAP_OPT_STRING, &mem, "SIZE", "host memory allowed, e.g. 64GiB (default: MemAvailable)"},
-        {"json", 'j', REAP_OPT_STRING, &json, "FILE", "write the full result as JSON"},
+        {"output", 'o', REAP_OPT_STRING, &out, "FILE", "write the full result as JSON (format reap-eval) to FILE"},
+        {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the full result as JSON on stdout instead of the table"},
         {"svg", 0, REAP_OPT_STRING, &svg, "FILE", "write the routing shift and KL by category as SVG"},
         {"worst", 0, REAP_OPT_INT, &worst, "N", "worst rows listed per model (default 5)"},
         {"chunk", 0, REAP_OPT_INT, &chunk, "N", "positions per logits chunk (default 64)"},
@@ -139,7 +141,7 @@ int reap_cmd_eval(int argc, char **argv) {
     }
     p.read.threads = read_threads < 0 ? 0 : (int)read_threads;
     if (!st) st = reap_cmd_env_layer_load(&p.read);
-    const char *outs[2] = {json, svg};
+    const char *outs[2] = {out, svg};
     for (int i = 0; i < 2 && !st; i++) {  // refuse an unwritable output now, not after the run
         if (!outs[i]) continue;
         char *od = reap_path_dir(outs[i]);
@@ -147,15 +149,21 @@ int reap_cmd_eval(int argc, char **argv) {
         else if (!reap_is_dir(od)) st = reap_fail(REAP_EINVAL, "%s: directory '%s' does not exist", outs[i], od);
         free(od);
     }
+    for (int i = 1; i < npos && !st; i++) {  // `--json FILE` was the result file before --json became a flag
+        size_t n = strlen(pos[i]);
+        if (n > 5 && !strcmp(pos[i] + n - 5, ".json") && !reap_is_dir(pos[i]))
+            st = reap_fail(REAP_EUSAGE, "reap eval: %s is not a checkpoint directory (to write the result to a file: "
+                           "-o %s; --json prints it on stdout)", pos[i], pos[i]);
+    }
     cJSON *r = NULL;
     if (!st) {
         p.cancel = reap_signals_begin();
         st = reap_eval_run(pos[0], (const char *const *)pos + 1, npos - 1, &p, &r);
         reap_signals_end();
     }
-    if (!st && json) {
+    if (!st && out) {
         char *t = cJSON_Print(r);
-        st = reap_write_file_atomic(json, t, strlen(t));
+        st = reap_write_file_atomic(out, t, strlen(t));
         free(t);
     }
     if (!st && svg) {
@@ -163,7 +171,8 @@ int reap_cmd_eval(int argc, char **argv) {
         st = reap_write_file_atomic(svg, t, strlen(t));
         free(t);
     }
-    if (!st && reap_log_level >= 0) reap_eval_print(r, stdout);
+    if (!st && json) reap_cmd_json_result(r), r = NULL;
+    else if (!st && reap_log_level >= 0) reap_eval_print(r, stdout);
     cJSON_Delete(r);
     free(gpu_list);
     free(pos);

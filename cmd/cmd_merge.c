@@ -46,7 +46,7 @@ int reap_cmd_merge(int argc, char **argv) {
     if (!st) st = reap_stats_save(&acc, out);
     int n_shards = 0, *missing = NULL, n_missing = 0;
     if (!st) st = reap_stats_missing_shards(&acc, out, &n_shards, &missing, &n_missing);
-    if (!st) {
+    if (!st && reap_log_level >= 0) {
         char list[200];
         reap_stats_format_indices(missing, n_missing, list, sizeof list);
         if (reap_log_level >= 0)

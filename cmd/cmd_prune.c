@@ -44,10 +44,10 @@ int reap_cmd_prune(int argc, char **argv) {
         {"keep", 0, REAP_OPT_INT, &keep, "K", "keep K experts per layer (top-k <= K <= E)"},
         {"scores", 0, REAP_OPT_STRING, &scores, "FILE",
          "statistics file from `reap score` / `reap merge` (default: score DIR first)"},
-        {"calib", 0, REAP_OPT_STRINGS, &calib, "SPEC",
+        {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC",
          "without --scores: score first with this calibration data (default: the built-in set)"},
         {"rows", 0, REAP_OPT_INT, &rows, "N", "without --scores: calibration rows (default: as many as the data fills)"},
-        {"seq-len", 0, REAP_OPT_INT, &seq_len, "L", "without --scores: tokens per row (default 2048)"},
+        {"seq-len", 'L', REAP_OPT_INT, &seq_len, "L", "without --scores: tokens per row (default 2048)"},
         {"router", 0, REAP_OPT_STRING, &router, "MODE", "without --scores: model (default), softmax, softmax-renorm"},
         {"criterion", 0, REAP_OPT_STRING, &crit, "C",
          "reap (default), frequency, weighted-frequency, ean-sum, ean-mean, weighted-ean-sum, max-activation, "
@@ -56,7 +56,7 @@ int reap_cmd_prune(int argc, char **argv) {
         {"max-shard-size", 0, REAP_OPT_STRING, &max_shard, "S", "tensor bytes per output shard, e.g. 5GB (default: "
          "the source's largest shard)"},
         {"eval", 0, REAP_OPT_STRING, &eval_path, "FILE",
-         "a `reap eval --json` result: its headline numbers go into OUT/README.md's model card"},
+         "a `reap eval -o FILE` result: its headline numbers go into OUT/README.md's model card"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "output shards written at once (default 8; also the scoring "
          "threads without --scores)"},
         {"allow-partial", 0, REAP_OPT_FLAG, &allow_partial, NULL,
@@ -173,7 +173,7 @@ int reap_cmd_prune(int argc, char **argv) {
         if (p.criterion != REAP_CRIT_RANDOM && reap_report_cut_warning(&chk, warn, sizeof warn)) reap_warn("%s: %s (see reap report)", scores, warn);
     }
     if (dry) {
-        reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
+        if (reap_log_level >= 0) reap_prune_plan_print(&plan, stdout, reap_log_level >= 1);
         goto done;
     }
     reap_prune_write_opts wo = {0};
@@ -187,7 +187,7 @@ int reap_cmd_prune(int argc, char **argv) {
         const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(ev, "format");
         const cJSON *efp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "original"), "fingerprint");
         if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "reap-eval") != 0)
-            st = reap_fail(REAP_EINVAL, "%s: not a `reap eval --json` result", eval_path);
+            st = reap_fail(REAP_EINVAL, "%s: not a `reap eval -o FILE` result", eval_path);
         else if (!(st = reap_stats_fingerprint(c, &model, fp)) && (!cJSON_IsString(efp) || strcmp(efp->valuestring, fp)))
             st = reap_fail(REAP_EINVAL, "%s: an evaluation of another model (its original's fingerprint differs from %s's)",
                            eval_path, dir);

@@ -31,9 +31,11 @@ int reap_cmd_report(int argc, char **argv) {
     const char *crit = "reap", *csv = NULL, *svg = NULL;
     long long top = 5, min_tokens = REAP_MIN_TOKENS_DEFAULT;
     double ratio = 0.30;
+    int json = 0;
     const reap_opt opts[] = {
-        {"criterion", 'c', REAP_OPT_STRING, &crit, "C", "saliency criterion (default reap)"},
-        {"top", 'n', REAP_OPT_INT, &top, "N", "lowest and highest experts listed per layer (default 5, 0: none)"},
+        {"criterion", 0, REAP_OPT_STRING, &crit, "C", "saliency criterion (default reap)"},
+        {"top", 0, REAP_OPT_INT, &top, "N", "lowest and highest experts listed per layer (default 5, 0: none)"},
+        {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the report as one JSON object instead of the table"},
         {"csv", 0, REAP_OPT_STRING, &csv, "FILE", "write every statistic and criterion as CSV"},
         {"svg", 0, REAP_OPT_STRING, &svg, "FILE", "write a heatmap (layers x experts) as SVG"},
         {"ratio", 0, REAP_OPT_DOUBLE, &ratio, "R", "the cut checked for ties and marked in the heatmap, R in [0, 1) "
@@ -43,7 +45,7 @@ int reap_cmd_report(int argc, char **argv) {
     };
     const reap_cmd_spec spec = {
         .name = "report",
-        .usage = "FILE [--criterion C] [--top N] [--ratio R] [--min-tokens N] [--csv F] [--svg F]",
+        .usage = "FILE [--criterion C] [--top N] [--ratio R] [--min-tokens N] [--json] [--csv F] [--svg F]",
         .summary = "Summarise a statistics file: saliency concentration, cuts, lowest/highest experts, CSV, SVG.",
         .details = k_details,
         .opts = opts,
@@ -66,7 +68,12 @@ int reap_cmd_report(int argc, char **argv) {
     reap_stats s;
     if ((st = reap_stats_load(file, &s))) return st;
     if (s.layers_done == 0) st = reap_fail(REAP_EINVAL, "%s: no layer is complete yet", file);
-    if (!st) st = reap_report_print(&s, &p, stdout);
+    if (!st && json) {
+        cJSON *doc;
+        if (!(st = reap_report_json(&s, &p, &doc))) reap_cmd_json_result(doc);
+    } else if (!st && reap_log_level >= 0) {
+        st = reap_report_print(&s, &p, stdout);
+    }
     if (!st && csv && !(st = reap_report_csv(&s, p.criterion, csv))) reap_info("wrote %s", csv);
     if (!st && svg && !(st = reap_report_svg(&s, &p, svg))) reap_info("wrote %s", svg);
     reap_stats_free(&s);

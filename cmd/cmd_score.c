@@ -150,11 +150,11 @@ int reap_cmd_score(int argc, char **argv) {
     int no_pack = 0, profile = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
-        {"rows", 'n', REAP_OPT_INT, &rows, "N", "rows of the whole calibration set (default 0: as many as the samples fill)"},
+        {"rows", 0, REAP_OPT_INT, &rows, "N", "rows of the whole calibration set (default 0: as many as the samples fill)"},
         {"seq-len", 'L', REAP_OPT_INT, &seq_len, "L", "tokens per row (default 2048)"},
         {"seed", 's', REAP_OPT_INT, &seed, "S", "seed for sample selection and order (default 42)"},
         {"no-pack", 0, REAP_OPT_FLAG, &no_pack, NULL, "one sample per row instead of packing (default: packed)"},
-        {"router", 'r', REAP_OPT_STRING, &router, "MODE", "model | softmax | softmax-renorm (default model)"},
+        {"router", 0, REAP_OPT_STRING, &router, "MODE", "model | softmax | softmax-renorm (default model)"},
         {"device", 'd', REAP_OPT_STRING, &device, "DEV", "cpu | cuda (default: cuda when a GPU is visible, else cpu)"},
         {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device, e.g. 24GiB (default: no cap)"},

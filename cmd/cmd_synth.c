@@ -73,6 +73,7 @@ int reap_cmd_synth(int argc, char **argv) {
         return reap_fail(REAP_EUSAGE, "reap synth: --max-shard-size: %s", reap_err_msg());
     if ((st = reap_synth_check(&p))) return reap_fail(st, "reap synth: %s", reap_err_msg());
 
+    if (dry && reap_log_level < 0) return REAP_OK;  // -q: the plan was checked, nothing to print
     if (dry) {
         reap_synth_plan pl;
         if ((st = reap_synth_plan_make(&p, &pl))) return st;

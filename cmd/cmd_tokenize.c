@@ -10,7 +10,9 @@
 #include "common.h"
 #include "tokenizer.h"
 
+// Every output of this command goes through these and is dropped with -q (errors only).
 static void print_ids(FILE *f, const int32_t *ids, size_t n) {
+    if (reap_log_level < 0) return;
     fputc('[', f);
     for (size_t i = 0; i < n; i++) fprintf(f, i ? ", %d" : "%d", ids[i]);
     fputs("]\n", f);
@@ -76,7 +78,7 @@ static int decode_line(reap_tokenizer *tok, const cJSON *arr, const char *path, 
     }
     cJSON *js = cJSON_CreateString(s);
     char *q = cJSON_PrintUnformatted(js);
-    puts(q);
+    if (reap_log_level >= 0) puts(q);
     free(q);
     cJSON_Delete(js);
     free(s);
@@ -122,10 +124,10 @@ int reap_cmd_tokenize(int argc, char **argv) {
     const char *text = NULL, *file = NULL, *jsonl = NULL, *decode = NULL;
     int bench = 0, show = 0;
     reap_opt opts[] = {
-        {"text", 't', REAP_OPT_STRING, &text, "S", "encode the string S"},
-        {"file", 'f', REAP_OPT_STRING, &file, "F", "encode the whole file F (- for stdin)"},
+        {"text", 0, REAP_OPT_STRING, &text, "S", "encode the string S"},
+        {"file", 0, REAP_OPT_STRING, &file, "F", "encode the whole file F (- for stdin)"},
         {"jsonl", 0, REAP_OPT_STRING, &jsonl, "F", "per line of F: a JSON string -> a JSON array of its ids; an array of ids -> the decoded JSON string"},
-        {"decode", 'd', REAP_OPT_STRING, &decode, "IDS", "decode ids (\"1,2,3\" or \"[1, 2, 3]\") and print the text"},
+        {"decode", 0, REAP_OPT_STRING, &decode, "IDS", "decode ids (\"1,2,3\" or \"[1, 2, 3]\") and print the text"},
         {"tokens", 0, REAP_OPT_FLAG, &show, NULL, "with --text/--file: also print each id with its token string"},
         {"bench", 0, REAP_OPT_FLAG, &bench, NULL, "measure encoding throughput (MB/s) on the input instead of printing ids"},
     };
@@ -159,7 +161,7 @@ int reap_cmd_tokenize(int argc, char **argv) {
         char *out = NULL;
         size_t olen;
         if (!st) st = reap_tok_decode(tok, ids, n, &out, &olen);
-        if (!st) fwrite(out, 1, olen, stdout);
+        if (!st && reap_log_level >= 0) fwrite(out, 1, olen, stdout);
         free(out);
         free(ids);
     } else if (!st && jsonl) {
@@ -168,7 +170,7 @@ int reap_cmd_tokenize(int argc, char **argv) {
         t0 = reap_now();
         if (!st) st = encode_jsonl(tok, jsonl, data, len, &bytes, &tokens);
         double dt = reap_now() - t0;
-        if (!st && bench)
+        if (!st && bench && reap_log_level >= 0)
             fprintf(stderr, "%zu strings-bytes, %zu tokens in %.3f s: %.2f MB/s\n", bytes, tokens, dt, bytes / 1e6 / (dt > 0 ? dt : 1e-9));
     } else if (!st) {
         if (file) st = read_input(file, &data, &len);
@@ -178,7 +180,9 @@ int reap_cmd_tokenize(int argc, char **argv) {
         t0 = reap_now();
         if (!st) st = reap_tok_encode(tok, data, len, &ids, &n, &cap);
         double dt = reap_now() - t0;
-        if (!st && bench) {
+        if (reap_log_level < 0) {
+            // -q: encoded (errors reported), nothing printed
+        } else if (!st && bench) {
             printf("tokenizer %s: loaded in %.3f s\n", tpath, t_load);
             printf("encoded %zu bytes into %zu tokens in %.3f s: %.2f MB/s, %.0f tokens/s, %.2f bytes/token\n", len, n, dt,
                    len / 1e6 / (dt > 0 ? dt : 1e-9), n / (dt > 0 ? dt : 1e-9), n ? (double)len / (double)n : 0.0);

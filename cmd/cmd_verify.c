@@ -6,16 +6,35 @@
 #include "common.h"
 #include "verify.h"
 
+// --json: what was compared and what differed (also on a mismatch, with "ok": false).
+static cJSON *result_json(const char *dir, const char *out, const reap_verify_result *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", dir);
+    cJSON_AddStringToObject(o, "output", out);
+    cJSON_AddNumberToObject(o, "tensors", r->n_tensors);
+    cJSON_AddNumberToObject(o, "bytes_compared", (double)r->bytes_compared);
+    cJSON_AddNumberToObject(o, "files", r->n_files);
+    cJSON_AddNumberToObject(o, "mismatches", r->n_mismatch);
+    if (r->first[0]) cJSON_AddStringToObject(o, "first_mismatch", r->first);
+    else cJSON_AddNullToObject(o, "first_mismatch");
+    cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    return o;
+}
+
 int reap_cmd_verify(int argc, char **argv) {
+    int json = 0;
+    const reap_opt opts[] = {
+        {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the result as one JSON object"},
+    };
     const reap_cmd_spec spec = {
-        "verify", "DIR OUT",
+        "verify", "DIR OUT [--json]",
         "Check a pruned checkpoint OUT against its source DIR: every claim `reap prune` makes.",
         "Checks: survivors byte-identical to their source experts per OUT/reap.json; router rows and\n"
         "e_score_correction_bias entries sliced to the survivors; no tensor extra or missing; dtypes and shapes;\n"
         "config.json equal to the source's except num_local_experts; shard headers and the index valid; every\n"
         "non-weight file present and identical. Exit status 3 on a mismatch (the first one is named, all counted;\n"
-        "-v lists every one).",
-        NULL, 0, 2, 2,
+        "-v lists every one). -q prints nothing unless something is wrong.",
+        opts, (int)(sizeof opts / sizeof opts[0]), 2, 2,
     };
     const char *args[2];
     int st = reap_cli_parse_args(&spec, argc, argv, args, 2);
@@ -24,6 +43,11 @@ int reap_cmd_verify(int argc, char **argv) {
     const char *dir = args[0], *out = args[1];
     reap_verify_result r;
     st = reap_verify(dir, out, &r);
+    if (json) {
+        if (st == REAP_OK || st == REAP_EVERIFY) reap_cmd_json_result(result_json(dir, out, &r));
+        return st;
+    }
+    if (reap_log_level < 0) return st;
     char b[32];
     reap_fmt_bytes((double)r.bytes_compared, b, sizeof b);
     if (reap_log_level < 0) return st;  // -q: the exit status (and an error line) say it

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "common.h"
 #include "cpu_simd.h"
@@ -58,14 +59,45 @@ static const char *nearest_command(const char *s) {
     return best;
 }
 
+static cJSON *json_doc;  // reap_cmd_json_result's
+
+void reap_cmd_json_result(cJSON *doc) {
+    cJSON_Delete(json_doc);
+    json_doc = doc;
+}
+
+// The --json object: the command's result (if it gave one) with "ok" and, on failure, "error" and
+// "exit_code" added at its end.
+static void print_json(int st, int code) {
+    cJSON *o = json_doc && cJSON_IsObject(json_doc) ? json_doc : cJSON_CreateObject();
+    if (o != json_doc) cJSON_Delete(json_doc);
+    json_doc = NULL;
+    cJSON_AddBoolToObject(o, "ok", st == REAP_OK);
+    if (st != REAP_OK) {
+        cJSON_AddStringToObject(o, "error", reap_err_msg());
+        cJSON_AddNumberToObject(o, "exit_code", code);
+    }
+    char *t = cJSON_Print(o);
+    if (t) {
+        fputs(t, stdout);
+        fputc('\n', stdout);
+    }
+    cJSON_free(t);
+    cJSON_Delete(o);
+    fflush(stdout);
+}
+
 static int run_command(int i, int argc, char **argv) {
     int st = commands[i].fn(argc, argv);
+    int code = reap_exit_code(st);
     if (st != REAP_OK) {
         fflush(stdout);
         reap_progress_clear();  // a progress line left up by an error path
         fprintf(stderr, "reap: error: %s\n", reap_err_msg());
     }
-    return reap_exit_code(st);
+    if (reap_cli_json) print_json(st, code);
+    else reap_cmd_json_result(NULL);
+    return code;
 }
 
 int main(int argc, char **argv) {

@@ -47,6 +47,24 @@ static const reap_opt *find_short(const reap_cmd_spec *spec, char c) {
     return NULL;
 }
 
+int reap_cli_json;
+
+// -j / --json anywhere before "--" (the values of other options skipped): looked for before the
+// parse, which stops at the first bad argument.
+static int wants_json(const reap_cmd_spec *spec, int argc, char **argv) {
+    if (!find_long(spec, "json", 4)) return 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) return 0;
+        if (!strcmp(a, "--json") || !strcmp(a, "-j")) return 1;
+        const reap_opt *o = NULL;
+        if (a[0] == '-' && a[1] == '-' && !strchr(a, '=')) o = find_long(spec, a + 2, strlen(a + 2));
+        else if (a[0] == '-' && a[1] && !a[2]) o = find_short(spec, a[1]);
+        if (o && o->kind != REAP_OPT_FLAG) i++;  // skip its value
+    }
+    return 0;
+}
+
 static int set_value(const reap_cmd_spec *spec, const reap_opt *o, const char *val) {
     char *end;
     switch (o->kind) {
@@ -98,6 +116,7 @@ static const char *nearest_long(const reap_cmd_spec *spec, const char *word) {
 int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos, int *npos) {
     char **p = reap_xcalloc((size_t)argc + 1, sizeof(char *));
     int np = 0, only_pos = 0;
+    reap_cli_json = wants_json(spec, argc, argv);
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == 0) {
@@ -110,6 +129,7 @@ int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             reap_cli_help(spec, stdout);
+            reap_cli_json = 0;
             free(p);
             return REAP_CLI_HELP;
         }

@@ -38,8 +38,14 @@ typedef struct {
 
 #define REAP_CLI_HELP (-1)  // returned after --help was printed: the command returns REAP_OK
 
+// 1 when the command's table has a "json" option and its arguments ask for it (-j or --json before
+// any "--"), set by reap_cli_parse even when the parse then fails, so that a usage error is
+// reported as JSON too (cmd/reap.c prints the result or the error as one object on stdout).
+// 0 after --help.
+extern int reap_cli_json;
+
 // Parses argv[1..] (argv[0] is the command name). Handles --help/-h (prints help, returns REAP_CLI_HELP),
-// -q/--quiet and -v/--verbose (sets reap_log_level). Positionals are returned in *pos
+// -q/--quiet and -v/--verbose (sets reap_log_level) and sets reap_cli_json. Positionals are returned in *pos
 // (pointers into argv; caller frees the array). Returns 0 on success, REAP_CLI_HELP after --help,
 // or REAP_EUSAGE with a message.
 int reap_cli_parse(const reap_cmd_spec *spec, int argc, char **argv, char ***pos, int *npos);

@@ -289,7 +289,7 @@ static cJSON *total_json(const reap_inspect_total *t) {
     return o;
 }
 
-char *reap_inspect_json(const reap_inspect_summary *s, const char *dir) {
+cJSON *reap_inspect_json(const reap_inspect_summary *s, const char *dir) {
     const reap_m2_config *g = &s->cfg;
     cJSON *o;
     if (s->has_config) {
@@ -338,9 +338,5 @@ char *reap_inspect_json(const reap_inspect_summary *s, const char *dir) {
         line = nl ? nl + 1 : NULL;
     }
     cJSON_AddNumberToObject(o, "n_problems", s->n_problems);
-    char *txt = cJSON_Print(o);
-    cJSON_Delete(o);
-    char *r = reap_xstrdup(txt);
-    cJSON_free(txt);
-    return r;
+    return o;
 }

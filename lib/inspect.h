@@ -3,6 +3,7 @@
 #ifndef REAP_INSPECT_H
 #define REAP_INSPECT_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "ckpt.h"
@@ -66,11 +67,11 @@ int reap_inspect_problems_status(const reap_inspect_summary *s, const char *dir)
 // score and prune call before they start work.
 int reap_inspect_check(const reap_ckpt *c, const reap_m2_config *m);
 
-// Text report (what `reap inspect` prints) and the same as JSON (malloc'd, no trailing newline):
+// Text report (what `reap inspect` prints) and the same as a JSON object (the caller deletes it):
 // the description's JSON (reap_m2_config_json: architecture, model_type, n_layers, n_experts,
 // top_k, hidden_size, intermediate_size, path) then family, vocab_size, fp8_block and the totals;
 // without a usable config.json only n_layers and n_experts (from tensor names) and path.
 void reap_inspect_print(const reap_inspect_summary *s, const char *dir, FILE *out);
-char *reap_inspect_json(const reap_inspect_summary *s, const char *dir);
+cJSON *reap_inspect_json(const reap_inspect_summary *s, const char *dir);
 
 #endif

@@ -69,9 +69,9 @@ static int is_within(const char *inner, const char *outer) {
 static int check_existing_out(const char *abs_out, const char *out_dir, int force) {
     if (!reap_exists(abs_out)) return REAP_OK;
     if (!reap_is_dir(abs_out))
-        return reap_fail(REAP_EUSAGE, "%s exists and is not a directory; refusing to replace it", out_dir);
+        return reap_fail(REAP_EINVAL, "%s exists and is not a directory; refusing to replace it", out_dir);
     if (!force)
-        return reap_fail(REAP_EUSAGE, "%s exists (use --force to replace it once the new output is complete)", out_dir);
+        return reap_fail(REAP_EINVAL, "%s exists (use --force to replace it once the new output is complete)", out_dir);
     return REAP_OK;
 }
 
@@ -84,7 +84,7 @@ static int take_lock(const char *lock_path, int *fd_out) {
             int e = errno;
             close(fd);
             if (e == EWOULDBLOCK)
-                return reap_fail(REAP_EUSAGE, "%s is locked: another reap prune is writing this output", lock_path);
+                return reap_fail(REAP_EINVAL, "%s is locked: another reap prune is writing this output", lock_path);
             return reap_fail(REAP_EIO, "%s: flock failed: %s", lock_path, strerror(e));
         }
         struct stat a, b;

@@ -247,6 +247,92 @@ int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *ou
     return REAP_OK;
 }
 
+// {"expert", "saliency", "tokens"}.
+static cJSON *expert_json(const reap_stats *s, int l, int e, const double *sal) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "expert", e);
+    cJSON_AddNumberToObject(o, "saliency", sal[e]);
+    cJSON_AddNumberToObject(o, "tokens", (double)s->layers[l].e[e].count);
+    return o;
+}
+
+int reap_report_json(const reap_stats *s, const reap_report_params *p, cJSON **out) {
+    *out = NULL;
+    int E = s->n_experts, st = REAP_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_layers", s->n_layers);
+    cJSON_AddNumberToObject(o, "n_experts", E);
+    cJSON_AddNumberToObject(o, "top_k", s->top_k);
+    cJSON_AddStringToObject(o, "router", reap_router_mode_name(s->router));
+    cJSON_AddStringToObject(o, "criterion", reap_criterion_name(p->criterion));
+    cJSON_AddNumberToObject(o, "layers_done", s->layers_done);
+    cJSON_AddStringToObject(o, "fingerprint", s->fingerprint);
+    cJSON_AddItemToObject(o, "calibration", s->calib ? cJSON_Duplicate(s->calib, 1) : cJSON_CreateObject());
+    int n_shards = 0, *missing = NULL, n_missing = 0;
+    cJSON *ms = cJSON_AddArrayToObject(o, "missing_shards");
+    if (reap_stats_missing_shards(s, "statistics", &n_shards, &missing, &n_missing) == REAP_OK)
+        for (int i = 0; i < n_missing; i++) cJSON_AddItemToArray(ms, cJSON_CreateNumber(missing[i]));
+    free(missing);
+    cJSON_AddNumberToObject(o, "shards", n_shards);
+    cJSON_AddNumberToObject(o, "ratio", p->ratio);
+    cJSON_AddNumberToObject(o, "min_tokens", (double)p->min_tokens);
+    reap_cut_check chk;
+    char warn[1024];
+    if (s->layers_done > 0 && reap_report_cut_check(s, p->criterion, reap_prune_count(E, p->ratio), p->min_tokens, &chk) ==
+                                  REAP_OK && reap_report_cut_warning(&chk, warn, sizeof warn))
+        cJSON_AddStringToObject(o, "warning", warn);
+    else cJSON_AddNullToObject(o, "warning");
+
+    int top = p->top < 0 ? 0 : p->top > E ? E : p->top;
+    double *sal = reap_xmalloc(sizeof(double) * E);
+    int *order = reap_xmalloc(sizeof(int) * E);
+    cJSON *layers = cJSON_AddArrayToObject(o, "layers");
+    for (int l = 0; l < s->layers_done && !st; l++) {
+        reap_layer_summary sm;
+        if ((st = reap_report_layer(s, l, p->criterion, &sm)) || (st = reap_stats_saliency(s, l, p->criterion, sal))) break;
+        reap_report_order(sal, E, order);
+        int few = 0;
+        for (int e = 0; e < E; e++) few += s->layers[l].e[e].count > 0 && s->layers[l].e[e].count < p->min_tokens;
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "layer", l);
+        cJSON_AddNumberToObject(x, "tokens", (double)sm.tokens);
+        cJSON_AddNumberToObject(x, "unused", sm.never_routed);
+        cJSON_AddNumberToObject(x, "few", few);
+        cJSON_AddNumberToObject(x, "top10_share", sm.top10_share);
+        cJSON_AddNumberToObject(x, "gini", sm.gini);
+        cJSON *cuts = cJSON_AddArrayToObject(x, "cuts");
+        for (int k = 0; k < REAP_REPORT_N_CUTS; k++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "ratio", reap_report_cuts[k]);
+            cJSON_AddNumberToObject(c, "experts", sm.pruned[k]);
+            cJSON_AddNumberToObject(c, "mass_removed", sm.removed[k]);
+            cJSON_AddItemToArray(cuts, c);
+        }
+        cJSON *low = cJSON_AddArrayToObject(x, "lowest"), *high = cJSON_AddArrayToObject(x, "highest");
+        for (int i = 0; i < top; i++) cJSON_AddItemToArray(low, expert_json(s, l, order[i], sal));
+        for (int i = E - 1, listed = 0; i >= 0 && listed < top; i--)
+            if (s->layers[l].e[order[i]].count >= p->min_tokens) {
+                cJSON_AddItemToArray(high, expert_json(s, l, order[i], sal));
+                listed++;
+            }
+        cJSON_AddItemToArray(layers, x);
+    }
+    free(sal), free(order);
+    if (st) {
+        cJSON_Delete(o);
+        return st;
+    }
+    // share of the experts a 30% cut prunes under the chosen criterion that each criterion also prunes
+    cJSON *agr = cJSON_AddObjectToObject(o, "agreement");
+    for (int c = 0; c < REAP_CRIT_COUNT && s->layers_done > 0; c++) {
+        double a = agreement(s, p->criterion, (reap_criterion)c);
+        if (isnan(a)) cJSON_AddNullToObject(agr, reap_criterion_name((reap_criterion)c));
+        else cJSON_AddNumberToObject(agr, reap_criterion_name((reap_criterion)c), a);
+    }
+    *out = o;
+    return REAP_OK;
+}
+
 int reap_report_csv(const reap_stats *s, reap_criterion c, const char *path) {
     int E = s->n_experts;
     reap_sbuf b = {0};

@@ -4,6 +4,7 @@
 #ifndef REAP_REPORT_H
 #define REAP_REPORT_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +72,11 @@ reap_report_params reap_report_default_params(void);
 // out of the "highest" lists; a cut_check warning (at p->ratio) and shards missing from the
 // calibration are printed at the top.
 int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *out);
+// The same as one JSON object (*out, the caller deletes it): the file's description, "shards" and
+// "missing_shards", "warning" (null when none), per complete layer "tokens", "unused", "few",
+// "top10_share", "gini", "cuts" [{"ratio", "experts", "mass_removed"}], "lowest" and "highest"
+// [{"expert", "saliency", "tokens"}], and "agreement" {criterion: share, null when not available}.
+int reap_report_json(const reap_stats *s, const reap_report_params *p, cJSON **out);
 // layer,expert,count,gate_sum,norm_sum,reap_sum,max_act, every criterion, the rank under p's
 // criterion and the pruned flags of each cut. Written atomically.
 int reap_report_csv(const reap_stats *s, reap_criterion c, const char *path);

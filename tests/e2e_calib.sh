@@ -109,7 +109,7 @@ printf '{"text": "fine"}\n{"text": "fine"}\n{"txt": "typo"}\n' >"$dir/typo.jsonl
 rc=$?
 if [ $rc -eq 1 ] && grep -q 'typo.jsonl:3: record has none of the known shapes' "$dir/e1"; then ok calib_error_names_file_and_line
 else bad calib_error_names_file_and_line "rc $rc: $(cat "$dir/e1")"; fi
-"$REAP" calib -c "$dir/chat.jsonl" --out "$dir/x.jsonl" >/dev/null 2>&1
+"$REAP" calib -c "$dir/chat.jsonl" --output "$dir/x.jsonl" >/dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ] && [ ! -e "$dir/x.jsonl" ]; then ok calib_out_without_model_is_usage_error; else bad calib_out_without_model_is_usage_error "rc $rc"; fi
 exit 0

@@ -46,7 +46,7 @@ ROWS="--rows 4 --seq-len 64 -t 2"
 "$REAP" synth other --preset tiny --seed 43 -q >/dev/null 2>&1 || { bad "synth other (setup)"; exit 1; }
 "$REAP" score o $ROWS -o s.json -q || { bad "score (setup)"; exit 1; }
 
-check "eval_self_runs" "$REAP" eval o o $ROWS --json self.json --svg self.svg
+check "eval_self_runs" "$REAP" eval o o $ROWS -o self.json --svg self.svg
 if [ "$(value_of self.json mean)" = 0 ] && [ "$(value_of self.json max)" = 0 ] &&
     [ "$(value_of self.json top1_agreement)" = 1 ] && [ "$(value_of self.json top1_out_of_top5)" = 0 ] &&
     [ "$(value_of self.json delta_ce)" = 0 ]; then ok "eval_self_gives_kl_0_agreement_1"; else
@@ -58,21 +58,21 @@ if grep -q '^<svg ' self.svg && tail -1 self.svg | grep -q '^</svg>$' &&
 then ok "eval_svg_is_well_formed"; else bad "eval_svg_is_well_formed"; fi
 
 "$REAP" prune o -o p0 --ratio 0 --scores s.json -q >/dev/null 2>&1
-check "eval_ratio0_copy_runs" "$REAP" eval o p0 $ROWS --json p0.json
+check "eval_ratio0_copy_runs" "$REAP" eval o p0 $ROWS -o p0.json
 if [ "$(value_of p0.json mean)" = 0 ] && [ "$(value_of p0.json top1_agreement)" = 1 ]; then
     ok "eval_ratio0_copy_gives_kl_0"; else bad "eval_ratio0_copy_gives_kl_0"; fi
 
 # the what-if variant and the checkpoint prune writes for it: the same numbers, bit for bit
 "$REAP" prune o -o p50 --ratio 0.5 --criterion frequency --scores s.json -q >/dev/null 2>&1
-check "eval_whatif_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion frequency $ROWS --json w.json --svg w.svg
-check "eval_checkpoint_runs" "$REAP" eval o p50 $ROWS --json c.json
+check "eval_whatif_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion frequency $ROWS -o w.json --svg w.svg
+check "eval_checkpoint_runs" "$REAP" eval o p50 $ROWS -o c.json
 variant_of w.json >w.var
 variant_of c.json >c.var
 if [ -s w.var ] && cmp -s w.var c.var && ! grep -q '"mean":[[:space:]]*0,' w.var; then
     ok "eval_whatif_equals_written_checkpoint_bitwise"; else
     bad "eval_whatif_equals_written_checkpoint_bitwise"; diff w.var c.var | head -10; fi
 check "eval_whatif_several_ratios_and_criteria" "$REAP" eval o --scores s.json --ratio 0.25,0.5 \
-    --criterion reap,frequency $ROWS --svg w4.svg --json w4.json
+    --criterion reap,frequency $ROWS --svg w4.svg -o w4.json
 [ "$(grep -c '"experts_kept"' w4.json)" = 4 ] && ok "eval_whatif_four_variants" || bad "eval_whatif_four_variants"
 
 # the random baseline: a seed picks the same experts in prune and in a what-if; another seed others
@@ -83,8 +83,8 @@ kept() { sed -n '/"layers"/,$p' "$1/reap.json" | grep -v saliency_mass_removed; 
 if [ -f pr7/reap.json ] && [ "$(kept pr7)" = "$(kept pr7b)" ] && [ "$(kept pr7)" != "$(kept pr8)" ] &&
     grep -q '"criterion":[[:space:]]*"random:7"' pr7/reap.json; then ok "prune_random_seed_repeats_and_seeds_differ"
 else bad "prune_random_seed_repeats_and_seeds_differ"; fi
-check "eval_whatif_random_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion random:7 $ROWS --json wr.json
-check "eval_random_checkpoint_runs" "$REAP" eval o pr7 $ROWS --json cr.json
+check "eval_whatif_random_runs" "$REAP" eval o --scores s.json --ratio 0.5 --criterion random:7 $ROWS -o wr.json
+check "eval_random_checkpoint_runs" "$REAP" eval o pr7 $ROWS -o cr.json
 variant_of wr.json >wr.var
 variant_of cr.json >cr.var
 if [ -s wr.var ] && cmp -s wr.var cr.var; then ok "eval_whatif_random_seed_equals_prune_random_seed"
@@ -92,6 +92,7 @@ else bad "eval_whatif_random_seed_equals_prune_random_seed"; diff wr.var cr.var 
 expect_fail "prune_refuses_bad_random_seed" 2 "random:x" "$REAP" prune o -o prx --ratio 0.5 --criterion random:x --scores s.json
 
 # refusals
+expect_fail "eval_old_json_file_form_points_to_o" 2 "-o old.json" "$REAP" eval o --json old.json $ROWS
 expect_fail "eval_refuses_another_model" 1 "other: tensor" "$REAP" eval o other $ROWS
 cp -r o o_mod
 f=$(ls o_mod/*.safetensors | head -1)

@@ -153,8 +153,8 @@ quiet verify "$REAP" verify m p5
 quiet eval "$REAP" eval m p5 --rows 2 --seq-len 32
 quiet eval_whatif "$REAP" eval m --scores s.json --ratio 0.25,0.5 --rows 2 --seq-len 32
 if [ $q_ok = 1 ]; then ok quiet_stderr_empty_in_every_command; else bad quiet_stderr_empty_in_every_command "$q_bad"; fi
-# -q leaves the summaries out too (the exit status says it); what a command exists to print stays.
+# -q leaves stdout empty too (summaries, tables: the exit status says it); a --json result stays.
 if [ -z "$("$REAP" verify m p5 -q)" ] && [ -z "$("$REAP" merge s.json -o merged2.json -q)" ] &&
-    [ -n "$("$REAP" inspect m -q)" ]; then
-    ok quiet_silences_summaries_not_results
-else bad quiet_silences_summaries_not_results; fi
+    [ -z "$("$REAP" inspect m -q)" ] && [ -n "$("$REAP" inspect m --json -q)" ]; then
+    ok quiet_silences_stdout_but_not_json
+else bad quiet_silences_stdout_but_not_json; fi

@@ -104,7 +104,7 @@ expect_fail "refuses_statistics_of_another_model" 1 "another model" "$REAP" prun
 expect_fail "refuses_incomplete_statistics" 1 "incomplete" "$REAP" prune src -o x --ratio 0.3 --scores partial.json
 expect_fail "refuses_out_equal_to_source" 2 "is the source" "$REAP" prune src -o ./src/ --ratio 0.3 --scores stats.json
 expect_fail "refuses_out_inside_source" 2 "inside the source" "$REAP" prune src -o src/sub --ratio 0.3 --scores stats.json
-expect_fail "refuses_existing_out_without_force" 2 "--force" "$REAP" prune src -o p25 --ratio 0.3 --scores stats.json
+expect_fail "refuses_existing_out_without_force" 1 "--force" "$REAP" prune src -o p25 --ratio 0.3 --scores stats.json
 [ ! -e x ] && [ ! -e src/sub ] && ok "refusals_write_nothing" || bad "refusals_write_nothing"
 check "force_replaces_existing_out" "$REAP" prune src -o p25 --ratio 0.30 --scores stats.json --force -q
 [ "$(experts_of p25)" = 180 ] && ls -d p25.* 2>/dev/null | wc -l | grep -qx 0 && ok "force_leaves_no_siblings" ||

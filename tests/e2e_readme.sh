@@ -286,6 +286,12 @@ claim_merge() {
 }
 
 claim_report() {
+    case " $RUN " in
+    *" --json "*) # one JSON object, no table
+        python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(d.get("ok") is not True)' "$OUT" ||
+            { WHY="--json: stdout is not one JSON object with \"ok\": true"; return 1; }
+        return 0 ;;
+    esac
     f=$(pos1)
     L=$(stat_field "$f" n_layers)
     E=$(stat_field "$f" n_experts)

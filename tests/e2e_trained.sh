@@ -31,7 +31,7 @@ check trained_score_on_train_files "$REAP" score "$M/ckpt" --device cpu --calib 
 check trained_prune_25 "$REAP" prune "$M/ckpt" --scores "$T/s.json" --ratio 0.25 -o "$T/p" -q
 check trained_verify_pruned "$REAP" verify "$M/ckpt" "$T/p"
 check trained_eval_whatif_on_heldout "$REAP" eval "$M/ckpt" --device cpu --scores "$T/s.json" --ratio 0.25 \
-    --criterion reap,random:1 --calib "$M/heldout.jsonl" --rows 4 --seq-len 256 --json "$T/e.json" -q
+    --criterion reap,random:1 --calib "$M/heldout.jsonl" --rows 4 --seq-len 256 -o "$T/e.json" -q
 near trained_eval_original_ce "$(json "$T/e.json" "d['reference']['ce']")" 2.9860462120096565
 near trained_eval_reap25_ce "$(json "$T/e.json" "d['variants'][0]['ce']")" 3.0377223896829433
 near trained_eval_reap25_kl "$(json "$T/e.json" "d['variants'][0]['kl']['mean']")" 0.20708148891285735
@@ -39,7 +39,7 @@ near trained_eval_reap25_top1 "$(json "$T/e.json" "d['variants'][0]['top1_agreem
 near trained_eval_random25_kl "$(json "$T/e.json" "d['variants'][1]['kl']['mean']")" 0.46808681745334124
 # the checkpoint prune wrote: the same numbers as its what-if variant
 check trained_eval_checkpoint "$REAP" eval "$M/ckpt" "$T/p" --device cpu --calib "$M/heldout.jsonl" --rows 4 --seq-len 256 \
-    --json "$T/c.json" -q
+    -o "$T/c.json" -q
 near trained_eval_checkpoint_equals_whatif "$(json "$T/c.json" "d['variants'][0]['kl']['mean']")" 0.20708148891285735
 if awk -v a="$(json "$T/e.json" "d['variants'][0]['kl']['mean']")" -v b="$(json "$T/e.json" "d['variants'][1]['kl']['mean']")" \
     'BEGIN { exit !(a != "" && b != "" && a < b) }'; then ok trained_reap_costs_less_than_random

@@ -208,7 +208,7 @@ static void test_write_cancel_leaves_no_output_and_force_keeps_old(void) {
     char *marker = reap_path_join(out, "marker");
     CHECK(reap_write_file_atomic(marker, "x", 1) == REAP_OK);
     o.cancel = NULL;
-    CHECK(reap_prune_write(src, &plan30, out, &o) == REAP_EUSAGE);
+    CHECK(reap_prune_write(src, &plan30, out, &o) == REAP_EINVAL);  // exit 1, as synth's
     CHECK_STR_CONTAINS(reap_err_msg(), "--force");
     o.force = 1;
     o.cancel = &flag;

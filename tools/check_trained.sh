@@ -50,7 +50,7 @@ if ! "$PY" -c 'import torch, transformers, accelerate' 2>/dev/null; then
     exit 0
 fi
 head -n 4 "$OUT/heldout.jsonl" > "$T/cal.jsonl"
-$R calib "$CK" --calib "$T/cal.jsonl" --rows 2 --seq-len 64 --out "$T/rows.jsonl" -q
+$R calib "$CK" --calib "$T/cal.jsonl" --rows 2 --seq-len 64 -o "$T/rows.jsonl" -q
 "$PY" tests/golden/make_golden.py --ckpt "$CK" --rows "$T/rows.jsonl" --out "$T/fix.json" 2>&1 | grep -v Warn | tail -3
 sed -e "s#\"tests/golden/ckpt\"#\"$CK\"#; s#\"tests/golden/fixture.json\"#\"$T/fix.json\"#" \
     -e "s#\"tests/golden/calib.jsonl\"#\"$T/cal.jsonl\"#; s#include \"test.h\"#include \"tests/test.h\"#" \

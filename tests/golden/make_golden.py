@@ -4,7 +4,7 @@
 Loads the committed tiny checkpoint (tests/golden/ckpt, written by `reap synth`) with
 transformers' MiniMaxM2ForCausalLM in float32 (FP8 weights dequantised by transformers'
 FineGrainedFP8Config), feeds it our packed rows (tests/golden/rows.jsonl, written by
-`reap calib ... --out`), and records per layer, from hooks on each MoE block's experts module:
+`reap calib ... -o`), and records per layer, from hooks on each MoE block's experts module:
 the experts the model's own router chose for every token, their gate weights, and the norm and
 largest element of each chosen expert's output E_j(x) = down(silu(gate x) * up x) (recomputed in
 float64 from the module's weights); the REAP statistics over unmasked tokens; and the final
