@@ -47,31 +47,27 @@ static int write_rows(const char *path, const reap_packed *pk) {
     return st;
 }
 
-static void print_sources(const reap_samples *s, const int64_t *tokens) {
-    printf("%-40s %9s %12s%s\n", "source", "samples", "chars", tokens ? "       tokens" : "");
-    int64_t tc = 0, tt = 0;
-    for (int i = 0; i < s->n;) {
-        int j = i;
-        int64_t c = 0, t = 0;
-        for (; j < s->n && strcmp(s->v[j].source, s->v[i].source) == 0; j++) {
-            c += (int64_t)s->v[j].len;
-            if (tokens) t += tokens[j];
-        }
-        printf("%-40s %9d %12lld", s->v[i].source, j - i, (long long)c);
-        if (tokens) printf(" %12lld", (long long)t);
+// One line per source (samples, characters[, tokens]) and a total: printed as a table, or, with
+// o (--json), as {"sources": [{"source", "samples", "chars"[, "tokens"]}], "total": {...}} in o.
+static void put_source(cJSON *arr, const char *name, int64_t n, int64_t c, const int64_t *t) {
+    if (!arr) {
+        printf("%-40s %9lld %12lld", name, (long long)n, (long long)c);
+        if (t) printf(" %12lld", (long long)*t);
         printf("\n");
-        tc += c;
-        tt += t;
-        i = j;
+        return;
     }
-    printf("%-40s %9d %12lld", "total", s->n, (long long)tc);
-    if (tokens) printf(" %12lld", (long long)tt);
-    printf("\n");
+    cJSON *x = cJSON_CreateObject();
+    if (cJSON_IsArray(arr)) cJSON_AddStringToObject(x, "source", name);
+    cJSON_AddNumberToObject(x, "samples", (double)n);
+    cJSON_AddNumberToObject(x, "chars", (double)c);
+    if (t) cJSON_AddNumberToObject(x, "tokens", (double)*t);
+    if (cJSON_IsArray(arr)) cJSON_AddItemToArray(arr, x);
+    else cJSON_AddItemToObject(arr, "total", x);
 }
 
-// --json: print_sources's table as {"sources": [{"source", "samples", "chars"[, "tokens"]}], "total": {...}}.
-static void sources_json(cJSON *o, const reap_samples *s, const int64_t *tokens) {
-    cJSON *a = cJSON_AddArrayToObject(o, "sources");
+static void sources_table(cJSON *o, const reap_samples *s, const int64_t *tokens) {
+    cJSON *a = o ? cJSON_AddArrayToObject(o, "sources") : NULL;
+    if (!o) printf("%-40s %9s %12s%s\n", "source", "samples", "chars", tokens ? "       tokens" : "");
     int64_t tc = 0, tt = 0;
     for (int i = 0; i < s->n;) {
         int j = i;
@@ -80,20 +76,12 @@ static void sources_json(cJSON *o, const reap_samples *s, const int64_t *tokens)
             c += (int64_t)s->v[j].len;
             if (tokens) t += tokens[j];
         }
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "source", s->v[i].source);
-        cJSON_AddNumberToObject(x, "samples", j - i);
-        cJSON_AddNumberToObject(x, "chars", (double)c);
-        if (tokens) cJSON_AddNumberToObject(x, "tokens", (double)t);
-        cJSON_AddItemToArray(a, x);
+        put_source(a, s->v[i].source, j - i, c, tokens ? &t : NULL);
         tc += c;
         tt += t;
         i = j;
     }
-    cJSON *x = cJSON_AddObjectToObject(o, "total");
-    cJSON_AddNumberToObject(x, "samples", s->n);
-    cJSON_AddNumberToObject(x, "chars", (double)tc);
-    if (tokens) cJSON_AddNumberToObject(x, "tokens", (double)tt);
+    put_source(o, "total", s->n, tc, tokens ? &tt : NULL);
 }
 
 // --json --render-only: the rendered samples [{"origin", "source", "text"}].
@@ -189,9 +177,9 @@ int reap_cmd_calib(int argc, char **argv) {
     cJSON *doc = json ? cJSON_CreateObject() : NULL;
     if (!st && json && render_only) {
         samples_json(doc, &samples, max_show);
-        sources_json(doc, &samples, NULL);
+        sources_table(doc, &samples, NULL);
     } else if (!st && json && !model) {
-        sources_json(doc, &samples, NULL);
+        sources_table(doc, &samples, NULL);
     } else if (!st && render_only) {
         for (int i = 0; !quiet && i < samples.n && (max_show == 0 || i < max_show); i++) {
             printf("===== sample %d/%d  %s  (%zu bytes) =====\n", i + 1, samples.n, samples.v[i].origin, samples.v[i].len);
@@ -200,11 +188,11 @@ int reap_cmd_calib(int argc, char **argv) {
         }
         if (!quiet) {
             printf("===== %d samples =====\n", samples.n);
-            print_sources(&samples, NULL);
+            sources_table(NULL, &samples, NULL);
         }
     } else if (!st && !model) {
         if (!quiet) {
-            print_sources(&samples, NULL);
+            sources_table(NULL, &samples, NULL);
             printf("(no checkpoint given: pass DIR to tokenise and see the packing; --render-only prints the text)\n");
         }
     } else if (!st) {
@@ -234,11 +222,11 @@ int reap_cmd_calib(int argc, char **argv) {
         pp.seed = (uint64_t)seed;
         if (!st) st = reap_pack_ids((const int32_t *const *)ids, lens, samples.n, &pp, &pk);
         if (!st && json) {
-            sources_json(doc, &samples, ntok);
+            sources_table(doc, &samples, ntok);
             packing_json(doc, &pk, &pp, rows);
             if (out_path) cJSON_AddStringToObject(doc, "output", out_path);
         } else if (!st && !quiet) {
-            print_sources(&samples, ntok);
+            sources_table(NULL, &samples, ntok);
             int64_t cells = (int64_t)pk.rows * pk.seq_len;
             printf("\npacking: %s, seq_len %d, seed %lld, gap/pad id %d\n", pp.pack ? "packed" : "one sample per row",
                    pk.seq_len, seed, pp.gap_id);
