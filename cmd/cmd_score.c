@@ -237,6 +237,8 @@ int reap_cmd_score(int argc, char **argv) {
         reap_stats stats;
         reap_score_info info;
         st = reap_cmd_score_model(dir, &p, &stats, &info);
+        // A signal during the last layer ends the loop as if it had run to the end: still an interruption.
+        if (!st && *p.cancel) st = reap_fail(REAP_EINTR, "interrupted after the last layer: %s was not written", out);
         reap_signals_end();
         if (!st) st = reap_stats_save(&stats, out);
         if (!st && reap_log_level >= 0) {

@@ -54,3 +54,17 @@ n=$(left out.tmp-*)
 [ "$n" -eq 0 ] && echo "PASS closed_pipe_prune_leaves_no_temporary" || echo "FAIL closed_pipe_prune_leaves_no_temporary ($n)"
 "$REAP" verify src out >verify.log 2>&1 && echo "PASS closed_pipe_prune_completes" ||
     { echo "FAIL closed_pipe_prune_completes"; tail -3 verify.log; }
+
+# SIGINT while score finishes its last layer (here: in the test throttle after it, which follows
+# the layer's -v line): the run ends as an interruption, exit 130, no statistics file (it had
+# written the file and exited 0: the layer loop checked the flag only before each layer).
+REAP_TEST_SLOW_MS=3000 "$REAP" score src --rows 2 --seq-len 32 -o last.json -v >last.log 2>&1 &
+pid=$!
+n=0
+while [ $n -lt 200 ] && ! grep -q "^layer 2/2" last.log; do sleep 0.05; n=$((n + 1)); done
+kill -s INT "$pid" 2>/dev/null
+{ wait "$pid"; } 2>/dev/null
+rc=$?
+if [ "$rc" -eq 130 ] && grep -q "interrupted after the last layer" last.log && [ ! -e last.json ]; then
+    echo "PASS sigint_in_last_layer_of_score_exits_130"
+else echo "FAIL sigint_in_last_layer_of_score_exits_130 (exit $rc: $(tail -2 last.log))"; fi
