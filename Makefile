@@ -3,7 +3,7 @@
 #   make test            build and run the whole test suite (prints "N passed, N failed")
 #   make CUDA=0 test     the CPU-only build and tests (what CI runs on machines without a GPU)
 #   make SAN=1 test      ASan + UBSan build in build/san (make test runs the unit tests so: san-unit)
-#   make demo            the main job: synth small model, score, prune 30%, verify, report (demo/)
+#   make demo            the main job on the trained MoE: score, eval what-ifs, prune 25%, verify, eval, report (demo/)
 #   make deps            install missing Debian packages (-dev libs, zstd, python3-venv; slurm + munge for tests)
 #   make bundle          relocatable dist/reap/ (binary + non-system shared libs, $ORIGIN rpath; BUNDLE_DIR=)
 #   make install         build/reap to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local); make uninstall
