@@ -289,14 +289,32 @@ char *reap_path_dir(const char *path) {
     return d;
 }
 
+// A path that names an open descriptor: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
+// /proc/thread-self/fd/N, /proc/PID/fd/N. Other paths under /dev are files like any (/dev/shm/x).
+static int is_descriptor_path(const char *p) {
+    if (!strcmp(p, "/dev/stdout") || !strcmp(p, "/dev/stderr") || !strncmp(p, "/dev/fd/", 8)) return 1;
+    if (strncmp(p, "/proc/", 6) != 0) return 0;
+    p += 6;
+    if (!strncmp(p, "self/", 5)) p += 5;
+    else if (!strncmp(p, "thread-self/", 12)) p += 12;
+    else {
+        const char *d = p;
+        while (*p >= '0' && *p <= '9') p++;
+        if (p == d || *p++ != '/') return 0;
+    }
+    return !strncmp(p, "fd/", 3);
+}
+
 reap_dest reap_dest_of(const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) return errno == ENOENT ? REAP_DEST_NEW : REAP_DEST_OTHER;
     if (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)) return REAP_DEST_STREAM;
     if (!S_ISREG(sb.st_mode)) return REAP_DEST_OTHER;
     // /dev/stdout, /dev/fd/N, /proc/self/fd/N reach a file the caller opened (maybe for append):
-    // replacing it would throw away what is there and what the caller writes after us.
-    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) return REAP_DEST_STREAM;
+    // replacing it would throw away what is there and what the caller writes after us. Only those:
+    // a regular file elsewhere under /dev (/dev/shm/scores.json) is replaced like any other (it was
+    // appended to, and a second run's statistics read back as the first's).
+    if (is_descriptor_path(path)) return REAP_DEST_STREAM;
     return REAP_DEST_FILE;
 }
 

@@ -69,8 +69,9 @@ int reap_open_regular(const char *path, int *fd);
 int reap_pread_all(int fd, void *dst, uint64_t len, uint64_t off);
 const char *reap_pread_strerror(int e);
 // What an output path names now. Only a new path or a regular file is written to a temporary file
-// and renamed into place; a stream (character device such as /dev/null, FIFO, or a /dev or /proc
-// path such as /dev/stdout) is written in place; anything else (directory, block device, socket)
+// and renamed into place; a stream (character device such as /dev/null, FIFO, or a descriptor
+// path: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/{self,PID}/fd/N) is written in place; anything
+// else (directory, block device, socket)
 // is refused. Renaming over a device node would replace it for every program on the machine.
 typedef enum { REAP_DEST_NEW, REAP_DEST_FILE, REAP_DEST_STREAM, REAP_DEST_OTHER } reap_dest;
 reap_dest reap_dest_of(const char *path);

@@ -72,3 +72,17 @@ if "$REAP" report "$dir/stats.json" --csv "$dir/link.csv" >/dev/null && [ -L "$d
 else
     bad output_through_symlink_keeps_the_link "$(ls -l "$dir/link.csv") $(head -c 100 "$dir/target.csv")"
 fi
+
+# A regular file under /dev (/dev/shm, where the machine has it) is an ordinary output: replaced
+# whole by a second run (it was taken for a descriptor path and appended to, so the file held both
+# runs and read back as the first's statistics).
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    shm=$(mktemp -d /dev/shm/reap-e2e-dest.XXXXXX)
+    "$REAP" score "$ck" --device cpu --calib builtin:20 --rows 2 --seq-len 64 -q -o "$shm/s.json"
+    "$REAP" score "$ck" $args -o "$shm/s.json"
+    if cmp -s "$shm/s.json" "$dir/stats.json"; then ok shm_file_output_replaced_not_appended
+    else bad shm_file_output_replaced_not_appended "$(wc -c <"$shm/s.json") bytes, a fresh run writes $(wc -c <"$dir/stats.json")"; fi
+    rm -rf "$shm"
+else
+    echo "note: no writable /dev/shm, shm_file_output_replaced_not_appended not run"
+fi

@@ -1,6 +1,11 @@
 // test_common.c: the checksums of lib/common.c (XXH64 against the reference's published values,
-// the block-parallel checksum against its definition) and the incremental SHA-256.
+// the block-parallel checksum against its definition), the incremental SHA-256, and which output
+// paths are written in place.
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "test.h"
@@ -50,9 +55,44 @@ static void test_sha256_incremental_equals_one_shot(void) {
     CHECK(!strcmp(one, inc));
 }
 
+// Only devices, FIFOs and descriptor paths are written in place; a regular file under /dev (here
+// /dev/shm, when the machine has it) is replaced like any file: it used to count as a stream and be
+// appended to, so a second `score -o /dev/shm/s.json` left the first run's statistics readable.
+static void test_dest_streams_are_devices_fifos_and_descriptor_paths_only(void) {
+    CHECK(reap_dest_of("/dev/null") == REAP_DEST_STREAM);
+    char tmpl[] = "/tmp/test_common.XXXXXX";
+    int fd = mkstemp(tmpl);
+    CHECK(fd >= 0);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    CHECK(reap_dest_of(p) == REAP_DEST_STREAM);
+    snprintf(p, sizeof p, "/dev/fd/%d", fd);
+    CHECK(reap_dest_of(p) == REAP_DEST_STREAM);
+    snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)getpid(), fd);
+    CHECK(reap_dest_of(p) == REAP_DEST_STREAM);
+    CHECK(reap_dest_of(tmpl) == REAP_DEST_FILE);
+    close(fd);
+    unlink(tmpl);
+    CHECK(reap_dest_of(tmpl) == REAP_DEST_NEW);
+    if (access("/dev/shm", W_OK) == 0) {
+        char shm[] = "/dev/shm/test_common.XXXXXX";
+        int f2 = mkstemp(shm);
+        CHECK(f2 >= 0 && write(f2, "first", 5) == 5);
+        close(f2);
+        CHECK(reap_dest_of(shm) == REAP_DEST_FILE);
+        CHECK(reap_write_file_atomic(shm, "second", 6) == REAP_OK);
+        char *t = NULL;
+        size_t n = 0;
+        CHECK(reap_read_file(shm, &t, &n) == REAP_OK && n == 6 && memcmp(t, "second", 6) == 0);
+        free(t);
+        unlink(shm);
+    }
+}
+
 int main(void) {
     RUN(test_xxh64_matches_reference_vectors);
     RUN(test_checksum64_is_blockwise_xxh64_and_sees_one_flipped_bit);
     RUN(test_sha256_incremental_equals_one_shot);
+    RUN(test_dest_streams_are_devices_fifos_and_descriptor_paths_only);
     return test_total_failed_ != 0;
 }
