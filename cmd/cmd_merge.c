@@ -49,10 +49,9 @@ int reap_cmd_merge(int argc, char **argv) {
     if (!st && reap_log_level >= 0) {
         char list[200];
         reap_stats_format_indices(missing, n_missing, list, sizeof list);
-        if (reap_log_level >= 0)
-            printf("merged %d file%s -> %s: shards %d of %d%s%s%s, %" PRIu64 " tokens per layer, router %s\n", npos,
-                   npos == 1 ? "" : "s", out, n_shards - n_missing, n_shards, n_missing ? " (PARTIAL: missing " : "",
-                   n_missing ? list : "", n_missing ? ")" : "", acc.layers[0].tokens, reap_router_mode_name(acc.router));
+        printf("merged %d file%s -> %s: shards %d of %d%s%s%s, %" PRIu64 " tokens per layer, router %s\n", npos,
+               npos == 1 ? "" : "s", out, n_shards - n_missing, n_shards, n_missing ? " (PARTIAL: missing " : "",
+               n_missing ? list : "", n_missing ? ")" : "", acc.layers[0].tokens, reap_router_mode_name(acc.router));
         if (n_missing)
             reap_warn("%s is partial: it covers %d of the %d shards of its calibration set, missing shard%s %s; "
                       "reap prune refuses it without --allow-partial (merge the missing shards' files too)",

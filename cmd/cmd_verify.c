@@ -47,10 +47,9 @@ int reap_cmd_verify(int argc, char **argv) {
         if (st == REAP_OK || st == REAP_EVERIFY) reap_cmd_json_result(result_json(dir, out, &r));
         return st;
     }
-    if (reap_log_level < 0) return st;
+    if (reap_log_level < 0) return st;  // -q: the exit status (and an error line) say it
     char b[32];
     reap_fmt_bytes((double)r.bytes_compared, b, sizeof b);
-    if (reap_log_level < 0) return st;  // -q: the exit status (and an error line) say it
     if (!st)
         printf("verify OK: %s matches %s: %d tensors (%s compared), %d other files, config and index consistent "
                "(%.1f s)\n", out, dir, r.n_tensors, b, r.n_files, r.seconds);

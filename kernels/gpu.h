@@ -39,8 +39,8 @@ int reap_gpu_count(void);
 
 // Host memory (RSS) that the CUDA runtime, cuBLAS and cuBLASLt libraries hold in a CUDA build's
 // process before reap allocates anything, whatever the device: they are linked in and loaded at
-// start-up. Measured as the peak RSS (getrusage ru_maxrss) of `reap --version`: about 222 MB for a
-// CUDA build against about 5 MB for a CPU-only one (CUDA 12, H100 node). The host-memory estimates
+// start-up. Measured as the peak RSS (GNU time %M) of `reap --version`: 219.6 MB for a CUDA build
+// against 5.7 MB for a CPU-only one (CUDA 13.0, the 2-core build machine, 2026-12-06). The host-memory estimates
 // of `reap score` and `reap eval` add it; 0 in a CPU-only build.
 #ifdef REAP_CUDA
 #define REAP_GPU_RUNTIME_HOST_BYTES ((size_t)220 * 1000 * 1000)

@@ -298,6 +298,7 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
     }
     reap_progress_end(&bar);
     if (!st) reap_verbose("logits: %lld positions x %d models compared in %.1f s", (long long)N, 1 + nv, reap_now() - bar.t0);
+    free(hc), free(zp), free(zq), free(res);
     return st;
 }
 

@@ -149,6 +149,22 @@ static double agreement(const reap_stats *s, reap_criterion a, reap_criterion b)
     return layers ? sum / layers : NAN;
 }
 
+// Experts of layer l routed at least once but on fewer than min_tokens tokens.
+static int count_few(const reap_stats *s, int l, uint64_t min_tokens) {
+    int few = 0;
+    for (int e = 0; e < s->n_experts; e++) few += s->layers[l].e[e].count > 0 && s->layers[l].e[e].count < min_tokens;
+    return few;
+}
+
+// The "highest" list: the top experts of order (ascending saliency) read from the end, among those
+// with at least min_tokens tokens. Returns how many went into ids (at most top).
+static int highest_measured(const reap_stats *s, int l, const int *order, int top, uint64_t min_tokens, int *ids) {
+    int n = 0;
+    for (int i = s->n_experts - 1; i >= 0 && n < top; i--)
+        if (s->layers[l].e[order[i]].count >= min_tokens) ids[n++] = order[i];
+    return n;
+}
+
 // " 12=0.53 (7!)": expert=saliency (tokens), "!" when under min_tokens.
 static void print_expert(FILE *out, const reap_stats *s, int l, int e, const double *sal, uint64_t min_tokens) {
     uint64_t n = s->layers[l].e[e].count;
@@ -188,8 +204,7 @@ int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *ou
         reap_layer_summary sm;
         int st = reap_report_layer(s, l, p->criterion, &sm);
         if (st) return st;
-        int few = 0;
-        for (int e = 0; e < E; e++) few += s->layers[l].e[e].count > 0 && s->layers[l].e[e].count < p->min_tokens;
+        int few = count_few(s, l, p->min_tokens);
         fprintf(out, "%5d %10llu %7d %7d %8.1f%% %6.3f  ", l, (unsigned long long)sm.tokens, sm.never_routed, few,
                 100 * sm.top10_share, sm.gini);
         for (int k = 0; k < REAP_REPORT_N_CUTS; k++) {
@@ -216,23 +231,19 @@ int reap_report_print(const reap_stats *s, const reap_report_params *p, FILE *ou
                 "than %llu);\nhighest ranks only experts with at least %llu tokens\n", reap_criterion_name(p->criterion),
                 (unsigned long long)p->min_tokens, (unsigned long long)p->min_tokens);
         double *sal = reap_xmalloc(sizeof(double) * E);
-        int *order = reap_xmalloc(sizeof(int) * E);
+        int *order = reap_xmalloc(sizeof(int) * E), *high = reap_xmalloc(sizeof(int) * E);
         for (int l = 0; l < s->layers_done; l++) {
             reap_stats_saliency(s, l, p->criterion, sal);
             reap_report_order(sal, E, order);
             fprintf(out, "%5d  low: ", l);
             for (int i = 0; i < top; i++) print_expert(out, s, l, order[i], sal, p->min_tokens);
             fprintf(out, "\n       high:");
-            int listed = 0;
-            for (int i = E - 1; i >= 0 && listed < top; i--)
-                if (s->layers[l].e[order[i]].count >= p->min_tokens) {
-                    print_expert(out, s, l, order[i], sal, p->min_tokens);
-                    listed++;
-                }
+            int listed = highest_measured(s, l, order, top, p->min_tokens, high);
+            for (int i = 0; i < listed; i++) print_expert(out, s, l, high[i], sal, p->min_tokens);
             if (!listed) fprintf(out, " (no expert has %llu tokens)", (unsigned long long)p->min_tokens);
             fprintf(out, "\n");
         }
-        free(sal), free(order);
+        free(sal), free(order), free(high);
     }
 
     if (s->layers_done > 0) {
@@ -285,14 +296,13 @@ int reap_report_json(const reap_stats *s, const reap_report_params *p, cJSON **o
 
     int top = p->top < 0 ? 0 : p->top > E ? E : p->top;
     double *sal = reap_xmalloc(sizeof(double) * E);
-    int *order = reap_xmalloc(sizeof(int) * E);
+    int *order = reap_xmalloc(sizeof(int) * E), *ids = reap_xmalloc(sizeof(int) * E);
     cJSON *layers = cJSON_AddArrayToObject(o, "layers");
     for (int l = 0; l < s->layers_done && !st; l++) {
         reap_layer_summary sm;
         if ((st = reap_report_layer(s, l, p->criterion, &sm)) || (st = reap_stats_saliency(s, l, p->criterion, sal))) break;
         reap_report_order(sal, E, order);
-        int few = 0;
-        for (int e = 0; e < E; e++) few += s->layers[l].e[e].count > 0 && s->layers[l].e[e].count < p->min_tokens;
+        int few = count_few(s, l, p->min_tokens);
         cJSON *x = cJSON_CreateObject();
         cJSON_AddNumberToObject(x, "layer", l);
         cJSON_AddNumberToObject(x, "tokens", (double)sm.tokens);
@@ -310,14 +320,11 @@ int reap_report_json(const reap_stats *s, const reap_report_params *p, cJSON **o
         }
         cJSON *low = cJSON_AddArrayToObject(x, "lowest"), *high = cJSON_AddArrayToObject(x, "highest");
         for (int i = 0; i < top; i++) cJSON_AddItemToArray(low, expert_json(s, l, order[i], sal));
-        for (int i = E - 1, listed = 0; i >= 0 && listed < top; i--)
-            if (s->layers[l].e[order[i]].count >= p->min_tokens) {
-                cJSON_AddItemToArray(high, expert_json(s, l, order[i], sal));
-                listed++;
-            }
+        int listed = highest_measured(s, l, order, top, p->min_tokens, ids);
+        for (int i = 0; i < listed; i++) cJSON_AddItemToArray(high, expert_json(s, l, ids[i], sal));
         cJSON_AddItemToArray(layers, x);
     }
-    free(sal), free(order);
+    free(sal), free(order), free(ids);
     if (st) {
         cJSON_Delete(o);
         return st;

@@ -250,7 +250,7 @@ claim_score() {
     for c in $(words "$RUN" | awk 'f { print; f = 0 } $0 == "--calib" || $0 == "-c" { f = 1 }'); do
         grep -q "\"sources\":\[[^]]*\"$c\"" "$f" || { WHY="$f: calibration sources lack $c"; return 1; }
     done
-    v=$(opt --router -r)
+    v=$(opt --router)
     [ -z "$v" ] || grep -q "\"router\":\"$v\"" "$f" || { WHY="$f: router is not $v"; return 1; }
     v=$(opt --shard)
     if [ -n "$v" ]; then
@@ -368,7 +368,7 @@ claim_eval() {
             grep -q "^$p " "$OUT" || { WHY="no line for $p in the table"; return 1; }
         done
     fi
-    v=$(opt --json -j)
+    v=$(opt --output -o)
     [ -z "$v" ] || grep -q '"format":[[:space:]]*"reap-eval"' "$v" || { WHY="$v: not a reap-eval JSON"; return 1; }
     v=$(opt --svg)
     [ -z "$v" ] || grep -q '<svg' "$v" || { WHY="$v: not an SVG"; return 1; }
