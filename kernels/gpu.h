@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eval_metrics.h"
 #include "gpu_layout.h"
 #include "layer_load.h"
 #include "m2config.h"
@@ -101,5 +102,21 @@ void reap_gpu_host_free(void *p);  // accepts NULL
 int reap_gpu_stage_begin(reap_gpu *g, const reap_layer_weights *w);
 void reap_gpu_stage_part(reap_gpu *g, const reap_layer_weights *w, int e0, int e1);
 int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w);
+
+// `reap eval`'s comparison of logits on one GPU (kernels/gpu_head.cu): the final lm_head GEMM in TF32
+// a vocabulary slab at a time, each slab folded into per-position states (lib/eval_metrics.h), so the
+// logits are never stored whole. open allocates for n_models models (the original first) and the
+// most positions per chunk that fit mem_cap (0: free memory less 1 GiB), up to max_pos; upload puts
+// lm_head rows [v0, v0 + n) (f32) in place (every row before the first compare); the caller fills
+// reap_gpu_head_input (page-locked, (n_models x P, H) f32: model k's normed position i at row k*P + i)
+// and compare folds its P positions (targets: next token ids) into out ((n_models - 1) x P states:
+// model k >= 1 against the original at position i in out[(k-1)*P + i]).
+typedef struct reap_gpu_head reap_gpu_head;
+int reap_gpu_head_open(int device, size_t mem_cap, int V, int H, int n_models, int max_pos, reap_gpu_head **out);
+int reap_gpu_head_positions_per_chunk(const reap_gpu_head *g);
+float *reap_gpu_head_input(reap_gpu_head *g);
+int reap_gpu_head_upload(reap_gpu_head *g, int v0, int n, const float *rows);
+int reap_gpu_head_compare(reap_gpu_head *g, int P, const int32_t *targets, reap_eval_state *out);
+void reap_gpu_head_close(reap_gpu_head *g);  // accepts NULL
 
 #endif

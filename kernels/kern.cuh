@@ -9,6 +9,10 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+extern "C" {
+#include "eval_metrics.h"
+}
+
 // Block-scaled weight -> bf16. w (rows, cols) in dtype dt (REAP_DT_F8_E4M3 with scale
 // (ceil(rows/br), ceil(cols/bc)) f32 multipliers; REAP_DT_BF16 or REAP_DT_F32 with scale NULL);
 // out (rows, cols) bf16 at row stride cols.
@@ -159,5 +163,13 @@ cublasStatus_t reap_k_xgemm_each_prepare(reap_k_xgemm_each *x, int m, int k, cud
 cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
                                         int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
                                         cudaDataType_t ctype, int *launches);
+
+// `reap eval` on the GPU (kernels/evalhead.cu): z holds the logits of vocabulary ids [v0, v0 + n)
+// of n_models models at P positions, row stride ld: model k's position i at row k*P + i (k = 0 the
+// original). Folds them into st ((n_models - 1) * P running states, reap_eval_state_init'ed before
+// the first slab): model k >= 1 against the original at position i in st[(k-1)*P + i]. target (P)
+// the next token ids. Slabs go up the ids. Checked against reap_eval_position in kernels/dev.
+void reap_k_eval_slab(const float *z, int ld, int P, int n_models, int v0, int n, const int *target,
+                      reap_eval_state *st, cudaStream_t s);
 
 #endif

@@ -10,6 +10,9 @@
 
 #include "calib.h"
 #include "common.h"
+#include "cpu_ops.h"
+#include "eval_metrics.h"
+#include "gpu.h"
 #include "eval_internal.h"
 #include "eval_metrics.h"
 #include "forward.h"
@@ -260,10 +263,29 @@ static int worst_rows_json(const variant *x, const reap_packed *pk, reap_tokeniz
     return st;
 }
 
+// Adds position i0 + i's numbers res of model j (v[j]) to its sums, and the original's to ref once.
+static void account(variant *v, int j, const reap_eval_pos *res, int P, int64_t i0, const int64_t *pos,
+                    const reap_packed *pk, acc *ref, int n_cats) {
+    variant *x = &v[j];
+    const int T = pk->seq_len;
+    for (int i = 0; i < P; i++) {  // in position order: the sums do not depend on the threads
+        int64_t q = pos[i0 + i];
+        int c = pk->cat && pk->cat[q] < n_cats ? pk->cat[q] : n_cats;
+        if (c < n_cats) add_acc(&x->cat[c], &res[i]);
+        add_acc(&x->cat[n_cats], &res[i]);
+        x->kl_pos[i0 + i] = res[i].kl;
+        x->row_kl[q / T] += res[i].kl, x->row_n[q / T]++;
+        if (j == 0) {
+            if (c < n_cats) ref[c].n++, ref[c].ce_p += res[i].ce_p;
+            ref[n_cats].n++, ref[n_cats].ce_p += res[i].ce_p;
+        }
+    }
+}
+
 // Final norm + lm_head of the counted positions, chunk by chunk, and the metrics per position.
 static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const float *h0, variant *v, int nv,
                           const int64_t *pos, int64_t N, const reap_packed *pk, int chunk, acc *ref, int n_cats) {
-    const int H = m->hidden, V = m->vocab, T = pk->seq_len;
+    const int H = m->hidden, V = m->vocab;
     float *hc = reap_xmalloc(sizeof(float) * (size_t)chunk * H);
     float *zp = reap_xmalloc(sizeof(float) * (size_t)chunk * V), *zq = reap_xmalloc(sizeof(float) * (size_t)chunk * V);
     reap_eval_pos *res = reap_xmalloc(sizeof *res * (size_t)chunk);
@@ -281,24 +303,106 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
 #pragma omp parallel for schedule(dynamic, 1)
             for (int i = 0; i < P; i++)
                 reap_eval_position(zp + (size_t)i * V, zq + (size_t)i * V, V, pk->ids[pos[i0 + i] + 1], &res[i]);
-            for (int i = 0; i < P; i++) {  // in position order: the sums do not depend on the threads
-                int64_t q = pos[i0 + i];
-                int c = pk->cat && pk->cat[q] < n_cats ? pk->cat[q] : n_cats;
-                if (c < n_cats) add_acc(&x->cat[c], &res[i]);
-                add_acc(&x->cat[n_cats], &res[i]);
-                x->kl_pos[i0 + i] = res[i].kl;
-                x->row_kl[q / T] += res[i].kl, x->row_n[q / T]++;
-                if (j == 0) {
-                    if (c < n_cats) ref[c].n++, ref[c].ce_p += res[i].ce_p;
-                    ref[n_cats].n++, ref[n_cats].ce_p += res[i].ce_p;
-                }
-            }
+            account(v, j, res, P, i0, pos, pk, ref, n_cats);
         }
         reap_progress_add(&bar, P, 0, NULL);
     }
     reap_progress_end(&bar);
     if (!st) reap_verbose("logits: %lld positions x %d models compared in %.1f s", (long long)N, 1 + nv, reap_now() - bar.t0);
     free(hc), free(zp), free(zq), free(res);
+    return st;
+}
+
+// 1 when tensor name holds the same bytes in a and b (read 64 MiB at a time).
+static int same_tensor(const reap_ckpt *a, const reap_ckpt *b, const char *name, int *same) {
+    const reap_ckpt_tensor *ta = reap_ckpt_find(a, name), *tb = reap_ckpt_find(b, name);
+    *same = ta && tb && ta->t->dtype == tb->t->dtype && reap_st_nbytes(ta->t) == reap_st_nbytes(tb->t);
+    if (!*same) return REAP_OK;
+    const uint64_t B = (uint64_t)64 << 20, n = reap_st_nbytes(ta->t);
+    uint8_t *x = reap_xmalloc(B), *y = reap_xmalloc(B);
+    int st = REAP_OK;
+    for (uint64_t o = 0; o < n && *same && !st; o += B) {
+        uint64_t k = n - o < B ? n - o : B;
+        if (!(st = reap_st_read(a->shards[ta->shard], ta->t, o, k, x)) &&
+            !(st = reap_st_read(b->shards[tb->shard], tb->t, o, k, y)))
+            *same = memcmp(x, y, k) == 0;
+    }
+    free(x), free(y);
+    return st;
+}
+
+// compare_logits on one GPU (kernels/gpu.h, reap_gpu_head): every model's normed positions of a
+// chunk go up together and one lm_head GEMM per vocabulary slab serves them all, so every model
+// must have the original's lm_head (reap prune copies it; *fallback = 1 otherwise, and when the
+// GPU cannot hold it: the caller then compares on the CPU). Final norms are each model's own.
+static int compare_logits_gpu(const reap_ckpt *oc, const reap_m2_config *m, const float *h0, variant *v, int nv,
+                              const int64_t *pos, int64_t N, const reap_packed *pk, acc *ref, int n_cats, int device,
+                              size_t mem_cap, int *fallback) {
+    const int H = m->hidden, V = m->vocab, nm = nv + 1;
+    const reap_ckpt_tensor *t;
+    *fallback = 0;
+    int st = reap_head_tensor(oc, m, &t);
+    for (int j = 0; j < nv && !st && !*fallback; j++) {
+        int same = 1;
+        if (v[j].c && !(st = same_tensor(oc, v[j].c, t->name, &same)) && !same) {
+            reap_warn("%s: its %s differs from the original's: logits compared on the CPU", v[j].name, t->name);
+            *fallback = 1;
+        }
+    }
+    if (st || *fallback) return st;
+    float *nw = reap_xmalloc(sizeof(float) * (size_t)nm * H);
+    for (int k = 0; k < nm && !st; k++) st = reap_final_norm_weight(k && v[k - 1].c ? v[k - 1].c : oc, m, nw + (size_t)k * H);
+    reap_gpu_head *g = NULL;
+    if (!st && (st = reap_gpu_head_open(device, mem_cap, V, H, nm, N < 65536 ? (int)N : 65536, &g)) == REAP_ENOMEM) {
+        reap_warn("%s: logits compared on the CPU", reap_err_msg());
+        *fallback = 1, st = REAP_OK;
+    }
+    if (st || *fallback) {
+        free(nw);
+        return st;
+    }
+    double t0 = reap_now();
+    const size_t esz = reap_dtype_size(t->t->dtype);
+    enum { VB = 4096 };
+    uint8_t *raw = reap_xmalloc((size_t)VB * H * esz);
+    float *f = reap_xmalloc(sizeof(float) * (size_t)VB * H);
+    for (int v0 = 0; v0 < V && !st; v0 += VB) {
+        int n = V - v0 < VB ? V - v0 : VB;
+        if (!(st = reap_st_read(oc->shards[t->shard], t->t, (uint64_t)v0 * H * esz, (uint64_t)n * H * esz, raw)) &&
+            !(st = reap_dtype_to_f32(t->t->dtype, raw, (size_t)n * H, f)))
+            st = reap_gpu_head_upload(g, v0, n, f);
+    }
+    free(raw), free(f);
+    const int P = reap_gpu_head_positions_per_chunk(g);
+    float *x = reap_gpu_head_input(g);
+    reap_eval_state *es = reap_xmalloc(sizeof *es * (size_t)nv * P);
+    reap_eval_pos *res = reap_xmalloc(sizeof *res * (size_t)P);
+    int32_t *tg = reap_xmalloc(sizeof *tg * (size_t)P);
+    if (!st) reap_info("logits: on GPU %d, %d positions x %d models a chunk (lm_head in TF32, uploaded in %.1f s)", device,
+                       P, nm, reap_now() - t0);
+    reap_progress bar;
+    reap_progress_begin(&bar, "logits", "position", N, 0, 0);
+    for (int64_t i0 = 0; i0 < N && !st; i0 += P) {
+        const int Pc = (int)(N - i0 < P ? N - i0 : P);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < nm * Pc; r++) {
+            const int k = r / Pc, i = r % Pc;
+            const float *src = (k ? v[k - 1].h : h0) + (size_t)pos[i0 + i] * H;
+            reap_cpu_rmsnorm(src, 1, H, H, nw + (size_t)k * H, m->rms_eps, x + (size_t)r * H, H);
+        }
+        for (int i = 0; i < Pc; i++) tg[i] = pk->ids[pos[i0 + i] + 1];
+        if ((st = reap_gpu_head_compare(g, Pc, tg, es))) break;
+        for (int j = 0; j < nv; j++) {
+            for (int i = 0; i < Pc; i++) reap_eval_state_finish(&es[(size_t)j * Pc + i], &res[i]);
+            account(v, j, res, Pc, i0, pos, pk, ref, n_cats);
+        }
+        reap_progress_add(&bar, Pc, 0, NULL);
+    }
+    reap_progress_end(&bar);
+    if (!st) reap_verbose("logits: %lld positions x %d models compared on GPU %d in %.1f s", (long long)N, nm, device,
+                          reap_now() - bar.t0);
+    reap_gpu_head_close(g);
+    free(nw), free(es), free(res), free(tg);
     return st;
 }
 
@@ -450,7 +554,12 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     // the logits
     ref = reap_xcalloc((size_t)nc + 1, sizeof *ref);
     t0 = reap_now();
-    if ((st = compare_logits(oc, &m, h0, v, nv, pos, N, &pk, p->chunk > 0 ? p->chunk : 64, ref, nc))) goto done;
+    int fallback = 1;
+    if (dev == REAP_DEVICE_CUDA &&
+        (st = compare_logits_gpu(oc, &m, h0, v, nv, pos, N, &pk, ref, nc, p->n_gpus ? p->gpus[0] : 0, p->gpu_mem,
+                                 &fallback)))
+        goto done;
+    if (fallback && (st = compare_logits(oc, &m, h0, v, nv, pos, N, &pk, p->chunk > 0 ? p->chunk : 64, ref, nc))) goto done;
     double t_logits = reap_now() - t0;
     char *tpath = reap_path_join(orig, "tokenizer.json");
     st = reap_tok_load(tpath, &tok);
@@ -487,6 +596,7 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     cJSON_AddStringToObject(run, "device", reap_device_name(dev));
     cJSON_AddNumberToObject(run, "layers_seconds", t_layers);
     cJSON_AddNumberToObject(run, "logits_seconds", t_logits);
+    cJSON_AddStringToObject(run, "logits_device", fallback ? "cpu" : "cuda");
     cJSON_AddNumberToObject(run, "memory_estimate", (double)need);
     cJSON_AddNumberToObject(run, "memory_hidden_per_model", (double)hb);
     struct rusage ru;

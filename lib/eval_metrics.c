@@ -1,6 +1,7 @@
 // eval_metrics.c: see eval_metrics.h.
 #include "eval_metrics.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -40,6 +41,46 @@ void reap_eval_position(const float *z, const float *zq, int V, int target, reap
     out->top1_q = reap_eval_argmax(zq, V);
     out->agree = out->top1_p == out->top1_q;
     out->in_top5 = reap_eval_rank(zq, V, out->top1_p) < 5;
+}
+
+void reap_eval_state_init(reap_eval_state *s) {
+    s->s_p = s->s_q = s->t = 0;
+    s->m_p = s->m_q = -INFINITY;
+    s->zp_t = s->zq_t = NAN;
+    s->arg_p = -1;
+    for (int j = 0; j < REAP_EVAL_TOPQ; j++) s->top_id[j] = INT_MAX, s->top_v[j] = -INFINITY;
+}
+
+void reap_eval_state_update(reap_eval_state *s, const float *zp, const float *zq, int v0, int n, int target) {
+    if (n <= 0) return;
+    float Mp = zp[0], Mq = zq[0], tv[REAP_EVAL_TOPQ];
+    int ap = v0, tid[REAP_EVAL_TOPQ];
+    for (int j = 0; j < REAP_EVAL_TOPQ; j++) tid[j] = INT_MAX, tv[j] = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        if (zp[j] > Mp) Mp = zp[j], ap = v0 + j;
+        if (zq[j] > Mq) Mq = zq[j];
+        reap_eval_top_insert(tv, tid, zq[j], v0 + j);
+    }
+    double sp = 0, sq = 0, ts = 0;
+    for (int j = 0; j < n; j++) {
+        double ep = expf(zp[j] - Mp);
+        sp += ep, sq += expf(zq[j] - Mq), ts += ep * ((double)zp[j] - (double)zq[j]);
+    }
+    if (target >= v0 && target < v0 + n) s->zp_t = zp[target - v0], s->zq_t = zq[target - v0];
+    reap_eval_state_merge(s, Mp, ap, sp, Mq, sq, ts, tv, tid);
+}
+
+void reap_eval_state_finish(const reap_eval_state *s, reap_eval_pos *out) {
+    const double lp = (double)s->m_p + log(s->s_p), lq = (double)s->m_q + log(s->s_q);
+    double kl = s->t / s->s_p - (lp - lq);
+    out->kl = kl > 0 ? kl : 0;
+    out->ce_p = lp - (double)s->zp_t;
+    out->ce_q = lq - (double)s->zq_t;
+    out->top1_p = s->arg_p;
+    out->top1_q = s->top_id[0];
+    out->agree = out->top1_p == out->top1_q;
+    out->in_top5 = 0;
+    for (int j = 0; j < REAP_EVAL_TOPQ; j++) out->in_top5 |= s->top_id[j] == s->arg_p;
 }
 
 static int cmp_double(const void *a, const void *b) {

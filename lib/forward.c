@@ -162,15 +162,23 @@ int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t 
     return st;
 }
 
+int reap_head_tensor(const reap_ckpt *c, const reap_m2_config *cfg, const reap_ckpt_tensor **out) {
+    const char *head = cfg->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    return find_matrix(c, head, cfg->vocab, cfg->hidden, out);
+}
+
+int reap_final_norm_weight(const reap_ckpt *c, const reap_m2_config *cfg, float *w) {
+    int64_t shape[1] = {cfg->hidden};
+    return reap_ckpt_read_f32(c, "model.norm.weight", 1, shape, w);
+}
+
 int reap_logits_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const float *h, int64_t n, float *logits) {
     int H = cfg->hidden, V = cfg->vocab;
     const reap_ckpt_tensor *t;
-    const char *head = cfg->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-    int st = find_matrix(c, head, V, H, &t);
+    int st = reap_head_tensor(c, cfg, &t);
     if (st) return st;
     float *nw = reap_xmalloc((size_t)H * sizeof *nw);
-    int64_t shape[1] = {H};
-    if ((st = reap_ckpt_read_f32(c, "model.norm.weight", 1, shape, nw))) {
+    if ((st = reap_final_norm_weight(c, cfg, nw))) {
         free(nw);
         return st;
     }

@@ -21,6 +21,10 @@ int reap_layer_forward_cpu(const reap_m2_config *cfg, const reap_layer_weights *
 
 // Embedding lookup: ids (rows*T) -> h (rows*T, H) f32.
 int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h);
+// The output matrix (lm_head.weight, or the embedding when tied), checked (vocab, hidden) and
+// BF16, F16 or F32; and the final norm's weight (hidden) as f32.
+int reap_head_tensor(const reap_ckpt *c, const reap_m2_config *cfg, const reap_ckpt_tensor **out);
+int reap_final_norm_weight(const reap_ckpt *c, const reap_m2_config *cfg, float *w);
 // Final norm + lm_head for the given positions: logits (n, vocab) f32 (tests and golden checks).
 int reap_logits_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const float *h, int64_t n, float *logits);
 

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "dtype.h"
+#include "eval_metrics.h"
 
 static const char *const router_names[REAP_GPU_ROUTER_COUNT] = {"fp32", "tf32x3"};
 
@@ -110,4 +111,18 @@ int reap_gpu_layout_fit(const reap_m2_config *c, int rows, int T, int expert_dty
         else hi = mid - 1;
     }
     return lo;
+}
+
+size_t reap_gpu_head_bytes(int V, int H, int n_models, int P) {
+    const size_t rows = (size_t)n_models * P;
+    return (size_t)V * H * 4 + rows * H * 4 + rows * REAP_GPU_HEAD_SLAB * 4 + (size_t)P * 4 +
+           (size_t)(n_models - 1) * P * sizeof(reap_eval_state);
+}
+
+int reap_gpu_head_positions(int V, int H, int n_models, int max_pos, size_t cap) {
+    int P = REAP_GPU_HEAD_ROWS / n_models;
+    if (P < 1) P = 1;
+    if (P > max_pos) P = max_pos;
+    while (P > 0 && reap_gpu_head_bytes(V, H, n_models, P) + REAP_GPU_OVERHEAD_BYTES > cap) P /= 2;
+    return P;
 }

@@ -78,4 +78,16 @@ int reap_gpu_layout_fit(const reap_m2_config *c, int rows, int T, int expert_dty
 #define REAP_GPU_CHUNK_TOKENS 65536
 int reap_gpu_want_rows(int chunk_tokens, int T);
 
+// `reap eval`'s comparison of logits on one GPU (kernels/gpu_head.cu): the lm_head in f32 (V, H), the
+// normed hidden states of n_models models at P positions (n_models P, H) f32, one slab of their
+// logits (n_models P, REAP_GPU_HEAD_SLAB) f32, the targets (P) and the running states
+// ((n_models - 1) P). 4096 ids x 1280 rows is 21 MB: the slab is written by the GEMM and read by
+// the reduction while it is still in the H100's 50 MB L2.
+#define REAP_GPU_HEAD_SLAB 4096
+#define REAP_GPU_HEAD_ROWS 1280  // rows of all models per GEMM the position count aims at
+size_t reap_gpu_head_bytes(int V, int H, int n_models, int P);
+// Positions per chunk: REAP_GPU_HEAD_ROWS / n_models (at least 1), at most max_pos, fewer when the
+// buffers would exceed cap (with REAP_GPU_OVERHEAD_BYTES for cuBLAS); 0 when not even one fits.
+int reap_gpu_head_positions(int V, int H, int n_models, int max_pos, size_t cap);
+
 #endif

@@ -60,6 +60,22 @@ int reap_gpu_stage_end(reap_gpu *g, const reap_layer_weights *w) {
     (void)g, (void)w;
     return 0;
 }
+int reap_gpu_head_open(int device, size_t mem_cap, int V, int H, int n_models, int max_pos, reap_gpu_head **out) {
+    (void)device, (void)mem_cap, (void)V, (void)H, (void)n_models, (void)max_pos;
+    *out = NULL;
+    return reap_fail(REAP_EDEVICE, "this reap was built without CUDA (make CUDA=1)");
+}
+int reap_gpu_head_positions_per_chunk(const reap_gpu_head *g) { (void)g; return 0; }
+float *reap_gpu_head_input(reap_gpu_head *g) { (void)g; return NULL; }
+int reap_gpu_head_upload(reap_gpu_head *g, int v0, int n, const float *rows) {
+    (void)g, (void)v0, (void)n, (void)rows;
+    return REAP_EDEVICE;
+}
+int reap_gpu_head_compare(reap_gpu_head *g, int P, const int32_t *targets, reap_eval_state *out) {
+    (void)g, (void)P, (void)targets, (void)out;
+    return REAP_EDEVICE;
+}
+void reap_gpu_head_close(reap_gpu_head *g) { (void)g; }
 #else
 typedef int reap_gpu_stub_unused;  // ISO C forbids an empty translation unit
 #endif

@@ -1,6 +1,7 @@
 // test_eval.c: the per-position metric math of `reap eval` (lib/eval_metrics.c) on hand-computed
 // examples, and the packer's per-position sample ids that split the numbers by category.
 #include <math.h>
+#include <string.h>
 
 #include "calib.h"
 #include "eval_metrics.h"
@@ -59,6 +60,60 @@ static void test_eval_quantile_interpolates_between_order_statistics(void) {
     CHECK_NEAR(reap_eval_quantile(&one, 1, 0.99), 7.0, 1e-15);
 }
 
+// The slab-at-a-time state (what the GPU comparison computes) against the whole-vector reference,
+// for slab widths that cut the vocabulary unevenly, with ties inside slabs and across their edges.
+#define CHECK_ABS(a, b, tol) \
+    CHECK_MSG(fabs((double)(a) - (double)(b)) <= (tol), "%.10g vs %.10g (abs tol %g)", (double)(a), (double)(b), (double)(tol))
+
+static void by_slabs(const float *z, const float *zq, int V, int target, int slab, reap_eval_pos *r) {
+    reap_eval_state s;
+    reap_eval_state_init(&s);
+    for (int v0 = 0; v0 < V; v0 += slab) reap_eval_state_update(&s, z + v0, zq + v0, v0, V - v0 < slab ? V - v0 : slab, target);
+    reap_eval_state_finish(&s, r);
+}
+
+static void test_eval_state_by_slabs_matches_whole_vectors(void) {
+    enum { V = 1003 };
+    static float z[V], zq[V];
+    uint64_t x = 88172645463325252ull;
+    const int slabs[] = {1, 7, 128, 500, 1003, 4096};
+    for (int trial = 0; trial < 40; trial++) {
+        for (int v = 0; v < V; v++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            z[v] = (float)((double)(x % 20000) / 1000.0 - 10.0);
+            zq[v] = z[v] + (trial % 3 == 0 ? 0.0f : (float)((double)((x >> 20) % 2000) / 1000.0 - 1.0));
+            if (trial % 4 == 1) z[v] = zq[v] = (float)(x % 5);  // ties everywhere, top-1 and top-5 by lowest id
+        }
+        if (trial % 4 == 2) z[900] = z[3] = 50, zq[0] = zq[1] = zq[2] = zq[1000] = 40, zq[900] = 40;  // ties across slabs
+        const int target = (int)(x % V);
+        reap_eval_pos ref, got;
+        reap_eval_position(z, zq, V, target, &ref);
+        for (size_t k = 0; k < sizeof slabs / sizeof slabs[0]; k++) {
+            by_slabs(z, zq, V, target, slabs[k], &got);
+            CHECK_EQ_INT(got.top1_p, ref.top1_p);
+            CHECK_EQ_INT(got.top1_q, ref.top1_q);
+            CHECK_EQ_INT(got.agree, ref.agree);
+            CHECK_EQ_INT(got.in_top5, ref.in_top5);
+            // f32 exponentials against float64 ones: ~1e-7 relative
+            CHECK_ABS(got.kl, ref.kl, 1e-6 * (1 + ref.kl));
+            CHECK_ABS(got.ce_p, ref.ce_p, 1e-6 * (1 + fabs(ref.ce_p)));
+            CHECK_ABS(got.ce_q, ref.ce_q, 1e-6 * (1 + fabs(ref.ce_q)));
+            if (!memcmp(z, zq, sizeof z)) CHECK(got.kl == 0.0 && got.ce_p == got.ce_q);  // identical: exactly 0
+        }
+    }
+    // the ties across slabs: P's maximum 50 at ids 3 and 900 -> 3; Q's 40 at 0, 1, 2, 900, 1000 -> 0..2, 900, 1000
+    for (int v = 0; v < V; v++) z[v] = zq[v] = 0;
+    z[900] = z[3] = 50, zq[0] = zq[1] = zq[2] = zq[1000] = zq[900] = 40;
+    reap_eval_pos got;
+    by_slabs(z, zq, V, 0, 128, &got);
+    CHECK_EQ_INT(got.top1_p, 3);
+    CHECK_EQ_INT(got.top1_q, 0);
+    CHECK_EQ_INT(got.in_top5, 0);  // id 3 is not among 0, 1, 2, 900, 1000
+    zq[3] = 40;                    // now 0, 1, 2, 3, 900
+    by_slabs(z, zq, V, 0, 128, &got);
+    CHECK_EQ_INT(got.in_top5, 1);
+}
+
 static void test_pack_records_the_sample_of_every_position(void) {
     const int32_t a[3] = {1, 2, 3}, b[2] = {4, 5};
     const int32_t *ids[2] = {a, b};
@@ -85,6 +140,7 @@ int main(void) {
     RUN(test_eval_identical_logits_give_zero_kl_and_agreement);
     RUN(test_eval_top5_counts_ties_to_the_lower_id);
     RUN(test_eval_quantile_interpolates_between_order_statistics);
+    RUN(test_eval_state_by_slabs_matches_whole_vectors);
     RUN(test_pack_records_the_sample_of_every_position);
     TEST_EXIT();
 }

@@ -126,11 +126,27 @@ static void test_router_names_round_trip(void) {
     CHECK(reap_gpu_router_parse("tf32", &r) == REAP_EUSAGE);
 }
 
+// reap eval's GPU head: MiniMax-M2's lm_head in f32 is 2.46 GB; 5 models take 256 positions a
+// chunk (1280 rows); a cap one byte short of that halves it; a cap below the lm_head gives 0.
+static void test_head_positions_fit_the_cap(void) {
+    const int V = 200064, H = 3072;
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 5, 1 << 20, (size_t)80 << 30), 256);
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 5, 100, (size_t)80 << 30), 100);
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 64, 1 << 20, (size_t)80 << 30), 20);
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 2000, 1 << 20, (size_t)80 << 30), 1);
+    size_t need = reap_gpu_head_bytes(V, H, 5, 256) + REAP_GPU_OVERHEAD_BYTES;
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 5, 1 << 20, need), 256);
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 5, 1 << 20, need - 1), 128);
+    CHECK_EQ_INT(reap_gpu_head_positions(V, H, 5, 1 << 20, (size_t)V * H * 4), 0);
+    CHECK(reap_gpu_head_bytes(V, H, 5, 256) > (size_t)V * H * 4 + (size_t)1280 * REAP_GPU_HEAD_SLAB * 4);
+}
+
 int main(void) {
     RUN(test_raw_layout_holds_every_tensor_without_overlap);
     RUN(test_layout_total_is_the_sum_and_grows_with_rows);
     RUN(test_fit_picks_the_most_rows_that_fit);
     RUN(test_minimax_m2_64k_chunks_fit_24_gib);
     RUN(test_router_names_round_trip);
+    RUN(test_head_positions_fit_the_cap);
     TEST_EXIT();
 }

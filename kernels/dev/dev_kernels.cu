@@ -997,6 +997,74 @@ static void check_stats_combine(Timer &tm) {
     sc_free(d);
 }
 
+// ---- reap eval: logits compared a vocabulary slab at a time ---------------------------------------
+// 3 models (the original, a perturbed one, an exact copy) at 37 positions over 10007 ids in slabs
+// of 4096 (the last uneven), with exact ties inside slabs and across their edges, against
+// reap_eval_position on whole vectors: top-1, agreement and top-5 membership exact; KL and
+// cross-entropies within 1e-6 (f32 exponentials against float64); the copy's KL exactly 0.
+static void check_eval_slab(Timer &tm) {
+    const int P = 37, NM = 3, V = 10007, SL = 4096;
+    std::vector<float> z((size_t)NM * P * V);
+    std::vector<int> tg(P);
+    for (int i = 0; i < P; i++) {
+        float *zp = &z[(size_t)i * V], *zq = &z[((size_t)P + i) * V], *zc = &z[((size_t)2 * P + i) * V];
+        for (int v = 0; v < V; v++) {
+            zp[v] = nrand() * 4, zq[v] = zp[v] + nrand() * (i % 5 == 0 ? 0.0f : 0.5f);
+            if (i % 7 == 3) zp[v] = zq[v] = (float)(v % 4);  // ties everywhere
+        }
+        if (i % 7 == 5) zp[4095] = zp[4096] = 30, zq[10] = zq[4096] = zq[8191] = zq[8192] = zq[9000] = zq[11] = 25;
+        memcpy(zc, zp, sizeof(float) * V);
+        tg[i] = (int)(urand() * V);
+    }
+    float *dz = dev<float>((size_t)NM * P * SL);
+    int *dt = up(tg);
+    std::vector<reap_eval_state> st0((size_t)(NM - 1) * P);
+    for (auto &s : st0) reap_eval_state_init(&s);
+    reap_eval_state *ds = up(st0);
+    std::vector<float> slab((size_t)NM * P * SL);
+    for (int v0 = 0; v0 < V; v0 += SL) {
+        int n = V - v0 < SL ? V - v0 : SL;
+        for (int r = 0; r < NM * P; r++) memcpy(&slab[(size_t)r * SL], &z[(size_t)r * V + v0], sizeof(float) * n);
+        CU(cudaMemcpy(dz, slab.data(), slab.size() * sizeof(float), cudaMemcpyHostToDevice));
+        reap_k_eval_slab(dz, SL, P, NM, v0, n, dt, ds, 0);
+        CU(cudaGetLastError());
+    }
+    auto st = down(ds, st0.size());
+    int bad = 0, copy_exact = 1;
+    double worst = 0;
+    for (int k = 1; k < NM; k++)
+        for (int i = 0; i < P; i++) {
+            reap_eval_pos ref, got;
+            reap_eval_position(&z[(size_t)i * V], &z[((size_t)k * P + i) * V], V, tg[i], &ref);
+            reap_eval_state_finish(&st[(size_t)(k - 1) * P + i], &got);
+            bad += got.top1_p != ref.top1_p || got.top1_q != ref.top1_q || got.agree != ref.agree ||
+                   got.in_top5 != ref.in_top5;
+            worst = fmax(worst, fabs(got.kl - ref.kl) / (1 + ref.kl));
+            worst = fmax(worst, fabs(got.ce_p - ref.ce_p) / (1 + fabs(ref.ce_p)));
+            worst = fmax(worst, fabs(got.ce_q - ref.ce_q) / (1 + fabs(ref.ce_q)));
+            if (k == 2) copy_exact &= got.kl == 0.0 && got.ce_p == got.ce_q && got.agree;
+        }
+    int ok = bad == 0 && worst < 1e-6 && copy_exact;
+    printf("%s eval_slab: %d mismatched top-1/top-5, worst KL/CE diff %.2e, copy exact %d\n", ok ? "PASS" : "FAIL", bad,
+           worst, copy_exact);
+    failures += !ok;
+    if (tm.on) {  // 5 models x 256 positions, one 4096-id slab (the shape reap eval uses at 4 variants)
+        const int TP = 256, TM = 5;
+        float *bz = dev<float>((size_t)TM * TP * SL);
+        CU(cudaMemset(bz, 0x3F, (size_t)TM * TP * SL * 4));
+        int *bt = dev<int>(TP);
+        CU(cudaMemset(bt, 0, TP * 4));
+        std::vector<reap_eval_state> bs0((size_t)(TM - 1) * TP);
+        for (auto &s : bs0) reap_eval_state_init(&s);
+        reap_eval_state *bs = up(bs0);
+        double ms = tm.median_ms([&] { reap_k_eval_slab(bz, SL, TP, TM, 0, SL, bt, bs, 0); });
+        printf("TIME eval_slab %d positions x %d models x %d ids: %.3f ms (%.0f GB/s of logits)\n", TP, TM, SL, ms,
+               (double)(2 * (TM - 1)) * TP * SL * 4 * 2 / (ms * 1e6));
+        cudaFree(bz), cudaFree(bt), cudaFree(bs);
+    }
+    cudaFree(dz), cudaFree(dt), cudaFree(ds);
+}
+
 int main(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
@@ -1014,6 +1082,7 @@ int main(void) {
     time_gather(tm);
     check_expert_phase(tm);
     check_stats_combine(tm);
+    check_eval_slab(tm);
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }
