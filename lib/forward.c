@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,19 +148,37 @@ int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t 
     const reap_ckpt_tensor *t;
     int st = find_matrix(c, "model.embed_tokens.weight", cfg->vocab, cfg->hidden, &t);
     if (st) return st;
-    size_t esz = reap_dtype_size(t->t->dtype), rb = (size_t)cfg->hidden * esz;
-    uint8_t *row = reap_xmalloc(rb);
-    for (int64_t i = 0; i < n && !st; i++) {
-        if (ids[i] < 0 || ids[i] >= cfg->vocab) {
-            st = reap_fail(REAP_EINVAL, "token %lld has id %d outside the vocabulary (0..%d)", (long long)i, ids[i],
-                           cfg->vocab - 1);
-            break;
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= cfg->vocab)
+            return reap_fail(REAP_EINVAL, "token %lld has id %d outside the vocabulary (0..%d)", (long long)i, ids[i],
+                             cfg->vocab - 1);
+    // One pread per token, on every thread (a million tokens: ~1 s on one thread from the page
+    // cache). Error messages are per thread: the first worker's is carried back to this one.
+    const size_t esz = reap_dtype_size(t->t->dtype), rb = (size_t)cfg->hidden * esz;
+    char err[512] = "";
+#pragma omp parallel
+    {
+        uint8_t *row = reap_xmalloc(rb);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            int failed;
+#pragma omp atomic read
+            failed = st;
+            if (failed) continue;
+            int e = reap_st_read(c->shards[t->shard], t->t, (uint64_t)ids[i] * rb, rb, row);
+            if (!e) reap_dtype_to_f32(t->t->dtype, row, (size_t)cfg->hidden, h + i * cfg->hidden);
+            else {
+#pragma omp critical(reap_embed_err)
+                if (!st) {
+                    snprintf(err, sizeof err, "%s", reap_err_msg());
+#pragma omp atomic write
+                    st = e;
+                }
+            }
         }
-        st = reap_st_read(c->shards[t->shard], t->t, (uint64_t)ids[i] * rb, rb, row);
-        if (!st) reap_dtype_to_f32(t->t->dtype, row, (size_t)cfg->hidden, h + i * cfg->hidden);
+        free(row);
     }
-    free(row);
-    return st;
+    return st ? reap_fail(st, "%s", err) : REAP_OK;
 }
 
 int reap_head_tensor(const reap_ckpt *c, const reap_m2_config *cfg, const reap_ckpt_tensor **out) {

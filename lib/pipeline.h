@@ -77,8 +77,8 @@ typedef struct {
 
 // reap_pipeline_run for n streams: every layer is read once and run for each stream in turn (the
 // same forward as one stream, so a stream's numbers do not depend on the others). With embed_ids
-// every stream's h starts from the same embedding. CUDA: a stream with a bias override runs that
-// layer on the CPU (the GPU's staged layer has the model's bias), with a warning.
+// every stream's h starts from the same embedding. CUDA: the streams share one upload of each layer
+// (a stream with removed experts takes only its own routing bias).
 int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int n_streams,
                               const reap_pipeline_stream *s, const uint8_t *mask, const int32_t *embed_ids, int first,
                               const reap_pipeline_params *p, reap_pipeline_info *info);
