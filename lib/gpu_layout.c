@@ -156,5 +156,6 @@ void reap_gpu_hidden_plan_make(const reap_m2_config *c, int chunk_rows, int T, i
             out->bytes = reap_gpu_resident_bytes(c, dev_rows[i], T, n_streams);
         }
     }
-    out->on_gpu = mode != REAP_GPU_HIDDEN_HOST && fits;
+    out->unaligned = ((size_t)T * (size_t)c->hidden * 4) % 256 != 0;
+    out->on_gpu = mode != REAP_GPU_HIDDEN_HOST && fits && !out->unaligned;
 }

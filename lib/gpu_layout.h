@@ -96,10 +96,14 @@ size_t reap_gpu_resident_need(const reap_m2_config *c, int chunk_rows, int rows,
 // host memory (reap_gpu_layout_fit), and never shrinks to make room for them, so that the chunks, the
 // GEMM shapes and hence the statistics are the same bits either way; the hidden states then go on the
 // GPUs only when EVERY GPU holds its share beside that layout (need <= cap: one place for all, so a
-// run has one answer to print). Mode host: never; auto and gpu: when they fit (gpu makes a misfit an
+// run has one answer to print), and when a row, T x hidden f32, is a whole number of 256 bytes: every
+// chunk inside the resident states then starts as aligned as the host path's chunk buffers
+// (cudaMalloc's 256), so cuBLAS sees the same alignment and picks the same kernels (MiniMax-M2's
+// 3072 x 4 bytes always is). Mode host: never; auto and gpu: when they fit (gpu makes a misfit an
 // error, the caller's).
 typedef struct {
     int on_gpu;        // 1: the hidden states stay on the GPUs between layers
+    int unaligned;     // 1: rows are not a whole number of 256 bytes (never on the GPUs)
     int device;        // index (into dev_rows) of the GPU with the least room to spare
     size_t need, cap;  // its bytes with the hidden states resident (reap_gpu_resident_need), its cap
     size_t bytes;      // its resident hidden states (reap_gpu_resident_bytes)

@@ -167,6 +167,15 @@ static void test_hidden_states_on_gpu_exactly_when_every_gpu_holds_its_share(voi
     for (int i = 0; i < 8; i++) r8[i] = 128, c8[i] = (size_t)77 << 30;
     reap_gpu_hidden_plan_make(&m, 32, 2048, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, 1, REAP_GPU_HIDDEN_AUTO, 8, r8, c8, &pl);
     CHECK(pl.on_gpu == 1 && pl.bytes == (size_t)128 * 2048 * 3072 * 4 + (size_t)128 * 2048);
+    // Rows that are not a whole number of 256 bytes would put chunks at other alignments than the
+    // host path's buffers: host memory then, whatever the cap (odd's hidden 200 x 4 bytes: T 16 is
+    // 12800 bytes = 50 x 256, T 15 is not).
+    CHECK(pl.unaligned == 0);
+    size_t big[2] = {(size_t)1 << 40, (size_t)1 << 40};
+    reap_gpu_hidden_plan_make(&c, CR, 16, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, big, &pl);
+    CHECK(pl.on_gpu == 1 && pl.unaligned == 0);
+    reap_gpu_hidden_plan_make(&c, CR, 15, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, big, &pl);
+    CHECK(pl.on_gpu == 0 && pl.unaligned == 1);
 }
 
 static void test_hidden_names_round_trip(void) {
