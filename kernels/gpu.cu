@@ -8,7 +8,10 @@
 // layout (experts padded to size classes), the routed pairs' inputs copied by token, expert GEMMs
 // over routed pairs only (one cached cuBLASLt matmul per expert: kernels/xgemm_each.cu), SiLU x up,
 // then statistics in float64 and the weighted combine into the residual in one pass. An event after
-// every step times it. Statistics are copied back and added to st.
+// every step times it. Statistics are copied back and added to st. The hidden states either stay on
+// the GPU between layers (resident: copied in at a stream's first layer, the chunks run in place on
+// slices of them) or come in and go back chunk by chunk through two buffers every layer; which one
+// is decided at open by lib/gpu_layout.c's plan, and the chunks are the same either way.
 //
 // Buffer sizes come from lib/gpu_layout.h (the same numbers decide the fit). Variants measured and
 // dropped (bench/RESULTS.md): per-expert cublasGemmEx, batched GEMMs per size class (cuBLAS and
