@@ -31,7 +31,8 @@ static const char *k_details =
     "read once, each variant routes only among its survivors (the removed experts' routing bias is\n"
     "-inf, which computes what the pruned checkpoint computes). Each variant holds rows x seq-len x\n"
     "hidden x 4 bytes of hidden states; the total is printed and refused up front when it exceeds the\n"
-    "available memory (or --mem).\n"
+    "available memory (or --mem). On the GPU (--device cuda) every variant's hidden states stay on the\n"
+    "GPUs between layers when they fit (--gpu-hidden auto|gpu|host, as in `reap score`).\n"
     "\n"
     "Rows: --calib SPEC (repeatable) as in `reap calib`; default heldout, the built-in held-out set\n"
     "(never the calibration rows unless asked). --rows/--seq-len/--seed pack them as score does.";
@@ -62,7 +63,7 @@ int reap_cmd_eval(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk = 64, worst = 5, read_threads = -1;
     const char *device = NULL, *gpus = NULL, *gpu_mem = NULL, *out = NULL, *svg = NULL, *scores = NULL,
-               *ratio = NULL, *crit = "reap", *mem = NULL;
+               *ratio = NULL, *crit = "reap", *mem = NULL, *gpu_hidden = "auto";
     int no_pack = 0, json = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "evaluation source, repeatable (default: heldout)"},
@@ -82,6 +83,8 @@ int reap_cmd_eval(int argc, char **argv) {
         {"device", 'd', REAP_OPT_STRING, &device, "DEV", "cpu | cuda (default: cuda when a GPU is visible, else cpu)"},
         {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device (default: no cap)"},
+        {"gpu-hidden", 0, REAP_OPT_STRING, &gpu_hidden, "WHERE",
+         "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
     };
@@ -129,6 +132,8 @@ int reap_cmd_eval(int argc, char **argv) {
     }
     if (!st && (st = reap_cmd_parse_gpus(gpus, &gpu_list, &p.n_gpus)))
         st = reap_fail(REAP_EUSAGE, "reap eval: %s", reap_err_msg());
+    if (!st && reap_gpu_hidden_parse(gpu_hidden, &p.gpu_hidden))
+        st = reap_fail(REAP_EUSAGE, "reap eval: --gpu-hidden: %s", reap_err_msg());
     p.gpus = gpu_list;
     uint64_t b;
     if (!st && gpu_mem) {

@@ -47,7 +47,11 @@ static const char *k_details =
     "GPU settings: --gpu-router fp32 (default: cublasSgemm) or tf32x3 (three TF32 tensor-core products,\n"
     "faster but ~14x the rounding error); --chunk-tokens N tokens per chunk (default 65536, fewer under\n"
     "--gpu-mem; it sets the GEMM shapes, so it can move the last bits). Both are recorded in the\n"
-    "statistics file (calibration.gpu). --profile prints the GPU time of every step of every layer, and\n"
+    "statistics file (calibration.gpu). --gpu-hidden auto (default) keeps the hidden states on the GPUs\n"
+    "between layers when every GPU holds its rows beside the chunks under --gpu-mem (copied in once and\n"
+    "back at the end, or after every layer with --work-dir), else they go through host memory chunk by\n"
+    "chunk as `host` does; `gpu` makes a misfit an error. A line at start says which; the statistics\n"
+    "are the same bits either way. --profile prints the GPU time of every step of every layer, and\n"
     "-v a line per layer and a summary (phases, TFLOP/s, peak GPU memory, disk rate): bench/gpu_bench.sh\n"
     "reads those. Progress: a line updated in place on a terminal only; in a log, -v's line per layer.\n"
     "\n"
@@ -119,6 +123,11 @@ static void print_run_summary(const reap_score_info *in) {
     const reap_gpu_counters *g = &r->gpu;
     fprintf(stderr, "gpu: %d GPU(s), %d rows per chunk, peak memory %.2f GiB\n", g->n_devices, g->chunk_rows,
             g->peak_mem / 1073741824.0);
+    // The GPU with the least room: its share of the hidden states, and the bytes it needs with them
+    // on it, against its cap (exact: tests/e2e_score_cuda.sh sets --gpu-mem from them).
+    fprintf(stderr, "gpu: hidden states %s; GPU %d: %zu bytes of them, %zu bytes needed with them, cap %zu bytes\n",
+            g->hidden_on_gpu ? "on the GPU" : "in host memory", g->hidden.device, g->hidden.bytes, g->hidden.need,
+            g->hidden.cap);
     for (int i = 0; i < REAP_GPU_PHASES; i++)
         fprintf(stderr, "gpu: phase %s %.4f s per layer\n", reap_gpu_phase_names[i], r->layers ? g->phase[i] / r->layers : 0);
     fprintf(stderr, "gpu: expert GEMMs %.1f TFLOP/s, whole layer %.1f TFLOP/s (%.4e and %.4e FLOP)\n",
@@ -146,7 +155,7 @@ int reap_cmd_score(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
     const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
-               *out = NULL, *gpu_router = "fp32";
+               *out = NULL, *gpu_router = "fp32", *gpu_hidden = "auto";
     int no_pack = 0, profile = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
@@ -160,6 +169,8 @@ int reap_cmd_score(int argc, char **argv) {
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device, e.g. 24GiB (default: no cap)"},
         {"gpu-router", 0, REAP_OPT_STRING, &gpu_router, "PREC", "GPU router GEMM: fp32 | tf32x3 (default fp32)"},
         {"chunk-tokens", 0, REAP_OPT_INT, &chunk_tokens, "N", "tokens per GPU chunk, whole rows (default 65536)"},
+        {"gpu-hidden", 0, REAP_OPT_STRING, &gpu_hidden, "WHERE",
+         "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"profile", 0, REAP_OPT_FLAG, &profile, NULL, "print the GPU time of every step of every layer"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
         {"shard", 0, REAP_OPT_STRING, &shard, "I/N", "score rows I, I+N, ... (default 0/1, or from SLURM_ARRAY_*)"},
@@ -198,6 +209,8 @@ int reap_cmd_score(int argc, char **argv) {
         st = reap_fail(REAP_EUSAGE, "reap score: --chunk-tokens must be in [0, 2^30], got %lld", chunk_tokens);
     else if (!(st = reap_router_mode_parse(router, &p.router)) && (st = reap_gpu_router_parse(gpu_router, &p.gpu_router)))
         st = reap_fail(REAP_EUSAGE, "reap score: --gpu-router: %s", reap_err_msg());
+    if (!st && reap_gpu_hidden_parse(gpu_hidden, &p.gpu_hidden))
+        st = reap_fail(REAP_EUSAGE, "reap score: --gpu-hidden: %s", reap_err_msg());
     if (!st && (read_threads > 256 || read_threads == 0 || read_threads < -1))
         st = reap_fail(REAP_EUSAGE, "reap score: --read-threads must be in [1, 256], got %lld", read_threads);
     if (read_threads < 0) read_threads = 0;  // REAP_READ_THREADS or the default

@@ -8,7 +8,10 @@
 // layout (experts padded to size classes), the routed pairs' inputs copied by token, expert GEMMs
 // over routed pairs only (one cached cuBLASLt matmul per expert: kernels/xgemm_each.cu), SiLU x up,
 // then statistics in float64 and the weighted combine into the residual in one pass. An event after
-// every step times it. Statistics are copied back and added to st.
+// every step times it. Statistics are copied back and added to st. The hidden states either stay on
+// the GPU between layers (resident: copied in at a stream's first layer, the chunks run in place on
+// slices of them) or come in and go back chunk by chunk through two buffers every layer; which one
+// is decided at open by lib/gpu_layout.c's plan, and the chunks are the same either way.
 //
 // Buffer sizes come from lib/gpu_layout.h (the same numbers decide the fit). Variants measured and
 // dropped (bench/RESULTS.md): per-expert cublasGemmEx, batched GEMMs per size class (cuBLAS and
@@ -50,6 +53,7 @@ extern "C" reap_gpu_params reap_gpu_default_params(void) {
     reap_gpu_params p;
     memset(&p, 0, sizeof p);
     p.router = REAP_GPU_ROUTER_FP32;
+    p.hidden = REAP_GPU_HIDDEN_AUTO, p.n_streams = 1, p.host_every_layer = 1;
     return p;
 }
 
@@ -62,7 +66,7 @@ static void free_dev(gdev *d) {
                     d->hbuf[0],  d->hbuf[1],  d->logits,    d->xb,       d->xe,      d->gy,      d->slot_e,
                     d->slot_pos, d->pair_tok, d->pair_slot, d->cnt,      d->off,     d->cursor,  d->slot_w,
                     d->slot_g,   d->maskbuf[0], d->maskbuf[1], d->st_cnt, d->st_tokens, d->st_gate, d->st_norm,
-                    d->st_reap,  d->st_max,   d->gate_cat,  d->gate_lo};
+                    d->st_reap,  d->st_max,   d->gate_cat,  d->gate_lo, d->hres};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         if (ptrs[i]) cudaFree(ptrs[i]);
     if (d->h_off) cudaFreeHost(d->h_off);
@@ -94,6 +98,7 @@ static int dev_fit(reap_gpu *g, gdev *d, int *rows_fit) {
     CK(cudaMemGetInfo(&fr, &tot));
     d->used_base = tot - fr;
     size_t cap = g->p.mem_cap ? g->p.mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
+    d->cap = cap;
     int want = reap_gpu_want_rows(g->p.chunk_tokens, g->T);
     *rows_fit = reap_gpu_layout_fit(c, g->rows, g->T, open_dtype(c), g->p.router, cap, want);
     if (*rows_fit > 0) return REAP_OK;
@@ -134,10 +139,16 @@ static int open_dev(reap_gpu *g, gdev *d) {
     const reap_gpu_layout *L = &d->lay;
     reap_gpu_raw_layout_make(c, dt0, &d->rl);
     d->raw_dt = dt0;
-    DMALLOC(d->hbuf[0], L->hbuf);
-    DMALLOC(d->hbuf[1], L->hbuf);
-    DMALLOC(d->maskbuf[0], L->mask);
-    DMALLOC(d->maskbuf[1], L->mask);
+    if (g->resident) {  // every stream's rows and their mask; the chunks run on slices of them
+        const size_t share = (size_t)d->rows * g->T * c->hidden;
+        DMALLOC(d->hres, reap_gpu_resident_bytes(c, d->rows, g->T, g->p.n_streams));
+        d->mres = (uint8_t *)(d->hres + (size_t)g->p.n_streams * share);
+    } else {
+        DMALLOC(d->hbuf[0], L->hbuf);
+        DMALLOC(d->hbuf[1], L->hbuf);
+        DMALLOC(d->maskbuf[0], L->mask);
+        DMALLOC(d->maskbuf[1], L->mask);
+    }
     DMALLOC(d->xb, L->xb);
     DMALLOC(d->logits, L->logits);
     DMALLOC(d->slot_e, L->slot_e);
@@ -234,13 +245,21 @@ static int warm_up(reap_gpu *g, gdev *d) {
     CK(cudaMemsetAsync(d->big, 0, L->big, d->s));
     CK(cudaMemsetAsync(d->wqkv, 0, L->wqkv, d->s));
     CK(cudaMemsetAsync(d->wo, 0, L->wo, d->s));
-    CK(cudaMemsetAsync(d->hbuf[0], 0, L->hbuf, d->s));
+    // the o-proj output: a chunk buffer, or the resident hidden states (a GPU whose share is less than
+    // a chunk runs the GEMM on its share's tokens, the most it will ever run)
+    float *hw = d->hbuf[0];
+    int Nh = N;
+    if (g->resident) {
+        size_t have = (size_t)g->p.n_streams * d->rows * g->T;
+        hw = d->hres, Nh = have < (size_t)N ? (int)have : N;
+    }
+    CK(cudaMemsetAsync(hw, 0, (size_t)Nh * H * 4, d->s));
     CK(cudaMemsetAsync(d->keep, 0, L->keep, d->s));
     if (d->gate_cat) CK(cudaMemsetAsync(d->gate_cat, 0, L->gate_cat, d->s));
     if (d->gate_lo) CK(cudaMemsetAsync(d->gate_lo, 0, L->gate_lo, d->s));
     d->gate = d->keep + (d->rl.gate - d->rl.ln1) / 4;
     TRY(gemm_bf16(d, Q, N, H, d->wqkv, d->xb, d->big, 0.f));
-    TRY(gemm_bf16(d, H, N, O, d->wo, (const bf16 *)d->big, d->hbuf[0], 1.f));
+    TRY(gemm_bf16(d, H, Nh, O, d->wo, (const bf16 *)d->big, hw, 1.f));
     TRY(router_gemm(g, d, d->big, N));
     // one expert per size class up to the largest an expert can have in a chunk (every token)
     int *off = d->h_off, used = 0, rows = 0, n = 1;
@@ -270,6 +289,32 @@ extern "C" int reap_gpu_count(void) {
     return n;
 }
 
+// Where the hidden states live (lib/gpu_layout.h, reap_gpu_hidden_plan_make: on the GPUs when every
+// one holds its rows of every stream beside the chunk layout already chosen), once the GPUs' rows and
+// caps are known. --gpu-hidden gpu makes a misfit an error naming the sizes.
+static int choose_hidden(reap_gpu *g) {
+    const reap_m2_config *c = &g->cfg;
+    int *rows = (int *)reap_xmalloc(sizeof(int) * (size_t)g->n);
+    size_t *caps = (size_t *)reap_xmalloc(sizeof(size_t) * (size_t)g->n);
+    for (int i = 0; i < g->n; i++) rows[i] = g->d[i].rows, caps[i] = g->d[i].cap;
+    reap_gpu_hidden_plan_make(c, g->chunk_rows, g->T, open_dtype(c), g->p.router, g->p.n_streams, g->p.hidden, g->n,
+                              rows, caps, &g->plan);
+    free(rows), free(caps);
+    g->resident = g->plan.on_gpu;
+    if (g->resident || g->p.hidden != REAP_GPU_HIDDEN_GPU) return REAP_OK;
+    if (g->plan.unaligned)
+        return reap_fail(REAP_EINVAL, "--gpu-hidden gpu: a row of %d tokens x %d hidden x 4 bytes is not a whole number "
+                         "of 256 bytes, so chunks on the GPU would not be aligned as through host memory (use another "
+                         "--seq-len or --gpu-hidden auto)", g->T, c->hidden);
+    char b1[32], b2[32], b3[32];
+    return reap_fail(REAP_EDEVICE,
+                     "GPU %d: the hidden states on the GPU (--gpu-hidden gpu) need %s with them (%s of hidden states "
+                     "beside %d-row chunks) but the cap is %s (raise --gpu-mem, use fewer rows or --gpu-hidden auto)",
+                     g->d[g->plan.device].ordinal, reap_fmt_bytes((double)g->plan.need, b1, sizeof b1),
+                     reap_fmt_bytes((double)g->plan.bytes, b2, sizeof b2), g->chunk_rows,
+                     reap_fmt_bytes((double)g->plan.cap, b3, sizeof b3));
+}
+
 extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out) {
     *out = NULL;
     int nvis = reap_gpu_count();
@@ -285,6 +330,9 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
                                       "(got %d, %d, %d)", cfg->top_k, cfg->n_experts, cfg->head_dim);
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     if ((unsigned)p->router >= REAP_GPU_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "bad router precision %d", (int)p->router);
+    if ((unsigned)p->hidden >= REAP_GPU_HIDDEN_COUNT) return reap_fail(REAP_EINVAL, "bad hidden-state place %d", (int)p->hidden);
+    if (p->n_streams < 1 || p->n_streams > REAP_GPU_MAX_STREAMS)
+        return reap_fail(REAP_EINVAL, "%d streams of hidden states: expected 1 to %d", p->n_streams, REAP_GPU_MAX_STREAMS);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
     pthread_mutex_init(&g->mu, NULL);
     g->cfg = *cfg;
@@ -308,17 +356,23 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
         if (fit < g->chunk_rows) g->chunk_rows = fit;
     }
     g->n = reap_chunk_gpus(p->rows, g->chunk_rows, g->n);  // fewer chunks than GPUs: the others stay idle
+    for (int i = 0; i < g->n; i++) reap_chunk_gpu_rows(p->rows, g->chunk_rows, g->n, i, &g->d[i].row0, &g->d[i].rows);
+    int st = choose_hidden(g);
+    if (st != REAP_OK) {
+        reap_gpu_close(g);
+        return st;
+    }
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        reap_chunk_gpu_rows(p->rows, g->chunk_rows, g->n, i, &d->row0, &d->rows);
-        int st = open_dev(g, d);
+        st = open_dev(g, d);
         if (st == REAP_OK) st = warm_up(g, d);
         if (st != REAP_OK) {
             reap_gpu_close(g);
             return st;
         }
-        reap_verbose("GPU %d: rows %d..%d, %d rows per chunk, %.2f GiB allocated", d->ordinal, d->row0,
-                     d->row0 + d->rows - 1, g->chunk_rows, d->allocated / 1073741824.0);
+        reap_verbose("GPU %d: rows %d..%d, %d rows per chunk, hidden states %s, %.2f GiB allocated", d->ordinal,
+                     d->row0, d->row0 + d->rows - 1, g->chunk_rows, g->resident ? "here" : "in host memory",
+                     d->allocated / 1073741824.0);
     }
     *out = g;
     return REAP_OK;
@@ -487,14 +541,14 @@ static int copy_time(gdev *d, cudaEvent_t a, cudaEvent_t b, int *pending, int ph
     return REAP_OK;
 }
 
-// One chunk of whole rows whose hidden states chunk_in put into buffer b: the steps, then the
-// hidden states back to the host on the output stream (overlapping the next chunk).
+// One chunk of whole rows whose hidden states are at d->h (and mask at d->mask): in buffer b, put
+// there by chunk_in, or a slice of the resident hidden states. The steps, then, when h_host is not
+// NULL, the hidden states back to the host on the output stream (overlapping the next chunk).
 static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int has_mask, int rows,
                      reap_router_mode mode, const reap_layer_weights *w) {
     chunk k = {g, d, rows, rows * g->T, slots_per_token(&g->cfg, mode), t0, mode, w, has_mask, 0};
-    d->h = d->hbuf[b], d->mask = d->maskbuf[b];
     TRY(copy_time(d, d->out_beg[b], d->out_end[b], &d->out_pending[b], PH_D2H));  // chunk i-2's, long done
-    CK(cudaStreamWaitEvent(d->s, d->in_end[b], 0));
+    if (!g->resident) CK(cudaStreamWaitEvent(d->s, d->in_end[b], 0));
     CK(cudaEventRecord(d->step_ev[0], d->s));
     for (int i = 0; i < N_STEPS; i++) {
         TRY(steps[i].run(&k));
@@ -502,11 +556,13 @@ static int run_chunk(reap_gpu *g, gdev *d, int b, size_t t0, float *h_host, int 
         CK(cudaEventRecord(d->step_ev[i + 1], d->s));
     }
     // hidden states back on the output stream; the next chunk's compute goes on meanwhile
-    CK(cudaStreamWaitEvent(d->s_out, d->step_ev[N_STEPS], 0));
-    CK(cudaEventRecord(d->out_beg[b], d->s_out));
-    CK(cudaMemcpyAsync(h_host, d->h, (size_t)k.N * g->cfg.hidden * 4, cudaMemcpyDeviceToHost, d->s_out));
-    CK(cudaEventRecord(d->out_end[b], d->s_out));
-    d->out_pending[b] = 1;
+    if (h_host) {
+        CK(cudaStreamWaitEvent(d->s_out, d->step_ev[N_STEPS], 0));
+        CK(cudaEventRecord(d->out_beg[b], d->s_out));
+        CK(cudaMemcpyAsync(h_host, d->h, (size_t)k.N * g->cfg.hidden * 4, cudaMemcpyDeviceToHost, d->s_out));
+        CK(cudaEventRecord(d->out_end[b], d->s_out));
+        d->out_pending[b] = 1;
+    }
     CK(cudaEventSynchronize(d->step_ev[N_STEPS]));
     note_peak(d);
     for (int i = 0; i < N_STEPS; i++) {
@@ -556,7 +612,27 @@ static int stats_back(gdev *d, int E, reap_layer_stats *out) {
     return REAP_OK;
 }
 
-static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h, const uint8_t *mask,
+// Resident hidden states: stream `slot`'s rows of h into the GPU at its first layer, and the mask
+// whenever the caller passes another one; on the compute stream, before the chunks (timed as h2d).
+static int resident_in(reap_gpu *g, gdev *d, int slot, const float *h, const uint8_t *mask) {
+    const size_t tok = (size_t)d->rows * g->T, share = tok * g->cfg.hidden;
+    const int h_in = !d->hres_loaded[slot], m_in = mask && mask != d->mres_host;
+    if (!h_in && !m_in) return REAP_OK;
+    TRY(copy_time(d, d->in_beg[0], d->in_end[0], &d->in_pending[0], PH_H2D));
+    CK(cudaEventRecord(d->in_beg[0], d->s));
+    if (h_in)
+        CK(cudaMemcpyAsync(d->hres + (size_t)slot * share, h + (size_t)d->row0 * g->T * g->cfg.hidden, share * 4,
+                           cudaMemcpyHostToDevice, d->s));
+    if (m_in) CK(cudaMemcpyAsync(d->mres, mask + (size_t)d->row0 * g->T, tok, cudaMemcpyHostToDevice, d->s));
+    CK(cudaEventRecord(d->in_end[0], d->s));
+    d->in_pending[0] = 1;
+    d->hres_loaded[slot] = 1;
+    if (m_in) d->mres_host = mask;
+    return REAP_OK;
+}
+
+// slot: the stream's index in the resident hidden states (g->resident), else unused.
+static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h, const uint8_t *mask, int slot,
                      reap_router_mode mode, reap_layer_stats *out) {
     const reap_m2_config *c = &g->cfg;
     const int E = c->n_experts;
@@ -576,7 +652,9 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     // Chunks of whole rows; chunk i+1's hidden states go in while chunk i computes, and chunk i's
     // come back while chunk i+1 computes (buffers alternate). A mode with 2 top_k slots per token
     // runs each chunk as pieces of fewer rows, cut the same way inside every chunk, so that they too
-    // do not depend on the number of GPUs (lib/chunks.h).
+    // do not depend on the number of GPUs (lib/chunks.h). With the hidden states resident the same
+    // chunks run in place on slices of them: nothing comes in, and nothing goes back unless the
+    // host wants h after every layer.
     const size_t T = (size_t)g->T;
     size_t fit = d->lay.slots / (T * slots_per_token(c, mode));
     const int CR = g->chunk_rows, cr = (int)(fit < 1 ? 1 : fit < (size_t)CR ? fit : CR);
@@ -585,12 +663,24 @@ static int layer_dev(reap_gpu *g, gdev *d, const reap_layer_weights *w, float *h
     reap_chunk_pieces(d->rows, CR, cr, r0, nr, nch);
     const size_t H = c->hidden;
 #define TOK(i) ((size_t)(d->row0 + r0[i]) * T)
-    int st = nch > 0 ? chunk_in(g, d, 0, h + TOK(0) * H, mask ? mask + TOK(0) : NULL, nr[0]) : REAP_OK;
-    for (int i = 0; i < nch && st == REAP_OK; i++) {
-        if (i + 1 < nch && (st = chunk_in(g, d, (i + 1) & 1, h + TOK(i + 1) * H, mask ? mask + TOK(i + 1) : NULL,
-                                          nr[i + 1])) != REAP_OK)
-            break;
-        st = run_chunk(g, d, i & 1, TOK(i), h + TOK(i) * H, mask != NULL, nr[i], mode, w);
+    int st = REAP_OK;
+    if (g->resident) {
+        float *hs = d->hres + (size_t)slot * d->rows * T * H;
+        st = resident_in(g, d, slot, h, mask);
+        for (int i = 0; i < nch && st == REAP_OK; i++) {
+            d->h = hs + (size_t)r0[i] * T * H, d->mask = d->mres + (size_t)r0[i] * T;
+            st = run_chunk(g, d, i & 1, TOK(i), g->p.host_every_layer ? h + TOK(i) * H : NULL, mask != NULL, nr[i],
+                           mode, w);
+        }
+    } else {
+        if (nch > 0) st = chunk_in(g, d, 0, h + TOK(0) * H, mask ? mask + TOK(0) : NULL, nr[0]);
+        for (int i = 0; i < nch && st == REAP_OK; i++) {
+            if (i + 1 < nch && (st = chunk_in(g, d, (i + 1) & 1, h + TOK(i + 1) * H, mask ? mask + TOK(i + 1) : NULL,
+                                              nr[i + 1])) != REAP_OK)
+                break;
+            d->h = d->hbuf[i & 1], d->mask = d->maskbuf[i & 1];
+            st = run_chunk(g, d, i & 1, TOK(i), h + TOK(i) * H, mask != NULL, nr[i], mode, w);
+        }
     }
 #undef TOK
     free(r0);
@@ -623,13 +713,23 @@ extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, 
     if (st->n_experts != c->n_experts)
         return reap_fail(REAP_EINVAL, "statistics have %d experts, the model %d", st->n_experts, c->n_experts);
     if ((int)mode < 0 || mode >= REAP_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "bad router mode %d", (int)mode);
+    int slot = 0;  // resident: which stream h is (its first call takes the next free one)
+    if (g->resident) {
+        while (slot < g->n_seen && g->streams[slot] != h) slot++;
+        if (slot == g->n_seen) {
+            if (g->n_seen == g->p.n_streams)
+                return reap_fail(REAP_EINVAL, "more streams of hidden states than the %d the GPUs were opened for",
+                                 g->p.n_streams);
+            g->streams[g->n_seen++] = h;
+        }
+    }
     reap_layer_stats *part = (reap_layer_stats *)reap_xcalloc((size_t)g->n, sizeof *part);
     int *status = (int *)reap_xcalloc((size_t)g->n, sizeof(int));
     for (int i = 0; i < g->n; i++) reap_layer_stats_init(&part[i], c->n_experts);
 #pragma omp parallel for num_threads(g->n) schedule(static, 1) if (g->n > 1)
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
-        status[i] = layer_dev(g, d, w, h, mask, mode, &part[i]);
+        status[i] = layer_dev(g, d, w, h, mask, slot, mode, &part[i]);
         if (status[i] != REAP_OK) snprintf(d->err, sizeof d->err, "%s", reap_err_msg());
     }
     int st_all = REAP_OK;
@@ -654,6 +754,35 @@ extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, 
     return REAP_OK;
 }
 
+// Every resident stream's rows of one GPU back to the host h (synchronous: the end of a run).
+static int hidden_out(reap_gpu *g, gdev *d) {
+    const size_t share = (size_t)d->rows * g->T * g->cfg.hidden;
+    CK(cudaSetDevice(d->ordinal));
+    CK(cudaStreamSynchronize(d->s));
+    double t0 = reap_now();
+    for (int i = 0; i < g->n_seen; i++)
+        if (d->hres_loaded[i])
+            CK(cudaMemcpy(g->streams[i] + (size_t)d->row0 * g->T * g->cfg.hidden, d->hres + (size_t)i * share,
+                          share * 4, cudaMemcpyDeviceToHost));
+    d->t[PH_D2H] += reap_now() - t0;
+    return REAP_OK;
+}
+
+extern "C" int reap_gpu_hidden_to_host(reap_gpu *g) {
+    if (!g || !g->resident || g->p.host_every_layer) return REAP_OK;
+    int *status = (int *)reap_xcalloc((size_t)g->n, sizeof(int));
+#pragma omp parallel for num_threads(g->n) schedule(static, 1) if (g->n > 1)
+    for (int i = 0; i < g->n; i++) {
+        status[i] = hidden_out(g, &g->d[i]);
+        if (status[i] != REAP_OK) snprintf(g->d[i].err, sizeof g->d[i].err, "%s", reap_err_msg());
+    }
+    int st = REAP_OK;
+    for (int i = 0; i < g->n && st == REAP_OK; i++)
+        if (status[i] != REAP_OK) st = reap_fail(status[i], "%s", g->d[i].err);
+    free(status);
+    return st;
+}
+
 // ---- counters, settings, host memory ----------------------------------------------------------
 
 extern "C" void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out) {
@@ -668,6 +797,9 @@ extern "C" void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out)
     }
     out->flop_experts = g->flop_experts, out->flop_total = g->flop_total;
     out->chunk_rows = g->chunk_rows, out->n_devices = g->n;
+    out->hidden_on_gpu = g->resident;
+    out->hidden = g->plan;
+    if (g->n > 0) out->hidden.device = g->d[g->plan.device].ordinal;
 }
 
 extern "C" cJSON *reap_gpu_settings_json(const reap_gpu *g) {
@@ -676,6 +808,7 @@ extern "C" cJSON *reap_gpu_settings_json(const reap_gpu *g) {
     cJSON_AddStringToObject(o, "expert_gemm", "bf16 x bf16 -> f32, cuBLASLt per expert, padded layout");
     cJSON_AddStringToObject(o, "attention", "bf16 q|k|v and o-proj GEMMs, fp32 accumulate");
     cJSON_AddNumberToObject(o, "chunk_rows", g->chunk_rows);
+    cJSON_AddStringToObject(o, "hidden_states", g->resident ? "gpu" : "host");
     return o;
 }
 

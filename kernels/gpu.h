@@ -23,6 +23,8 @@
 
 typedef struct reap_gpu reap_gpu;
 
+#define REAP_GPU_MAX_STREAMS 64  // reap_gpu_params.n_streams at most (the pipeline's streams)
+
 typedef struct {
     const int *devices;      // GPU ordinals to use (rows split across them)
     int n_devices;
@@ -31,6 +33,15 @@ typedef struct {
     reap_gpu_router router;  // router GEMM precision (REAP_GPU_ROUTER_FP32)
     int chunk_tokens;        // tokens per chunk asked for (0: REAP_GPU_CHUNK_TOKENS), in whole rows
     int profile;             // 1: print the time of every step of every layer on stderr ("PROFILE" lines)
+    // Hidden states (lib/gpu_layout.h, reap_gpu_hidden_plan_make): kept on the GPUs between layers
+    // when they fit beside the chunk layout (auto), or copied in and out chunk by chunk every layer
+    // (host). n_streams: how many distinct host arrays h will be passed to reap_gpu_layer_forward
+    // (reap eval's what-if variants: one per variant), each held on the GPUs. host_every_layer: 1
+    // writes the host h back after every layer even when resident (`reap score --work-dir` saves it
+    // after every layer); 0 leaves it to reap_gpu_hidden_to_host.
+    reap_gpu_hidden hidden;  // REAP_GPU_HIDDEN_AUTO
+    int n_streams;           // 1
+    int host_every_layer;    // 1 (what a direct caller expects: h updated by every call)
 } reap_gpu_params;
 
 reap_gpu_params reap_gpu_default_params(void);
@@ -48,8 +59,10 @@ int reap_gpu_count(void);
 #else
 #define REAP_GPU_RUNTIME_HOST_BYTES ((size_t)0)
 #endif
-// Opens the GPUs: sizes and allocates every buffer (lib/gpu_layout.h), creates the cached GEMMs
-// and runs every GEMM shape once (so the first layer pays no cuBLAS start-up).
+// Opens the GPUs: sizes and allocates every buffer (lib/gpu_layout.h), decides where the hidden
+// states live (reap_gpu_counters.hidden_on_gpu says; with p->hidden == REAP_GPU_HIDDEN_GPU a misfit
+// is an error naming the sizes), creates the cached GEMMs and runs every GEMM shape once (so the
+// first layer pays no cuBLAS start-up).
 int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out);
 void reap_gpu_close(reap_gpu *g);  // accepts NULL
 // One decoder layer on h (rows*T, H) f32 host memory in place, accumulating st exactly like
@@ -57,13 +70,23 @@ void reap_gpu_close(reap_gpu *g);  // accepts NULL
 // layer (same layer index and host w1) it reuses the weights already on the GPU and takes only
 // w->bias anew: several streams of hidden states (what-if variants, each with its own routing
 // bias) then share one upload of the layer.
+// With the hidden states on the GPUs, h names a stream: its first call copies h (and mask (rows*T)
+// u8, shared by the streams) to the GPUs, later calls with the same pointer run on the GPUs' copy,
+// which is then the current one: the host h is written back after each call only with
+// host_every_layer, else by reap_gpu_hidden_to_host. The same chunks run either way (only where h
+// lives differs), so the statistics are the same bits. Neither h nor mask may change between calls.
 int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,
                            reap_router_mode mode, reap_layer_stats *st);
+// Writes every stream's hidden states held on the GPUs back to its host h (nothing to do when they
+// live in host memory or host_every_layer is set). The GPUs' copies stay current.
+int reap_gpu_hidden_to_host(reap_gpu *g);
 
 // What the GPU path has done so far. Phase seconds are summed over layers (max over GPUs, which run
-// side by side): "h2d" the hidden states in and the weights of a layer that was not staged,
+// side by side): "h2d" the hidden states in (once per stream when they stay on the GPUs) and the
+// weights of a layer that was not staged,
 // "dequant" weights to bf16, "attention", "router" (with the permutation by expert), "experts" (the
-// expert GEMMs), "stats" (statistics + combine), "d2h" hidden states out, "wait" the forward waiting
+// expert GEMMs), "stats" (statistics + combine), "d2h" hidden states out (at the end, when they stay
+// on the GPUs without host_every_layer), "wait" the forward waiting
 // for staged weights still on their way (a slow disk shows here).
 enum { REAP_GPU_PHASES = 8 };
 extern const char *const reap_gpu_phase_names[REAP_GPU_PHASES];
@@ -73,17 +96,22 @@ typedef struct {
     size_t peak_mem;                  // bytes, max over GPUs
     int chunk_rows;                   // rows per chunk
     int n_devices;                    // GPUs given work
+    int hidden_on_gpu;                // 1: the hidden states stay on the GPUs between layers
+    reap_gpu_hidden_plan hidden;      // the choice's figures (its device: an ordinal here)
 } reap_gpu_counters;
 void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out);
 // The settings of an open GPU path that can change the statistics, for the statistics file:
-// {"router_gemm": "fp32", "expert_gemm": "...", "chunk_rows": R}.
+// {"router_gemm": "fp32", "expert_gemm": "...", "chunk_rows": R, "hidden_states": "gpu" | "host"}
+// (where the hidden states lived does not change the numbers; it says which path ran).
 cJSON *reap_gpu_settings_json(const reap_gpu *g);
 
 // Checks: when chosen != NULL, every later reap_gpu_layer_forward writes the model's chosen experts
 // of every token there: chosen (rows*T, top_k) int, in the order the router ranked them.
 void reap_gpu_set_trace(reap_gpu *g, int *chosen);
 // Page-locks host memory the caller owns (hidden states) so copies to and from the GPU run at full
-// bus speed (about 55 GB/s against 8.5 GB/s pageable on an H200 host). Unpin before freeing.
+// bus speed (about 55 GB/s against 8.5 GB/s pageable on an H200 host) and overlap the compute.
+// Needed when the hidden states go through host memory every layer, not when they stay on the GPUs
+// (copied in once and out once). Takes seconds for ~10 GB. Unpin before freeing.
 // Returns 0 when pinned, -1 when not (the memory still works, only slower).
 int reap_gpu_pin(void *p, size_t bytes);
 void reap_gpu_unpin(void *p);

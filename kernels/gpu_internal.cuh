@@ -30,6 +30,7 @@ typedef struct {
     reap_k_xgemm_each *xe1;   // the expert GEMMs: one cached cuBLASLt matmul per expert
     size_t used_base;         // device bytes in use before our allocations
     size_t allocated, peak;
+    size_t cap;               // bytes this GPU may use (--gpu-mem, or its free memory less 1 GiB)
     // One layer's weights as copied from the host (layout: reap_gpu_raw_layout). Layer L is turned
     // into bf16 (w13, w2, wqkv, wo) and its small f32 tensors copied to keep at the start of its
     // forward; from then on raw is free for layer L+1, which is staged while L computes. Parts of L+1
@@ -51,6 +52,13 @@ typedef struct {
     float2 *rope;             // (T, rot/2)
     // chunk workspace (N = chunk_rows * T tokens, S slots per token)
     float *hbuf[2], *h, *big, *logits;  // hidden states double-buffered: chunk i+1 in while i computes
+    // Hidden states kept here between layers (g->resident; then hbuf and maskbuf are not allocated
+    // and h points into hres): stream i's rows (rows*T, H) f32 at hres + i * rows*T*H, then their
+    // mask (rows*T) u8 at mres, one allocation of reap_gpu_resident_bytes.
+    float *hres;
+    uint8_t *mres;
+    int hres_loaded[REAP_GPU_MAX_STREAMS];  // stream i's rows have been copied in
+    const uint8_t *mres_host;               // the host mask mres holds (NULL: none yet)
     bf16 *xb, *qb, *kb, *vb, *xe, *act;
     float *gy;
     int *slot_e, *slot_pos, *pair_tok, *pair_slot, *cnt, *off, *cursor;
@@ -78,6 +86,10 @@ struct reap_gpu {
     double flop_experts, flop_total;
     int *trace;      // (rows*T, top_k) host, or NULL
     int chunk_rows;  // rows per chunk, the same on every GPU (chunks are laid out over all rows)
+    int resident;    // the hidden states stay on the GPUs between layers (plan.on_gpu)
+    reap_gpu_hidden_plan plan;                // the choice (lib/gpu_layout.h); plan.device indexes d
+    float *streams[REAP_GPU_MAX_STREAMS];     // resident: the host h of each stream seen, in order (stream i)
+    int n_seen;
     pthread_mutex_t mu;  // the staging state of every GPU (loader thread vs forward)
 };
 

@@ -528,6 +528,7 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     reap_pipeline_params plp = reap_pipeline_default_params();
     plp.device = dev, plp.router = REAP_ROUTER_MODEL, plp.cancel = p->cancel, plp.read = p->read;
     plp.gpu.devices = p->gpus, plp.gpu.n_devices = p->n_gpus, plp.gpu.mem_cap = p->gpu_mem;
+    plp.gpu.hidden = p->gpu_hidden;  // every stream's final h is read on the host after the run only
     eval_progress ep = {.n_layers = L};
     plp.on_layer = on_layer, plp.ctx = &ep;
     reap_progress_begin(&ep.bar, "eval", "layer", (int64_t)L * (whatif ? 1 : 1 + nv), 0, 0);

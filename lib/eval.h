@@ -40,6 +40,7 @@ typedef struct {
     const int *gpus;           // CUDA devices (NULL: all)
     int n_gpus;
     size_t gpu_mem;            // bytes per GPU (0: no cap)
+    reap_gpu_hidden gpu_hidden;  // where the hidden states live between layers (auto: on the GPUs when they fit)
     int threads;               // OpenMP threads (0: default)
     reap_layer_load_opts read;
     volatile sig_atomic_t *cancel;

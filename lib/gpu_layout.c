@@ -22,6 +22,21 @@ int reap_gpu_router_parse(const char *s, reap_gpu_router *out) {
     return reap_fail(REAP_EUSAGE, "GPU router precision '%s': expected fp32 or tf32x3", s);
 }
 
+static const char *const hidden_names[REAP_GPU_HIDDEN_COUNT] = {"auto", "host", "gpu"};
+
+const char *reap_gpu_hidden_name(reap_gpu_hidden h) {
+    return (unsigned)h < REAP_GPU_HIDDEN_COUNT ? hidden_names[h] : "?";
+}
+
+int reap_gpu_hidden_parse(const char *s, reap_gpu_hidden *out) {
+    for (int i = 0; i < REAP_GPU_HIDDEN_COUNT; i++)
+        if (!strcmp(s, hidden_names[i])) {
+            *out = (reap_gpu_hidden)i;
+            return REAP_OK;
+        }
+    return reap_fail(REAP_EUSAGE, "hidden states '%s': expected auto, host or gpu", s);
+}
+
 static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 static size_t scale_elems(size_t r, size_t c, int br, int bc) {
@@ -111,6 +126,39 @@ int reap_gpu_layout_fit(const reap_m2_config *c, int rows, int T, int expert_dty
         else hi = mid - 1;
     }
     return lo;
+}
+
+size_t reap_gpu_resident_bytes(const reap_m2_config *c, int rows, int T, int n_streams) {
+    const size_t tokens = (size_t)rows * (size_t)T;
+    return (size_t)n_streams * tokens * (size_t)c->hidden * 4 + tokens;
+}
+
+size_t reap_gpu_resident_need(const reap_m2_config *c, int chunk_rows, int rows, int T, int n_streams,
+                              int expert_dtype, reap_gpu_router router) {
+    reap_gpu_layout L;
+    reap_gpu_layout_make(c, chunk_rows, T, expert_dtype, router, &L);
+    return L.total - 2 * L.hbuf - 2 * L.mask + reap_gpu_resident_bytes(c, rows, T, n_streams) +
+           REAP_GPU_OVERHEAD_BYTES;
+}
+
+void reap_gpu_hidden_plan_make(const reap_m2_config *c, int chunk_rows, int T, int expert_dtype, reap_gpu_router router,
+                               int n_streams, reap_gpu_hidden mode, int n_dev, const int *dev_rows,
+                               const size_t *dev_cap, reap_gpu_hidden_plan *out) {
+    memset(out, 0, sizeof *out);
+    int fits = n_dev > 0;
+    double least = 0;  // cap - need of out->device (signed: negative when it does not fit)
+    for (int i = 0; i < n_dev; i++) {
+        size_t need = reap_gpu_resident_need(c, chunk_rows, dev_rows[i], T, n_streams, expert_dtype, router);
+        double room = (double)dev_cap[i] - (double)need;
+        if (need > dev_cap[i]) fits = 0;
+        if (i == 0 || room < least) {
+            least = room;
+            out->device = i, out->need = need, out->cap = dev_cap[i];
+            out->bytes = reap_gpu_resident_bytes(c, dev_rows[i], T, n_streams);
+        }
+    }
+    out->unaligned = ((size_t)T * (size_t)c->hidden * 4) % 256 != 0;
+    out->on_gpu = mode != REAP_GPU_HIDDEN_HOST && fits && !out->unaligned;
 }
 
 size_t reap_gpu_head_bytes(int V, int H, int n_models, int P) {

@@ -4,8 +4,9 @@
 // copies them. CPU-tested in tests/test_gpu_layout.c.
 //
 // Per GPU, for chunks of N = chunk_rows x T tokens and P = N x top_k (token, expert) slots:
-//   hbuf[2]   (N, H) f32       hidden states, double-buffered (chunk i+1 in while i computes)
-//   mask[2]   (N) u8
+//   hbuf[2]   (N, H) f32       hidden states, double-buffered (chunk i+1 in while i computes);
+//                              not allocated when the hidden states stay on the GPU (below)
+//   mask[2]   (N) u8           likewise
 //   xb        (N, H) bf16      normed input of the q|k|v GEMM, then of the experts
 //   logits    (N, E) f32       router logits
 //   slot_*    (P)              expert, combine weight (f32), statistics gate (f64), pair index
@@ -72,6 +73,44 @@ void reap_gpu_layout_make(const reap_m2_config *c, int chunk_rows, int T, int ex
 // layout (plus REAP_GPU_OVERHEAD_BYTES) fits, or 0 when not even one row does.
 int reap_gpu_layout_fit(const reap_m2_config *c, int rows, int T, int expert_dtype, reap_gpu_router router,
                         size_t cap, int want_rows);
+
+// Where the hidden states live between layers (reap_gpu_params.hidden, `--gpu-hidden`): auto (on
+// the GPUs when they fit, else host memory), host (copied in and out chunk by chunk every layer, as
+// before), gpu (on the GPUs, or an error when they do not fit). Grows at the end.
+typedef enum { REAP_GPU_HIDDEN_AUTO, REAP_GPU_HIDDEN_HOST, REAP_GPU_HIDDEN_GPU, REAP_GPU_HIDDEN_COUNT } reap_gpu_hidden;
+const char *reap_gpu_hidden_name(reap_gpu_hidden h);  // "auto", "host", "gpu"
+int reap_gpu_hidden_parse(const char *s, reap_gpu_hidden *out);
+
+// Device bytes of the hidden states a GPU keeps between layers: n_streams x (rows x T, H) f32 for its
+// rows, and their mask (rows x T) u8 (one for every stream: they share it).
+size_t reap_gpu_resident_bytes(const reap_m2_config *c, int rows, int T, int n_streams);
+
+// Device bytes of a GPU with its hidden states resident: the layout at chunk_rows less its double
+// buffers hbuf[2] and mask[2] (the chunks then run in place on slices of the resident states), the
+// resident bytes, and REAP_GPU_OVERHEAD_BYTES. The host path needs L.total + REAP_GPU_OVERHEAD_BYTES.
+size_t reap_gpu_resident_need(const reap_m2_config *c, int chunk_rows, int rows, int T, int n_streams,
+                              int expert_dtype, reap_gpu_router router);
+
+// The choice of where the hidden states live, for GPUs that took rows dev_rows[i] and may use
+// dev_cap[i] bytes each. The rule: the chunk size is chosen first, as if the hidden states stayed in
+// host memory (reap_gpu_layout_fit), and never shrinks to make room for them, so that the chunks, the
+// GEMM shapes and hence the statistics are the same bits either way; the hidden states then go on the
+// GPUs only when EVERY GPU holds its share beside that layout (need <= cap: one place for all, so a
+// run has one answer to print), and when a row, T x hidden f32, is a whole number of 256 bytes: every
+// chunk inside the resident states then starts as aligned as the host path's chunk buffers
+// (cudaMalloc's 256), so cuBLAS sees the same alignment and picks the same kernels (MiniMax-M2's
+// 3072 x 4 bytes always is). Mode host: never; auto and gpu: when they fit (gpu makes a misfit an
+// error, the caller's).
+typedef struct {
+    int on_gpu;        // 1: the hidden states stay on the GPUs between layers
+    int unaligned;     // 1: rows are not a whole number of 256 bytes (never on the GPUs)
+    int device;        // index (into dev_rows) of the GPU with the least room to spare
+    size_t need, cap;  // its bytes with the hidden states resident (reap_gpu_resident_need), its cap
+    size_t bytes;      // its resident hidden states (reap_gpu_resident_bytes)
+} reap_gpu_hidden_plan;
+void reap_gpu_hidden_plan_make(const reap_m2_config *c, int chunk_rows, int T, int expert_dtype, reap_gpu_router router,
+                               int n_streams, reap_gpu_hidden mode, int n_dev, const int *dev_rows,
+                               const size_t *dev_cap, reap_gpu_hidden_plan *out);
 
 // Rows per chunk asked for: chunk_tokens (0: REAP_GPU_CHUNK_TOKENS) in whole rows of T tokens.
 // 64k tokens: layers 3.3% faster than 32k on an H200 (bigger GEMMs per expert; bench/RESULTS.md).

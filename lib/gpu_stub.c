@@ -11,6 +11,7 @@ const char *const reap_gpu_phase_names[REAP_GPU_PHASES] = {"h2d",     "dequant",
 reap_gpu_params reap_gpu_default_params(void) {
     reap_gpu_params p;
     memset(&p, 0, sizeof p);
+    p.hidden = REAP_GPU_HIDDEN_AUTO, p.n_streams = 1, p.host_every_layer = 1;  // as kernels/gpu.cu
     return p;
 }
 
@@ -28,6 +29,11 @@ int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, c
                            reap_router_mode mode, reap_layer_stats *st) {
     (void)g, (void)w, (void)h, (void)mask, (void)mode, (void)st;
     return reap_fail(REAP_EDEVICE, "this reap was built without CUDA");
+}
+
+int reap_gpu_hidden_to_host(reap_gpu *g) {
+    (void)g;
+    return REAP_OK;  // never opened: nothing is held
 }
 
 void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out) {

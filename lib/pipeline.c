@@ -19,6 +19,7 @@ reap_pipeline_params reap_pipeline_default_params(void) {
     p.device = REAP_DEVICE_CPU;
     p.gpu = reap_gpu_default_params();
     p.router = REAP_ROUTER_MODEL;
+    p.host_every_layer = 0;  // the hidden states come back to the host at the end of the run
     return p;
 }
 
@@ -98,7 +99,8 @@ static int alloc_arenas(const reap_ckpt *c, const reap_m2_config *cfg, void *are
     return REAP_OK;
 }
 
-static int open_gpus(const reap_m2_config *cfg, int rows, int T, const reap_pipeline_params *p, reap_gpu **g) {
+static int open_gpus(const reap_m2_config *cfg, int rows, int T, int n_streams, const reap_pipeline_params *p,
+                     reap_gpu **g) {
     reap_gpu_params gp = p->gpu;
     int all[64];
     if (!gp.devices) {
@@ -107,8 +109,41 @@ static int open_gpus(const reap_m2_config *cfg, int rows, int T, const reap_pipe
         for (int i = 0; i < gp.n_devices; i++) all[i] = i;
         gp.devices = all;
     }
-    gp.rows = rows, gp.T = T;
+    gp.rows = rows, gp.T = T, gp.n_streams = n_streams, gp.host_every_layer = p->host_every_layer;
     return reap_gpu_open(cfg, &gp, g);
+}
+
+// Says where the hidden states live (reap_gpu_open chose: lib/gpu_layout.h), and returns 1 when the
+// host copies must be page-locked: when they go through host memory every layer (in and out chunk by
+// chunk, overlapping the compute). Kept on the GPUs they are copied in once and out once, and
+// page-locking ~10 GB would cost more seconds than it saves, unless they also come back after
+// every layer.
+static int say_hidden(const reap_gpu *gpu, const reap_pipeline_params *p, const reap_m2_config *cfg, int T,
+                      int n_streams) {
+    reap_gpu_counters k;
+    reap_gpu_get_counters(gpu, &k);
+    char b1[32], b2[32], b3[32];
+    const reap_gpu_hidden_plan *h = &k.hidden;
+    if (k.hidden_on_gpu) {  // the figures of the GPU with the least room to spare
+        char on[32] = "on the GPU";
+        if (k.n_devices > 1) snprintf(on, sizeof on, "on %d GPUs", k.n_devices);
+        reap_info("hidden states: %s (%s on GPU %d%s, %s in use of its %s cap), copied in once and back %s", on,
+                  reap_fmt_bytes((double)h->bytes, b1, sizeof b1), h->device, n_streams > 1 ? " for all streams" : "",
+                  reap_fmt_bytes((double)h->need, b2, sizeof b2), reap_fmt_bytes((double)h->cap, b3, sizeof b3),
+                  p->host_every_layer ? "after every layer" : "at the end");
+        return p->host_every_layer;
+    }
+    if (p->gpu.hidden == REAP_GPU_HIDDEN_HOST)
+        reap_info("hidden states: in host memory, through the GPU chunk by chunk (--gpu-hidden host)");
+    else if (h->unaligned)
+        reap_info("hidden states: in host memory, through the GPU chunk by chunk (a row of %d x %d f32 is not a whole "
+                  "number of 256 bytes: chunks on the GPU would be aligned otherwise)", T, cfg->hidden);
+    else
+        reap_info("hidden states: in host memory, through the GPU chunk by chunk (on GPU %d they would need %s "
+                  "with its %s of hidden states; the cap is %s)",
+                  h->device, reap_fmt_bytes((double)h->need, b1, sizeof b1), reap_fmt_bytes((double)h->bytes, b2, sizeof b2),
+                  reap_fmt_bytes((double)h->cap, b3, sizeof b3));
+    return 1;
 }
 
 int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, float *h, const uint8_t *mask,
@@ -164,8 +199,9 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
     if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
     for (int i = 1; embed_ids && i < n_streams; i++) memcpy(s[i].h, h, hbytes);
-    for (int i = 0; cuda && i < n_streams; i++) hpinned[i] = reap_gpu_pin(s[i].h, hbytes) == 0;
-    if (cuda && (st = open_gpus(cfg, rows, T, p, &gpu))) goto out;
+    if (cuda && (st = open_gpus(cfg, rows, T, n_streams, p, &gpu))) goto out;
+    if (cuda && say_hidden(gpu, p, cfg, T, n_streams))
+        for (int i = 0; i < n_streams; i++) hpinned[i] = reap_gpu_pin(s[i].h, hbytes) == 0;
 
     for (int l = first; l < L; l++) {
         if (p->cancel && *p->cancel) {
@@ -194,6 +230,12 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
         inf.wait_s += li.wait_s, inf.forward_s += li.forward_s;
         inf.layers++;
         if (p->on_layer && (st = p->on_layer(p->ctx, l, &li))) break;
+    }
+    // hidden states kept on the GPUs back into every stream's h (an interrupted run's too: after
+    // the last finished layer, as on the host path)
+    if (gpu && (st == REAP_OK || st == REAP_EINTR)) {
+        int st2 = reap_gpu_hidden_to_host(gpu);
+        if (st2) st = st2;
     }
     inf.seconds = reap_now() - t_start;
 out:

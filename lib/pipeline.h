@@ -3,8 +3,11 @@
 // [first, n_layers) one at a time, on the CPU or the GPUs, while the next layer is read from disk by
 // a loader thread with several reads in flight; for the GPU each part of it is copied to the GPUs
 // as soon as it lands (staging), so disk, bus and compute overlap. Two layers are in host memory at
-// a time (the GPU path reads them into two page-locked buffers allocated once). After each layer a
-// callback sees its statistics (resume files, progress, cancellation).
+// a time (the GPU path reads them into two page-locked buffers allocated once). On the GPU the
+// hidden states stay on the GPUs between layers when they fit beside the chunks (copied in at the
+// first layer and back at the end), else go through host memory chunk by chunk every layer; a line
+// says which (kernels/gpu.h, reap_gpu_params.hidden). After each layer a callback sees its
+// statistics (resume files, progress, cancellation).
 #ifndef REAP_PIPELINE_H
 #define REAP_PIPELINE_H
 
@@ -28,13 +31,18 @@ typedef struct {
 
 typedef struct {
     reap_device device;        // CPU or CUDA (AUTO is resolved by the caller)
-    reap_gpu_params gpu;       // CUDA: devices, memory cap, router precision, chunk tokens, profile
-                               // (rows and T are set by reap_pipeline_run)
+    reap_gpu_params gpu;       // CUDA: devices, memory cap, router precision, chunk tokens, profile,
+                               // where the hidden states live (gpu.hidden); rows, T, n_streams and
+                               // host_every_layer are set by reap_pipeline_run
+    int host_every_layer;      // CUDA with the hidden states on the GPUs: 1 copies them back into h
+                               // after every layer (for on_layer, e.g. score's resume files), 0
+                               // (default) at the end of the run only
     reap_router_mode router;   // statistics routing
     reap_layer_load_opts read; // how layers are read (zero fields: the loader's defaults)
     volatile sig_atomic_t *cancel;  // set by a signal handler: stop before the next layer (REAP_EINTR)
-    // After layer `layer` ran (its statistics complete in stats[layer], h updated): a status other
-    // than REAP_OK stops the loop and is returned. May be NULL.
+    // After layer `layer` ran (its statistics complete in stats[layer]; h updated, unless the hidden
+    // states stay on the GPUs without host_every_layer): a status other than REAP_OK stops the loop
+    // and is returned. May be NULL.
     int (*on_layer)(void *ctx, int layer, const reap_pipeline_layer *li);
     void *ctx;
 } reap_pipeline_params;
@@ -77,8 +85,9 @@ typedef struct {
 
 // reap_pipeline_run for n streams: every layer is read once and run for each stream in turn (the
 // same forward as one stream, so a stream's numbers do not depend on the others). With embed_ids
-// every stream's h starts from the same embedding. CUDA: the streams share one upload of each layer
-// (a stream with removed experts takes only its own routing bias).
+// every stream's h starts from the same embedding. CUDA: the streams run on the layer uploaded once,
+// each with its own routing bias (reap_gpu_layer_forward), and each stream's hidden states stay on
+// the GPUs when all of them fit (reap_gpu_params.n_streams); every h is current on return.
 int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, int n_streams,
                               const reap_pipeline_stream *s, const uint8_t *mask, const int32_t *embed_ids, int first,
                               const reap_pipeline_params *p, reap_pipeline_info *info);

@@ -324,6 +324,8 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read = p->read;
     pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
     pp.gpu.router = p->gpu_router, pp.gpu.chunk_tokens = p->gpu_chunk_tokens, pp.gpu.profile = p->profile;
+    pp.gpu.hidden = p->gpu_hidden;
+    pp.host_every_layer = p->work_dir != NULL;  // the resume files save h after every layer
     pp.on_layer = after_layer, pp.ctx = &run;
     st = reap_pipeline_run(c, &cfg, nr, T, h, mask, done_layers == 0 ? ids : NULL, done_layers, &pp, out->layers,
                            &inf.run);

@@ -37,6 +37,7 @@ typedef struct {
     size_t gpu_mem;            // bytes per GPU (0: all free memory less 1 GiB)
     reap_gpu_router gpu_router;  // router GEMM precision on the GPU (fp32)
     int gpu_chunk_tokens;      // tokens per GPU chunk (0: 65536)
+    reap_gpu_hidden gpu_hidden;  // where the hidden states live between layers (auto: on the GPUs when they fit)
     int profile;               // GPU: print every step's time per layer on stderr
     reap_layer_load_opts read;  // how layers are read (zero fields: the loader's defaults)
     int shard_index, shard_count;  // rows r with r % shard_count == shard_index (0 / 1)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # e2e_score_cuda: `reap score --device cuda` through the real binary: same calibration rows and
-# token counts as the CPU path, statistics close to the CPU reference, shards that merge, and a
-# SIGKILLed run that resumes from --work-dir. Needs a CUDA build and a GPU; otherwise it prints a
+# token counts as the CPU path, statistics close to the CPU reference, shards that merge, a
+# SIGKILLed run that resumes from --work-dir, and the hidden states kept on the GPU giving the
+# statistics of the path through host memory (and falling back to it one byte under the cap), for
+# score and eval's what-if streams. Needs a CUDA build and a GPU; otherwise it prints a
 # SKIP line and counts nothing (the GPU-vs-CPU agreement figures are in e2e_gpucheck).
 REAP=${REAP:-build/reap}
 case $REAP in /*) ;; *) REAP=$PWD/$REAP ;; esac
@@ -91,4 +93,57 @@ if [ "${ngpu:-0}" -ge 2 ]; then
     fi
 else
     echo "SKIP cuda_two_gpus_same_statistics: fewer than 2 GPUs"
+fi
+
+# Hidden states kept on the GPU between layers against through host memory chunk by chunk: the same
+# chunks (the chunk size is chosen first), so the same statistics (1e-12: the float64 sums are added
+# by atomics, as between two GPUs). Chunks of 1 row, so that 8 rows of hidden states outgrow the
+# host path's two chunk buffers (on one GPU: the rows of several would not), and the start-up line
+# says which path ran.
+ct="--chunk-tokens 96 --gpus 0"
+if "$REAP" score "$ck" $args $ct --device cuda --gpu-hidden host -o "$dir/hh.json" -v 2>"$dir/hh.err" &&
+    "$REAP" score "$ck" $args $ct --device cuda --gpu-hidden gpu -o "$dir/hg.json" -v 2>"$dir/hg.err" &&
+    grep -q 'hidden states: in host memory.*--gpu-hidden host' "$dir/hh.err" &&
+    grep -q 'hidden states: on the GPU' "$dir/hg.err" && grep -q '"hidden_states": *"gpu"' "$dir/hg.json" &&
+    grep -q '"hidden_states": *"host"' "$dir/hh.json" &&
+    "$DIFF" "$dir/hh.json" "$dir/hg.json" 1e-12 >"$dir/hdiff.txt"; then
+    ok cuda_hidden_on_gpu_same_statistics_as_host
+else
+    bad cuda_hidden_on_gpu_same_statistics_as_host "$(cat "$dir/hdiff.txt" "$dir/hh.err" "$dir/hg.err" 2>/dev/null | grep -i 'hidden\|error\|layer [0-9]* expert' | tail -4)"
+fi
+# The cap decides (lib/gpu_layout.c): --gpu-mem of exactly what the GPU needs with the hidden states
+# on it keeps them there; one byte less falls back to host memory (the chunks still fit) and says so,
+# with the same statistics; --gpu-hidden gpu under that cap is an error naming the sizes.
+need=$(sed -n 's/^gpu: hidden states.* \([0-9]*\) bytes needed with them.*/\1/p' "$dir/hg.err" | head -1)
+if [ -n "$need" ] &&
+    "$REAP" score "$ck" $args $ct --device cuda --gpu-mem "$need" -o "$dir/hcap.json" 2>"$dir/hcap.err" &&
+    grep -q 'hidden states: on the GPU' "$dir/hcap.err" &&
+    "$REAP" score "$ck" $args $ct --device cuda --gpu-mem $((need - 1)) -o "$dir/hfb.json" 2>"$dir/hfb.err" &&
+    grep -q 'hidden states: in host memory, through the GPU chunk by chunk (on GPU [0-9]* they would need' "$dir/hfb.err" &&
+    grep -q '"hidden_states": *"host"' "$dir/hfb.json" &&
+    "$DIFF" "$dir/hg.json" "$dir/hfb.json" 1e-12 >"$dir/fbdiff.txt"; then
+    ok cuda_hidden_falls_back_to_host_one_byte_under_the_cap
+else
+    bad cuda_hidden_falls_back_to_host_one_byte_under_the_cap "need '$need': $(cat "$dir/hcap.err" "$dir/hfb.err" "$dir/fbdiff.txt" 2>/dev/null | grep -i 'hidden\|error\|expert' | tail -4)"
+fi
+if [ -n "$need" ] &&
+    ! "$REAP" score "$ck" $args $ct --device cuda --gpu-hidden gpu --gpu-mem $((need - 1)) -o "$dir/hno.json" 2>"$dir/hno.err" &&
+    grep -q -- '--gpu-hidden gpu.*need' "$dir/hno.err" && [ ! -f "$dir/hno.json" ]; then
+    ok cuda_hidden_gpu_forced_misfit_is_an_error
+else
+    bad cuda_hidden_gpu_forced_misfit_is_an_error "$(tail -2 "$dir/hno.err" 2>/dev/null)"
+fi
+# eval's what-if variants: one stream of hidden states per variant, all kept on the GPU, against all
+# through host memory: the same final hidden states, so the same numbers (the logits run on the CPU).
+ev="--rows 4 --seq-len 64"
+if "$REAP" eval "$ck" --scores "$dir/gpu.json" --ratio 0.25,0.5 $ev --device cuda --gpu-hidden host \
+        -o "$dir/eh.json" -q 2>"$dir/eh.err" &&
+    "$REAP" eval "$ck" --scores "$dir/gpu.json" --ratio 0.25,0.5 $ev --device cuda --gpu-hidden gpu \
+        -o "$dir/eg.json" 2>"$dir/eg.err" &&
+    grep -q 'hidden states: on the GPU.*for all streams' "$dir/eg.err" &&
+    [ -n "$(grep -E '"(ce|kl|mean|top1_agreement)"' "$dir/eh.json")" ] &&
+    [ "$(grep -E '"(ce|mean|top1_agreement)"' "$dir/eh.json")" = "$(grep -E '"(ce|mean|top1_agreement)"' "$dir/eg.json")" ]; then
+    ok cuda_eval_whatif_hidden_on_gpu_same_numbers_as_host
+else
+    bad cuda_eval_whatif_hidden_on_gpu_same_numbers_as_host "$(cat "$dir/eh.err" "$dir/eg.err" | tail -3)"
 fi

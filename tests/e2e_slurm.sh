@@ -209,7 +209,8 @@ mid=$(job_of merge "$RUN")
 if grep -qx "MODEL='$T/home/models/tiny4'" "$RUN/run.env" && grep -qx "OUT='$RUN/tiny4-REAP-30'" "$RUN/run.env"; then
     ok run_settings_absolute_and_output_named_reap_30
 else bad run_settings_absolute_and_output_named_reap_30 "$(cat "$RUN/run.env")"; fi
-if scontrol show job -o "$sid" | grep -qi gpu; then bad no_gpu_requested_unless_asked "$(scontrol show job -o "$sid" | head -1)"
+# gres asked for, as the GPUS=1 case below looks for it (not "gpu" anywhere: paths may contain it)
+if scontrol show job -o "$sid" | grep -qi 'gres[:/]gpu'; then bad no_gpu_requested_unless_asked "$(scontrol show job -o "$sid" | head -1)"
 else ok no_gpu_requested_unless_asked; fi
 # submit.sh again at once: every shard and the merge are queued already, nothing is submitted twice.
 before=$(njobs)

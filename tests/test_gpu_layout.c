@@ -1,7 +1,8 @@
 // test_gpu_layout.c: the GPU buffer sizes (lib/gpu_layout.c), which the CUDA path's memory fit,
 // allocation and warm-up all read: the raw weight layout holds every tensor of a layer without
 // overlap, the total is the sum of the buffers, the fit picks the most rows that fit, and a
-// true-width MiniMax-M2 layer with 64k-token chunks fits the 24 GiB target of issue 6.
+// true-width MiniMax-M2 layer with 64k-token chunks fits the 24 GiB target of issue 6; the hidden
+// states go on the GPUs exactly when every GPU holds its share beside that layout.
 #include <string.h>
 
 #include "common.h"
@@ -117,6 +118,75 @@ static void test_minimax_m2_64k_chunks_fit_24_gib(void) {
     CHECK_EQ_INT(reap_gpu_layout_fit(&c, 1024, 2048, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, (size_t)24 << 30, 32), 32);
 }
 
+// The resident need is the host path's layout less its double buffers plus the resident states, and
+// the plan puts the hidden states on the GPUs at exactly the cap that holds them: one byte less on
+// any GPU, and every GPU falls back to host memory (one place for all).
+static void test_hidden_states_on_gpu_exactly_when_every_gpu_holds_its_share(void) {
+    reap_m2_config c = odd();
+    const int T = 64, CR = 3, S = 2;
+    reap_gpu_layout L;
+    reap_gpu_layout_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, &L);
+    const int rows[2] = {7, 4};
+    size_t res7 = reap_gpu_resident_bytes(&c, 7, T, S);
+    CHECK(res7 == (size_t)S * 7 * T * c.hidden * 4 + (size_t)7 * T);
+    size_t need7 = reap_gpu_resident_need(&c, CR, 7, T, S, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32);
+    size_t need4 = reap_gpu_resident_need(&c, CR, 4, T, S, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32);
+    CHECK(need7 == L.total - 2 * L.hbuf - 2 * L.mask + res7 + REAP_GPU_OVERHEAD_BYTES);
+    CHECK(need4 < need7);
+    size_t cap[2] = {need7, need4};
+    reap_gpu_hidden_plan pl;
+    reap_gpu_hidden_plan_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, cap, &pl);
+    CHECK(pl.on_gpu == 1 && pl.need <= pl.cap);
+    reap_gpu_hidden_plan_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_GPU, 2, rows, cap, &pl);
+    CHECK(pl.on_gpu == 1);
+    reap_gpu_hidden_plan_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_HOST, 2, rows, cap, &pl);
+    CHECK(pl.on_gpu == 0);  // asked for: never
+    for (int i = 0; i < 2; i++) {
+        size_t c2[2] = {cap[0], cap[1]};
+        c2[i]--;
+        reap_gpu_hidden_plan_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, c2, &pl);
+        CHECK_MSG(pl.on_gpu == 0, "GPU %d one byte short: still on the GPUs", i);
+        CHECK_EQ_INT(pl.device, i);  // the message names the GPU that is short
+        CHECK(pl.need == c2[i] + 1 && pl.cap == c2[i]);
+        CHECK(pl.bytes == reap_gpu_resident_bytes(&c, rows[i], T, S));
+    }
+    // More streams need more: the same caps no longer hold three streams
+    reap_gpu_hidden_plan_make(&c, CR, T, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S + 1, REAP_GPU_HIDDEN_AUTO, 2, rows, cap,
+                              &pl);
+    CHECK(pl.on_gpu == 0);
+    // The chunk size never shrinks for them: a cap that fits the host path's chunk exactly cannot
+    // hold more than its double buffers' worth of hidden states.
+    size_t host = L.total + REAP_GPU_OVERHEAD_BYTES;
+    CHECK(reap_gpu_resident_need(&c, CR, CR, T, 1, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32) <= host);
+    CHECK(reap_gpu_resident_need(&c, CR, 2 * CR + 1, T, 1, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32) > host);
+    // MiniMax-M2, 1024 rows x 2048 tokens on 8 GPUs with 64k-token chunks: 128 rows (3.2 GB) each
+    // beside the chunk layout fits an 80 GB card's 78 GiB less 1 GiB.
+    reap_m2_config m = m2();
+    int r8[8];
+    size_t c8[8];
+    for (int i = 0; i < 8; i++) r8[i] = 128, c8[i] = (size_t)77 << 30;
+    reap_gpu_hidden_plan_make(&m, 32, 2048, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, 1, REAP_GPU_HIDDEN_AUTO, 8, r8, c8, &pl);
+    CHECK(pl.on_gpu == 1 && pl.bytes == (size_t)128 * 2048 * 3072 * 4 + (size_t)128 * 2048);
+    // Rows that are not a whole number of 256 bytes would put chunks at other alignments than the
+    // host path's buffers: host memory then, whatever the cap (odd's hidden 200 x 4 bytes: T 16 is
+    // 12800 bytes = 50 x 256, T 15 is not).
+    CHECK(pl.unaligned == 0);
+    size_t big[2] = {(size_t)1 << 40, (size_t)1 << 40};
+    reap_gpu_hidden_plan_make(&c, CR, 16, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, big, &pl);
+    CHECK(pl.on_gpu == 1 && pl.unaligned == 0);
+    reap_gpu_hidden_plan_make(&c, CR, 15, REAP_DT_F8_E4M3, REAP_GPU_ROUTER_FP32, S, REAP_GPU_HIDDEN_AUTO, 2, rows, big, &pl);
+    CHECK(pl.on_gpu == 0 && pl.unaligned == 1);
+}
+
+static void test_hidden_names_round_trip(void) {
+    for (int i = 0; i < REAP_GPU_HIDDEN_COUNT; i++) {
+        reap_gpu_hidden h;
+        CHECK(reap_gpu_hidden_parse(reap_gpu_hidden_name((reap_gpu_hidden)i), &h) == REAP_OK && (int)h == i);
+    }
+    reap_gpu_hidden h;
+    CHECK(reap_gpu_hidden_parse("device", &h) == REAP_EUSAGE);
+}
+
 static void test_router_names_round_trip(void) {
     for (int i = 0; i < REAP_GPU_ROUTER_COUNT; i++) {
         reap_gpu_router r;
@@ -148,5 +218,7 @@ int main(void) {
     RUN(test_minimax_m2_64k_chunks_fit_24_gib);
     RUN(test_router_names_round_trip);
     RUN(test_head_positions_fit_the_cap);
+    RUN(test_hidden_states_on_gpu_exactly_when_every_gpu_holds_its_share);
+    RUN(test_hidden_names_round_trip);
     TEST_EXIT();
 }
