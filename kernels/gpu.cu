@@ -707,6 +707,18 @@ static void print_profile(int layer, gdev *d) {
     reap_info("%s total %.1f", line, 1e3 * sum);
 }
 
+// The slot of stream h among the resident ones (registered at its first sight), or -1 when the
+// GPUs were opened for fewer streams.
+static int stream_slot(reap_gpu *g, const float *h) {
+    int slot = 0;
+    while (slot < g->n_seen && g->streams[slot] != h) slot++;
+    if (slot == g->n_seen) {
+        if (g->n_seen == g->p.n_streams) return -1;
+        g->streams[g->n_seen++] = (float *)h;
+    }
+    return slot;
+}
+
 extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, const uint8_t *mask,
                                       reap_router_mode mode, reap_layer_stats *st) {
     const reap_m2_config *c = &g->cfg;
@@ -714,15 +726,9 @@ extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, 
         return reap_fail(REAP_EINVAL, "statistics have %d experts, the model %d", st->n_experts, c->n_experts);
     if ((int)mode < 0 || mode >= REAP_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "bad router mode %d", (int)mode);
     int slot = 0;  // resident: which stream h is (its first call takes the next free one)
-    if (g->resident) {
-        while (slot < g->n_seen && g->streams[slot] != h) slot++;
-        if (slot == g->n_seen) {
-            if (g->n_seen == g->p.n_streams)
-                return reap_fail(REAP_EINVAL, "more streams of hidden states than the %d the GPUs were opened for",
-                                 g->p.n_streams);
-            g->streams[g->n_seen++] = h;
-        }
-    }
+    if (g->resident && (slot = stream_slot(g, h)) < 0)
+        return reap_fail(REAP_EINVAL, "more streams of hidden states than the %d the GPUs were opened for",
+                         g->p.n_streams);
     reap_layer_stats *part = (reap_layer_stats *)reap_xcalloc((size_t)g->n, sizeof *part);
     int *status = (int *)reap_xcalloc((size_t)g->n, sizeof(int));
     for (int i = 0; i < g->n; i++) reap_layer_stats_init(&part[i], c->n_experts);
@@ -751,6 +757,26 @@ extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, 
     double fa = 2.0 * N * H * (Qw + O) + 4.0 * g->rows * (g->T * (g->T + 1.0) / 2.0) * O;
     g->flop_experts += fe;
     g->flop_total += fe + fa + 2.0 * N * H * c->n_experts;
+    return REAP_OK;
+}
+
+extern "C" int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done) {
+    *done = 0;
+    if (!g || !g->resident) return REAP_OK;
+    const int a = stream_slot(g, src), b = a < 0 ? -1 : stream_slot(g, dst);
+    if (a < 0 || b < 0)
+        return reap_fail(REAP_EINVAL, "more streams of hidden states than the %d the GPUs were opened for",
+                         g->p.n_streams);
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        const size_t share = (size_t)d->rows * g->T * g->cfg.hidden;
+        CK(cudaSetDevice(d->ordinal));
+        TRY(resident_in(g, d, a, src, NULL));  // the source on the GPU first (once)
+        CK(cudaMemcpyAsync(d->hres + (size_t)b * share, d->hres + (size_t)a * share, share * 4,
+                           cudaMemcpyDeviceToDevice, d->s));
+        d->hres_loaded[b] = 1;
+    }
+    *done = 1;
     return REAP_OK;
 }
 

@@ -80,6 +80,11 @@ int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, c
 // Writes every stream's hidden states held on the GPUs back to its host h (nothing to do when they
 // live in host memory or host_every_layer is set). The GPUs' copies stay current.
 int reap_gpu_hidden_to_host(reap_gpu *g);
+// With the hidden states on the GPUs: stream dst starts as a copy of stream src (src copied in
+// first if it was not yet), on the GPUs; dst's host memory is written only by
+// reap_gpu_hidden_to_host. *done = 1 when copied there, 0 when the hidden states live in host memory
+// (copy on the host then). An error when the GPUs were opened for fewer streams.
+int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done);
 
 // What the GPU path has done so far. Phase seconds are summed over layers (max over GPUs, which run
 // side by side): "h2d" the hidden states in (once per stream when they stay on the GPUs) and the

@@ -198,8 +198,13 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     // the first layer's read overlaps the embedding and the GPUs' start (not staged: they open later)
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
     if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
-    for (int i = 1; embed_ids && i < n_streams; i++) memcpy(s[i].h, h, hbytes);
     if (cuda && (st = open_gpus(cfg, rows, T, n_streams, p, &gpu))) goto out;
+    // every stream starts from the embedding: copied on the GPUs when the hidden states live there
+    for (int i = 1; embed_ids && i < n_streams; i++) {
+        int done = 0;
+        if ((st = reap_gpu_hidden_copy(gpu, h, s[i].h, &done))) goto out;
+        if (!done) memcpy(s[i].h, h, hbytes);
+    }
     if (cuda && say_hidden(gpu, p, cfg, T, n_streams))
         for (int i = 0; i < n_streams; i++) hpinned[i] = reap_gpu_pin(s[i].h, hbytes) == 0;
 
