@@ -13,6 +13,7 @@
 # without root the script stops: a warm cache would make every figure meaningless.
 #   BIN=dir with reap and tests/tool_synth_stats (default build)  WORK=scratch (/tmp/reap-bench)
 #   LAYERS (4: a 16 GB MiniMax-M2-shaped checkpoint)  REPEATS (2)  ROWS (64)  SEQ (2048)  OUT (.)
+#   PRUNE_THREADS (empty): more writer counts to time once each, e.g. "2 4 16"
 BIN=${BIN:-build}
 WORK=${WORK:-/tmp/reap-bench}
 OUT=${OUT:-.}
@@ -116,6 +117,11 @@ for r in $(seq "$REPEATS"); do
         "$(awk -v a="$pd" -v b="$cp_s" 'BEGIN { printf "%.2f", a / b }') | $rss |"
 done
 rm -rf "$WORK/p-t1"
+for t in $PRUNE_THREADS; do  # other writer counts, once each, against the last copy's time
+    time_prune t$t -t "$t"
+    say "prune -t $t: $p_s s = $(awk -v a="$p_s" -v b="$cp_s" 'BEGIN { printf "%.2f", a / b }') of the last cp -r + sync"
+    rm -rf "$WORK/p-t$t"
+done
 out_bytes=$(du -sb "$WORK/p-def" | cut -f1)
 say "pruned: $(awk -v b="$out_bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }')"
 

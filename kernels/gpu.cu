@@ -760,6 +760,42 @@ extern "C" int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, 
     return REAP_OK;
 }
 
+// Embedding into resident stream h: the table block goes into the gy scratch and the device's ids
+// into the xe scratch (no layer runs before the first forward), so it allocates nothing.
+extern "C" int reap_gpu_embed_rows(const reap_gpu *g) {
+    if (!g || !g->resident) return 0;
+    size_t rows = 4096;
+    for (int i = 0; i < g->n; i++) {
+        const gdev *d = &g->d[i];
+        if ((size_t)d->rows * g->T * 4 > d->lay.xe) return 0;
+        size_t fit = d->lay.gy / ((size_t)g->cfg.hidden * 4);
+        if (fit < rows) rows = fit;
+    }
+    return (int)rows;
+}
+
+extern "C" int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table) {
+    if (n < 1 || n > reap_gpu_embed_rows(g)) return reap_fail(REAP_EINVAL, "GPU embedding: %d rows a block", n);
+    const int slot = stream_slot(g, h);
+    if (slot < 0)
+        return reap_fail(REAP_EINVAL, "more streams of hidden states than the %d the GPUs were opened for",
+                         g->p.n_streams);
+    const size_t H = g->cfg.hidden;
+    for (int i = 0; i < g->n; i++) {
+        gdev *d = &g->d[i];
+        const size_t tok = (size_t)d->rows * g->T;
+        int32_t *dids = (int32_t *)d->xe;
+        CK(cudaSetDevice(d->ordinal));
+        if (v0 == 0) CK(cudaMemcpyAsync(dids, ids + (size_t)d->row0 * g->T, tok * 4, cudaMemcpyHostToDevice, d->s));
+        CK(cudaMemcpyAsync(d->gy, table, (size_t)n * H * 4, cudaMemcpyHostToDevice, d->s));
+        reap_k_embed_block(d->gy, v0, n, dids, (int64_t)tok, (int)H, d->hres + (size_t)slot * tok * H, d->s);
+        CK(cudaGetLastError());
+        CK(cudaStreamSynchronize(d->s));  // table is the caller's buffer for the next block
+        d->hres_loaded[slot] = 1;
+    }
+    return REAP_OK;
+}
+
 extern "C" int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done) {
     *done = 0;
     if (!g || !g->resident) return REAP_OK;

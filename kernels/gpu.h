@@ -85,6 +85,13 @@ int reap_gpu_hidden_to_host(reap_gpu *g);
 // reap_gpu_hidden_to_host. *done = 1 when copied there, 0 when the hidden states live in host memory
 // (copy on the host then). An error when the GPUs were opened for fewer streams.
 int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done);
+// With the hidden states on the GPUs, stream h can be embedded there instead of on the host (its
+// host memory is then written only by reap_gpu_hidden_to_host): reap_gpu_embed_rows says how many
+// table rows a block may have (0: not possible, embed on the host), then reap_gpu_embed is called
+// for every block of the embedding table in order from v0 = 0 (table: rows [v0, v0 + n) as f32;
+// ids (rows*T), every one checked in range, the same on every call).
+int reap_gpu_embed_rows(const reap_gpu *g);
+int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table);
 
 // What the GPU path has done so far. Phase seconds are summed over layers (max over GPUs, which run
 // side by side): "h2d" the hidden states in (once per stream when they stay on the GPUs) and the

@@ -78,6 +78,27 @@ void reap_k_dequant_bf16(int dt, const void *w, const float *scale, int64_t rows
     }
 }
 
+// One warp per token (grid-stride): tokens whose id is in [v0, v0 + n) copy their table row.
+__global__ void k_embed_block(const float *table, int v0, int n, const int32_t *ids, int64_t N, int H, float *h) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = (int64_t)gridDim.x * (blockDim.x / 32);
+    for (int64_t t = (int64_t)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32; t < N; t += warps) {
+        const int r = ids[t] - v0;
+        if (r < 0 || r >= n) continue;
+        const float *src = table + (size_t)r * H;
+        float *dst = h + (size_t)t * H;
+        for (int i = lane; i < H; i += 32) dst[i] = src[i];
+    }
+}
+
+void reap_k_embed_block(const float *table, int v0, int n, const int32_t *ids, int64_t N, int H, float *h,
+                        cudaStream_t s) {
+    if (N <= 0 || n <= 0) return;
+    unsigned g = blocks_for(N, 8);
+    if (g > 132 * 32) g = 132 * 32;
+    k_embed_block<<<g, 256, 0, s>>>(table, v0, n, ids, N, H, h);
+}
+
 void reap_k_f32_to_bf16(const float *x, int64_t n, bf16 *out, cudaStream_t s) {
     unsigned g = blocks_for(n, 256);
     if (g > 132 * 16) g = 132 * 16;

@@ -18,6 +18,11 @@ extern "C" {
 // out (rows, cols) bf16 at row stride cols.
 void reap_k_dequant_bf16(int dt, const void *w, const float *scale, int64_t rows, int64_t cols, int br,
                          int bc, __nv_bfloat16 *out, cudaStream_t s);
+// The embedding on the GPU, a block of the table at a time: h (N, H) row t = table row ids[t] - v0
+// for the tokens whose id is in [v0, v0 + n); other rows untouched. table (n, H) f32. Its reference
+// is reap_embed_cpu (kernels/dev checks the rows are exact copies).
+void reap_k_embed_block(const float *table, int v0, int n, const int32_t *ids, int64_t N, int H, float *h,
+                        cudaStream_t s);
 // f32 -> bf16, n elements.
 void reap_k_f32_to_bf16(const float *x, int64_t n, __nv_bfloat16 *out, cudaStream_t s);
 

@@ -144,14 +144,28 @@ static int find_matrix(const reap_ckpt *c, const char *name, int64_t rows, int64
     return REAP_OK;
 }
 
-int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h) {
-    const reap_ckpt_tensor *t;
-    int st = find_matrix(c, "model.embed_tokens.weight", cfg->vocab, cfg->hidden, &t);
-    if (st) return st;
+int reap_embed_check(const reap_m2_config *cfg, const int32_t *ids, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= cfg->vocab)
             return reap_fail(REAP_EINVAL, "token %lld has id %d outside the vocabulary (0..%d)", (long long)i, ids[i],
                              cfg->vocab - 1);
+    return REAP_OK;
+}
+
+int reap_embed_table_rows(const reap_ckpt *c, const reap_m2_config *cfg, int v0, int n, void *scratch, float *out) {
+    const reap_ckpt_tensor *t;
+    int st = find_matrix(c, "model.embed_tokens.weight", cfg->vocab, cfg->hidden, &t);
+    if (st) return st;
+    const size_t rb = (size_t)cfg->hidden * reap_dtype_size(t->t->dtype);
+    if ((st = reap_st_read(c->shards[t->shard], t->t, (uint64_t)v0 * rb, (uint64_t)n * rb, scratch))) return st;
+    return reap_dtype_to_f32(t->t->dtype, scratch, (size_t)n * cfg->hidden, out);
+}
+
+int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h) {
+    const reap_ckpt_tensor *t;
+    int st = find_matrix(c, "model.embed_tokens.weight", cfg->vocab, cfg->hidden, &t);
+    if (st) return st;
+    if ((st = reap_embed_check(cfg, ids, n))) return st;
     // One pread per token, on every thread (a million tokens: ~1 s on one thread from the page
     // cache). Error messages are per thread: the first worker's is carried back to this one.
     const size_t esz = reap_dtype_size(t->t->dtype), rb = (size_t)cfg->hidden * esz;

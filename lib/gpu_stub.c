@@ -31,6 +31,14 @@ int reap_gpu_layer_forward(reap_gpu *g, const reap_layer_weights *w, float *h, c
     return reap_fail(REAP_EDEVICE, "this reap was built without CUDA");
 }
 
+int reap_gpu_embed_rows(const reap_gpu *g) {
+    (void)g;
+    return 0;
+}
+int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table) {
+    (void)g, (void)h, (void)ids, (void)v0, (void)n, (void)table;
+    return reap_fail(REAP_EDEVICE, "this reap was built without CUDA (make CUDA=1)");
+}
 int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done) {
     (void)g, (void)src, (void)dst;
     *done = 0;

@@ -146,6 +146,21 @@ static int say_hidden(const reap_gpu *gpu, const reap_pipeline_params *p, const 
     return 1;
 }
 
+// Stream h embedded on the GPUs (reap_gpu_embed), the table read vb rows at a time: no host pass
+// over rows x T x hidden floats, and none of them copied up.
+static int embed_gpu(const reap_ckpt *c, const reap_m2_config *cfg, reap_gpu *gpu, float *h, const int32_t *ids,
+                     int64_t n, int vb) {
+    int st = reap_embed_check(cfg, ids, n);
+    float *tab = reap_xmalloc(sizeof(float) * (size_t)vb * cfg->hidden);
+    void *raw = reap_xmalloc(sizeof(float) * (size_t)vb * cfg->hidden);
+    for (int v0 = 0; v0 < cfg->vocab && !st; v0 += vb) {
+        const int k = cfg->vocab - v0 < vb ? cfg->vocab - v0 : vb;
+        if (!(st = reap_embed_table_rows(c, cfg, v0, k, raw, tab))) st = reap_gpu_embed(gpu, h, ids, v0, k, tab);
+    }
+    free(tab), free(raw);
+    return st;
+}
+
 int reap_pipeline_run(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int T, float *h, const uint8_t *mask,
                       const int32_t *embed_ids, int first, const reap_pipeline_params *p, reap_layer_stats *stats,
                       reap_pipeline_info *info) {
@@ -195,10 +210,18 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     float *bias = reap_xmalloc(sizeof(float) * (size_t)(cfg->n_experts > 0 ? cfg->n_experts : 1));
     if (first >= L) goto out;
     if (cuda && (st = alloc_arenas(c, cfg, arena, &arena_bytes))) goto out;
-    // the first layer's read overlaps the embedding and the GPUs' start (not staged: they open later)
+    // the first layer's read overlaps the GPUs' start and the embedding (not staged: they open later)
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
-    if (embed_ids && (st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h))) goto out;
     if (cuda && (st = open_gpus(cfg, rows, T, n_streams, p, &gpu))) goto out;
+    if (embed_ids) {
+        const double te = reap_now();
+        const int vb = reap_gpu_embed_rows(gpu);  // 0 unless the hidden states live on the GPUs
+        if (vb > 0) st = embed_gpu(c, cfg, gpu, h, embed_ids, (int64_t)ntok, vb);
+        else st = reap_embed_cpu(c, cfg, embed_ids, (int64_t)ntok, h);
+        if (st) goto out;
+        reap_verbose("embedding: %lld tokens on the %s in %.2f s", (long long)ntok, vb > 0 ? "GPU" : "CPU",
+                     reap_now() - te);
+    }
     // every stream starts from the embedding: copied on the GPUs when the hidden states live there
     for (int i = 1; embed_ids && i < n_streams; i++) {
         int done = 0;
@@ -238,7 +261,7 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     }
     // hidden states kept on the GPUs back into every stream's h (an interrupted run's too: after
     // the last finished layer, as on the host path)
-    if (gpu && (st == REAP_OK || st == REAP_EINTR)) {
+    if (gpu && !p->h_unused && (st == REAP_OK || st == REAP_EINTR)) {
         int st2 = reap_gpu_hidden_to_host(gpu);
         if (st2) st = st2;
     }

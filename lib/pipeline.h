@@ -37,6 +37,8 @@ typedef struct {
     int host_every_layer;      // CUDA with the hidden states on the GPUs: 1 copies them back into h
                                // after every layer (for on_layer, e.g. score's resume files), 0
                                // (default) at the end of the run only
+    int h_unused;              // 1: the caller does not read h after the run (`reap score` without a
+                               // work dir), so hidden states on the GPUs are not copied back
     reap_router_mode router;   // statistics routing
     reap_layer_load_opts read; // how layers are read (zero fields: the loader's defaults)
     volatile sig_atomic_t *cancel;  // set by a signal handler: stop before the next layer (REAP_EINTR)

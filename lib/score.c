@@ -326,6 +326,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     pp.gpu.router = p->gpu_router, pp.gpu.chunk_tokens = p->gpu_chunk_tokens, pp.gpu.profile = p->profile;
     pp.gpu.hidden = p->gpu_hidden;
     pp.host_every_layer = p->work_dir != NULL;  // the resume files save h after every layer
+    pp.h_unused = p->work_dir == NULL;          // else the final hidden states are never read
     pp.on_layer = after_layer, pp.ctx = &run;
     st = reap_pipeline_run(c, &cfg, nr, T, h, mask, done_layers == 0 ? ids : NULL, done_layers, &pp, out->layers,
                            &inf.run);

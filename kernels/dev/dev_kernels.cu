@@ -997,6 +997,31 @@ static void check_stats_combine(Timer &tm) {
     sc_free(d);
 }
 
+// ---- embedding a table block at a time -----------------------------------------------------------
+// Tokens whose id is in the block get exact copies of their row; every other row is left as it was.
+static void check_embed_block() {
+    const int V = 300, H = 70, N = 5000, v0 = 100, n = 100;
+    std::vector<float> table((size_t)n * H), h0((size_t)N * H);
+    std::vector<int32_t> ids(N);
+    for (auto &x : table) x = nrand();
+    for (auto &x : h0) x = nrand();
+    for (auto &x : ids) x = (int32_t)(urand() * V);
+    float *dt = up(table), *dh = up(h0);
+    int32_t *di = up(ids);
+    reap_k_embed_block(dt, v0, n, di, N, H, dh, 0);
+    CU(cudaGetLastError());
+    auto got = down(dh, h0.size());
+    int bad = 0, copied = 0;
+    for (int t = 0; t < N; t++) {
+        const int r = ids[t] - v0, in = r >= 0 && r < n;
+        copied += in;
+        bad += memcmp(&got[(size_t)t * H], in ? &table[(size_t)r * H] : &h0[(size_t)t * H], sizeof(float) * H) != 0;
+    }
+    printf("%s embed_block: %d of %d rows differ (%d copied from the block)\n", bad ? "FAIL" : "PASS", bad, N, copied);
+    failures += bad != 0;
+    cudaFree(dt), cudaFree(dh), cudaFree(di);
+}
+
 // ---- reap eval: logits compared a vocabulary slab at a time ---------------------------------------
 // 3 models (the original, a perturbed one, an exact copy) at 37 positions over 10007 ids in slabs
 // of 4096 (the last uneven), with exact ties inside slabs and across their edges, against
@@ -1083,6 +1108,7 @@ int main(void) {
     check_expert_phase(tm);
     check_stats_combine(tm);
     check_eval_slab(tm);
+    check_embed_block();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }
