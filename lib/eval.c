@@ -368,9 +368,12 @@ static int compare_logits_gpu(const reap_ckpt *oc, const reap_m2_config *m, cons
     float *f = reap_xmalloc(sizeof(float) * (size_t)VB * H);
     for (int v0 = 0; v0 < V && !st; v0 += VB) {
         int n = V - v0 < VB ? V - v0 : VB;
-        if (!(st = reap_st_read(oc->shards[t->shard], t->t, (uint64_t)v0 * H * esz, (uint64_t)n * H * esz, raw)) &&
-            !(st = reap_dtype_to_f32(t->t->dtype, raw, (size_t)n * H, f)))
-            st = reap_gpu_head_upload(g, v0, n, f);
+        if ((st = reap_st_read(oc->shards[t->shard], t->t, (uint64_t)v0 * H * esz, (uint64_t)n * H * esz, raw))) break;
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < n; r += 64)
+            reap_dtype_to_f32(t->t->dtype, raw + (size_t)r * H * esz, (size_t)(n - r < 64 ? n - r : 64) * H,
+                              f + (size_t)r * H);
+        st = reap_gpu_head_upload(g, v0, n, f);
     }
     free(raw), free(f);
     const int P = reap_gpu_head_positions_per_chunk(g);

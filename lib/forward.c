@@ -158,7 +158,12 @@ int reap_embed_table_rows(const reap_ckpt *c, const reap_m2_config *cfg, int v0,
     if (st) return st;
     const size_t rb = (size_t)cfg->hidden * reap_dtype_size(t->t->dtype);
     if ((st = reap_st_read(c->shards[t->shard], t->t, (uint64_t)v0 * rb, (uint64_t)n * rb, scratch))) return st;
-    return reap_dtype_to_f32(t->t->dtype, scratch, (size_t)n * cfg->hidden, out);
+    // converted 64 rows a task on every thread (4096 rows of 3072: 0.3 s on one core)
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; r += 64)
+        reap_dtype_to_f32(t->t->dtype, (const uint8_t *)scratch + (size_t)r * rb,
+                          (size_t)(n - r < 64 ? n - r : 64) * cfg->hidden, out + (size_t)r * cfg->hidden);
+    return REAP_OK;
 }
 
 int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h) {

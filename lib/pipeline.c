@@ -78,8 +78,10 @@ static void loader_release(loader *f) {
 }
 
 // Two page-locked buffers of the largest layer for the GPU path (NULL when they cannot be had:
-// pageable memory then, with a warning).
-static int alloc_arenas(const reap_ckpt *c, const reap_m2_config *cfg, void *arena[2], size_t *bytes) {
+// pageable memory then, with a warning). The first layer's buffer (layer parity picks it) is
+// allocated first, so that its read starts while the other is page-locked (3.8 GB each at
+// MiniMax-M2's size).
+static int arena_size(const reap_ckpt *c, const reap_m2_config *cfg, size_t *bytes) {
     *bytes = 0;
     for (int l = 0; l < cfg->n_layers; l++) {
         size_t b;
@@ -87,16 +89,16 @@ static int alloc_arenas(const reap_ckpt *c, const reap_m2_config *cfg, void *are
         if (st) return st;
         if (b > *bytes) *bytes = b;
     }
-    arena[0] = reap_gpu_host_alloc(*bytes);
-    arena[1] = arena[0] ? reap_gpu_host_alloc(*bytes) : NULL;
-    if (!arena[1]) {
-        char b1[32];
-        reap_warn("cannot page-lock 2 x %s of host memory for the layer weights: copies to the GPU will be slower",
-                  reap_fmt_bytes((double)*bytes, b1, sizeof b1));
-        reap_gpu_host_free(arena[0]);
-        arena[0] = NULL;
-    }
     return REAP_OK;
+}
+
+static void alloc_arena(void *arena[2], int i, size_t bytes) {
+    arena[i] = reap_gpu_host_alloc(bytes);
+    if (!arena[i]) {
+        char b1[32];
+        reap_warn("cannot page-lock %s of host memory for the layer weights: copies to the GPU will be slower",
+                  reap_fmt_bytes((double)bytes, b1, sizeof b1));
+    }
 }
 
 static int open_gpus(const reap_m2_config *cfg, int rows, int T, int n_streams, const reap_pipeline_params *p,
@@ -209,9 +211,12 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     int cur = 0, reading = 0, hpinned[64] = {0}, st = REAP_OK;
     float *bias = reap_xmalloc(sizeof(float) * (size_t)(cfg->n_experts > 0 ? cfg->n_experts : 1));
     if (first >= L) goto out;
-    if (cuda && (st = alloc_arenas(c, cfg, arena, &arena_bytes))) goto out;
-    // the first layer's read overlaps the GPUs' start and the embedding (not staged: they open later)
+    if (cuda && (st = arena_size(c, cfg, &arena_bytes))) goto out;
+    if (cuda) alloc_arena(arena, first & 1, arena_bytes);
+    // the first layer's read overlaps the other buffer's page-locking, the GPUs' start and the
+    // embedding (not staged: the GPUs open later)
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
+    if (cuda) alloc_arena(arena, (first & 1) ^ 1, arena_bytes);
     if (cuda && (st = open_gpus(cfg, rows, T, n_streams, p, &gpu))) goto out;
     if (embed_ids) {
         const double te = reap_now();

@@ -6,9 +6,11 @@
 # - what-if REAP and random at 25% and 50% on held-out files: the GPU's numbers against the CPU's.
 #   The GPU runs attention and experts with bf16 operands (f32 on the CPU) and the lm_head in TF32,
 #   so its hidden states differ from the CPU's by ~1e-3 relative and a few near-tie routing choices
-#   flip. Tolerances (bench/RESULTS.md has the measured differences): cross-entropies 2e-3
-#   relative, mean KL 3e-2 relative, top-1 agreement 1.5e-2 absolute (4 of ~1000 positions per
-#   1e-2 would be a real change in what the metric says);
+#   flip. Measured on an H100 (bench/RESULTS.md): cross-entropies within 6.3e-4 relative, mean KL
+#   within 2.4e-3 relative, top-1 agreement within 1.4e-3 absolute (11 of the 8,174 positions).
+#   Tolerances about 3x those: cross-entropies 2e-3 relative, mean KL 1e-2 relative, top-1
+#   agreement 5e-3 absolute, far below the differences between ratios or criteria (KL 0.20 vs
+#   0.43 at 25%);
 # - the checkpoint prune writes, evaluated on the GPU, against its what-if variant on the GPU
 #   (other GEMM shapes: the same tolerance).
 REAP=${REAP:-$PWD/build/reap}
@@ -57,12 +59,12 @@ for i in 0 1 2 3; do
     within "eval_cuda_${name}_ce" "$(json "$T/cuda.json" "d['variants'][$i]['ce']")" \
         "$(json "$T/cpu.json" "d['variants'][$i]['ce']")" 2e-3 0
     within "eval_cuda_${name}_kl" "$(json "$T/cuda.json" "d['variants'][$i]['kl']['mean']")" \
-        "$(json "$T/cpu.json" "d['variants'][$i]['kl']['mean']")" 3e-2 0
+        "$(json "$T/cpu.json" "d['variants'][$i]['kl']['mean']")" 1e-2 0
     within "eval_cuda_${name}_top1" "$(json "$T/cuda.json" "d['variants'][$i]['top1_agreement']")" \
-        "$(json "$T/cpu.json" "d['variants'][$i]['top1_agreement']")" 0 1.5e-2
+        "$(json "$T/cpu.json" "d['variants'][$i]['top1_agreement']")" 0 5e-3
 done
 
 check eval_cuda_prune "$REAP" prune "$M/ckpt" --scores "$T/s.json" --ratio 0.25 -o "$T/p" -q
 check eval_cuda_checkpoint "$REAP" eval "$M/ckpt" "$T/p" --device cuda $rows -o "$T/ck.json" -q
 within eval_cuda_checkpoint_equals_whatif_kl "$(json "$T/ck.json" "d['variants'][0]['kl']['mean']")" \
-    "$(json "$T/cuda.json" "d['variants'][0]['kl']['mean']")" 3e-2 0
+    "$(json "$T/cuda.json" "d['variants'][0]['kl']['mean']")" 1e-2 0
