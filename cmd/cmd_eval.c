@@ -32,7 +32,9 @@ static const char *k_details =
     "-inf, which computes what the pruned checkpoint computes). Each variant holds rows x seq-len x\n"
     "hidden x 4 bytes of hidden states; the total is printed and refused up front when it exceeds the\n"
     "available memory (or --mem). On the GPU (--device cuda) every variant's hidden states stay on the\n"
-    "GPUs between layers when they fit (--gpu-hidden auto|gpu|host, as in `reap score`).\n"
+    "GPUs between layers when they fit (--gpu-hidden auto|gpu|host, as in `reap score`), and the logits\n"
+    "are compared on the first GPU (lm_head in TF32, a vocabulary slab at a time; --chunk applies to the\n"
+    "CPU's comparison).\n"
     "\n"
     "Rows: --calib SPEC (repeatable) as in `reap calib`; default heldout, the built-in held-out set\n"
     "(never the calibration rows unless asked). --rows/--seq-len/--seed pack them as score does.";
@@ -79,7 +81,7 @@ int reap_cmd_eval(int argc, char **argv) {
         {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the full result as JSON on stdout instead of the table"},
         {"svg", 0, REAP_OPT_STRING, &svg, "FILE", "write the routing shift and KL by category as SVG"},
         {"worst", 0, REAP_OPT_INT, &worst, "N", "worst rows listed per model (default 5)"},
-        {"chunk", 0, REAP_OPT_INT, &chunk, "N", "positions per logits chunk (default 64)"},
+        {"chunk", 0, REAP_OPT_INT, &chunk, "N", "positions per logits chunk on the CPU (default 64)"},
         {"device", 'd', REAP_OPT_STRING, &device, "DEV", "cpu | cuda (default: cuda when a GPU is visible, else cpu)"},
         {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device (default: no cap)"},
