@@ -8,7 +8,7 @@
 #     memory (nvidia-smi sampled every 0.2 s), and the projection to the full 62-layer model (the
 #     layers scale with the layer count; the logits, the rows and the start do not).
 #   BIN=dir with reap (default build)  WORK=scratch (/tmp/reap-bench)  OUT=log dir (.)
-#   ROWS (256) SEQ (2048) LAYERS (4) SCORE_ROWS (64) DEVICE (cuda)
+#   ROWS (256) SEQ (2048) LAYERS (4) SCORE_ROWS (64) DEVICE (cuda) EVAL_ARGS (more eval options)
 BIN=${BIN:-build}
 WORK=${WORK:-/tmp/reap-bench}
 OUT=${OUT:-.}
@@ -26,7 +26,7 @@ say() { echo "$*" | tee -a "$LOG"; }
 now() { date +%s.%N; }
 el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 say "# eval_bench $(date -u +%Y-%m-%dT%H:%MZ) on $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)," \
-    "$(nproc) cores; $ROWS x $SEQ tokens, $LAYERS layers, $DEVICE"
+    "$(nproc) cores; $ROWS x $SEQ tokens, $LAYERS layers, $DEVICE $EVAL_ARGS"
 if [ ! -f "$M/config.json" ]; then
     t0=$(now)
     "$R" synth "$M" --preset minimax-m2 --layers "$LAYERS" -q || exit 1
@@ -64,7 +64,7 @@ gpu_peak &
 sampler=$!
 t0=$(now)
 /usr/bin/time -f "%M %e" -o "$WORK/eval.time" "$R" eval "$M" --device "$DEVICE" --scores "$WORK/eval-stats.json" \
-    --ratio 0.25,0.30,0.40,0.50 --calib "$WORK/python-src.jsonl" --rows "$ROWS" --seq-len "$SEQ" -o "$WORK/eval.json" -v \
+    --ratio 0.25,0.30,0.40,0.50 --calib "$WORK/python-src.jsonl" --rows "$ROWS" --seq-len "$SEQ" -o "$WORK/eval.json" -v $EVAL_ARGS \
     >"$WORK/eval.out" 2>"$WORK/eval.err"
 rc=$?
 t1=$(now)
