@@ -43,49 +43,54 @@ struct reap_gpu_head {
                              __LINE__);                                                                      \
     } while (0)
 
+static int cuda_ok(int device, cudaError_t e, const char *what) {
+    return e == cudaSuccess ? REAP_OK : reap_fail(REAP_EDEVICE, "GPU %d: %s: %s", device, what, cudaGetErrorString(e));
+}
+
+// Everything the head needs on the GPU and page-locked on the host; on failure nothing is left.
+static int head_alloc(reap_gpu_head *g, size_t mem_cap) {
+    const int dev = g->dev;
+    size_t fr = 0, tot = 0;
+    char b1[32], b2[32];
+    int st;
+    if ((st = cuda_ok(dev, cudaSetDevice(dev), "cudaSetDevice")) ||
+        (st = cuda_ok(dev, cudaMemGetInfo(&fr, &tot), "cudaMemGetInfo")))
+        return st;
+    size_t cap = mem_cap ? mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
+    if (cap > fr) cap = fr;
+    g->P = reap_gpu_head_positions(g->V, g->H, g->nm, g->P, cap);
+    if (g->P < 1)
+        return reap_fail(REAP_ENOMEM, "GPU %d: the lm_head in f32 needs %s, %s can be used", dev,
+                         reap_fmt_bytes((double)reap_gpu_head_bytes(g->V, g->H, g->nm, 1), b1, sizeof b1),
+                         reap_fmt_bytes((double)cap, b2, sizeof b2));
+    const size_t rows = (size_t)g->nm * g->P, n_st = (size_t)(g->nm - 1) * g->P;
+    if ((st = cuda_ok(dev, cudaStreamCreateWithFlags(&g->s, cudaStreamNonBlocking), "stream"))) return st;
+    if (cublasCreate(&g->blas) != CUBLAS_STATUS_SUCCESS)
+        return reap_fail(REAP_EDEVICE, "GPU %d: cublasCreate failed", dev);
+    cublasSetStream(g->blas, g->s);
+    if ((st = cuda_ok(dev, cudaMalloc((void **)&g->W, (size_t)g->V * g->H * 4), "lm_head")) ||
+        (st = cuda_ok(dev, cudaMalloc((void **)&g->x, rows * g->H * 4), "hidden states")) ||
+        (st = cuda_ok(dev, cudaMalloc((void **)&g->z, rows * REAP_GPU_HEAD_SLAB * 4), "logits slab")) ||
+        (st = cuda_ok(dev, cudaMalloc((void **)&g->tg, (size_t)g->P * 4), "targets")) ||
+        (st = cuda_ok(dev, cudaMalloc((void **)&g->st, n_st * sizeof(reap_eval_state)), "states")) ||
+        (st = cuda_ok(dev, cudaHostAlloc((void **)&g->hx, rows * g->H * 4, cudaHostAllocDefault), "pinned input")) ||
+        (st = cuda_ok(dev, cudaHostAlloc((void **)&g->hst, n_st * sizeof(reap_eval_state), cudaHostAllocDefault),
+                      "pinned states")) ||
+        (st = cuda_ok(dev, cudaHostAlloc((void **)&g->htg, (size_t)g->P * 4, cudaHostAllocDefault), "pinned targets")))
+        return st;
+    return REAP_OK;
+}
+
 extern "C" int reap_gpu_head_open(int device, size_t mem_cap, int V, int H, int n_models, int max_pos,
                                   reap_gpu_head **out) {
     *out = NULL;
     reap_gpu_head *g = (reap_gpu_head *)reap_xcalloc(1, sizeof *g);
-    g->dev = device, g->V = V, g->H = H, g->nm = n_models;
-    int st = REAP_OK;
-    size_t fr = 0, tot = 0;
-    char b1[32], b2[32];
-#define OPEN(x)                                                     \
-    do {                                                            \
-        if ((st = (x)) != REAP_OK) {                                \
-            reap_gpu_head_close(g);                                 \
-            return st;                                              \
-        }                                                           \
-    } while (0)
-    auto ck = [&](cudaError_t e, const char *what) {
-        return e == cudaSuccess ? REAP_OK
-                                : reap_fail(REAP_EDEVICE, "GPU %d: %s: %s", device, what, cudaGetErrorString(e));
-    };
-    OPEN(ck(cudaSetDevice(device), "cudaSetDevice"));
-    OPEN(ck(cudaMemGetInfo(&fr, &tot), "cudaMemGetInfo"));
-    size_t cap = mem_cap ? mem_cap : (fr > ((size_t)1 << 30) ? fr - ((size_t)1 << 30) : fr);
-    if (cap > fr) cap = fr;
-    g->P = reap_gpu_head_positions(V, H, n_models, max_pos, cap);
-    if (g->P < 1)
-        OPEN(reap_fail(REAP_ENOMEM, "GPU %d: the lm_head in f32 needs %s, %s can be used", device,
-                       reap_fmt_bytes((double)reap_gpu_head_bytes(V, H, n_models, 1), b1, sizeof b1),
-                       reap_fmt_bytes((double)cap, b2, sizeof b2)));
-    const size_t rows = (size_t)n_models * g->P;
-    OPEN(ck(cudaStreamCreateWithFlags(&g->s, cudaStreamNonBlocking), "stream"));
-    OPEN(cublasCreate(&g->blas) == CUBLAS_STATUS_SUCCESS ? REAP_OK
-                                                         : reap_fail(REAP_EDEVICE, "GPU %d: cublasCreate failed", device));
-    cublasSetStream(g->blas, g->s);
-    OPEN(ck(cudaMalloc((void **)&g->W, (size_t)V * H * 4), "lm_head"));
-    OPEN(ck(cudaMalloc((void **)&g->x, rows * H * 4), "hidden states"));
-    OPEN(ck(cudaMalloc((void **)&g->z, rows * REAP_GPU_HEAD_SLAB * 4), "logits slab"));
-    OPEN(ck(cudaMalloc((void **)&g->tg, (size_t)g->P * 4), "targets"));
-    OPEN(ck(cudaMalloc((void **)&g->st, (size_t)(n_models - 1) * g->P * sizeof(reap_eval_state)), "states"));
-    OPEN(ck(cudaHostAlloc((void **)&g->hx, rows * H * 4, cudaHostAllocDefault), "pinned hidden states"));
-    OPEN(ck(cudaHostAlloc((void **)&g->hst, (size_t)(n_models - 1) * g->P * sizeof(reap_eval_state),
-                          cudaHostAllocDefault), "pinned states"));
-    OPEN(ck(cudaHostAlloc((void **)&g->htg, (size_t)g->P * 4, cudaHostAllocDefault), "pinned targets"));
-#undef OPEN
+    g->dev = device, g->V = V, g->H = H, g->nm = n_models, g->P = max_pos;
+    int st = head_alloc(g, mem_cap);
+    if (st) {
+        reap_gpu_head_close(g);
+        return st;
+    }
     *out = g;
     return REAP_OK;
 }
