@@ -129,10 +129,12 @@ static int say_hidden(const reap_gpu *gpu, const reap_pipeline_params *p, const 
     if (k.hidden_on_gpu) {  // the figures of the GPU with the least room to spare
         char on[32] = "on the GPU";
         if (k.n_devices > 1) snprintf(on, sizeof on, "on %d GPUs", k.n_devices);
-        reap_info("hidden states: %s (%s on GPU %d%s, %s in use of its %s cap), copied in once and back %s", on,
+        reap_info("hidden states: %s (%s on GPU %d%s, %s in use of its %s cap), %s", on,
                   reap_fmt_bytes((double)h->bytes, b1, sizeof b1), h->device, n_streams > 1 ? " for all streams" : "",
                   reap_fmt_bytes((double)h->need, b2, sizeof b2), reap_fmt_bytes((double)h->cap, b3, sizeof b3),
-                  p->host_every_layer ? "after every layer" : "at the end");
+                  p->host_every_layer ? "back in host memory after every layer"
+                  : p->h_unused       ? "never copied back"
+                                      : "back in host memory at the end");
         return p->host_every_layer;
     }
     if (p->gpu.hidden == REAP_GPU_HIDDEN_HOST)
