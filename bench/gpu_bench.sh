@@ -8,7 +8,7 @@
 #  3. "cold": drops the page cache (as root) and runs `reap score --device cuda -v`: tokens/s, the
 #     time split per layer, TFLOP/s of the expert GEMMs and of the whole layer against the measured
 #     rate, peak GPU memory, disk rate (reap drops each tensor's pages after reading it);
-#  4. "warm": the same with the layers in the page cache (REAP_KEEP_PAGE_CACHE=1, read once before),
+#  4. "warm": the same with the layers in the page cache (--keep-page-cache, read once before),
 #     i.e. a disk faster than the GPU: the wall is then set by the GPU; with --profile;
 #  5. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens;
 #  6. with TORCH=1, the same layers through transformers' MiniMaxM2 in PyTorch with a dense
@@ -64,7 +64,7 @@ if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then say "cold: page cache drop
 score COLD
 cat "$WORK"/m2/*.safetensors >/dev/null
 say "warm: layers in the page cache"
-REAP_KEEP_PAGE_CACHE=1 score WARM --profile
+score WARM --profile --keep-page-cache
 awk -v L="$LAYERS" '
 /^RATE gemm_bf16_8192/ {rate=$3}
 /^COLD run: [0-9]/ {tok=$3; cwall=$8; cready=$13; cgpu=$16; cwait=$19}

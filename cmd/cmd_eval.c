@@ -10,6 +10,7 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "safetensors.h"
 #include "env.h"
 #include "eval.h"
 #include "signals.h"
@@ -66,7 +67,7 @@ int reap_cmd_eval(int argc, char **argv) {
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk = 64, worst = 5, read_threads = -1;
     const char *device = NULL, *gpus = NULL, *gpu_mem = NULL, *out = NULL, *svg = NULL, *scores = NULL,
                *ratio = NULL, *crit = "reap", *mem = NULL, *gpu_hidden = "auto";
-    int no_pack = 0, json = 0;
+    int no_pack = 0, json = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "evaluation source, repeatable (default: heldout)"},
         {"rows", 0, REAP_OPT_INT, &rows, "N", "rows (default 0: as many as the samples fill)"},
@@ -88,6 +89,7 @@ int reap_cmd_eval(int argc, char **argv) {
         {"gpu-hidden", 0, REAP_OPT_STRING, &gpu_hidden, "WHERE",
          "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
     };
     const reap_cmd_spec spec = {
@@ -103,6 +105,7 @@ int reap_cmd_eval(int argc, char **argv) {
     char **pos = NULL;
     int npos = 0;
     int st = reap_cli_parse(&spec, argc, argv, &pos, &npos);
+    if (keep_cache) reap_st_keep_page_cache(1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
     reap_eval_params p = reap_eval_default_params();

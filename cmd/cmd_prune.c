@@ -13,6 +13,7 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "safetensors.h"
 #include "env.h"
 #include "inspect.h"
 #include "prune.h"
@@ -35,7 +36,7 @@ int reap_cmd_prune(int argc, char **argv) {
     const char *out = NULL, *scores = NULL, *crit = "reap", *max_shard = NULL, *router = "model";
     double ratio = NAN;
     long long keep = LLONG_MIN, align = 0, rows = 0, seq_len = 2048, threads = 0;
-    int dry = 0, force = 0, allow_partial = 0;
+    int dry = 0, force = 0, allow_partial = 0, keep_cache = 0;
     long long min_tokens = REAP_MIN_TOKENS_DEFAULT;
     reap_strlist calib = {0};
     const reap_opt opts[] = {
@@ -64,6 +65,7 @@ int reap_cmd_prune(int argc, char **argv) {
         {"min-tokens", 0, REAP_OPT_INT, &min_tokens, "N",
          "warn when experts were routed on fewer tokens than this (default 100)"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan and write nothing"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
     const reap_cmd_spec spec = {
@@ -85,6 +87,7 @@ int reap_cmd_prune(int argc, char **argv) {
     };
     const char *dir;
     int st = reap_cli_parse_args(&spec, argc, argv, &dir, 1);
+    if (keep_cache) reap_st_keep_page_cache(1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
 

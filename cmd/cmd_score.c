@@ -10,6 +10,7 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "safetensors.h"
 #include "env.h"
 #include "gpu.h"
 #include "score.h"
@@ -156,7 +157,7 @@ int reap_cmd_score(int argc, char **argv) {
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
     const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
                *out = NULL, *gpu_router = "fp32", *gpu_hidden = "auto";
-    int no_pack = 0, profile = 0;
+    int no_pack = 0, profile = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
         {"rows", 0, REAP_OPT_INT, &rows, "N", "rows of the whole calibration set (default 0: as many as the samples fill)"},
@@ -173,6 +174,7 @@ int reap_cmd_score(int argc, char **argv) {
          "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"profile", 0, REAP_OPT_FLAG, &profile, NULL, "print the GPU time of every step of every layer"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
         {"shard", 0, REAP_OPT_STRING, &shard, "I/N", "score rows I, I+N, ... (default 0/1, or from SLURM_ARRAY_*)"},
         {"work-dir", 'w', REAP_OPT_STRING, &work_dir, "DIR", "keep finished layers here and resume from them"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
@@ -191,6 +193,7 @@ int reap_cmd_score(int argc, char **argv) {
     };
     const char *dir;
     int st = reap_cli_parse_args(&spec, argc, argv, &dir, 1);
+    if (keep_cache) reap_st_keep_page_cache(1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
 

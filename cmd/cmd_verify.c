@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
+#include "safetensors.h"
 #include "verify.h"
 
 // --json: what was compared and what differed (also on a mismatch, with "ok": false).
@@ -22,9 +23,10 @@ static cJSON *result_json(const char *dir, const char *out, const reap_verify_re
 }
 
 int reap_cmd_verify(int argc, char **argv) {
-    int json = 0;
+    int json = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the result as one JSON object"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
     };
     const reap_cmd_spec spec = {
         "verify", "DIR OUT [--json]",
@@ -38,6 +40,7 @@ int reap_cmd_verify(int argc, char **argv) {
     };
     const char *args[2];
     int st = reap_cli_parse_args(&spec, argc, argv, args, 2);
+    if (keep_cache) reap_st_keep_page_cache(1);
     if (st == REAP_CLI_HELP) return REAP_OK;
     if (st) return st;
     const char *dir = args[0], *out = args[1];

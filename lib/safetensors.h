@@ -52,12 +52,10 @@ int64_t reap_st_numel(const reap_st_tensor *t);
 uint64_t reap_st_nbytes(const reap_st_tensor *t);
 // Reads len bytes at offset off inside tensor t into dst (pread; no mmap residency).
 int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, uint64_t len, void *dst);
-// Tells the kernel the pages of [off, off+len) of t are no longer needed (posix_fadvise DONTNEED),
-// so that streaming a model larger than RAM does not evict everything else; env
-// REAP_KEEP_PAGE_CACHE=1 keeps them (repeated runs over a model that fits in RAM, benchmarks).
 // By default reap_st_release drops a tensor's pages from the page cache after reading it, so that
 // streaming a model larger than RAM does not evict everything else; keep = 1 leaves them cached
-// (`reap --keep-page-cache` spelled REAP_KEEP_PAGE_CACHE=1, for repeated runs over a model that fits).
+// (`--keep-page-cache` of score, eval, prune and verify, or REAP_KEEP_PAGE_CACHE=1, for repeated runs
+// over a model that fits in RAM).
 void reap_st_keep_page_cache(int keep);
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t);
 
