@@ -10,6 +10,7 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "cpu_simd.h"
 #include "safetensors.h"
 #include "env.h"
 #include "eval.h"
@@ -66,7 +67,7 @@ int reap_cmd_eval(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk = 64, worst = 5, read_threads = -1;
     const char *device = NULL, *gpus = NULL, *gpu_mem = NULL, *out = NULL, *svg = NULL, *scores = NULL,
-               *ratio = NULL, *crit = "reap", *mem = NULL, *gpu_hidden = "auto";
+               *ratio = NULL, *crit = "reap", *mem = NULL, *gpu_hidden = "auto", *read_part = NULL, *cpu_isa = NULL;
     int no_pack = 0, json = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "evaluation source, repeatable (default: heldout)"},
@@ -89,6 +90,8 @@ int reap_cmd_eval(int argc, char **argv) {
         {"gpu-hidden", 0, REAP_OPT_STRING, &gpu_hidden, "WHERE",
          "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
+        {"read-part-bytes", 0, REAP_OPT_STRING, &read_part, "SIZE", "expert bytes per part handed to the GPU copy as a layer is read (default 64MiB; env REAP_READ_PART_BYTES)"},
+        {"cpu-isa", 0, REAP_OPT_STRING, &cpu_isa, "ISA", "CPU kernel path: avx512 | avx2 | generic (default: the best this CPU has; all give identical bits; env REAP_CPU_ISA)"},
         {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
     };
@@ -150,6 +153,14 @@ int reap_cmd_eval(int argc, char **argv) {
         p.mem_cap = (size_t)b;
     }
     p.read.threads = read_threads < 0 ? 0 : (int)read_threads;
+    if (!st && read_part) {
+        uint64_t rp;
+        if (reap_synth_parse_size(read_part, &rp) || rp == 0 || rp > ((uint64_t)1 << 40))
+            st = reap_fail(REAP_EUSAGE, "reap eval: --read-part-bytes: bad size '%s' (1 byte to 1 TiB)", read_part);
+        else p.read.part_bytes = (size_t)rp;
+    }
+    if (!st && cpu_isa && reap_cpu_simd_select(cpu_isa) != 0)
+        st = reap_fail(REAP_EUSAGE, "reap eval: --cpu-isa %s: expected avx512, avx2 or generic (one this CPU has)", cpu_isa);
     if (!st) st = reap_cmd_env_layer_load(&p.read);
     const char *outs[2] = {out, svg};
     for (int i = 0; i < 2 && !st; i++) {  // refuse an unwritable output now, not after the run

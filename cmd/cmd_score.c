@@ -10,6 +10,7 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
+#include "cpu_simd.h"
 #include "safetensors.h"
 #include "env.h"
 #include "gpu.h"
@@ -56,9 +57,9 @@ static const char *k_details =
     "-v a line per layer and a summary (phases, TFLOP/s, peak GPU memory, disk rate): bench/gpu_bench.sh\n"
     "reads those. Progress: a line updated in place on a terminal only; in a log, -v's line per layer.\n"
     "\n"
-    "Environment: REAP_READ_THREADS (a second spelling of --read-threads), REAP_READ_PART_BYTES (expert\n"
-    "bytes per part handed to the GPU copy as a layer is read, default 64 MiB), OMP_NUM_THREADS (as\n"
-    "--threads), SLURM_ARRAY_TASK_* (the default --shard, above); every command: see `reap --help`.";
+    "Environment: REAP_READ_THREADS (a second spelling of --read-threads), REAP_READ_PART_BYTES (of\n"
+    "--read-part-bytes), OMP_NUM_THREADS (of --threads), SLURM_ARRAY_TASK_* (the default --shard,\n"
+    "above); every command: see `reap --help`.";
 
 static int parse_shard(const char *s, int *i, int *n) {
     char *e1, *e2;
@@ -156,7 +157,7 @@ int reap_cmd_score(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
     const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
-               *out = NULL, *gpu_router = "fp32", *gpu_hidden = "auto";
+               *out = NULL, *gpu_router = "fp32", *gpu_hidden = "auto", *read_part = NULL, *cpu_isa = NULL;
     int no_pack = 0, profile = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
@@ -174,6 +175,8 @@ int reap_cmd_score(int argc, char **argv) {
          "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
         {"profile", 0, REAP_OPT_FLAG, &profile, NULL, "print the GPU time of every step of every layer"},
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
+        {"read-part-bytes", 0, REAP_OPT_STRING, &read_part, "SIZE", "expert bytes per part handed to the GPU copy as a layer is read (default 64MiB; env REAP_READ_PART_BYTES)"},
+        {"cpu-isa", 0, REAP_OPT_STRING, &cpu_isa, "ISA", "CPU kernel path: avx512 | avx2 | generic (default: the best this CPU has; all give identical bits; env REAP_CPU_ISA)"},
         {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
         {"shard", 0, REAP_OPT_STRING, &shard, "I/N", "score rows I, I+N, ... (default 0/1, or from SLURM_ARRAY_*)"},
         {"work-dir", 'w', REAP_OPT_STRING, &work_dir, "DIR", "keep finished layers here and resume from them"},
@@ -246,6 +249,14 @@ int reap_cmd_score(int argc, char **argv) {
     int slow_ms = reap_cmd_env_test_slow_ms();  // test-only throttle (tests/e2e_score*.sh)
     if (slow_ms > 0) p.after_layer = slow_after_layer, p.after_ctx = &slow_ms;
     p.read.threads = (int)read_threads;
+    if (!st && read_part) {
+        uint64_t rp;
+        if (reap_synth_parse_size(read_part, &rp) || rp == 0 || rp > ((uint64_t)1 << 40))
+            st = reap_fail(REAP_EUSAGE, "reap score: --read-part-bytes: bad size '%s' (1 byte to 1 TiB)", read_part);
+        else p.read.part_bytes = (size_t)rp;
+    }
+    if (!st && cpu_isa && reap_cpu_simd_select(cpu_isa) != 0)
+        st = reap_fail(REAP_EUSAGE, "reap score: --cpu-isa %s: expected avx512, avx2 or generic (one this CPU has)", cpu_isa);
     if (!st) st = reap_cmd_env_layer_load(&p.read);
 
     if (!st) {

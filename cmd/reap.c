@@ -43,7 +43,8 @@ static void usage(FILE *out) {
                  "  REAP_KEEP_PAGE_CACHE=1   keep the model's pages cached after reading them (default: dropped, so\n"
                  "                           streaming a model larger than RAM does not evict everything else);\n"
                  "                           --keep-page-cache of score, eval, prune and verify\n"
-                 "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits)\n"
+                 "  REAP_CPU_ISA=avx512|avx2|generic   force a CPU kernel path (all give identical bits; --cpu-isa\n"
+                 "                           of score and eval)\n"
                  "  COLUMNS=N                the progress line's width where the terminal does not tell (else 80)\n\n"
                  "progress: on a terminal, one line on stderr updated in place (score, eval, prune, verify,\n"
                  "synth); not on a terminal, none (-v: a line per layer or tensor instead). -q: errors only.\n");

@@ -143,4 +143,16 @@ else bad report_other_criterion; fi
 "$REAP" report "$dir/full.json" --criterion nope >/dev/null 2>"$dir/err.txt"
 if [ $? = 2 ] && grep -q "unknown criterion 'nope'" "$dir/err.txt"; then ok report_bad_criterion_is_usage_error
 else bad report_bad_criterion_is_usage_error; fi
+
+# --cpu-isa (REAP_CPU_ISA's option): the portable kernels give the same bits as the default path;
+# an unknown path and a zero --read-part-bytes are usage errors naming the value.
+if "$REAP" score "$ck" $args --cpu-isa generic -o "$dir/generic.json" -q && "$DIFF" "$dir/full.json" "$dir/generic.json" 0 >/dev/null
+then ok cpu_isa_generic_same_bits
+else bad cpu_isa_generic_same_bits; fi
+"$REAP" score "$ck" $args --cpu-isa sparc -o "$dir/x.json" -q 2>"$dir/err.txt"
+if [ $? = 2 ] && grep -q "cpu-isa sparc" "$dir/err.txt" && [ ! -e "$dir/x.json" ]; then ok cpu_isa_unknown_is_usage_error
+else bad cpu_isa_unknown_is_usage_error "$(cat "$dir/err.txt")"; fi
+"$REAP" score "$ck" $args --read-part-bytes 0 -o "$dir/x.json" -q 2>"$dir/err.txt"
+if [ $? = 2 ] && grep -q "read-part-bytes: bad size '0'" "$dir/err.txt"; then ok read_part_bytes_zero_is_usage_error
+else bad read_part_bytes_zero_is_usage_error "$(cat "$dir/err.txt")"; fi
 exit 0
