@@ -32,16 +32,7 @@ if [ ! -f "$M/config.json" ]; then
     "$R" synth "$M" --preset minimax-m2 --layers "$LAYERS" -q || exit 1
     say "synth $(el "$t0" "$(now)") s"
 fi
-if [ ! -f "$WORK/python-src.jsonl" ]; then  # about 40 MB of source
-    python3 -c 'import glob, json, sys, sysconfig
-n = 0
-with open(sys.argv[1], "w") as out:
-    for f in sorted(glob.glob(sysconfig.get_paths()["stdlib"] + "/**/*.py", recursive=True)):
-        try: t = open(f, encoding="utf-8").read()
-        except (UnicodeDecodeError, OSError): continue
-        out.write(json.dumps({"text": t}) + "\n"); n += len(t)
-        if n > 40e6: break' "$WORK/python-src.jsonl"
-fi
+[ -f "$WORK/python-src.jsonl" ] || sh bench/python_src.sh "$WORK/python-src.jsonl" 40e6 || exit 1
 if [ ! -f "$WORK/eval-stats.json" ]; then
     t0=$(now)
     "$R" score "$M" --device "$DEVICE" --calib "$WORK/python-src.jsonl" --rows "$SCORE_ROWS" --seq-len "$SEQ" \

@@ -15,6 +15,7 @@
 #     all-expert observer (bench/torch_dense_observer.py) and the tokens/s ratio.
 #   BIN=dir with reap (default build)  DEV=dir with dev_rates  WORK=scratch  OUT=log dir
 #   ROWS (1024) SEQ (2048) LAYERS (4) TORCH (1) TORCH_ROWS (32) REAP_ARGS (extra score options)
+#   SRC_COPIES (1: copies of the calibration source; 3 fill 1024 rows)
 BIN=${BIN:-build}
 DEV=${DEV:-$BIN/dev}
 WORK=${WORK:-/tmp/reap-bench}
@@ -34,28 +35,14 @@ if [ ! -f "$WORK/m2/config.json" ]; then
     "$BIN/reap" synth "$WORK/m2" --preset minimax-m2 --layers "$LAYERS" -q || exit 1
     say "synth_s $(( $(date +%s) - t0 )) size $(du -sh "$WORK/m2" | cut -f1)"
 fi
-if [ ! -f "$WORK/python-src.jsonl" ]; then  # about 40 MB of source: more than the rows need
-    python3 - "$WORK/python-src.jsonl" <<'EOF'
-import glob, json, sys, sysconfig
-files = sorted(glob.glob(sysconfig.get_paths()["stdlib"] + "/**/*.py", recursive=True))
-n = 0
-with open(sys.argv[1], "w") as out:
-    for f in files:
-        try:
-            text = open(f, encoding="utf-8").read()
-        except (UnicodeDecodeError, OSError):
-            continue
-        out.write(json.dumps({"text": text}) + "\n")
-        n += len(text)
-        if n > 40e6:
-            break
-EOF
-fi
+# about 40 MB of source, SRC_COPIES times (1024 rows need 3)
+SRC=$WORK/python-src-x${SRC_COPIES:-1}.jsonl
+[ -f "$SRC" ] || sh bench/python_src.sh "$SRC" 40e6 "${SRC_COPIES:-1}" || exit 1
 score() { # label, extra options...
     label=$1
     shift
     t0=$(date +%s.%N)
-    "$BIN/reap" score "$WORK/m2" --device cuda --gpus 0 --calib "$WORK/python-src.jsonl" --rows "$ROWS" --seq-len "$SEQ" \
+    "$BIN/reap" score "$WORK/m2" --device cuda --gpus 0 --calib "$SRC" --rows "$ROWS" --seq-len "$SEQ" \
         -o "$WORK/$label.json" -v $REAP_ARGS "$@" 2>&1 | sed "s/^/$label /" | tee -a "$LOG" | grep -v PROFILE
     say "$label process wall $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
 }

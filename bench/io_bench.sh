@@ -57,16 +57,7 @@ t=$(el "$t0" "$(now)")
 say "disk: one O_DIRECT stream, shard after shard: $t s, $(awk -v b="$shard_bytes" -v t="$t" 'BEGIN { printf "%.3f", b / t / 1e9 }') GB/s"
 
 # 2. reap score's loader, cold
-if [ ! -f "$WORK/python-src-8m.jsonl" ]; then
-    python3 -c 'import glob, json, sys, sysconfig
-n = 0
-with open(sys.argv[1], "w") as out:
-    for f in sorted(glob.glob(sysconfig.get_paths()["stdlib"] + "/**/*.py", recursive=True)):
-        try: t = open(f, encoding="utf-8").read()
-        except (UnicodeDecodeError, OSError): continue
-        out.write(json.dumps({"text": t}) + "\n"); n += len(t)
-        if n > 8e6: break' "$WORK/python-src-8m.jsonl"
-fi
+[ -f "$WORK/python-src-8m.jsonl" ] || sh bench/python_src.sh "$WORK/python-src-8m.jsonl" 8e6 || exit 1
 dev=cpu
 nvidia-smi >/dev/null 2>&1 && dev=cuda
 drop

@@ -10,7 +10,6 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
-#include "cpu_simd.h"
 #include "safetensors.h"
 #include "env.h"
 #include "eval.h"
@@ -153,15 +152,7 @@ int reap_cmd_eval(int argc, char **argv) {
         p.mem_cap = (size_t)b;
     }
     p.read.threads = read_threads < 0 ? 0 : (int)read_threads;
-    if (!st && read_part) {
-        uint64_t rp;
-        if (reap_synth_parse_size(read_part, &rp) || rp == 0 || rp > ((uint64_t)1 << 40))
-            st = reap_fail(REAP_EUSAGE, "reap eval: --read-part-bytes: bad size '%s' (1 byte to 1 TiB)", read_part);
-        else p.read.part_bytes = (size_t)rp;
-    }
-    if (!st && cpu_isa && reap_cpu_simd_select(cpu_isa) != 0)
-        st = reap_fail(REAP_EUSAGE, "reap eval: --cpu-isa %s: expected avx512, avx2 or generic (one this CPU has)", cpu_isa);
-    if (!st) st = reap_cmd_env_layer_load(&p.read);
+    if (!st) st = reap_cmd_read_options("eval", read_part, cpu_isa, &p.read);
     const char *outs[2] = {out, svg};
     for (int i = 0; i < 2 && !st; i++) {  // refuse an unwritable output now, not after the run
         if (!outs[i]) continue;

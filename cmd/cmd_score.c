@@ -10,7 +10,6 @@
 #include "cmd_score.h"
 #include "commands.h"
 #include "common.h"
-#include "cpu_simd.h"
 #include "safetensors.h"
 #include "env.h"
 #include "gpu.h"
@@ -249,15 +248,7 @@ int reap_cmd_score(int argc, char **argv) {
     int slow_ms = reap_cmd_env_test_slow_ms();  // test-only throttle (tests/e2e_score*.sh)
     if (slow_ms > 0) p.after_layer = slow_after_layer, p.after_ctx = &slow_ms;
     p.read.threads = (int)read_threads;
-    if (!st && read_part) {
-        uint64_t rp;
-        if (reap_synth_parse_size(read_part, &rp) || rp == 0 || rp > ((uint64_t)1 << 40))
-            st = reap_fail(REAP_EUSAGE, "reap score: --read-part-bytes: bad size '%s' (1 byte to 1 TiB)", read_part);
-        else p.read.part_bytes = (size_t)rp;
-    }
-    if (!st && cpu_isa && reap_cpu_simd_select(cpu_isa) != 0)
-        st = reap_fail(REAP_EUSAGE, "reap score: --cpu-isa %s: expected avx512, avx2 or generic (one this CPU has)", cpu_isa);
-    if (!st) st = reap_cmd_env_layer_load(&p.read);
+    if (!st) st = reap_cmd_read_options("score", read_part, cpu_isa, &p.read);
 
     if (!st) {
         p.cancel = reap_signals_begin();

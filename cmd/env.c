@@ -5,7 +5,9 @@
 #include <stdlib.h>
 
 #include "common.h"
+#include "cpu_simd.h"
 #include "layer_load.h"
+#include "synth.h"
 
 // A positive integer from environment variable name into *out (unchanged when unset).
 static int env_positive(const char *name, long long max, long long *out) {
@@ -27,6 +29,19 @@ int reap_cmd_env_layer_load(reap_layer_load_opts *o) {
     if (st) return st;
     o->threads = (int)threads, o->part_bytes = (size_t)part;
     return REAP_OK;
+}
+
+int reap_cmd_read_options(const char *cmd, const char *read_part, const char *cpu_isa, reap_layer_load_opts *o) {
+    if (read_part) {
+        uint64_t b;
+        if (reap_synth_parse_size(read_part, &b) || b == 0 || b > ((uint64_t)1 << 40))
+            return reap_fail(REAP_EUSAGE, "reap %s: --read-part-bytes: bad size '%s' (1 byte to 1 TiB)", cmd, read_part);
+        o->part_bytes = (size_t)b;
+    }
+    if (cpu_isa && reap_cpu_simd_select(cpu_isa) != 0)
+        return reap_fail(REAP_EUSAGE, "reap %s: --cpu-isa %s: expected avx512, avx2 or generic (one this CPU has)", cmd,
+                         cpu_isa);
+    return reap_cmd_env_layer_load(o);
 }
 
 int reap_cmd_env_test_slow_ms(void) {

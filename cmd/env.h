@@ -10,6 +10,11 @@
 // the fields of o still 0. REAP_EUSAGE naming the variable when one is not a positive integer.
 int reap_cmd_env_layer_load(reap_layer_load_opts *o);
 
+// The layer-reading and CPU options of score and eval: --read-part-bytes SIZE (NULL: unset) into
+// o->part_bytes, --cpu-isa ISA (NULL: unset) selected now (before any thread), then the environment
+// for what is still unset (reap_cmd_env_layer_load). REAP_EUSAGE naming cmd and the value.
+int reap_cmd_read_options(const char *cmd, const char *read_part, const char *cpu_isa, reap_layer_load_opts *o);
+
 // REAP_TEST_SLOW_MS (test-only: the interruption tests slow a command down with it), 0 if unset.
 int reap_cmd_env_test_slow_ms(void);
 

@@ -78,24 +78,24 @@ int fuzz_inspect_check(const reap_ckpt *c, const reap_m2_config *m) {
     return st;
 }
 
-int fuzz_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex[65]) {
-    if (c != model_ckpt) return reap_stats_fingerprint(c, m, hex);
-    if (!model_fp[0]) {
-        int st = reap_stats_fingerprint(c, m, model_fp);
-        if (st) return model_fp[0] = 0, st;
+// The model's digest by fn, computed once into cache (hex, 65 bytes) and copied from it after.
+static int cached_digest(int (*fn)(const reap_ckpt *, const reap_m2_config *, char *), const reap_ckpt *c,
+                         const reap_m2_config *m, char *cache, char hex[65]) {
+    if (c != model_ckpt) return fn(c, m, hex);
+    if (!cache[0]) {
+        int st = fn(c, m, cache);
+        if (st) return cache[0] = 0, st;
     }
-    memcpy(hex, model_fp, 65);
+    memcpy(hex, cache, 65);
     return REAP_OK;
 }
 
+int fuzz_stats_fingerprint(const reap_ckpt *c, const reap_m2_config *m, char hex[65]) {
+    return cached_digest(reap_stats_fingerprint, c, m, model_fp, hex);
+}
+
 int fuzz_stats_router_digest(const reap_ckpt *c, const reap_m2_config *m, char hex[65]) {
-    if (c != model_ckpt) return reap_stats_router_digest(c, m, hex);
-    if (!model_rd[0]) {
-        int st = reap_stats_router_digest(c, m, model_rd);
-        if (st) return model_rd[0] = 0, st;
-    }
-    memcpy(hex, model_rd, 65);
-    return REAP_OK;
+    return cached_digest(reap_stats_router_digest, c, m, model_rd, hex);
 }
 
 static const int32_t row_ids[4] = {5, 17, 300, 2};
