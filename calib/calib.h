@@ -61,9 +61,15 @@ reap_pack_params reap_pack_default_params(void);
 
 // reap_packed (the rows) is lib/rows.h.
 
-// Tokenises every sample (tok) and packs them with reap_pack_ids. Only the first seq_len x 64 bytes
-// of a sample are tokenised (it can contribute no more than seq_len tokens; pack.c says why).
+// Packs the samples as reap_pack_ids does, tokenising (tok) only those the packing reaches, on
+// every OpenMP thread. Only the first seq_len x 64 bytes of a sample are tokenised (it can
+// contribute no more than seq_len tokens; pack.c says why).
 int reap_pack(reap_tokenizer *tok, const reap_samples *s, const reap_pack_params *p, reap_packed *out);
+// Tokenises samples idx[0..n) (NULL: samples 0..n-1) of s on every OpenMP thread (tok's clones):
+// ids[i] (malloc'd) and lens[i] by sample index i, only the first reap_pack_text_len bytes. A
+// failure names the sample's origin; with several, the first in idx order.
+int reap_pack_encode(reap_tokenizer *tok, const reap_samples *s, const int64_t *idx, int64_t n, int seq_len,
+                     int32_t **ids, size_t *lens);
 // How many leading bytes of a sample's text are tokenised for rows of seq_len tokens: len, or
 // seq_len x 64 bytes cut back to a UTF-8 boundary.
 size_t reap_pack_text_len(const char *text, size_t len, int seq_len);

@@ -103,6 +103,12 @@ static int ends_with(const char *s, const char *suffix) {
 static size_t utf8_bad_offset(const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+        // 8 bytes at a time while they are ASCII and not NUL (no high bit, no zero byte)
+        for (uint64_t w; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ull) || ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)) break;
+        }
+        if (i >= n) break;
         unsigned c = s[i];
         if (c == 0) return i;
         if (c < 0x80) {
@@ -323,8 +329,8 @@ static int read_unit(load_ctx *c, byte_in *in, const char *unit, const char *nam
         }
         if (got == 0) break;
         size_t start = 0;
-        for (size_t i = 0; i < got; i++) {
-            if (buf[i] != '\n') continue;
+        for (const char *nl; start < got && (nl = memchr(buf + start, '\n', got - start));) {
+            const size_t i = (size_t)(nl - buf);
             lineno++;
             if (line.n) {
                 reap_sbuf_append(&line, buf + start, i - start);

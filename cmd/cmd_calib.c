@@ -202,18 +202,8 @@ int reap_cmd_calib(int argc, char **argv) {
         int64_t *ntok = reap_xcalloc((size_t)(samples.n ? samples.n : 1), sizeof(int64_t));
         int32_t **ids = reap_xcalloc((size_t)(samples.n ? samples.n : 1), sizeof(int32_t *));
         size_t *lens = reap_xcalloc((size_t)(samples.n ? samples.n : 1), sizeof(size_t));
-        for (int i = 0; i < samples.n && !st; i++) {
-            size_t cap = 0;
-            st = reap_tok_encode(tok, samples.v[i].text,
-                                reap_pack_text_len(samples.v[i].text, samples.v[i].len, (int)seq_len), &ids[i],
-                                &lens[i], &cap);
-            if (st) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", reap_err_msg());
-                st = reap_fail(st, "%s: tokenising: %s", samples.v[i].origin, msg);
-            }
-            ntok[i] = (int64_t)lens[i];
-        }
+        if (!st) st = reap_pack_encode(tok, &samples, NULL, samples.n, (int)seq_len, ids, lens);
+        for (int i = 0; i < samples.n; i++) ntok[i] = (int64_t)lens[i];
         reap_packed pk = {0};
         reap_pack_params pp = reap_pack_default_params();
         pp.seq_len = (int)seq_len;

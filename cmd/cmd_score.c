@@ -1,5 +1,6 @@
 // cmd_score.c: `reap score DIR`: runs the calibration data through the model one layer at a time
 // and writes the REAP statistics file (lib/score.c does the work).
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,10 +143,15 @@ int reap_cmd_score_model(const char *dir, const reap_score_params *p, reap_stats
     reap_pack_params pp = reap_pack_default_params();
     pp.seq_len = p->seq_len, pp.rows = p->rows, pp.pack = p->pack, pp.seed = p->seed;
     reap_packed rows;
+    if (p->threads > 0) omp_set_num_threads(p->threads);  // the tokenising runs on them too
+    if (p->device != REAP_DEVICE_CPU) reap_gpu_prestart_begin(p->gpus, p->n_gpus);
     double t = reap_now();
     int st = reap_calib_pack_model(dir, p->calib, p->n_calib, &pp, &rows);
-    if (st) return st;
     t = reap_now() - t;
+    double tg = reap_gpu_prestart_end();
+    if (st) return st;
+    reap_verbose("calibration: %d rows packed in %.2f s", rows.rows, t);
+    if (tg > 0) reap_verbose("GPU contexts created beside it in %.2f s", tg);
     st = reap_score_rows(dir, &rows, p, out, info);
     if (info) info->calib_seconds = t;
     reap_packed_free(&rows);

@@ -289,6 +289,43 @@ extern "C" int reap_gpu_count(void) {
     return n;
 }
 
+// ---- contexts started early (gpu.h) -----------------------------------------------------------------
+
+static struct {
+    pthread_t th;
+    int started, n, dev[64];
+    double secs;
+} g_prestart;
+
+static void *prestart_main(void *arg) {
+    (void)arg;
+    const double t0 = reap_now();
+    int n = g_prestart.n;
+    if (n == 0) {  // every visible GPU
+        n = reap_gpu_count();
+        if (n > 64) n = 64;
+        for (int i = 0; i < n; i++) g_prestart.dev[i] = i;
+    }
+    for (int i = 0; i < n; i++)  // errors are left for reap_gpu_open to report
+        if (cudaSetDevice(g_prestart.dev[i]) != cudaSuccess || cudaFree(0) != cudaSuccess) cudaGetLastError();
+    g_prestart.secs = reap_now() - t0;
+    return NULL;
+}
+
+extern "C" void reap_gpu_prestart_begin(const int *devices, int n) {
+    if (g_prestart.started) return;
+    g_prestart.n = devices && n > 0 ? (n < 64 ? n : 64) : 0;
+    for (int i = 0; i < g_prestart.n; i++) g_prestart.dev[i] = devices[i];
+    g_prestart.started = pthread_create(&g_prestart.th, NULL, prestart_main, NULL) == 0;
+}
+
+extern "C" double reap_gpu_prestart_end(void) {
+    if (!g_prestart.started) return 0;
+    pthread_join(g_prestart.th, NULL);
+    g_prestart.started = 0;
+    return g_prestart.secs;
+}
+
 // Where the hidden states live (lib/gpu_layout.h, reap_gpu_hidden_plan_make: on the GPUs when every
 // one holds its rows of every stream beside the chunk layout already chosen), once the GPUs' rows and
 // caps are known. --gpu-hidden gpu makes a misfit an error naming the sizes.
@@ -346,6 +383,7 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     g->n = p->n_devices;
     g->d = (gdev *)reap_xcalloc((size_t)g->n, sizeof(gdev));
     g->chunk_rows = p->rows;
+    double t0 = reap_now();
     for (int i = 0; i < g->n; i++) {
         g->d[i].ordinal = p->devices[i];
         int fit = 0, st = dev_fit(g, &g->d[i], &fit);
@@ -362,17 +400,20 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
         reap_gpu_close(g);
         return st;
     }
+    reap_verbose("GPUs: contexts ready and sized in %.2f s", reap_now() - t0);
     for (int i = 0; i < g->n; i++) {
         gdev *d = &g->d[i];
+        double t1 = reap_now();
         st = open_dev(g, d);
+        double t2 = reap_now();
         if (st == REAP_OK) st = warm_up(g, d);
         if (st != REAP_OK) {
             reap_gpu_close(g);
             return st;
         }
-        reap_verbose("GPU %d: rows %d..%d, %d rows per chunk, hidden states %s, %.2f GiB allocated", d->ordinal,
-                     d->row0, d->row0 + d->rows - 1, g->chunk_rows, g->resident ? "here" : "in host memory",
-                     d->allocated / 1073741824.0);
+        reap_verbose("GPU %d: rows %d..%d, %d rows per chunk, hidden states %s, %.2f GiB allocated in %.2f s",
+                     d->ordinal, d->row0, d->row0 + d->rows - 1, g->chunk_rows, g->resident ? "here" : "in host memory",
+                     d->allocated / 1073741824.0, t2 - t1);
     }
     *out = g;
     return REAP_OK;
@@ -774,7 +815,7 @@ extern "C" int reap_gpu_embed_rows(const reap_gpu *g) {
     return (int)rows;
 }
 
-extern "C" int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table) {
+extern "C" int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table, int first) {
     if (n < 1 || n > reap_gpu_embed_rows(g)) return reap_fail(REAP_EINVAL, "GPU embedding: %d rows a block", n);
     const int slot = stream_slot(g, h);
     if (slot < 0)
@@ -786,7 +827,7 @@ extern "C" int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0,
         const size_t tok = (size_t)d->rows * g->T;
         int32_t *dids = (int32_t *)d->xe;
         CK(cudaSetDevice(d->ordinal));
-        if (v0 == 0) CK(cudaMemcpyAsync(dids, ids + (size_t)d->row0 * g->T, tok * 4, cudaMemcpyHostToDevice, d->s));
+        if (first) CK(cudaMemcpyAsync(dids, ids + (size_t)d->row0 * g->T, tok * 4, cudaMemcpyHostToDevice, d->s));
         CK(cudaMemcpyAsync(d->gy, table, (size_t)n * H * 4, cudaMemcpyHostToDevice, d->s));
         reap_k_embed_block(d->gy, v0, n, dids, (int64_t)tok, (int)H, d->hres + (size_t)slot * tok * H, d->s);
         CK(cudaGetLastError());

@@ -23,6 +23,14 @@
 
 typedef struct reap_gpu reap_gpu;
 
+// The CUDA driver's start and each GPU's context take a while (seconds on some machines): the
+// commands start them in a thread while they read and tokenise the calibration data.
+// reap_gpu_prestart_begin starts creating the contexts of devices[0..n) (NULL: every visible GPU);
+// reap_gpu_prestart_end waits for it and returns the seconds the creation took (0: not started).
+// Nothing else is needed: a context made here is the one reap_gpu_open uses.
+void reap_gpu_prestart_begin(const int *devices, int n);
+double reap_gpu_prestart_end(void);
+
 #define REAP_GPU_MAX_STREAMS 64  // reap_gpu_params.n_streams at most (the pipeline's streams)
 
 typedef struct {
@@ -88,10 +96,11 @@ int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done);
 // With the hidden states on the GPUs, stream h can be embedded there instead of on the host (its
 // host memory is then written only by reap_gpu_hidden_to_host): reap_gpu_embed_rows says how many
 // table rows a block may have (0: not possible, embed on the host), then reap_gpu_embed is called
-// for every block of the embedding table in order from v0 = 0 (table: rows [v0, v0 + n) as f32;
-// ids (rows*T), every one checked in range, the same on every call).
+// for every block of the embedding table that holds a row the ids use (table: rows [v0, v0 + n) as
+// f32, those rows set; ids (rows*T), every one checked in range, the same on every call; first: 1
+// on the first call, which copies the ids up).
 int reap_gpu_embed_rows(const reap_gpu *g);
-int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table);
+int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table, int first);
 
 // What the GPU path has done so far. Phase seconds are summed over layers (max over GPUs, which run
 // side by side): "h2d" the hidden states in (once per stream when they stay on the GPUs) and the

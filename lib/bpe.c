@@ -158,7 +158,7 @@ size_t reap_bpe_bytes_to_chars(const uint8_t *src, size_t n, char *dst) {
     static char enc[256][2];
     static uint8_t enc_n[256];
     static int ready;
-    if (!ready) {  // idempotent, so a race only repeats the same writes
+    if (!ready) {  // the first call fills it: the tokenizer's load makes that call, before threads share it
         for (int b = 0; b < 256; b++) enc_n[b] = (uint8_t)reap_utf8_encode(reap_bpe_byte_char((uint8_t)b), enc[b]);
         ready = 1;
     }

@@ -3,6 +3,7 @@
 #include "chat.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,10 +145,20 @@ static const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
+// p at a string's opening quote: the position after its closing quote (a quote preceded by an odd
+// run of backslashes is escaped). memchr keeps this at memory speed on long strings (the {"text"}
+// records of a source tree are whole files).
 static const char *skip_string(const char *p, const char *end) {
-    for (p++; p < end && *p != '"'; p++)
-        if (*p == '\\') p++;
-    return p < end ? p + 1 : end;
+    const char *s = ++p;
+    while (p < end) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q) return end;
+        size_t bs = 0;
+        while (q - bs > s && q[-1 - (ptrdiff_t)bs] == '\\') bs++;
+        if (bs % 2 == 0) return q + 1;
+        p = q + 1;
+    }
+    return end;
 }
 
 // Walks the text in step with the tree (cJSON keeps every member, duplicates included, in

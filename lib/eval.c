@@ -437,6 +437,7 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     const int nv = whatif ? p->n_crits * p->n_ratios : n_others;
     if (nv < 1 || nv > 63) return reap_fail(REAP_EUSAGE, "reap eval: %d models to compare: 1 to 63", nv);
     if (p->threads > 0) omp_set_num_threads(p->threads);
+    if (p->device != REAP_DEVICE_CPU) reap_gpu_prestart_begin(p->gpus, p->n_gpus);  // beside the tokenising
     reap_ckpt *oc = NULL;
     reap_m2_config m;
     int st = open_model(orig, &oc, &m);
@@ -469,7 +470,9 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     pp.seq_len = p->seq_len, pp.rows = p->rows, pp.pack = p->pack, pp.seed = p->seed;
     const char *const *specs = p->n_calib ? p->calib : default_eval_calib;
     const int n_specs = p->n_calib ? p->n_calib : 1;
-    if ((st = reap_calib_pack_model(orig, specs, n_specs, &pp, &pk))) goto done;
+    st = reap_calib_pack_model(orig, specs, n_specs, &pp, &pk);
+    reap_gpu_prestart_end();
+    if (st) goto done;
     const int R = pk.rows, T = pk.seq_len, nc = pk.n_cats;
     for (int64_t i = 0; i < (int64_t)R * T; i++)
         if (i % T + 1 < T && pk.mask[i] && pk.mask[i + 1]) N++;
@@ -640,6 +643,7 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
         st = worst_rows_json(x, &pk, tok, p->worst, cJSON_AddArrayToObject(e, "worst_rows"));
     }
 done:
+    reap_gpu_prestart_end();  // an early failure: the contexts' thread must not outlive the run
     if (st) cJSON_Delete(r), r = NULL;
     *out = r;
     for (int i = 0; i < nv; i++) variant_free(&v[i], L);

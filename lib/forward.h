@@ -23,8 +23,12 @@ int reap_layer_forward_cpu(const reap_m2_config *cfg, const reap_layer_weights *
 // The token ids all in [0, vocab) (an error names the first that is not).
 int reap_embed_check(const reap_m2_config *cfg, const int32_t *ids, int64_t n);
 // Rows [v0, v0 + n) of the embedding table as f32 (out (n, hidden)); scratch holds n rows in the
-// tensor's dtype (n x hidden x 4 bytes always suffice).
-int reap_embed_table_rows(const reap_ckpt *c, const reap_m2_config *cfg, int v0, int n, void *scratch, float *out);
+// tensor's dtype (n x hidden x 4 bytes always suffice). need: NULL (every row), or need[v] != 0 for
+// the rows v of the whole table that must be read: only the groups of REAP_EMBED_GROUP rows holding
+// one are read (adjacent groups in one read) and converted; the rest of out is left as it was.
+#define REAP_EMBED_GROUP 64
+int reap_embed_table_rows(const reap_ckpt *c, const reap_m2_config *cfg, int v0, int n, const uint8_t *need,
+                          void *scratch, float *out);
 int reap_embed_cpu(const reap_ckpt *c, const reap_m2_config *cfg, const int32_t *ids, int64_t n, float *h);
 // The output matrix (lm_head.weight, or the embedding when tied), checked (vocab, hidden) and
 // BF16, F16 or F32; and the final norm's weight (hidden) as f32.

@@ -17,6 +17,9 @@ reap_gpu_params reap_gpu_default_params(void) {
 
 int reap_gpu_count(void) { return 0; }
 
+void reap_gpu_prestart_begin(const int *devices, int n) { (void)devices, (void)n; }
+double reap_gpu_prestart_end(void) { return 0; }
+
 int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p, reap_gpu **out) {
     (void)cfg, (void)p;
     *out = NULL;
@@ -35,8 +38,8 @@ int reap_gpu_embed_rows(const reap_gpu *g) {
     (void)g;
     return 0;
 }
-int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table) {
-    (void)g, (void)h, (void)ids, (void)v0, (void)n, (void)table;
+int reap_gpu_embed(reap_gpu *g, float *h, const int32_t *ids, int v0, int n, const float *table, int first) {
+    (void)g, (void)h, (void)ids, (void)v0, (void)n, (void)table, (void)first;
     return reap_fail(REAP_EDEVICE, "this reap was built without CUDA (make CUDA=1)");
 }
 int reap_gpu_hidden_copy(reap_gpu *g, const float *src, float *dst, int *done) {

@@ -1,9 +1,9 @@
 // prune_write.c: the streamed rewriter of a pruning plan (prune.h) and its file safety: lock,
 // temporary sibling directory, interruption, atomic replacement of OUT.
 //
-// Order of work: lock OUT.lock -> mkdtemp OUT.tmp-XXXXXX -> shards (survivors copied with
-// copy_file_range in chunks, router rows and bias entries sliced, source pages released after each
-// tensor) -> config.json (one value edited in the raw text) -> every non-weight file -> reap.json ->
+// Order of work: lock OUT.lock -> mkdtemp OUT.tmp-XXXXXX -> shards (survivors copied in pieces of
+// up to 16 MB, read and written at their offsets by several threads; router rows and bias entries
+// sliced; source pages released after each piece) -> config.json (one value edited in the raw text) -> every non-weight file -> reap.json ->
 // index (last) -> fsync -> rename into place (with force: old OUT renamed aside first, deleted after).
 #include "prune.h"
 
@@ -23,8 +23,6 @@
 #include "common.h"
 #include "m2config.h"
 #include "progress.h"
-
-#define COPY_CHUNK (64u << 20)  // bytes per copy call: the interval at which a signal is noticed
 
 static int cancelled(const reap_prune_write_opts *o) { return o->cancel && *o->cancel; }
 
@@ -126,42 +124,126 @@ static void remove_stale_tmp(const char *abs_out) {
 }
 
 // ---- shards
+//
+// The source is read with O_DIRECT where the filesystem allows it (a second descriptor per source
+// shard), unless --keep-page-cache asks for its pages: the reads are then exactly the kept bytes.
+// Through the page cache, the kernel's readahead also read much of the dropped experts between the
+// pieces (15.5 GB read for 12.85 GB kept of a 17.2 GB checkpoint at ratio 0.30), and a cold prune
+// was at 0.78-0.81 of `cp -r`'s time instead of the 0.75 of the bytes. With O_DIRECT nothing of the
+// source is cached, as the default of dropping its pages after reading them asks anyway.
+//
+// The output shards' data is cut into pieces: a run of kept tensors that lie back to back in one
+// source shard (and so in one output shard), at most PIECE_BYTES, or one sliced tensor. o->threads
+// threads take the pieces in source order, each reading a piece with one pread and writing it with
+// one pwrite at its place in its output shard. Every thread stays busy to the end whatever the
+// number of shards (one writer per shard left the last shard to a single thread), and every read is
+// large, with o->threads of them in flight (what a disk needs to reach its rate). The source's
+// pages are released after each piece, as the layer loader does.
 
-static int copy_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_tensor *t,
-                       const reap_prune_write_opts *o) {
-    uint64_t off = f->data_offset + t->begin, len = reap_st_nbytes(t);
-    while (len) {
-        if (cancelled(o)) return reap_fail(REAP_EINTR, "interrupted");
-        uint64_t n = len < COPY_CHUNK ? len : COPY_CHUNK;
-        int st = reap_st_writer_copy_fd(w, f->fd, off, n);
-        if (st) return st;
-        off += n;
-        len -= n;
+#define PIECE_BYTES (16u << 20)
+#define DIO_ALIGN 4096  // O_DIRECT offsets, lengths and buffers: a multiple of any logical block size
+
+typedef struct {
+    int shard, src_shard;     // output and source shard
+    int t0, t1;               // plan tensors whose last byte is in this piece (reported after it)
+    int slice;                // 1: tensor t0 is sliced (t1 = t0 + 1); 0: bytes copied
+    uint64_t src, out, len;   // source file offset (copies), output data offset, bytes
+} piece;
+
+static piece *plan_pieces(const reap_ckpt *c, const reap_prune_plan *pl, int *n_pieces, uint64_t *largest) {
+    int n = 0, cap = 256;
+    piece *v = reap_xmalloc(sizeof *v * (size_t)cap);
+    uint64_t *out_off = reap_xcalloc((size_t)(pl->n_out_shards > 0 ? pl->n_out_shards : 1), sizeof *out_off);
+    *largest = PIECE_BYTES;
+    for (int i = 0; i < pl->n_tensors; i++) {
+        const reap_prune_tensor *pt = &pl->tensors[i];
+        if (pt->action == REAP_PRUNE_DROP) continue;
+        const uint64_t out = out_off[pt->out_shard];
+        out_off[pt->out_shard] += pt->out_bytes;
+        uint64_t src = c->shards[pt->src_shard]->data_offset + pt->src->begin, left = pt->out_bytes;
+        if (pt->action == REAP_PRUNE_SLICE && pt->out_bytes > *largest) *largest = pt->out_bytes;
+        piece *last = n ? &v[n - 1] : NULL;
+        if (pt->action == REAP_PRUNE_COPY && last && !last->slice && last->shard == pt->out_shard &&
+            last->src_shard == pt->src_shard && last->src + last->len == src && last->out + last->len == out &&
+            last->len < PIECE_BYTES) {  // continues the last piece in both files
+            const uint64_t take = left < PIECE_BYTES - last->len ? left : PIECE_BYTES - last->len;
+            last->len += take, src += take, left -= take;
+            if (!left) {
+                last->t1 = i + 1;
+                continue;
+            }
+        }
+        do {  // new pieces for the rest (a slice is one piece whatever its size)
+            if (n == cap) v = reap_xrealloc(v, sizeof *v * (size_t)(cap *= 2));
+            const int slice = pt->action == REAP_PRUNE_SLICE;
+            const uint64_t take = slice || left < PIECE_BYTES ? left : PIECE_BYTES;
+            v[n++] = (piece){.shard = pt->out_shard, .src_shard = pt->src_shard, .t0 = i, .t1 = i, .slice = slice,
+                             .src = src, .out = out + (pt->out_bytes - left), .len = take};
+            src += take, left -= take;
+        } while (left);
+        v[n - 1].t1 = i + 1;  // the tensor ends in the last piece made
     }
-    return REAP_OK;
+    free(out_off);
+    *n_pieces = n;
+    return v;
 }
 
-// Rows (first dimension) of the survivors, in order. t (E, ...) any dtype -> (K, ...).
-static int slice_tensor(reap_st_writer *w, const reap_st_file *f, const reap_st_tensor *t, const int *kept, int K,
-                        int E, char **buf, size_t *cap) {
-    uint64_t row = reap_st_nbytes(t) / (uint64_t)E;
-    if (row > *cap) {
-        *buf = reap_xrealloc(*buf, (size_t)row);
-        *cap = (size_t)row;
-    }
+// Rows (first dimension) of the survivors, in order, into buf. t (E, ...) any dtype -> (K, ...).
+static int slice_rows(const reap_st_file *f, const reap_st_tensor *t, const int *kept, int K, int E, char *buf) {
+    const uint64_t row = reap_st_nbytes(t) / (uint64_t)E;
     for (int k = 0; k < K; k++) {
-        int st = reap_st_read(f, t, (uint64_t)kept[k] * row, row, *buf);
-        if (!st) st = reap_st_writer_write(w, *buf, (size_t)row);
+        int st = reap_st_read(f, t, (uint64_t)kept[k] * row, row, buf + (size_t)k * row);
         if (st) return st;
     }
     return REAP_OK;
 }
 
-// What the shard writers share: the progress display and the first failure (its status and
+// Reads bytes [off, off + len) of a file opened with O_DIRECT: the aligned range around them into
+// buf (aligned, len + 2 x DIO_ALIGN bytes); *at is where they start in buf. 0 or an errno (EINVAL:
+// the filesystem or device wants something else; the caller reads through the page cache then).
+static int direct_read(int fd, char *buf, uint64_t off, uint64_t len, size_t *at) {
+    const uint64_t a = off & ~(uint64_t)(DIO_ALIGN - 1), want = off + len - a;
+    const uint64_t n = (want + DIO_ALIGN - 1) & ~(uint64_t)(DIO_ALIGN - 1);
+    uint64_t got = 0;
+    while (got < want) {
+        ssize_t r = pread(fd, buf + got, (size_t)(n - got), (off_t)(a + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return EIO;  // the file ends before the bytes
+        got += (uint64_t)r;
+    }
+    *at = (size_t)(off - a);
+    return 0;
+}
+
+static int write_piece(const reap_ckpt *c, const reap_prune_plan *pl, const int *dfd, reap_st_writer *w,
+                       const piece *p, char *buf) {
+    const reap_st_file *f = c->shards[p->src_shard];
+    int st = REAP_OK;
+    size_t at = 0;
+    if (p->slice) {
+        const reap_prune_tensor *pt = &pl->tensors[p->t0];
+        st = slice_rows(f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, buf);
+        reap_st_release(f, pt->src);
+    } else {
+        int e = dfd[p->src_shard] >= 0 ? direct_read(dfd[p->src_shard], buf, p->src, p->len, &at) : EINVAL;
+        if (e == EINVAL) {  // through the page cache
+            at = 0;
+            e = reap_pread_all(f->fd, buf, (size_t)p->len, p->src);
+            reap_st_release_range(f, p->src, p->len);
+        }
+        if (e)
+            st = reap_fail(REAP_EIO, "%s: read of %llu bytes at %llu failed: %s", f->path, (unsigned long long)p->len,
+                           (unsigned long long)p->src, reap_pread_strerror(e));
+    }
+    return st ? st : reap_st_writer_pwrite(w, p->out, buf + at, (size_t)p->len);
+}
+
+// What the writing threads share: the progress display and the first failure (its status and
 // message: error messages are per thread, so the caller re-raises it).
 typedef struct {
     int n_out, done;
-    atomic_int st;  // read by every writer between tensors
+    atomic_int st;  // read by every thread between pieces
     uint64_t bytes;
     reap_progress bar;  // tensors and bytes written
     char msg[1024];
@@ -177,10 +259,13 @@ static void shard_fail(shard_job *j, int st) {
     }
 }
 
-// After a tensor is written: the display, a line per tensor under -v, the caller's hook.
-static void shard_progress(shard_job *j, const reap_prune_tensor *pt, const reap_prune_write_opts *o) {
+// After a piece is written, for each tensor that ends in it: the display, a line per tensor under
+// -v, the caller's hook.
+static void shard_progress(shard_job *j, const reap_prune_plan *pl, const piece *p, const reap_prune_write_opts *o) {
 #pragma omp critical(prune_shard_job)
-    {
+    for (int i = p->t0; i < p->t1; i++) {
+        const reap_prune_tensor *pt = &pl->tensors[i];
+        if (pt->action == REAP_PRUNE_DROP) continue;
         int done = ++j->done;
         j->bytes += pt->out_bytes;
         reap_progress_add(&j->bar, 1, pt->out_bytes, pt->out_name);
@@ -198,10 +283,9 @@ static void shard_progress(shard_job *j, const reap_prune_tensor *pt, const reap
     }
 }
 
-// Output shard s: header planned from its tensors (in source order), then each tensor copied or
-// sliced, the source's pages released after each, fsync and rename at the end.
-static int write_shard(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
-                       const reap_prune_write_opts *o, int s, shard_job *j) {
+// Output shard s's writer with its header written: the metadata of the shard its first tensor comes
+// from, then its tensors in source order.
+static int open_shard(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir, int s, reap_st_writer **out) {
     char *path = reap_path_join(tmp_dir, pl->out_shard_names[s]);
     reap_st_writer *w = NULL;
     int st = reap_st_writer_open(path, &w);
@@ -211,7 +295,7 @@ static int write_shard(const reap_ckpt *c, const reap_prune_plan *pl, const char
     for (int i = 0; i < pl->n_tensors && !st; i++) {
         const reap_prune_tensor *pt = &pl->tensors[i];
         if (pt->out_shard != s) continue;
-        if (first) {  // the metadata of the shard its first tensor comes from
+        if (first) {
             first = 0;
             const reap_st_file *f = c->shards[pt->src_shard];
             for (int m = 0; m < f->n_meta && !st; m++) st = reap_st_writer_meta(w, f->meta_keys[m], f->meta_vals[m]);
@@ -219,53 +303,68 @@ static int write_shard(const reap_ckpt *c, const reap_prune_plan *pl, const char
         if (!st) st = reap_st_writer_add(w, pt->out_name, pt->src->dtype, pt->src->ndim, pt->out_shape);
     }
     if (!st) st = reap_st_writer_begin(w);
-    char *buf = NULL;
-    size_t cap = 0;
-    for (int i = 0; i < pl->n_tensors && !st; i++) {
-        const reap_prune_tensor *pt = &pl->tensors[i];
-        if (pt->out_shard != s) continue;
-        const reap_st_file *f = c->shards[pt->src_shard];
-        if (cancelled(o)) st = reap_fail(REAP_EINTR, "interrupted");
-        else if (shard_failed(j)) st = REAP_EINTR;  // another shard failed: stop (its message is the one reported)
-        else if (pt->action == REAP_PRUNE_SLICE)
-            st = slice_tensor(w, f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, &buf,
-                              &cap);
-        else
-            st = copy_tensor(w, f, pt->src, o);
-        reap_st_release(f, pt->src);
-        if (!st) shard_progress(j, pt, o);
-    }
-    free(buf);
-    if (!st) st = reap_st_writer_finish(w);
-    else reap_st_writer_abort(w);
+    if (st) reap_st_writer_abort(w);
+    else *out = w;
     return st;
 }
 
-// The output shards are independent files, so up to o->threads of them are written at once: each
-// writer reads its own stretch of the source, which keeps several reads in flight (one sequential
-// stream does not reach a disk's rate) while every file is still written front to back.
 static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const char *tmp_dir,
                         const reap_prune_write_opts *o) {
     shard_job j = {.n_out = 0};
     atomic_init(&j.st, REAP_OK);
-    uint64_t total_bytes = 0;
+    uint64_t total_bytes = 0, largest;
     for (int i = 0; i < pl->n_tensors; i++)
         if (pl->tensors[i].action != REAP_PRUNE_DROP) j.n_out++, total_bytes += pl->tensors[i].out_bytes;
-    reap_progress_begin(&j.bar, "prune", "tensor", j.n_out, 0, total_bytes);
+    const int S = pl->n_out_shards;
+    reap_st_writer **w = reap_xcalloc((size_t)(S > 0 ? S : 1), sizeof *w);
+    int st = REAP_OK, np = 0;
+    for (int s = 0; s < S && !st; s++) st = open_shard(c, pl, tmp_dir, s, &w[s]);
+    piece *pc = st ? NULL : plan_pieces(c, pl, &np, &largest);
+    int *dfd = reap_xmalloc(sizeof(int) * (size_t)(c->n_shards > 0 ? c->n_shards : 1));
+    for (int i = 0; i < c->n_shards; i++)
+        dfd[i] = reap_st_keeping_page_cache() ? -1 : open(c->shards[i]->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
     int nt = o->threads > 0 ? o->threads : REAP_PRUNE_DEFAULT_THREADS;
-    if (nt > pl->n_out_shards) nt = pl->n_out_shards > 0 ? pl->n_out_shards : 1;
+    if (nt > np) nt = np > 0 ? np : 1;
     double t0 = reap_now();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int s = 0; s < pl->n_out_shards; s++) {
-        if (shard_failed(&j)) continue;
-        int st = write_shard(c, pl, tmp_dir, o, s, &j);
-        if (st) shard_fail(&j, st);
+    if (!st) {
+        reap_progress_begin(&j.bar, "prune", "tensor", j.n_out, 0, total_bytes);
+#pragma omp parallel num_threads(nt)
+        {
+            const size_t nb = (size_t)largest + 2 * DIO_ALIGN;
+            char *buf = reap_big_alloc(nb);  // page-aligned
+#pragma omp for schedule(dynamic, 1)
+            for (int k = 0; k < np; k++) {
+                if (shard_failed(&j)) continue;
+                int e = cancelled(o) ? reap_fail(REAP_EINTR, "interrupted")
+                                     : write_piece(c, pl, dfd, w[pc[k].shard], &pc[k], buf);
+                if (e) shard_fail(&j, e);
+                else shard_progress(&j, pl, &pc[k], o);
+            }
+            reap_big_free(buf, nb);
+        }
+        reap_progress_end(&j.bar);
+        if ((st = atomic_load(&j.st))) st = reap_fail(st, "%s", j.msg);
     }
-    reap_progress_end(&j.bar);
-    int st = atomic_load(&j.st);
-    if (st) return reap_fail(st, "%s", j.msg);
+    // each shard: fsync, rename into the temporary directory (all at once: the write-back of each
+    // file is its own)
+    if (!st) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int s = 0; s < S; s++) {
+            int e = reap_st_writer_finish(w[s]);
+            w[s] = NULL;
+            if (e) shard_fail(&j, e);
+        }
+        if ((st = atomic_load(&j.st))) st = reap_fail(st, "%s", j.msg);
+    }
+    for (int s = 0; s < S; s++) reap_st_writer_abort(w[s]);
+    for (int i = 0; i < c->n_shards; i++)
+        if (dfd[i] >= 0) close(dfd[i]);
+    free(dfd);
+    free(w);
+    free(pc);
+    if (st) return st;
     double dt = reap_now() - t0;
-    reap_verbose("tensors written: %d by %d writer%s (%.1f MB/s)", j.done, nt, nt == 1 ? "" : "s",
+    reap_verbose("tensors written: %d in %d pieces by %d thread%s (%.1f MB/s)", j.done, np, nt, nt == 1 ? "" : "s",
                  dt > 0 ? (double)j.bytes / 1e6 / dt : 0.0);
     return REAP_OK;
 }

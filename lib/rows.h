@@ -21,7 +21,6 @@ typedef struct {
     int samples_used;      // placed (wholly or truncated) in some row
     int samples_truncated; // placed but cut at a row end (the rest dropped, as the reference does)
     int samples_empty;     // zero tokens: skipped
-    int64_t tokens_total;  // tokens of all offered samples
     int64_t tokens_kept;   // tokens with mask 1
     int64_t tokens_dropped;// tokens cut by truncation
     int out_of_samples;    // 1 when --rows asked for more rows than the samples filled

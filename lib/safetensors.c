@@ -437,10 +437,12 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
 static int keep_page_cache;  // set once at start-up (reap_st_keep_page_cache), before any thread reads
 
 void reap_st_keep_page_cache(int keep) { keep_page_cache = keep != 0; }
+int reap_st_keeping_page_cache(void) { return keep_page_cache; }
+
+void reap_st_release_range(const reap_st_file *f, uint64_t off, uint64_t len) {
+    if (!keep_page_cache && len) (void)posix_fadvise(f->fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
 
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t) {
-    if (keep_page_cache) return;
-    uint64_t nb = reap_st_nbytes(t);
-    if (nb)
-        (void)posix_fadvise(f->fd, (off_t)(f->data_offset + t->begin), (off_t)nb, POSIX_FADV_DONTNEED);
+    reap_st_release_range(f, f->data_offset + t->begin, reap_st_nbytes(t));
 }

@@ -57,10 +57,14 @@ int reap_st_read(const reap_st_file *f, const reap_st_tensor *t, uint64_t off, u
 // (`--keep-page-cache` of score, eval, prune and verify, or REAP_KEEP_PAGE_CACHE=1, for repeated runs
 // over a model that fits in RAM).
 void reap_st_keep_page_cache(int keep);
+int reap_st_keeping_page_cache(void);
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t);
+// The same for bytes [off, off + len) of the file.
+void reap_st_release_range(const reap_st_file *f, uint64_t off, uint64_t len);
 
 // ---- Writer. Declare every tensor (in data order), then reap_st_writer_begin writes the header,
-// then the data of each tensor is appended in declaration order, then finish. The file is
+// then the data of each tensor is appended in declaration order (or written at its offset by
+// reap_st_writer_pwrite), then finish. The file is
 // written to "<path>.tmp.<pid>" and renamed on finish (fsync file, rename, fsync directory).
 // Header: {"__metadata__":{...}} first (keys in insertion order) then tensors in data order,
 // compact JSON, padded with spaces so the data region starts 8-byte aligned. Same input, same bytes.
@@ -72,10 +76,12 @@ int reap_st_writer_add(reap_st_writer *w, const char *name, reap_dtype dt, int n
 int reap_st_writer_begin(reap_st_writer *w);
 uint64_t reap_st_writer_data_size(const reap_st_writer *w);  // total bytes of declared tensors
 int reap_st_writer_write(reap_st_writer *w, const void *data, size_t len);
-// Appends len bytes read from fd at offset off (copy_file_range where possible, else pread/write).
-int reap_st_writer_copy_fd(reap_st_writer *w, int fd, uint64_t off, uint64_t len);
 // Appends len bytes as a file hole (for sparse synthetic checkpoints); reads back as zeros.
 int reap_st_writer_skip(reap_st_writer *w, uint64_t len);
+// Positional writes, instead of appending, from any number of threads at once: len bytes at data
+// offset off (0 = the first tensor's first byte). Each declared byte must be written exactly once:
+// finish checks the count. Not to be mixed with the appending calls.
+int reap_st_writer_pwrite(reap_st_writer *w, uint64_t off, const void *data, size_t len);
 // Checks that exactly the declared bytes were written, fsyncs, renames into place. Frees w;
 // on failure it also removes the temporary file (no abort needed).
 int reap_st_writer_finish(reap_st_writer *w);

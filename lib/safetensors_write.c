@@ -1,8 +1,10 @@
 // safetensors_write.c: the streaming, deterministic safetensors writer (declare tensors, write
-// the header, append data by write / copy_fd / skip, finish = fsync + rename + fsync dir).
+// the header, append data by write / skip or write it at its offsets from several threads (pwrite),
+// finish = fsync + rename + fsync dir).
 // The header is a pure function of the declarations, so the same input gives the same bytes.
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +38,7 @@ struct reap_st_writer {
     char **mk, **mv;
     uint64_t data_size;   // declared
     uint64_t written;     // data bytes appended (including skipped)
+    _Atomic uint64_t written_at;  // data bytes written by reap_st_writer_pwrite
     uint64_t data_start;  // 8 + N
     uint8_t *buf;
     size_t buf_n;
@@ -231,6 +234,7 @@ static int check_append(reap_st_writer *w, uint64_t len, const char *what) {
         return reap_fail(REAP_EINVAL, "%s: %s before reap_st_writer_begin", w->path, what);
     if (w->failed)
         return reap_fail(REAP_EIO, "%s: %s after a failed write", w->path, what);
+    if (atomic_load(&w->written_at)) return reap_fail(REAP_EINVAL, "%s: %s after pwrite", w->path, what);
     if (len > w->data_size - w->written)
         return reap_fail(REAP_EINVAL, "%s: %s of %llu bytes exceeds the declared data size (%llu of %llu written)",
                          w->path, what, (unsigned long long)len, (unsigned long long)w->written,
@@ -255,60 +259,6 @@ int reap_st_writer_write(reap_st_writer *w, const void *data, size_t len) {
     return REAP_OK;
 }
 
-static int copy_fallback(reap_st_writer *w, int fd, uint64_t off, uint64_t len) {
-    while (len) {
-        size_t room = WBUF_SIZE - w->buf_n;
-        if (room == 0) {
-            int st = flush_buf(w);
-            if (st != REAP_OK)
-                return st;
-            room = WBUF_SIZE;
-        }
-        size_t chunk = len < room ? (size_t)len : room;
-        int e = reap_pread_all(fd, w->buf + w->buf_n, chunk, off);
-        if (e) {
-            w->failed = 1;
-            return reap_fail(REAP_EIO, "%s: copying source bytes at %llu failed: %s", w->tmp,
-                             (unsigned long long)off, reap_pread_strerror(e));
-        }
-        w->buf_n += chunk;
-        off += chunk;
-        len -= chunk;
-    }
-    return REAP_OK;
-}
-
-int reap_st_writer_copy_fd(reap_st_writer *w, int fd, uint64_t off, uint64_t len) {
-    int st = check_append(w, len, "copy");
-    if (st != REAP_OK)
-        return st;
-    w->written += len;
-    // Small copies are cheaper through the buffer than a flush plus a syscall.
-    if (len < (1u << 20))
-        return copy_fallback(w, fd, off, len);
-    if ((st = flush_buf(w)) != REAP_OK)
-        return st;
-    loff_t in_off = (loff_t)off;
-    while (len) {
-        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-        ssize_t r = copy_file_range(fd, &in_off, w->fd, NULL, chunk, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
-                      errno == EBADF || errno == ETXTBSY || errno == EPERM)) {
-            st = copy_fallback(w, fd, (uint64_t)in_off, len);
-            return st == REAP_OK ? flush_buf(w) : st;
-        }
-        if (r <= 0) {
-            w->failed = 1;
-            return reap_fail(REAP_EIO, "%s: copy_file_range at source offset %llu failed: %s", w->tmp,
-                             (unsigned long long)in_off, r < 0 ? strerror(errno) : "source ended early");
-        }
-        len -= (uint64_t)r;
-    }
-    return REAP_OK;
-}
-
 int reap_st_writer_skip(reap_st_writer *w, uint64_t len) {
     int st = check_append(w, len, "skip");
     if (st != REAP_OK)
@@ -320,6 +270,26 @@ int reap_st_writer_skip(reap_st_writer *w, uint64_t len) {
         w->failed = 1;
         return reap_fail(REAP_EIO, "%s: seek failed: %s", w->tmp, strerror(errno));
     }
+    return REAP_OK;
+}
+
+int reap_st_writer_pwrite(reap_st_writer *w, uint64_t off, const void *data, size_t len) {
+    if (!w->begun) return reap_fail(REAP_EINVAL, "%s: pwrite before reap_st_writer_begin", w->path);
+    if (w->written) return reap_fail(REAP_EINVAL, "%s: pwrite after appending", w->path);
+    if (off > w->data_size || len > w->data_size - off)
+        return reap_fail(REAP_EINVAL, "%s: pwrite of %zu bytes at %llu is outside the declared %llu data bytes", w->path,
+                         len, (unsigned long long)off, (unsigned long long)w->data_size);
+    const uint8_t *p = data;
+    uint64_t at = w->data_start + off;
+    for (size_t left = len; left;) {
+        ssize_t r = pwrite(w->fd, p, left > (1u << 30) ? (1u << 30) : left, (off_t)at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)  // its bytes are not counted, so finish refuses the file
+            return reap_fail(REAP_EIO, "%s: write at %llu failed: %s", w->tmp, (unsigned long long)at,
+                             r < 0 ? strerror(errno) : "no progress");
+        p += r, at += (uint64_t)r, left -= (size_t)r;
+    }
+    atomic_fetch_add(&w->written_at, (uint64_t)len);
     return REAP_OK;
 }
 
@@ -347,9 +317,10 @@ int reap_st_writer_finish(reap_st_writer *w) {
         st = reap_fail(REAP_EIO, "%s: cannot finish after a failed write", w->path);
         goto fail;
     }
-    if (w->written != w->data_size) {
+    const uint64_t written = w->written + atomic_load(&w->written_at);
+    if (written != w->data_size) {
         st = reap_fail(REAP_EINVAL, "%s: %llu data bytes written but %llu declared", w->path,
-                       (unsigned long long)w->written, (unsigned long long)w->data_size);
+                       (unsigned long long)written, (unsigned long long)w->data_size);
         goto fail;
     }
     if ((st = flush_buf(w)) != REAP_OK)

@@ -97,7 +97,8 @@ struct reap_tokenizer {
     pcre2_code *re_word;     // one word char, Rust regex \w (added tokens' single_word)
     int dec_byte_level;      // decoder: 1 ByteLevel, 0 none; -1 unsupported (decode fails)
     char dec_type[32];
-    // Scratch (why a handle is not thread-safe).
+    // Scratch (why a handle is not thread-safe; reap_tok_clone gives another thread its own).
+    const reap_tokenizer *parent;  // a clone's: everything above is the parent's, not freed here
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;

@@ -443,6 +443,50 @@ static void setup_byte_level(reap_tokenizer *t) {
     }
 }
 
+// The per-handle scratch (tok_impl.h): match data, the JIT stack, the pre-token cache; the
+// growable buffers start empty.
+static void scratch_init(reap_tokenizer *t) {
+    t->md = pcre2_match_data_create(4, NULL);
+    t->mctx = pcre2_match_context_create(NULL);
+    t->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
+    if (t->jit_stack) pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
+    t->cache = reap_xcalloc(TOK_CACHE_CAP, sizeof *t->cache);
+    reap_bpe_bytes_to_chars(NULL, 0, NULL);  // its byte table is filled here, before any thread shares it
+}
+
+static void scratch_free(reap_tokenizer *t) {
+    reap_sbuf_free(&t->nbuf[0]);
+    reap_sbuf_free(&t->nbuf[1]);
+    reap_unicode_work_free(&t->uwork);
+    pcre2_match_data_free(t->md);
+    pcre2_match_context_free(t->mctx);
+    if (t->jit_stack) pcre2_jit_stack_free(t->jit_stack);
+    for (int i = 0; i <= TOK_MAX_SPLITS; i++) free(t->lv[i].v);
+    free(t->scratch);
+    free(t->sym);
+    reap_bpe_work_free(&t->work);
+    free(t->cache);
+    reap_sbuf_free(&t->ckeys);
+    free(t->cids);
+}
+
+reap_tokenizer *reap_tok_clone(const reap_tokenizer *t) {
+    reap_tokenizer *c = reap_xmalloc(sizeof *c);
+    *c = *t;
+    c->parent = t->parent ? t->parent : t;
+    // nothing of t's scratch is shared: every buffer starts empty
+    memset(c->lv, 0, sizeof c->lv);
+    memset(c->nbuf, 0, sizeof c->nbuf);
+    memset(&c->uwork, 0, sizeof c->uwork);
+    memset(&c->work, 0, sizeof c->work);
+    memset(&c->ckeys, 0, sizeof c->ckeys);
+    c->scratch = NULL, c->scratch_cap = 0;
+    c->sym = NULL, c->sym_cap = 0;
+    c->cids = NULL, c->cids_n = c->cids_cap = 0, c->cache_n = 0;
+    scratch_init(c);
+    return c;
+}
+
 int reap_tok_load_mem(const char *json, size_t len, const char *path, reap_tokenizer **out) {
     *out = NULL;
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -474,11 +518,7 @@ int reap_tok_load_mem(const char *json, size_t len, const char *path, reap_token
         reap_tok_free(t);
         return st;
     }
-    t->md = pcre2_match_data_create(4, NULL);
-    t->mctx = pcre2_match_context_create(NULL);
-    t->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
-    if (t->jit_stack) pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
-    t->cache = reap_xcalloc(TOK_CACHE_CAP, sizeof *t->cache);
+    scratch_init(t);
     *out = t;
     return REAP_OK;
 }
@@ -496,20 +536,19 @@ int reap_tok_load(const char *path, reap_tokenizer **out) {
 
 void reap_tok_free(reap_tokenizer *t) {
     if (!t) return;
+    scratch_free(t);
+    if (t->parent) {
+        free(t);
+        return;
+    }
     for (int i = 0; i < t->n_splits; i++) pcre2_code_free(t->splits[i].re);
     for (int i = 0; i < t->n_norms; i++) {
         free(t->norms[i].pat);
         free(t->norms[i].content);
     }
-    reap_sbuf_free(&t->nbuf[0]);
-    reap_sbuf_free(&t->nbuf[1]);
     reap_sbuf_free(&t->mstrs);
-    reap_unicode_work_free(&t->uwork);
     pcre2_code_free(t->re_gpt2);
     pcre2_code_free(t->re_word);
-    pcre2_match_data_free(t->md);
-    pcre2_match_context_free(t->mctx);
-    if (t->jit_stack) pcre2_jit_stack_free(t->jit_stack);
     for (size_t i = 0; i < t->bvocab.cap; i++) free((void *)t->bvocab.e[i].s);
     reap_bpe_smap_free(&t->bvocab);
     reap_bpe_smap_free(&t->vocab);
@@ -522,13 +561,6 @@ void reap_tok_free(reap_tokenizer *t) {
     free(t->tok_len);
     free(t->is_added);
     free(t->strs);
-    for (int i = 0; i <= TOK_MAX_SPLITS; i++) free(t->lv[i].v);
-    free(t->scratch);
-    free(t->sym);
-    reap_bpe_work_free(&t->work);
-    free(t->cache);
-    reap_sbuf_free(&t->ckeys);
-    free(t->cids);
     free(t->path);
     free(t);
 }

@@ -1,5 +1,6 @@
 // tokenizer.h: HF tokenizer.json (byte-level BPE) encode/decode, and synthesis of a tokenizer.json
-// for `reap synth`. Not thread-safe per handle (it keeps a pre-token cache): one handle per thread.
+// for `reap synth`. Not thread-safe per handle (it keeps a pre-token cache): one handle per thread
+// (reap_tok_clone).
 #ifndef REAP_TOKENIZER_H
 #define REAP_TOKENIZER_H
 
@@ -12,7 +13,10 @@ typedef struct reap_tokenizer reap_tokenizer;
 // naming the file and the component.
 int reap_tok_load(const char *path, reap_tokenizer **out);
 int reap_tok_load_mem(const char *json, size_t len, const char *path_for_msgs, reap_tokenizer **out);
-void reap_tok_free(reap_tokenizer *t);  // accepts NULL
+void reap_tok_free(reap_tokenizer *t);  // accepts NULL (a clone: frees its own scratch only)
+// A handle for another thread: it shares t's vocabulary, merges and compiled patterns (read-only)
+// and has its own scratch and pre-token cache. Free it before t.
+reap_tokenizer *reap_tok_clone(const reap_tokenizer *t);
 
 // Encodes UTF-8 text as HF `tokenizers` does with add_special_tokens=False: added/special tokens
 // matched first, the rest normalised, pre-tokenised and BPE-encoded. Appends to *ids (growable,

@@ -118,14 +118,25 @@ grep -q "not a multiple of 8" warn.log && ok "warns_keep_not_multiple_of_8" || b
 [ ! -e dry ] && grep -q "keep 180 of 256" dry.log && grep -q "saliency mass removed" dry.log &&
     grep -q "dropped id:saliency (76)" dry.log && grep -q "4 slice" dry.log && ok "dry_run_prints_plan_writes_nothing" ||
     bad "dry_run_prints_plan_writes_nothing"
-# Several output shards written at once (-t) give the same bytes as one writer, and verify passes.
+# Several threads writing pieces of several output shards at once (-t) give the same bytes as one,
+# and verify passes.
 "$REAP" prune src -o t1 --ratio 0.30 --scores stats.json --max-shard-size 200KB -t 1 -q
 "$REAP" prune src -o t4 --ratio 0.30 --scores stats.json --max-shard-size 200KB -t 4 -v 2>t4.log >/dev/null
 n=$(ls t4/*.safetensors 2>/dev/null | wc -l)
-if [ "$n" -ge 4 ] && grep -q "by 4 writers" t4.log && diff -r t1 t4 >/dev/null && "$REAP" verify src t4 >/dev/null 2>&1; then
+if [ "$n" -ge 4 ] && grep -q "by 4 threads" t4.log && diff -r t1 t4 >/dev/null && "$REAP" verify src t4 >/dev/null 2>&1; then
     ok "parallel_shard_writers_same_bytes"
 else
     bad "parallel_shard_writers_same_bytes ($n shards; $(grep 'tensors written' t4.log))"
+fi
+# A tensor larger than a piece (16 MB: a 20 MB embedding) is copied in several pieces by several
+# threads; verify compares every kept byte with the source.
+"$REAP" synth bigemb --preset tiny --vocab 10000 --hidden 1024 -q
+"$STATS_TOOL" bigemb bigemb.json 7
+"$REAP" prune bigemb -o bigemb-p --ratio 0.25 --scores bigemb.json -t 3 -v 2>bigemb.log >/dev/null
+if grep -q "in [0-9]* pieces by 3 threads" bigemb.log && "$REAP" verify bigemb bigemb-p >/dev/null 2>&1; then
+    ok "tensor_larger_than_a_piece_copied_whole"
+else
+    bad "tensor_larger_than_a_piece_copied_whole ($(grep 'tensors written' bigemb.log))"
 fi
 expect_fail "refuses_threads_out_of_range" 2 "--threads" "$REAP" prune src -o x --ratio 0.3 --scores stats.json -t -1
 "$REAP" prune src -o crit --ratio 0.30 --scores stats.json --criterion frequency -q

@@ -344,6 +344,19 @@ static void test_chat_family_lookup(void) {
     CHECK(reap_chat_family_find(NULL) == NULL);
 }
 
+// The number texts kept from the source (Python prints 2.50 as 2.5, but 1e-07 as written) are
+// found after strings that end in backslash runs or hold escaped quotes.
+static void test_chat_json_parse_keeps_number_text_after_escapes(void) {
+    const char *doc = "{\"a\": \"q\\\\\\\\\", \"b\": \"r\\\\\\\"s\\\"\", \"c\": \"\\\\\", \"n\": 2.50, \"m\": [\"\\\"\", 1e-07]}";
+    cJSON *j = reap_chat_json_parse(doc, strlen(doc), NULL);
+    CHECK(j != NULL);
+    const cJSON *n = cJSON_GetObjectItem(j, "n"), *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "m"), 1);
+    CHECK(n && n->valuestring && !strcmp(n->valuestring, "2.50"));
+    CHECK(m && m->valuestring && !strcmp(m->valuestring, "1e-07"));
+    CHECK_STR_CONTAINS(cJSON_GetObjectItem(j, "b")->valuestring, "r\\\"s\"");
+    cJSON_Delete(j);
+}
+
 int main(void) {
     RUN(test_chat_default_system_text);
     RUN(test_chat_given_system_text);
@@ -360,5 +373,6 @@ int main(void) {
     RUN(test_chat_json_matches_python_dumps);
     RUN(test_chat_rejects_bad_conversations);
     RUN(test_chat_family_lookup);
+    RUN(test_chat_json_parse_keeps_number_text_after_escapes);
     TEST_EXIT();
 }

@@ -176,11 +176,48 @@ static void test_golden_rows_are_what_score_packs(void) {
     CHECK(same);
 }
 
+// The embedding table read by groups of the rows the ids need (the GPU embedding's reads): those
+// groups as the whole read has them, the others left as they were, and a row the ids use is the
+// row reap_embed_cpu gives.
+static void test_embed_table_rows_reads_only_the_needed_groups(void) {
+    reap_ckpt *c;
+    CHECK_MSG(reap_ckpt_open(CKPT, &c) == REAP_OK, "%s", reap_err_msg());
+    reap_m2_config cfg;
+    CHECK(reap_m2_config_parse(c->config, CKPT "/config.json", &cfg) == REAP_OK);
+    const int V = cfg.vocab, H = cfg.hidden, v0 = 5, n = V - 5;
+    float *all = reap_xmalloc(sizeof(float) * (size_t)n * H), *some = reap_xmalloc(sizeof(float) * (size_t)n * H);
+    void *raw = reap_xmalloc(sizeof(float) * (size_t)n * H);
+    CHECK(reap_embed_table_rows(c, &cfg, v0, n, NULL, raw, all) == REAP_OK);
+    uint8_t *need = reap_xcalloc((size_t)V, 1);
+    int32_t ids[] = {2, v0 + 1, v0 + REAP_EMBED_GROUP * 2 + 7, v0 + REAP_EMBED_GROUP * 2 + 63, V - 1};
+    for (int i = 0; i < 5; i++) need[ids[i]] = 1;
+    for (size_t i = 0; i < (size_t)n * H; i++) some[i] = -12345.0f;
+    CHECK(reap_embed_table_rows(c, &cfg, v0, n, need, raw, some) == REAP_OK);
+    int bad = 0, kept = 0;
+    for (int r = 0; r < n; r++) {
+        int g = r / REAP_EMBED_GROUP, in = 0;
+        for (int q = g * REAP_EMBED_GROUP; q < (g + 1) * REAP_EMBED_GROUP && q < n; q++) in |= need[v0 + q];
+        const float *x = some + (size_t)r * H;
+        if (in) bad += memcmp(x, all + (size_t)r * H, sizeof(float) * H) != 0;
+        else kept += x[0] == -12345.0f && x[H - 1] == -12345.0f;
+    }
+    const int groups = (n + REAP_EMBED_GROUP - 1) / REAP_EMBED_GROUP;
+    CHECK_EQ_INT(bad, 0);
+    CHECK(groups >= 4);
+    CHECK(kept > 0 && kept == n - (3 * REAP_EMBED_GROUP - (groups * REAP_EMBED_GROUP - n)));  // groups 0, 2, last
+    float *h = reap_xmalloc(sizeof(float) * 5 * H);
+    CHECK(reap_embed_cpu(c, &cfg, ids + 1, 4, h) == REAP_OK);
+    for (int i = 1; i < 5; i++) CHECK(!memcmp(h + (size_t)(i - 1) * H, some + (size_t)(ids[i] - v0) * H, sizeof(float) * H));
+    free(h), free(need), free(raw), free(some), free(all);
+    reap_ckpt_close(c);
+}
+
 int main(void) {
     load_fixture();
     RUN(test_golden_routing_norms_and_logits_match_transformers);
     RUN(test_golden_statistics_match_transformers);
     RUN(test_golden_rows_are_what_score_packs);
+    RUN(test_embed_table_rows_reads_only_the_needed_groups);
     cJSON_Delete(fx);
     free(rows.ids), free(rows.mask);
     TEST_EXIT();

@@ -413,40 +413,29 @@ static void test_writer_rejects_duplicate_and_bad_declarations(void) {
     CHECK(!reap_exists(tpath("dupw.st")));
 }
 
-static void test_writer_copy_fd_and_skip_stream_and_leave_holes(void) {
-    // A 3 MiB source file (copy_file_range path) and a small copy (buffered pread path).
+// Appended bytes, and holes (skip) that keep the full size without allocating the disk.
+static void test_writer_skip_leaves_holes(void) {
     const size_t big = 3u << 20;
     uint8_t *src = malloc(big);
     fill(src, big, 5);
-    const char *sp = tpath("src.bin");
-    FILE *fp = fopen(sp, "wb");
-    fwrite(src, 1, big, fp);
-    fclose(fp);
-    int fd = open(sp, O_RDONLY);
-    CHECK(fd >= 0);
     const uint64_t hole = 64u << 20;
     const char *p = tpath("copy.st");
     reap_st_writer *w;
     CHECK(reap_st_writer_open(p, &w) == REAP_OK);
-    int64_t s_big[1] = {(int64_t)big - 100}, s_small[1] = {100}, s_hole[1] = {(int64_t)hole}, s_tail[1] = {1000};
+    int64_t s_big[1] = {(int64_t)big}, s_hole[1] = {(int64_t)hole}, s_tail[1] = {1000};
     reap_st_writer_add(w, "big", REAP_DT_U8, 1, s_big);
-    reap_st_writer_add(w, "small", REAP_DT_U8, 1, s_small);
     reap_st_writer_add(w, "hole", REAP_DT_U8, 1, s_hole);
     reap_st_writer_add(w, "tailhole", REAP_DT_U8, 1, s_tail);
     CHECK(reap_st_writer_begin(w) == REAP_OK);
-    CHECK_MSG(reap_st_writer_copy_fd(w, fd, 100, big - 100) == REAP_OK, "%s", reap_err_msg());
-    CHECK_MSG(reap_st_writer_copy_fd(w, fd, 0, 100) == REAP_OK, "%s", reap_err_msg());
+    CHECK_MSG(reap_st_writer_write(w, src, big) == REAP_OK, "%s", reap_err_msg());
     CHECK(reap_st_writer_skip(w, hole) == REAP_OK);
     CHECK(reap_st_writer_skip(w, 1000) == REAP_OK);  // a trailing hole must still give the full size
     CHECK_MSG(reap_st_writer_finish(w) == REAP_OK, "%s", reap_err_msg());
-    close(fd);
     reap_st_file *f;
     CHECK_MSG(reap_st_open(p, &f) == REAP_OK, "%s", reap_err_msg());
     uint8_t *got = malloc(big);
-    CHECK(reap_st_read(f, reap_st_find(f, "big"), 0, big - 100, got) == REAP_OK);
-    CHECK(memcmp(got, src + 100, big - 100) == 0);
-    CHECK(reap_st_read(f, reap_st_find(f, "small"), 0, 100, got) == REAP_OK);
-    CHECK(memcmp(got, src, 100) == 0);
+    CHECK(reap_st_read(f, reap_st_find(f, "big"), 0, big, got) == REAP_OK);
+    CHECK(memcmp(got, src, big) == 0);
     CHECK(reap_st_read(f, reap_st_find(f, "hole"), hole - 4096, 4096, got) == REAP_OK);
     int zero = 1;
     for (int i = 0; i < 4096; i++)
@@ -458,6 +447,53 @@ static void test_writer_copy_fd_and_skip_stream_and_leave_holes(void) {
     // The 64 MiB hole is not allocated on disk (every Linux filesystem we run on supports holes).
     CHECK_MSG((uint64_t)sb.st_blocks * 512 < big + (8u << 20), "%lld bytes allocated", (long long)sb.st_blocks * 512);
     reap_st_close(f);
+    free(got);
+    free(src);
+}
+
+// Positional writes from several threads in any order give the bytes of an appended file; a byte
+// short, a write past the end, or mixing with appends is refused.
+static void test_writer_pwrite_from_threads_in_any_order(void) {
+    const size_t n = (5u << 20) + 123;
+    uint8_t *src = malloc(n);
+    fill(src, n, 9);
+    const char *p = tpath("pw.st");
+    reap_st_writer *w;
+    CHECK(reap_st_writer_open(p, &w) == REAP_OK);
+    int64_t a[1] = {1000}, b[1] = {(int64_t)(n - 1000)};
+    reap_st_writer_add(w, "a", REAP_DT_U8, 1, a);
+    reap_st_writer_add(w, "b", REAP_DT_U8, 1, b);
+    CHECK(reap_st_writer_begin(w) == REAP_OK);
+    const size_t piece = 65537;
+    const int np = (int)((n + piece - 1) / piece);
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(4) reduction(+ : bad)
+    for (int k = np - 1; k >= 0; k--) {  // back to front
+        size_t off = (size_t)k * piece, len = n - off < piece ? n - off : piece;
+        bad += reap_st_writer_pwrite(w, off, src + off, len) != REAP_OK;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(reap_st_writer_pwrite(w, n - 10, src, 11) == REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "outside the declared");
+    CHECK(reap_st_writer_write(w, src, 1) == REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "after pwrite");
+    CHECK_MSG(reap_st_writer_finish(w) == REAP_OK, "%s", reap_err_msg());
+    reap_st_file *f;
+    CHECK_MSG(reap_st_open(p, &f) == REAP_OK, "%s", reap_err_msg());
+    uint8_t *got = malloc(n);
+    CHECK(reap_st_read(f, reap_st_find(f, "a"), 0, 1000, got) == REAP_OK);
+    CHECK(reap_st_read(f, reap_st_find(f, "b"), 0, n - 1000, got + 1000) == REAP_OK);
+    CHECK(memcmp(got, src, n) == 0);
+    reap_st_close(f);
+    // one byte never written: finish refuses and leaves no file
+    const char *q = tpath("pw_short.st");
+    CHECK(reap_st_writer_open(q, &w) == REAP_OK);
+    reap_st_writer_add(w, "a", REAP_DT_U8, 1, a);
+    CHECK(reap_st_writer_begin(w) == REAP_OK);
+    CHECK(reap_st_writer_pwrite(w, 1, src, 999) == REAP_OK);
+    CHECK(reap_st_writer_finish(w) == REAP_EINVAL);
+    CHECK_STR_CONTAINS(reap_err_msg(), "999 data bytes written but 1000 declared");
+    CHECK(!reap_exists(q));
     free(got);
     free(src);
 }
@@ -494,7 +530,8 @@ int main(void) {
     RUN(test_writer_abort_leaves_no_file);
     RUN(test_writer_refuses_wrong_byte_counts);
     RUN(test_writer_rejects_duplicate_and_bad_declarations);
-    RUN(test_writer_copy_fd_and_skip_stream_and_leave_holes);
+    RUN(test_writer_skip_leaves_holes);
+    RUN(test_writer_pwrite_from_threads_in_any_order);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
