@@ -58,7 +58,7 @@ int reap_cmd_prune(int argc, char **argv) {
          "the source's largest shard)"},
         {"eval", 0, REAP_OPT_STRING, &eval_path, "FILE",
          "a `reap eval -o FILE` result: its headline numbers go into OUT/README.md's model card"},
-        {"threads", 't', REAP_OPT_INT, &threads, "N", "output shards written at once (default 8; also the scoring "
+        {"threads", 't', REAP_OPT_INT, &threads, "N", "pieces of 16 MB copied at once (default 8; also the scoring "
          "threads without --scores)"},
         {"allow-partial", 0, REAP_OPT_FLAG, &allow_partial, NULL,
          "accept statistics of only some shards of their calibration set (default: refused)"},

@@ -106,7 +106,7 @@ typedef struct {
     // interruption tests slow the writer down with it.
     void (*progress)(void *ctx, int done, int total, const char *name, uint64_t bytes);
     void *progress_ctx;
-    int threads;                        // output shards written at once (0: REAP_PRUNE_DEFAULT_THREADS)
+    int threads;                        // pieces copied at once (0: REAP_PRUNE_DEFAULT_THREADS)
     const cJSON *eval;                  // a `reap eval` document: its headline numbers go into the card (NULL: none)
 } reap_prune_write_opts;
 

@@ -125,8 +125,8 @@ static void remove_stale_tmp(const char *abs_out) {
 
 // ---- shards
 //
-// The source is read with O_DIRECT where the filesystem allows it (a second descriptor per source
-// shard), unless --keep-page-cache asks for its pages: the reads are then exactly the kept bytes.
+// The source is read with O_DIRECT where the filesystem allows it (reap_st_read_direct), unless
+// --keep-page-cache asks for its pages: the reads are then exactly the kept bytes.
 // Through the page cache, the kernel's readahead also read much of the dropped experts between the
 // pieces (15.5 GB read for 12.85 GB kept of a 17.2 GB checkpoint at ratio 0.30), and a cold prune
 // was at 0.78-0.81 of `cp -r`'s time instead of the 0.75 of the bytes. With O_DIRECT nothing of the
@@ -141,7 +141,6 @@ static void remove_stale_tmp(const char *abs_out) {
 // pages are released after each piece, as the layer loader does.
 
 #define PIECE_BYTES (16u << 20)
-#define DIO_ALIGN 4096  // O_DIRECT offsets, lengths and buffers: a multiple of any logical block size
 
 typedef struct {
     int shard, src_shard;     // output and source shard
@@ -198,43 +197,17 @@ static int slice_rows(const reap_st_file *f, const reap_st_tensor *t, const int 
     return REAP_OK;
 }
 
-// Reads bytes [off, off + len) of a file opened with O_DIRECT: the aligned range around them into
-// buf (aligned, len + 2 x DIO_ALIGN bytes); *at is where they start in buf. 0 or an errno (EINVAL:
-// the filesystem or device wants something else; the caller reads through the page cache then).
-static int direct_read(int fd, char *buf, uint64_t off, uint64_t len, size_t *at) {
-    const uint64_t a = off & ~(uint64_t)(DIO_ALIGN - 1), want = off + len - a;
-    const uint64_t n = (want + DIO_ALIGN - 1) & ~(uint64_t)(DIO_ALIGN - 1);
-    uint64_t got = 0;
-    while (got < want) {
-        ssize_t r = pread(fd, buf + got, (size_t)(n - got), (off_t)(a + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return errno;
-        if (r == 0) return EIO;  // the file ends before the bytes
-        got += (uint64_t)r;
-    }
-    *at = (size_t)(off - a);
-    return 0;
-}
-
 static int write_piece(const reap_ckpt *c, const reap_prune_plan *pl, const int *dfd, reap_st_writer *w,
                        const piece *p, char *buf) {
     const reap_st_file *f = c->shards[p->src_shard];
-    int st = REAP_OK;
+    int st;
     size_t at = 0;
     if (p->slice) {
         const reap_prune_tensor *pt = &pl->tensors[p->t0];
         st = slice_rows(f, pt->src, pl->kept + (size_t)pt->layer * pl->keep, pl->keep, pl->n_experts, buf);
         reap_st_release(f, pt->src);
     } else {
-        int e = dfd[p->src_shard] >= 0 ? direct_read(dfd[p->src_shard], buf, p->src, p->len, &at) : EINVAL;
-        if (e == EINVAL) {  // through the page cache
-            at = 0;
-            e = reap_pread_all(f->fd, buf, (size_t)p->len, p->src);
-            reap_st_release_range(f, p->src, p->len);
-        }
-        if (e)
-            st = reap_fail(REAP_EIO, "%s: read of %llu bytes at %llu failed: %s", f->path, (unsigned long long)p->len,
-                           (unsigned long long)p->src, reap_pread_strerror(e));
+        st = reap_st_read_direct(f, dfd[p->src_shard], p->src, p->len, buf, &at);
     }
     return st ? st : reap_st_writer_pwrite(w, p->out, buf + at, (size_t)p->len);
 }
@@ -322,7 +295,7 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
     piece *pc = st ? NULL : plan_pieces(c, pl, &np, &largest);
     int *dfd = reap_xmalloc(sizeof(int) * (size_t)(c->n_shards > 0 ? c->n_shards : 1));
     for (int i = 0; i < c->n_shards; i++)
-        dfd[i] = reap_st_keeping_page_cache() ? -1 : open(c->shards[i]->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+        dfd[i] = reap_st_direct_open(c->shards[i]);
     int nt = o->threads > 0 ? o->threads : REAP_PRUNE_DEFAULT_THREADS;
     if (nt > np) nt = np > 0 ? np : 1;
     double t0 = reap_now();
@@ -330,7 +303,7 @@ static int write_shards(const reap_ckpt *c, const reap_prune_plan *pl, const cha
         reap_progress_begin(&j.bar, "prune", "tensor", j.n_out, 0, total_bytes);
 #pragma omp parallel num_threads(nt)
         {
-            const size_t nb = (size_t)largest + 2 * DIO_ALIGN;
+            const size_t nb = (size_t)largest + 2 * REAP_DIO_ALIGN;
             char *buf = reap_big_alloc(nb);  // page-aligned
 #pragma omp for schedule(dynamic, 1)
             for (int k = 0; k < np; k++) {

@@ -446,3 +446,36 @@ void reap_st_release_range(const reap_st_file *f, uint64_t off, uint64_t len) {
 void reap_st_release(const reap_st_file *f, const reap_st_tensor *t) {
     reap_st_release_range(f, f->data_offset + t->begin, reap_st_nbytes(t));
 }
+
+int reap_st_direct_open(const reap_st_file *f) {
+    return keep_page_cache ? -1 : open(f->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+}
+
+// The aligned range around [off, off + len) into buf: 0 or an errno (EINVAL: the device wants
+// another alignment).
+static int pread_direct(int fd, char *buf, uint64_t off, uint64_t len) {
+    const uint64_t a = off & ~(uint64_t)(REAP_DIO_ALIGN - 1), want = off + len - a;
+    const uint64_t n = (want + REAP_DIO_ALIGN - 1) & ~(uint64_t)(REAP_DIO_ALIGN - 1);
+    for (uint64_t got = 0; got < want;) {
+        ssize_t r = pread(fd, buf + got, (size_t)(n - got), (off_t)(a + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return -1;  // reap_pread_strerror: the file ends early
+        got += (uint64_t)r;
+    }
+    return 0;
+}
+
+int reap_st_read_direct(const reap_st_file *f, int dfd, uint64_t off, uint64_t len, char *buf, size_t *at) {
+    *at = (size_t)(off & (REAP_DIO_ALIGN - 1));
+    int e = dfd >= 0 ? pread_direct(dfd, buf, off, len) : EINVAL;
+    if (e == EINVAL) {  // through the page cache
+        *at = 0;
+        e = reap_pread_all(f->fd, buf, len, off);
+        reap_st_release_range(f, off, len);
+    }
+    if (e)
+        return reap_fail(REAP_EIO, "%s: read of %llu bytes at %llu failed: %s", f->path, (unsigned long long)len,
+                         (unsigned long long)off, reap_pread_strerror(e));
+    return REAP_OK;
+}

@@ -62,6 +62,17 @@ void reap_st_release(const reap_st_file *f, const reap_st_tensor *t);
 // The same for bytes [off, off + len) of the file.
 void reap_st_release_range(const reap_st_file *f, uint64_t off, uint64_t len);
 
+// Exact reads past the page cache, for readers that take some tensors of a file and skip others
+// (prune's survivors, verify's): through the page cache the kernel's readahead also reads much of
+// what lies between them. reap_st_direct_open opens f again with O_DIRECT: -1 where the filesystem
+// refuses it or with --keep-page-cache (the pages are wanted then). reap_st_read_direct reads bytes
+// [off, off + len) of the file (absolute offsets) through dfd into buf, which must be page-aligned
+// and hold len + 2 x REAP_DIO_ALIGN bytes; *at is where the bytes start in buf. With dfd -1, or
+// when the device refuses the alignment, it reads through the page cache (and releases the pages).
+#define REAP_DIO_ALIGN 4096
+int reap_st_direct_open(const reap_st_file *f);
+int reap_st_read_direct(const reap_st_file *f, int dfd, uint64_t off, uint64_t len, char *buf, size_t *at);
+
 // ---- Writer. Declare every tensor (in data order), then reap_st_writer_begin writes the header,
 // then the data of each tensor is appended in declaration order (or written at its offset by
 // reap_st_writer_pwrite), then finish. The file is

@@ -21,6 +21,7 @@
 #include "stats.h"
 
 #define CMP_CHUNK (4u << 20)
+#define CMP_BUF (CMP_CHUNK + 2 * REAP_DIO_ALIGN)  // a chunk read with O_DIRECT: the aligned range around it
 // Tensor pairs compared at once: several reads in flight (see check_tensors). -DVERIFY_THREADS=1
 // builds the one-stream variant that bench comparisons measure against.
 #ifndef VERIFY_THREADS
@@ -128,19 +129,24 @@ out:
     return st;
 }
 
-// Compares len bytes of two tensors from the given offsets with the buffers a and b (CMP_CHUNK
-// each). Returns 1 when equal, 0 when different (first differing byte offset in *at), or -1 on a
-// read error (status in *st, message in this thread's reap_err_msg()).
-static int same_bytes(char *a_buf, char *b_buf, const reap_ckpt *a, const reap_ckpt_tensor *ta, uint64_t oa,
-                      const reap_ckpt *b, const reap_ckpt_tensor *tb, uint64_t ob, uint64_t len, uint64_t *at, int *st) {
+// Compares len bytes of two tensors from the given offsets, read past the page cache where possible
+// (reap_st_read_direct: the source's dropped experts lie between the survivors) into the buffers a
+// and b (CMP_BUF each, page-aligned). Returns 1 when equal, 0 when different (first differing byte
+// offset in *at), or -1 on a read error (status in *st, message in this thread's reap_err_msg()).
+static int same_bytes(char *a_buf, char *b_buf, const reap_ckpt *a, const int *a_dfd, const reap_ckpt_tensor *ta,
+                      uint64_t oa, const reap_ckpt *b, const int *b_dfd, const reap_ckpt_tensor *tb, uint64_t ob,
+                      uint64_t len, uint64_t *at, int *st) {
     const reap_st_file *fa = a->shards[ta->shard], *fb = b->shards[tb->shard];
     for (uint64_t done = 0; done < len;) {
         uint64_t n = len - done < CMP_CHUNK ? len - done : CMP_CHUNK;
-        if ((*st = reap_st_read(fa, ta->t, oa + done, n, a_buf)) || (*st = reap_st_read(fb, tb->t, ob + done, n, b_buf)))
+        size_t pa, pb;
+        if ((*st = reap_st_read_direct(fa, a_dfd[ta->shard], fa->data_offset + ta->t->begin + oa + done, n, a_buf, &pa)) ||
+            (*st = reap_st_read_direct(fb, b_dfd[tb->shard], fb->data_offset + tb->t->begin + ob + done, n, b_buf, &pb)))
             return -1;
-        if (memcmp(a_buf, b_buf, (size_t)n) != 0) {
+        const char *x = a_buf + pa, *y = b_buf + pb;
+        if (memcmp(x, y, (size_t)n) != 0) {
             uint64_t i = 0;
-            while (a_buf[i] == b_buf[i]) i++;
+            while (x[i] == y[i]) i++;
             *at = done + i;
             return 0;
         }
@@ -158,18 +164,24 @@ typedef struct {
     char *msg;
 } vjob;
 
-static void compare_job(const reap_ckpt *src, const reap_ckpt *out, const kept_map *km, int i, vjob *j, char *a,
-                        char *b, int *st) {
+// O_DIRECT descriptors of both checkpoints' shards (reap_st_direct_open; -1: through the page cache).
+typedef struct {
+    int *src, *out;
+} direct_fds;
+
+static void compare_job(const reap_ckpt *src, const reap_ckpt *out, const direct_fds *d, const kept_map *km, int i,
+                        vjob *j, char *a, char *b, int *st) {
     const reap_ckpt_tensor *ts = &src->tensors[i], *to = j->to;
     uint64_t at = 0;
     if (j->slice_layer < 0) {
-        int eq = same_bytes(a, b, src, ts, 0, out, to, 0, reap_st_nbytes(ts->t), &at, st);
+        int eq = same_bytes(a, b, src, d->src, ts, 0, out, d->out, to, 0, reap_st_nbytes(ts->t), &at, st);
         if (eq == 0) j->msg = reap_xasprintf("tensor %s differs from source %s at byte %" PRIu64, to->name, ts->name, at);
     } else {
         uint64_t row = reap_st_nbytes(ts->t) / (uint64_t)km->E;
         const int *kept = km->kept + (size_t)j->slice_layer * km->K;
         for (int k = 0; k < km->K; k++) {
-            int eq = same_bytes(a, b, src, ts, (uint64_t)kept[k] * row, out, to, (uint64_t)k * row, row, &at, st);
+            int eq = same_bytes(a, b, src, d->src, ts, (uint64_t)kept[k] * row, out, d->out, to, (uint64_t)k * row, row,
+                                &at, st);
             if (eq < 0) break;
             if (eq == 0) {
                 j->msg = reap_xasprintf("tensor %s: %s %d (expert %d of the source) differs at byte %" PRIu64, to->name,
@@ -254,9 +266,13 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
     reap_progress bar;
     reap_progress_begin(&bar, "verify", "tensor", n_cmp, 0, v->r->bytes_compared);
     const int wn = snprintf(NULL, 0, "%d", n_cmp);
+    direct_fds d = {reap_xmalloc(sizeof(int) * (size_t)(src->n_shards + 1)),
+                    reap_xmalloc(sizeof(int) * (size_t)(out->n_shards + 1))};
+    for (int i = 0; i < src->n_shards; i++) d.src[i] = reap_st_direct_open(src->shards[i]);
+    for (int i = 0; i < out->n_shards; i++) d.out[i] = reap_st_direct_open(out->shards[i]);
 #pragma omp parallel num_threads(VERIFY_THREADS)
     {
-        char *a = reap_xmalloc(CMP_CHUNK), *b = reap_xmalloc(CMP_CHUNK);
+        char *a = reap_big_alloc(CMP_BUF), *b = reap_big_alloc(CMP_BUF);
 #pragma omp for schedule(dynamic, 1)
         for (int x = 0; x < n_cmp; x++) {
             int failed;
@@ -265,7 +281,7 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
             if (failed) continue;
             int e = REAP_OK;
             vjob *j = &jobs[order[x]];
-            compare_job(src, out, km, order[x], j, a, b, &e);
+            compare_job(src, out, &d, km, order[x], j, a, b, &e);
 #pragma omp critical(verify_progress)
             {
                 reap_progress_add(&bar, 1, j->bytes, j->to->name);
@@ -284,9 +300,14 @@ static int check_tensors(vctx *v, const reap_ckpt *src, const reap_ckpt *out, co
                 }
             }
         }
-        free(a);
-        free(b);
+        reap_big_free(a, CMP_BUF);
+        reap_big_free(b, CMP_BUF);
     }
+    for (int i = 0; i < src->n_shards; i++)
+        if (d.src[i] >= 0) close(d.src[i]);
+    for (int i = 0; i < out->n_shards; i++)
+        if (d.out[i] >= 0) close(d.out[i]);
+    free(d.src), free(d.out);
     reap_progress_end(&bar);
     free(order);
     if (st) st = reap_fail(st, "%s", err);
