@@ -91,7 +91,7 @@ int reap_cmd_eval(int argc, char **argv) {
         {"read-threads", 0, REAP_OPT_INT, &read_threads, "N", "reads in flight per layer (default 8; env REAP_READ_THREADS)"},
         {"read-part-bytes", 0, REAP_OPT_STRING, &read_part, "SIZE", "expert bytes per part handed to the GPU copy as a layer is read (default 64MiB; env REAP_READ_PART_BYTES)"},
         {"cpu-isa", 0, REAP_OPT_STRING, &cpu_isa, "ISA", "CPU kernel path: avx512 | avx2 | generic (default: the best this CPU has; all give identical bits; env REAP_CPU_ISA)"},
-        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "read the model through the page cache and keep its pages (default: O_DIRECT reads where the filesystem allows, else pages dropped after reading; env REAP_KEEP_PAGE_CACHE=1)"},
         {"threads", 't', REAP_OPT_INT, &threads, "N", "CPU threads (default: all cores / OMP_NUM_THREADS)"},
     };
     const reap_cmd_spec spec = {

@@ -65,7 +65,7 @@ int reap_cmd_prune(int argc, char **argv) {
         {"min-tokens", 0, REAP_OPT_INT, &min_tokens, "N",
          "warn when experts were routed on fewer tokens than this (default 100)"},
         {"dry-run", 'n', REAP_OPT_FLAG, &dry, NULL, "print the plan and write nothing"},
-        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "read the model through the page cache and keep its pages (default: O_DIRECT reads where the filesystem allows, else pages dropped after reading; env REAP_KEEP_PAGE_CACHE=1)"},
         {"force", 'f', REAP_OPT_FLAG, &force, NULL, "replace an existing OUT once the new output is complete"},
     };
     const reap_cmd_spec spec = {

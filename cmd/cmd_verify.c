@@ -26,7 +26,7 @@ int reap_cmd_verify(int argc, char **argv) {
     int json = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"json", 'j', REAP_OPT_FLAG, &json, NULL, "print the result as one JSON object"},
-        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "keep the model's pages in the page cache after reading them (default: dropped; env REAP_KEEP_PAGE_CACHE=1)"},
+        {"keep-page-cache", 0, REAP_OPT_FLAG, &keep_cache, NULL, "read the model through the page cache and keep its pages (default: O_DIRECT reads where the filesystem allows, else pages dropped after reading; env REAP_KEEP_PAGE_CACHE=1)"},
     };
     const reap_cmd_spec spec = {
         "verify", "DIR OUT [--json]",
