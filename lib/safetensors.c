@@ -452,7 +452,7 @@ int reap_st_direct_open(const reap_st_file *f) {
 }
 
 // The aligned range around [off, off + len) into buf: 0 or an errno (EINVAL: the device wants
-// another alignment).
+// another alignment; EOPNOTSUPP: a filesystem that opens with O_DIRECT but cannot read so).
 static int pread_direct(int fd, char *buf, uint64_t off, uint64_t len) {
     const uint64_t a = off & ~(uint64_t)(REAP_DIO_ALIGN - 1), want = off + len - a;
     const uint64_t n = (want + REAP_DIO_ALIGN - 1) & ~(uint64_t)(REAP_DIO_ALIGN - 1);
@@ -469,7 +469,7 @@ static int pread_direct(int fd, char *buf, uint64_t off, uint64_t len) {
 int reap_st_read_direct(const reap_st_file *f, int dfd, uint64_t off, uint64_t len, char *buf, size_t *at) {
     *at = (size_t)(off & (REAP_DIO_ALIGN - 1));
     int e = dfd >= 0 ? pread_direct(dfd, buf, off, len) : EINVAL;
-    if (e == EINVAL) {  // through the page cache
+    if (e == EINVAL || e == EOPNOTSUPP) {  // through the page cache
         *at = 0;
         e = reap_pread_all(f->fd, buf, len, off);
         reap_st_release_range(f, off, len);

@@ -498,6 +498,46 @@ static void test_writer_pwrite_from_threads_in_any_order(void) {
     free(src);
 }
 
+// reap_st_read_direct: any offset and length, through O_DIRECT (where the filesystem of TMPDIR
+// allows it) and through the page cache (descriptor -1), the bytes reap_st_read gives; a read past
+// the end of the file is an error naming it.
+static void test_read_direct_any_alignment_equals_read(void) {
+    const size_t n = (3u << 20) + 4321;
+    uint8_t *src = malloc(n);
+    fill(src, n, 11);
+    const char *p = tpath("direct.st");
+    reap_st_writer *w;
+    CHECK(reap_st_writer_open(p, &w) == REAP_OK);
+    int64_t shape[1] = {(int64_t)n};
+    reap_st_writer_add(w, "x", REAP_DT_U8, 1, shape);
+    CHECK(reap_st_writer_begin(w) == REAP_OK);
+    CHECK(reap_st_writer_write(w, src, n) == REAP_OK);
+    CHECK(reap_st_writer_finish(w) == REAP_OK);
+    reap_st_file *f;
+    CHECK_MSG(reap_st_open(p, &f) == REAP_OK, "%s", reap_err_msg());
+    const reap_st_tensor *t = reap_st_find(f, "x");
+    const size_t cap = (1u << 20) + 2 * REAP_DIO_ALIGN;
+    char *buf = reap_big_alloc(cap);
+    int dfd = reap_st_direct_open(f), bad = 0;
+    const uint64_t offs[] = {0, 1, 4095, 4096, 12345, n - (1u << 20), n - 1}, lens[] = {1, 7, 4096, 65537, 1u << 20};
+    for (int fd_i = 0; fd_i < 2; fd_i++)
+        for (int a = 0; a < 7; a++)
+            for (int b = 0; b < 5; b++) {
+                if (offs[a] + lens[b] > n) continue;
+                size_t at = 99;
+                int st = reap_st_read_direct(f, fd_i ? -1 : dfd, f->data_offset + t->begin + offs[a], lens[b], buf, &at);
+                bad += st != REAP_OK || memcmp(buf + at, src + offs[a], (size_t)lens[b]) != 0;
+            }
+    CHECK_EQ_INT(bad, 0);
+    size_t at;
+    CHECK(reap_st_read_direct(f, dfd, f->data_offset + t->begin + n - 10, 20, buf, &at) == REAP_EIO);
+    CHECK_STR_CONTAINS(reap_err_msg(), "direct.st: read of 20 bytes");
+    if (dfd >= 0) close(dfd);
+    reap_big_free(buf, cap);
+    reap_st_close(f);
+    free(src);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/reap_test_st_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) {
@@ -532,6 +572,7 @@ int main(void) {
     RUN(test_writer_rejects_duplicate_and_bad_declarations);
     RUN(test_writer_skip_leaves_holes);
     RUN(test_writer_pwrite_from_threads_in_any_order);
+    RUN(test_read_direct_any_alignment_equals_read);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
