@@ -121,6 +121,8 @@ static void print_run_summary(const reap_score_info *in) {
             tok, r->layers, r->seconds, r->first_ready_s, r->forward_s, r->wait_s);
     fprintf(stderr, "run: read %.0f bytes in %.3f s of loader time (%.3f GB/s), the first layer in %.3f s\n",
             r->read_bytes, r->read_s, r->read_s > 0 ? r->read_bytes / r->read_s / 1e9 : 0, r->read_first_s);
+    if (r->first_ready_process_s >= 0)
+        fprintf(stderr, "run: first layer ready %.3f s after the process started\n", r->first_ready_process_s);
     if (in->device != REAP_DEVICE_CUDA) return;
     const reap_gpu_counters *g = &r->gpu;
     fprintf(stderr, "gpu: %d GPU(s), %d rows per chunk, peak memory %.2f GiB\n", g->n_devices, g->chunk_rows,

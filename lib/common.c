@@ -163,6 +163,23 @@ double reap_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double reap_process_age(void) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');  // the command name may hold spaces and parentheses
+    unsigned long long start = 0;
+    // after the name: field 3 (state) ... field 22 (starttime, clock ticks after boot)
+    for (int field = 3; p && field <= 22; field++) p = strchr(p + 1, ' ');
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!p || sscanf(p, "%llu", &start) != 1 || hz <= 0) return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - (double)start / (double)hz;
+}
+
 int reap_fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return reap_fail(REAP_EIO, "%s: cannot open directory: %s", dir, strerror(errno));

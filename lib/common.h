@@ -55,6 +55,10 @@ void reap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));    /
 
 // Wall clock in seconds (monotonic).
 double reap_now(void);
+// Seconds since this process started (the kernel's start time in /proc/self/stat against
+// CLOCK_BOOTTIME: exec and the loading of shared libraries included; 10 ms resolution); -1 where
+// /proc is not there.
+double reap_process_age(void);
 
 // File-system helpers. All return REAP_OK or a status with a message naming the path.
 int reap_fsync_dir(const char *dir);

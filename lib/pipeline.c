@@ -208,6 +208,7 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     float *h = s[0].h;
     reap_pipeline_info inf;
     memset(&inf, 0, sizeof inf);
+    inf.first_ready_process_s = -1;
     const double t_start = reap_now();
     const int cuda = p->device == REAP_DEVICE_CUDA, L = cfg->n_layers;
     const size_t ntok = (size_t)rows * T, hbytes = ntok * cfg->hidden * sizeof *h;
@@ -254,7 +255,9 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
         double ta = reap_now();
         loader *f = &ld[cur];
         if (reading) pthread_join(th, NULL), reading = 0;  // layer l is in memory (waits for the disk)
-        if (l == first) inf.first_ready_s = reap_now() - t_start, inf.read_first_s = f->secs;
+        if (l == first)
+            inf.first_ready_s = reap_now() - t_start, inf.first_ready_process_s = reap_process_age(),
+            inf.read_first_s = f->secs;
         inf.read_s += f->secs;
         if (f->st) {
             st = reap_fail(f->st, "%s", f->err);

@@ -56,6 +56,7 @@ typedef struct {
     int layers;                // layers run
     double seconds;            // wall time from the call to the end of the last layer
     double first_ready_s;      // wall time until the first layer was in memory (and the GPU open)
+    double first_ready_process_s;  // the same from the process's start (reap_process_age; -1: unknown)
     double read_s;             // seconds the loader threads read, summed over layers
     double read_first_s;       // of which the first layer's (read while nothing else could overlap)
     double wait_s, forward_s;  // seconds the loop waited for weights, and ran layers
