@@ -16,8 +16,9 @@ static size_t tok_len;
 // The same rows, counts and flags.
 static int same_rows(const reap_packed *a, const reap_packed *b) {
     size_t n = (size_t)a->rows * (size_t)a->seq_len;
-    return a->rows == b->rows && a->seq_len == b->seq_len && !memcmp(a->ids, b->ids, n * 4) &&
-           !memcmp(a->mask, b->mask, n) && !memcmp(a->sample, b->sample, n * 4) && a->samples_used == b->samples_used &&
+    return a->rows == b->rows && a->seq_len == b->seq_len &&
+           (!n || (!memcmp(a->ids, b->ids, n * 4) && !memcmp(a->mask, b->mask, n) && !memcmp(a->sample, b->sample, n * 4))) &&
+           a->samples_used == b->samples_used &&
            a->samples_empty == b->samples_empty && a->samples_truncated == b->samples_truncated &&
            a->tokens_kept == b->tokens_kept && a->tokens_dropped == b->tokens_dropped &&
            a->out_of_samples == b->out_of_samples;
