@@ -327,7 +327,15 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     if (nt > 3 * E) nt = (int)(3 * E);
     direct_ctx d = {reap_xmalloc(sizeof(int) * (size_t)(c->n_shards + 1)), reap_xcalloc((size_t)nt, sizeof(char *)),
                     m13 + 2 * REAP_DIO_ALIGN};
-    for (int i = 0; i < c->n_shards; i++) d.dfd[i] = reap_st_direct_open(c->shards[i]);
+    // only the shards that hold this layer's experts (a checkpoint may have hundreds)
+    for (int i = 0; i < c->n_shards; i++) d.dfd[i] = -2;
+    for (int64_t e = 0; e < E; e++)
+        for (int m = 0; m < 3; m++) {
+            static const char *const what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+            char name[128];
+            const reap_ckpt_tensor *t = reap_ckpt_find(c, reap_m2_expert_name(name, layer, (int)e, what[m]));
+            if (t && d.dfd[t->shard] == -2) d.dfd[t->shard] = reap_st_direct_open(c->shards[t->shard]);
+        }
     for (int i = 0; i < nt; i++) d.bounce[i] = reap_big_alloc(d.bounce_bytes);
     r = (layer_reader){.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_expert, .n_items = (int)(3 * E),
                        .dt = dt, .m13 = m13, .s13 = s13, .s2 = s2, .part = part, .ctx = ctx, .direct = &d};
@@ -340,7 +348,7 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     st = reader_run(&r, nt);
     free(r.part_items);
     for (int i = 0; i < c->n_shards; i++)
-        if (d.dfd[i] >= 0) close(d.dfd[i]);
+        if (d.dfd[i] >= 0) close(d.dfd[i]);  // -1: refused, -2: not this layer's
     for (int i = 0; i < nt; i++) reap_big_free(d.bounce[i], d.bounce_bytes);
     free(d.dfd), free(d.bounce);
     if (st) goto fail;

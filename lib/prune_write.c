@@ -3,7 +3,7 @@
 //
 // Order of work: lock OUT.lock -> mkdtemp OUT.tmp-XXXXXX -> shards (survivors copied in pieces of
 // up to 16 MB, read and written at their offsets by several threads; router rows and bias entries
-// sliced; source pages released after each piece) -> config.json (one value edited in the raw text) -> every non-weight file -> reap.json ->
+// sliced) -> config.json (one value edited in the raw text) -> every non-weight file -> reap.json ->
 // index (last) -> fsync -> rename into place (with force: old OUT renamed aside first, deleted after).
 #include "prune.h"
 
@@ -137,8 +137,8 @@ static void remove_stale_tmp(const char *abs_out) {
 // threads take the pieces in source order, each reading a piece with one pread and writing it with
 // one pwrite at its place in its output shard. Every thread stays busy to the end whatever the
 // number of shards (one writer per shard left the last shard to a single thread), and every read is
-// large, with o->threads of them in flight (what a disk needs to reach its rate). The source's
-// pages are released after each piece, as the layer loader does.
+// large, with o->threads of them in flight (what a disk needs to reach its rate). Where the source
+// is read through the page cache, its pages are released after each piece.
 
 #define PIECE_BYTES (16u << 20)
 
