@@ -6,7 +6,8 @@
 #     ("run: read ... GB/s", loader time) and the start-up (process start to the first layer ready);
 #  3. `reap prune --ratio 0.30` against `cp -r` + `sync` of the same checkpoint (prune fsyncs what it
 #     writes, so the copy's write-back is counted), each from a cold page cache, REPEATS times,
-#     alternating which runs first; prune with one writer (-t 1) and with the default;
+#     alternating which runs first; prune with one thread (-t 1) and with the default; the bytes
+#     the last prune read and wrote;
 #  4. `reap verify` against reading both checkpoints once (parallel O_DIRECT and `cat`), cold;
 #     VERIFY1=path of a build with -DVERIFY_THREADS=1 adds the one-stream verify.
 # The page cache is dropped as root before every timed run (echo 3 > /proc/sys/vm/drop_caches);
@@ -92,13 +93,14 @@ time_prune() { # label, options
     rm -rf "$WORK/p-$lab"; drop
     t0=$(now)
     if [ -x /usr/bin/time ]; then
-        /usr/bin/time -f "%M" -o "$WORK/rss" "$R" prune "$M" -o "$WORK/p-$lab" --ratio 0.30 --scores "$WORK/stats.json" -q "$@"
+        /usr/bin/time -f "%M %I %O" -o "$WORK/rss" "$R" prune "$M" -o "$WORK/p-$lab" --ratio 0.30 --scores "$WORK/stats.json" -q "$@"
     else
         "$R" prune "$M" -o "$WORK/p-$lab" --ratio 0.30 --scores "$WORK/stats.json" -q "$@"
-        echo 0 >"$WORK/rss"
+        echo 0 0 0 >"$WORK/rss"
     fi
     p_s=$(el "$t0" "$(now)")
     rss=$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/rss")
+    p_io=$(awk '{ printf "read %.2f GB, wrote %.2f GB", $2 * 512 / 1e9, $3 * 512 / 1e9 }' "$WORK/rss")  # 512-byte blocks
 }
 say "| run | cp -r + sync s | prune -t 1 s | prune s | prune -t 1 / cp | prune / cp | prune peak RSS MiB |"
 say "|---|---|---|---|---|---|---|"
@@ -118,7 +120,7 @@ for t in $PRUNE_THREADS; do  # other writer counts, once each, against the last 
     rm -rf "$WORK/p-t$t"
 done
 out_bytes=$(du -sb "$WORK/p-def" | cut -f1)
-say "pruned: $(awk -v b="$out_bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }')"
+say "pruned: $(awk -v b="$out_bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }'); the last prune $p_io (GNU time's block counts)"
 
 # 4. verify vs reading both once
 for r in $(seq "$REPEATS"); do

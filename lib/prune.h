@@ -91,8 +91,8 @@ void reap_prune_plan_free(reap_prune_plan *plan);  // accepts NULL
 // removed, output size and parameters, tensors to copy, slice and drop (each one when verbose).
 void reap_prune_plan_print(const reap_prune_plan *plan, FILE *out, int verbose);
 
-// Output shards written at once by default: several reads in flight reach a disk's rate where one
-// sequential stream does not (bench/prune_vs_cp.sh); more than 8 gained nothing measured.
+// Pieces copied at once by default: several reads in flight reach a disk's rate where one sequential
+// stream does not (bench/io_bench.sh: 4 and 16 gave the same as 8 within the disk's noise).
 #define REAP_PRUNE_DEFAULT_THREADS 8
 
 typedef struct {
