@@ -247,6 +247,16 @@ int reap_dtype_to_f32(reap_dtype dt, const void *src, size_t n, float *dst) {
     }
 }
 
+int reap_dtype_rows_to_f32(reap_dtype dt, const void *src, int64_t rows, int64_t cols, float *dst) {
+    if (!reap_dtype_table[dt].is_float) return -1;
+    const size_t rb = (size_t)cols * reap_dtype_size(dt);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r += 64)
+        reap_dtype_to_f32(dt, (const uint8_t *)src + (size_t)r * rb, (size_t)(rows - r < 64 ? rows - r : 64) * (size_t)cols,
+                          dst + (size_t)r * (size_t)cols);
+    return 0;
+}
+
 void reap_dequant_fp8_block(reap_dtype dt, const uint8_t *w, int64_t rows, int64_t cols,
                             const float *scale, int64_t br, int64_t bc, float *out) {
     float lut[256];

@@ -369,10 +369,7 @@ static int compare_logits_gpu(const reap_ckpt *oc, const reap_m2_config *m, cons
     for (int v0 = 0; v0 < V && !st; v0 += VB) {
         int n = V - v0 < VB ? V - v0 : VB;
         if ((st = reap_st_read(oc->shards[t->shard], t->t, (uint64_t)v0 * H * esz, (uint64_t)n * H * esz, raw))) break;
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < n; r += 64)
-            reap_dtype_to_f32(t->t->dtype, raw + (size_t)r * H * esz, (size_t)(n - r < 64 ? n - r : 64) * H,
-                              f + (size_t)r * H);
+        reap_dtype_rows_to_f32(t->t->dtype, raw, n, H, f);  // a float dtype: reap_head_tensor checked it
         st = reap_gpu_head_upload(g, v0, n, f);
     }
     free(raw), free(f);

@@ -50,6 +50,9 @@ static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what,
     return REAP_OK;
 }
 
+// An expert's three matrices, in the order the reader takes them (item 3e + m is matrix m of e).
+static const char *const k_expert_what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+
 static int is_fp8(reap_dtype dt) { return dt == REAP_DT_F8_E4M3 || dt == REAP_DT_F8_E5M2; }
 
 // How the expert weights are read: past the page cache (reap_st_read_direct: O_DIRECT descriptors of
@@ -66,8 +69,12 @@ typedef struct {
 static int read_tensor(const reap_ckpt *c, const direct_ctx *d, const reap_ckpt_tensor *t, void *dst) {
     const reap_st_file *f = c->shards[t->shard];
     const uint64_t n = reap_st_nbytes(t->t);
-    if (n + 2 * REAP_DIO_ALIGN > d->bounce_bytes) return reap_st_read(f, t->t, 0, n, dst);
-    size_t at;
+    if (n + 2 * REAP_DIO_ALIGN > d->bounce_bytes) {  // larger than the bounce buffer: through the page cache
+        int st = reap_st_read(f, t->t, 0, n, dst);
+        reap_st_release(f, t->t);
+        return st;
+    }
+    size_t at;  // reap_st_read_direct releases the pages where it read through the page cache
     char *b = d->bounce[omp_get_thread_num()];
     int st = reap_st_read_direct(f, d->dfd[t->shard], f->data_offset + t->t->begin, n, b, &at);
     if (!st) memcpy(dst, b + at, (size_t)n);
@@ -83,7 +90,6 @@ static int load_expert_matrix(const reap_ckpt *c, const reap_m2_config *cfg, con
     int st = expert_tensor(c, layer, e, what, r, cols, dt, &t);
     if (st) return st;
     if ((st = read_tensor(c, d, t, dst))) return st;
-    reap_st_release(c->shards[t->shard], t->t);
     if (!is_fp8(*dt)) return REAP_OK;
     char sname[160];
     snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
@@ -160,7 +166,7 @@ static int run_f32(layer_reader *r, int i) {
 }
 
 static int run_expert(layer_reader *r, int i) {
-    static const char *const what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+    const char *const *what = k_expert_what;
     int e = i / 3, m = i % 3;
     const reap_layer_weights *w = r->w;
     int64_t H = r->cfg->hidden, I = r->cfg->inter;
@@ -331,9 +337,8 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     for (int i = 0; i < c->n_shards; i++) d.dfd[i] = -2;
     for (int64_t e = 0; e < E; e++)
         for (int m = 0; m < 3; m++) {
-            static const char *const what[3] = {"w1.weight", "w3.weight", "w2.weight"};
             char name[128];
-            const reap_ckpt_tensor *t = reap_ckpt_find(c, reap_m2_expert_name(name, layer, (int)e, what[m]));
+            const reap_ckpt_tensor *t = reap_ckpt_find(c, reap_m2_expert_name(name, layer, (int)e, k_expert_what[m]));
             if (t && d.dfd[t->shard] == -2) d.dfd[t->shard] = reap_st_direct_open(c->shards[t->shard]);
         }
     for (int i = 0; i < nt; i++) d.bounce[i] = reap_big_alloc(d.bounce_bytes);

@@ -190,8 +190,7 @@ static void compare_job(const reap_ckpt *src, const reap_ckpt *out, const direct
             }
         }
     }
-    reap_st_release(src->shards[ts->shard], ts->t);
-    reap_st_release(out->shards[to->shard], to->t);
+    // no page-cache release here: reap_st_read_direct does it where it read through the page cache
 }
 
 static const reap_ckpt *by_offset_ckpt;  // the source, for the sort below (set before qsort, one caller)
