@@ -10,12 +10,17 @@
 #     rate, peak GPU memory, disk rate (reap drops each tensor's pages after reading it);
 #  4. "warm": the same with the layers in the page cache (--keep-page-cache, read once before),
 #     i.e. a disk faster than the GPU: the wall is then set by the GPU; with --profile;
-#  5. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens;
-#  6. with TORCH=1, the same layers through transformers' MiniMaxM2 in PyTorch with a dense
+#  5. with FP8=1 (the default), "FP8": the warm run again with --gpu-experts fp8 (the opt-in FP8
+#     expert GEMMs): its GPU tokens/s, and how far its statistics are from the bf16 run's
+#     (tests/tool_statsdiff at STATSDIFF, if built) and whether `reap prune --ratio 0.30` drops the same
+#     experts from either file;
+#  6. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens;
+#  7. with TORCH=1, the same layers through transformers' MiniMaxM2 in PyTorch with a dense
 #     all-expert observer (bench/torch_dense_observer.py) and the tokens/s ratio.
 #   BIN=dir with reap (default build)  DEV=dir with dev_rates  WORK=scratch  OUT=log dir
 #   ROWS (1024) SEQ (2048) LAYERS (4) TORCH (1) TORCH_ROWS (32) REAP_ARGS (extra score options)
-#   SRC_COPIES (1: copies of the calibration source; 3 fill 1024 rows)
+#   SRC_COPIES (1: copies of the calibration source; 3 fill 1024 rows) FP8 (1)
+#   STATSDIFF (tests/tool_statsdiff next to BIN: $BIN/../tests/tool_statsdiff or $BIN/tests/tool_statsdiff)
 BIN=${BIN:-build}
 DEV=${DEV:-$BIN/dev}
 WORK=${WORK:-/tmp/reap-bench}
@@ -52,6 +57,20 @@ score COLD
 cat "$WORK"/m2/*.safetensors >/dev/null
 say "warm: layers in the page cache"
 score WARM --profile --keep-page-cache
+if [ "${FP8:-1}" = 1 ]; then
+    score FP8 --profile --keep-page-cache --gpu-experts fp8
+    # the experts `reap prune --ratio 0.30` drops with either file, as "layer id" lines
+    dropped() {
+        "$BIN/reap" prune "$WORK/m2" --scores "$1" --ratio 0.30 --dry-run -o "$WORK/dry-run" 2>/dev/null |
+            awk '/^layer/ {l=$2} /dropped id/ {d=1; next} /kept id/ {d=0} d {for (i = 1; i <= NF; i++) {split($i, a, ":"); print l, a[1]}}' | sort
+    }
+    dropped "$WORK/WARM.json" >"$WORK/dropped-bf16"
+    dropped "$WORK/FP8.json" >"$WORK/dropped-fp8"
+    say "FP8 pruned at 0.30: $(comm -12 "$WORK/dropped-bf16" "$WORK/dropped-fp8" | wc -l) of $(wc -l <"$WORK/dropped-bf16") dropped experts the same as with bf16; differing (layer id, bf16 left, fp8 right): $(comm -3 "$WORK/dropped-bf16" "$WORK/dropped-fp8" | tr '\t\n' '> ' | head -c 400)"
+    STATSDIFF=${STATSDIFF:-$BIN/../tests/tool_statsdiff}
+    [ -x "$STATSDIFF" ] || STATSDIFF=$BIN/tests/tool_statsdiff
+    [ -x "$STATSDIFF" ] && "$STATSDIFF" "$WORK/WARM.json" "$WORK/FP8.json" 0 100 | tail -1 | sed 's/^/FP8 vs bf16 statistics: /' | tee -a "$LOG"
+fi
 awk -v L="$LAYERS" '
 /^RATE gemm_bf16_8192/ {rate=$3}
 /^COLD run: [0-9]/ {tok=$3; cwall=$8; cready=$13; cgpu=$16; cwait=$19}
@@ -64,6 +83,11 @@ awk -v L="$LAYERS" '
 /^WARM gpu: expert GEMMs/ {te=$5; tl=$9}
 /^WARM gpu: .*peak memory/ {mem=$(NF-1)}
 /^WARM gpu: phase/ {ph=ph sprintf(" %s %.3fs", $4, $5)}
+/^FP8 run: [0-9]/ {fgpu=$16}
+/^FP8 layer [0-9]+\// {split($3, a, "/"); if (a[1] > 1) {fsteady += $8; fns++}}
+/^FP8 gpu: expert GEMMs/ {fte=$5}
+/^FP8 gpu: .*peak memory/ {fmem=$(NF-1)}
+/^FP8 gpu: phase/ {fph=fph sprintf(" %s %.3fs", $4, $5)}
 END {
   if (!tok) exit;
   dgbps = rb / rs / 1e9;
@@ -80,6 +104,10 @@ END {
   printf("SUMMARY per layer (warm):%s\n", ph);
   if (rate) printf("SUMMARY expert GEMMs %.0f TFLOP/s = %.0f%% of measured %.0f; whole layer %.0f TFLOP/s = %.0f%%\n", te, 100*te/rate, rate, tl, 100*tl/rate);
   printf("SUMMARY peak GPU memory %.2f GiB\n", mem);
+  if (fgpu) {
+    printf("SUMMARY warm cache, --gpu-experts fp8: GPU compute %.0f token-layers/s = %.2fx bf16, steady layers %.3f s each; expert GEMMs %.0f TFLOP/s (FP8 FLOP counted as bf16); peak GPU memory %.2f GiB\n", tok*L/fgpu, wgpu/fgpu, fns ? fsteady/fns : 0, fte, fmem);
+    printf("SUMMARY per layer (warm, fp8):%s\n", fph);
+  }
   gl = wgpu / L * (1024*2048/tok); dl = rb / L / (dgbps*1e9);
   printf("SUMMARY projection 62 layers x 1024 x 2048 tokens: GPU %.0f s, disk %.0f s (%.2f GB/s), overlapped wall ~%.0f s (%.1f min)\n", 62*gl, 62*dl, dgbps, 62*(gl>dl?gl:dl), 62*(gl>dl?gl:dl)/60);
 }' "$LOG" | tee -a "$LOG"

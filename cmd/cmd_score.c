@@ -47,9 +47,12 @@ static const char *k_details =
     "in a CUDA build), printed at start; the peak RSS is printed at the end.\n"
     "\n"
     "GPU settings: --gpu-router fp32 (default: cublasSgemm) or tf32x3 (three TF32 tensor-core products,\n"
-    "faster but ~14x the rounding error); --chunk-tokens N tokens per chunk (default 65536, fewer under\n"
-    "--gpu-mem; it sets the GEMM shapes, so it can move the last bits). Both are recorded in the\n"
-    "statistics file (calibration.gpu). --gpu-hidden auto (default) keeps the hidden states on the GPUs\n"
+    "faster but ~14x the rounding error); --gpu-experts bf16 (default: FP8 experts dequantised to bf16\n"
+    "once a layer) or fp8 (E4M3 weights as stored with their 128x128 block scales, times activations\n"
+    "quantised to E4M3 per token and 128 channels: faster expert GEMMs, a larger error; opt-in: see\n"
+    "README, Performance; on other checkpoints it runs bf16 and says why); --chunk-tokens N tokens per\n"
+    "chunk (default 65536, fewer under --gpu-mem; it sets the GEMM shapes, so it can move the last\n"
+    "bits). All three are recorded in the statistics file (calibration.gpu). --gpu-hidden auto (default) keeps the hidden states on the GPUs\n"
     "between layers when every GPU holds its rows beside the chunks under --gpu-mem (copied in once and\n"
     "back at the end, or after every layer with --work-dir), else they go through host memory chunk by\n"
     "chunk as `host` does; `gpu` makes a misfit an error. A line at start says which; the statistics\n"
@@ -165,7 +168,7 @@ int reap_cmd_score(int argc, char **argv) {
     reap_strlist calib = {0};
     long long rows = 0, seq_len = 2048, seed = 42, threads = 0, chunk_tokens = 0, read_threads = -1;
     const char *router = "model", *device = NULL, *gpus = NULL, *gpu_mem = NULL, *shard = NULL, *work_dir = NULL,
-               *out = NULL, *gpu_router = "fp32", *gpu_hidden = "auto", *read_part = NULL, *cpu_isa = NULL;
+               *out = NULL, *gpu_router = "fp32", *gpu_experts = "bf16", *gpu_hidden = "auto", *read_part = NULL, *cpu_isa = NULL;
     int no_pack = 0, profile = 0, keep_cache = 0;
     const reap_opt opts[] = {
         {"calib", 'c', REAP_OPT_STRINGS, &calib, "SPEC", "calibration source, repeatable (default: builtin)"},
@@ -178,6 +181,8 @@ int reap_cmd_score(int argc, char **argv) {
         {"gpus", 0, REAP_OPT_STRING, &gpus, "LIST", "CUDA devices: all or 0,1,... (default all)"},
         {"gpu-mem", 0, REAP_OPT_STRING, &gpu_mem, "SIZE", "GPU memory cap per device, e.g. 24GiB (default: no cap)"},
         {"gpu-router", 0, REAP_OPT_STRING, &gpu_router, "PREC", "GPU router GEMM: fp32 | tf32x3 (default fp32)"},
+        {"gpu-experts", 0, REAP_OPT_STRING, &gpu_experts, "PREC",
+         "GPU expert GEMMs: bf16 | fp8 (default bf16; fp8 only for FP8 checkpoints in 128x128 blocks)"},
         {"chunk-tokens", 0, REAP_OPT_INT, &chunk_tokens, "N", "tokens per GPU chunk, whole rows (default 65536)"},
         {"gpu-hidden", 0, REAP_OPT_STRING, &gpu_hidden, "WHERE",
          "hidden states between layers: auto | gpu | host (default auto: on the GPUs when they fit)"},
@@ -225,6 +230,8 @@ int reap_cmd_score(int argc, char **argv) {
         st = reap_fail(REAP_EUSAGE, "reap score: --gpu-router: %s", reap_err_msg());
     if (!st && reap_gpu_hidden_parse(gpu_hidden, &p.gpu_hidden))
         st = reap_fail(REAP_EUSAGE, "reap score: --gpu-hidden: %s", reap_err_msg());
+    if (!st && reap_gpu_experts_parse(gpu_experts, &p.gpu_experts))
+        st = reap_fail(REAP_EUSAGE, "reap score: --gpu-experts: %s", reap_err_msg());
     if (!st && (read_threads > 256 || read_threads == 0 || read_threads < -1))
         st = reap_fail(REAP_EUSAGE, "reap score: --read-threads must be in [1, 256], got %lld", read_threads);
     if (read_threads < 0) read_threads = 0;  // REAP_READ_THREADS or the default

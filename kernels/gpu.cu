@@ -16,6 +16,7 @@
 // Buffer sizes come from lib/gpu_layout.h (the same numbers decide the fit). Variants measured and
 // dropped (bench/RESULTS.md): per-expert cublasGemmEx, batched GEMMs per size class (cuBLAS and
 // autotuned cuBLASLt), side streams, grouped GEMMs, a bf16 gate|up output.
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <math.h>
 #include <stdlib.h>
@@ -189,9 +190,24 @@ static int open_dev(reap_gpu *g, gdev *d) {
     CB(reap_k_xgemm_each_create(&d->xe1));
     int ns[256], nn = reap_k_pad_classes(reap_k_pad_rows(N), ns, 256);  // every size class of an expert in a chunk
     if (nn > 256) nn = 256;
-    CB(reap_k_xgemm_each_prepare(d->xe1, 2 * I, H, CUDA_R_32F, ns, nn));
-    CB(reap_k_xgemm_each_prepare(d->xe1, H, I, CUDA_R_32F, ns, nn));
-    (void)E;
+    if (g->fp8) {  // the codes, then their scales, 256-byte aligned (they fit: a code is half a bf16)
+        const size_t a = 256, rows = L->pair_rows * (size_t)(H > I ? H : I);
+        d->w13q = (uint8_t *)d->w13, d->w13s = (float *)(d->w13q + ((size_t)E * 2 * I * H + a - 1) / a * a);
+        d->w2q = (uint8_t *)d->w2, d->w2s = (float *)(d->w2q + ((size_t)E * H * I + a - 1) / a * a);
+        d->xq = (uint8_t *)d->xe, d->xqs = (float *)(d->xq + (rows + a - 1) / a * a);
+        cublasStatus_t b1 = reap_k_xgemm_each_prepare_fp8(d->xe1, 2 * I, H, CUDA_R_16BF, ns, nn);
+        cublasStatus_t b2 =
+            b1 == CUBLAS_STATUS_SUCCESS ? reap_k_xgemm_each_prepare_fp8(d->xe1, H, I, CUDA_R_32F, ns, nn) : b1;
+        if (b2 == CUBLAS_STATUS_NOT_SUPPORTED)
+            return reap_fail(REAP_EDEVICE,
+                             "GPU %d: --gpu-experts fp8: cuBLASLt %d has no block-scaled FP8 matmul for these expert "
+                             "shapes on this GPU (it needs a Hopper GPU, sm_90, and CUDA 12.9 or later); use bf16",
+                             d->ordinal, (int)cublasLtGetVersion());
+        CB(b2);
+    } else {
+        CB(reap_k_xgemm_each_prepare(d->xe1, 2 * I, H, CUDA_R_32F, ns, nn));
+        CB(reap_k_xgemm_each_prepare(d->xe1, H, I, CUDA_R_32F, ns, nn));
+    }
     // RoPE table in double precision on the host
     int half = c->rotary_dim / 2;
     if (half > 0) {
@@ -273,8 +289,15 @@ static int warm_up(reap_gpu *g, gdev *d) {
     CK(cudaMemsetAsync(d->act, 0, (size_t)rows * I * 2, d->s));
     CK(cudaMemsetAsync(d->w13, 0, L->w13, d->s));
     CK(cudaMemsetAsync(d->w2, 0, L->w2, d->s));
-    CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy, CUDA_R_32F, NULL));
-    CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F, NULL));
+    if (g->fp8) {  // zero codes and zero scales: zero outputs
+        CK(cudaMemsetAsync(d->xe, 0, L->xe, d->s));
+        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, off, E, 2 * I, H, d->w13q, d->w13s, d->xq, d->xqs, d->gy, CUDA_R_16BF,
+                                   NULL));
+        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, off, E, H, I, d->w2q, d->w2s, d->xq, d->xqs, d->gy, CUDA_R_32F, NULL));
+    } else {
+        CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy, CUDA_R_32F, NULL));
+        CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F, NULL));
+    }
     CK(cudaStreamSynchronize(d->s));  // h_off is rewritten by the first chunk
     reap_verbose("GPU %d: cuBLAS warmed up in %.2f s", d->ordinal, reap_now() - t0);
     return REAP_OK;
@@ -368,6 +391,7 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     if (p->rows < 1 || p->T < 1) return reap_fail(REAP_EINVAL, "rows %d and T %d must be positive", p->rows, p->T);
     if ((unsigned)p->router >= REAP_GPU_ROUTER_COUNT) return reap_fail(REAP_EINVAL, "bad router precision %d", (int)p->router);
     if ((unsigned)p->hidden >= REAP_GPU_HIDDEN_COUNT) return reap_fail(REAP_EINVAL, "bad hidden-state place %d", (int)p->hidden);
+    if ((unsigned)p->experts >= REAP_GPU_EXPERTS_COUNT) return reap_fail(REAP_EINVAL, "bad expert GEMM precision %d", (int)p->experts);
     if (p->n_streams < 1 || p->n_streams > REAP_GPU_MAX_STREAMS)
         return reap_fail(REAP_EINVAL, "%d streams of hidden states: expected 1 to %d", p->n_streams, REAP_GPU_MAX_STREAMS);
     reap_gpu *g = (reap_gpu *)reap_xcalloc(1, sizeof *g);
@@ -376,6 +400,10 @@ extern "C" int reap_gpu_open(const reap_m2_config *cfg, const reap_gpu_params *p
     g->p = *p;
     g->p.devices = NULL;  // not kept
     g->rows = p->rows, g->T = p->T;
+    if (p->experts == REAP_GPU_EXPERTS_FP8) {
+        g->fp8_why = reap_gpu_experts_fp8_why(cfg, open_dtype(cfg));
+        g->fp8 = !g->fp8_why;
+    }
     // Chunks of whole rows are laid out over ALL rows with one chunk size (the smallest any GPU can
     // take), and each GPU takes a run of whole chunks: every chunk holds the same rows whatever the
     // number of GPUs, so the GEMM shapes, the padded expert layout and hence every rounding are the
@@ -504,27 +532,47 @@ static int step_permute(chunk *k) {
                              (size_t)c->top_k * 4, (size_t)k->N, cudaMemcpyDeviceToHost, d->s));
     return REAP_OK;
 }
+// With FP8 expert GEMMs the gather and the SiLU quantise their outputs on the way (kern.cuh), and
+// the gate|up GEMM writes bf16 (the SiLU reads half the bytes; its error is small beside e4m3's).
 static int step_gather(chunk *k) {  // one read per token
+    const reap_m2_config *c = &k->g->cfg;
     gdev *d = k->d;
-    reap_k_scatter_rows(d->xb, d->slot_pos, k->N, k->S, d->pair_tok, k->P, k->g->cfg.hidden, d->xe, d->s);
+    if (k->g->fp8)
+        reap_k_scatter_rows_fp8(d->xb, d->slot_pos, d->slot_e, d->off, k->N, k->S, d->pair_tok, k->P, c->n_experts,
+                                c->hidden, d->xq, d->xqs, d->s);
+    else
+        reap_k_scatter_rows(d->xb, d->slot_pos, k->N, k->S, d->pair_tok, k->P, c->hidden, d->xe, d->s);
     return REAP_OK;
 }
 static int step_gemm_gate_up(chunk *k) {
     const reap_m2_config *c = &k->g->cfg;
     gdev *d = k->d;
-    CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, c->n_experts, 2 * c->inter, c->hidden, d->w13, d->xe,
-                                d->gy, CUDA_R_32F, NULL));
+    if (k->g->fp8)
+        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, d->h_off, c->n_experts, 2 * c->inter, c->hidden, d->w13q, d->w13s,
+                                   d->xq, d->xqs, d->gy, CUDA_R_16BF, NULL));
+    else
+        CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, c->n_experts, 2 * c->inter, c->hidden, d->w13,
+                                    d->xe, d->gy, CUDA_R_32F, NULL));
     return REAP_OK;
 }
 static int step_silu(chunk *k) {
-    reap_k_silu_mul(k->d->gy, k->P, k->g->cfg.inter, k->d->act, k->d->s);
+    const reap_m2_config *c = &k->g->cfg;
+    gdev *d = k->d;
+    if (k->g->fp8)
+        reap_k_silu_mul_fp8((const bf16 *)d->gy, k->P, c->inter, d->off, c->n_experts, d->xq, d->xqs, d->s);
+    else
+        reap_k_silu_mul(d->gy, k->P, c->inter, d->act, d->s);
     return REAP_OK;
 }
 static int step_gemm_down(chunk *k) {
     const reap_m2_config *c = &k->g->cfg;
     gdev *d = k->d;
-    CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, c->n_experts, c->hidden, c->inter, d->w2, d->act,
-                                d->gy, CUDA_R_32F, NULL));
+    if (k->g->fp8)
+        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, d->h_off, c->n_experts, c->hidden, c->inter, d->w2q, d->w2s, d->xq,
+                                   d->xqs, d->gy, CUDA_R_32F, NULL));
+    else
+        CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, c->n_experts, c->hidden, c->inter, d->w2, d->act,
+                                    d->gy, CUDA_R_32F, NULL));
     return REAP_OK;
 }
 static int step_count_tokens(chunk *k) {
@@ -565,6 +613,9 @@ static int step_host_sync(chunk *k) {
     const int E = k->g->cfg.n_experts;
     CK(cudaEventSynchronize(d->step_ev[STEP_HOST_SYNC]));  // recorded after permute
     k->P = d->h_off[E];
+    if (k->g->fp8 && !d->h_off[E + 1])  // the layout's pair rows hold the padding (lib/gpu_layout.c)
+        return reap_fail(REAP_EDEVICE, "GPU %d: FP8 expert GEMMs need the padded expert layout, which did not fit",
+                         d->ordinal);
     int pairs = 0;
     for (int e = 0; e < E; e++) pairs += d->h_off[E + 2 + e];
     d->pairs += pairs;
@@ -901,6 +952,7 @@ extern "C" void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out)
     out->flop_experts = g->flop_experts, out->flop_total = g->flop_total;
     out->chunk_rows = g->chunk_rows, out->n_devices = g->n;
     out->hidden_on_gpu = g->resident;
+    out->experts_fp8 = g->fp8, out->experts_fp8_why = g->fp8_why;
     out->hidden = g->plan;
     if (g->n > 0) out->hidden.device = g->d[g->plan.device].ordinal;
 }
@@ -908,7 +960,10 @@ extern "C" void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out)
 extern "C" cJSON *reap_gpu_settings_json(const reap_gpu *g) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "router_gemm", reap_gpu_router_name(g->p.router));
-    cJSON_AddStringToObject(o, "expert_gemm", "bf16 x bf16 -> f32, cuBLASLt per expert, padded layout");
+    cJSON_AddStringToObject(o, "expert_gemm",
+                            g->fp8 ? "fp8 e4m3 x e4m3 (128x128 weight blocks, 1x128 activation blocks), gate|up -> bf16, "
+                                     "down -> f32, cuBLASLt per expert, padded layout"
+                                   : "bf16 x bf16 -> f32, cuBLASLt per expert, padded layout");
     cJSON_AddStringToObject(o, "attention", "bf16 q|k|v and o-proj GEMMs, fp32 accumulate");
     cJSON_AddNumberToObject(o, "chunk_rows", g->chunk_rows);
     cJSON_AddStringToObject(o, "hidden_states", g->resident ? "gpu" : "host");

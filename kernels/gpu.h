@@ -39,6 +39,7 @@ typedef struct {
     size_t mem_cap;          // bytes per GPU the run may use (0: all free memory less 1 GiB)
     int rows, T;             // packed rows and their length
     reap_gpu_router router;  // router GEMM precision (REAP_GPU_ROUTER_FP32)
+    reap_gpu_experts experts;  // expert GEMM precision (REAP_GPU_EXPERTS_BF16; fp8 where the model allows)
     int chunk_tokens;        // tokens per chunk asked for (0: REAP_GPU_CHUNK_TOKENS), in whole rows
     int profile;             // 1: print the time of every step of every layer on stderr ("PROFILE" lines)
     // Hidden states (lib/gpu_layout.h, reap_gpu_hidden_plan_make): kept on the GPUs between layers
@@ -118,11 +119,13 @@ typedef struct {
     int chunk_rows;                   // rows per chunk
     int n_devices;                    // GPUs given work
     int hidden_on_gpu;                // 1: the hidden states stay on the GPUs between layers
+    int experts_fp8;                  // 1: the expert GEMMs run in FP8
+    const char *experts_fp8_why;      // fp8 was asked for but not taken: why (static); else NULL
     reap_gpu_hidden_plan hidden;      // the choice's figures (its device: an ordinal here)
 } reap_gpu_counters;
 void reap_gpu_get_counters(const reap_gpu *g, reap_gpu_counters *out);
 // The settings of an open GPU path that can change the statistics, for the statistics file:
-// {"router_gemm": "fp32", "expert_gemm": "...", "chunk_rows": R, "hidden_states": "gpu" | "host"}
+// {"router_gemm": "fp32", "expert_gemm": "bf16 ..." | "fp8 ...", "chunk_rows": R, "hidden_states": "gpu" | "host"}
 // (where the hidden states lived does not change the numbers; it says which path ran).
 cJSON *reap_gpu_settings_json(const reap_gpu *g);
 

@@ -46,6 +46,11 @@ typedef struct {
     reap_stage st;            // what raw holds or may take (lib/stage.h), under g->mu
     reap_layer_weights stage_w;  // the layer being staged (host pointers)
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
+    // With FP8 expert GEMMs (g->fp8) the same buffers hold the E4M3 codes (E, 2I, H) and (E, H, I),
+    // each followed (256-byte aligned) by its block scales (E, out/128, reap_k_fp8_ld(in)); xe holds
+    // the quantised activations (PP, H or I) and then their scales (kern.cuh: the layout).
+    uint8_t *w13q, *w2q, *xq;
+    float *w13s, *w2s, *xqs;
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
     float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into keep
     float *gate_cat, *gate_lo;  // 3xTF32 router: the gate split (E, 2H) [hi | hi], (E, H) lo
@@ -87,6 +92,8 @@ struct reap_gpu {
     int *trace;      // (rows*T, top_k) host, or NULL
     int chunk_rows;  // rows per chunk, the same on every GPU (chunks are laid out over all rows)
     int resident;    // the hidden states stay on the GPUs between layers (plan.on_gpu)
+    int fp8;         // the expert GEMMs run in FP8 (p.experts asked for it and the model allows)
+    const char *fp8_why;  // p.experts asked for fp8 but the model does not allow it: why (else NULL)
     reap_gpu_hidden_plan plan;                // the choice (lib/gpu_layout.h); plan.device indexes d
     float *streams[REAP_GPU_MAX_STREAMS];     // resident: the host h of each stream seen, in order (stream i)
     int n_seen;

@@ -158,7 +158,18 @@ int reap_gpu_upload_weights(reap_gpu *g, gdev *d, const reap_layer_weights *w) {
     reap_k_f32_to_bf16((const float *)(r + v->wq), (int64_t)(O + 2 * KV) * H, d->wqkv, d->s);  // q|k|v = fused Wqkv
     reap_k_f32_to_bf16((const float *)(r + v->wo), (int64_t)H * O, d->wo, d->s);
     if (g->p.router == REAP_GPU_ROUTER_TF32X3) reap_k_router_split_w(d->gate, (int)E, (int)H, d->gate_cat, d->gate_lo, d->s);
-    for (size_t e = 0; e < E; e++) {
+    if (g->fp8) {  // the codes as they are (w1 | w3 rows of each expert side by side) and the scales packed
+        if (dt != REAP_DT_F8_E4M3)
+            return reap_fail(REAP_EINVAL, "layer %d: expert dtype %s: --gpu-experts fp8 needs FP8 experts in every layer",
+                             w->layer, reap_dtype_name((reap_dtype)dt));
+        CK(cudaMemcpy2DAsync(d->w13q, 2 * m, r + v->w1, m, m, E, cudaMemcpyDeviceToDevice, d->s));
+        CK(cudaMemcpy2DAsync(d->w13q + m, 2 * m, r + v->w3, m, m, E, cudaMemcpyDeviceToDevice, d->s));
+        CK(cudaMemcpyAsync(d->w2q, r + v->w2, E * m, cudaMemcpyDeviceToDevice, d->s));
+        const int OI = (int)I / 128, OH = (int)H / 128;
+        reap_k_fp8_pack_scales(s1, s3, (int)E, OI, OI, OH, reap_k_fp8_ld((int)H), d->w13s, d->s);
+        reap_k_fp8_pack_scales(s2, NULL, (int)E, OH, 0, OI, reap_k_fp8_ld((int)I), d->w2s, d->s);
+    }
+    for (size_t e = 0; e < E && !g->fp8; e++) {
         reap_k_dequant_bf16(dt, r + v->w1 + e * m, s1 ? s1 + e * v->n13 : NULL, I, H, c->block_r, c->block_c,
                             d->w13 + e * 2 * I * H, d->s);
         reap_k_dequant_bf16(dt, r + v->w3 + e * m, s3 ? s3 + e * v->n13 : NULL, I, H, c->block_r, c->block_c,

@@ -675,6 +675,121 @@ void reap_k_silu_mul(const float *G, int P, int I, bf16 *act, cudaStream_t s) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// FP8 activations and weight scales (kern.cuh: the layouts)
+
+// The expert whose rows of the padded layout hold row p: the last e with off[e] <= p.
+__device__ __forceinline__ int fp8_expert_of_row(const int *off, int E, int p) {
+    int lo = 0, hi = E - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (off[mid] <= p) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+// A warp's 128-group, 4 values a lane: the group's scale (amax / 448, 1 when all zero: as
+// reap_quant_e4m3_block) and the lane's 4 codes packed little-endian.
+__device__ __forceinline__ uint32_t fp8_quant4(const float v[4], float *scale) {
+    float a = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
+    for (int o = 16; o > 0; o >>= 1) a = fmaxf(a, __shfl_xor_sync(0xffffffffu, a, o));
+    const float sc = a > 0.f ? a / 448.f : 1.f;
+    uint32_t packed = 0;
+    for (int j = 0; j < 4; j++)
+        packed |= (uint32_t)__nv_cvt_float_to_fp8(__fdiv_rn(v[j], sc), __NV_SATFINITE, __NV_E4M3) << (8 * j);
+    *scale = sc;
+    return packed;
+}
+
+// One block per token; warp w quantises the token's 128-groups w, w + 8, ... once and writes the
+// codes and the scale to every pair of the token.
+__global__ void k_scatter_rows_fp8(const bf16 *x, const int *slot_pos, const int *slot_e, const int *off, int S, int H,
+                                   uint8_t *q, float *qs) {
+    __shared__ int sp[64], sr[64], sn[64];
+    __shared__ int64_t sbase[64];
+    const int64_t t = blockIdx.x;
+    const int KB = H / 128, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    if (threadIdx.x < S) {
+        int p = slot_pos[t * S + threadIdx.x];
+        sp[threadIdx.x] = p;
+        if (p >= 0) {
+            int e = slot_e[t * S + threadIdx.x];
+            sr[threadIdx.x] = p - off[e], sn[threadIdx.x] = off[e + 1] - off[e];
+            sbase[threadIdx.x] = (int64_t)off[e] * KB;
+        }
+    }
+    __syncthreads();
+    for (int g = warp; g < KB; g += nw) {
+        uint2 raw = *(const uint2 *)(x + t * H + g * 128 + lane * 4);
+        __nv_bfloat162 p0 = *(__nv_bfloat162 *)&raw.x, p1 = *(__nv_bfloat162 *)&raw.y;
+        float v[4] = {__low2float(p0), __high2float(p0), __low2float(p1), __high2float(p1)}, sc;
+        uint32_t packed = fp8_quant4(v, &sc);
+        for (int j = 0; j < S; j++) {
+            if (sp[j] < 0) continue;
+            *(uint32_t *)(q + (int64_t)sp[j] * H + g * 128 + lane * 4) = packed;
+            if (lane == 0) qs[sbase[j] + (int64_t)g * sn[j] + sr[j]] = sc;
+        }
+    }
+}
+// One warp per padding row: zero codes, scale 1.
+__global__ void k_fp8_padding_rows(const int *pair_tok, const int *off, int E, int P, int H, uint8_t *q, float *qs) {
+    const int64_t p = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31, KB = H / 128;
+    if (p >= P || pair_tok[p] >= 0) return;
+    for (int c = lane; c < H / 16; c += 32) ((uint4 *)(q + p * H))[c] = make_uint4(0, 0, 0, 0);
+    const int e = fp8_expert_of_row(off, E, (int)p), n = off[e + 1] - off[e];
+    for (int g = lane; g < KB; g += 32) qs[(int64_t)off[e] * KB + (int64_t)g * n + (p - off[e])] = 1.f;
+}
+void reap_k_scatter_rows_fp8(const bf16 *x, const int *slot_pos, const int *slot_e, const int *off, int N, int S,
+                             const int *pair_tok, int P, int E, int H, uint8_t *q, float *qs, cudaStream_t s) {
+    if (P <= 0) return;
+    if (N > 0) k_scatter_rows_fp8<<<N, 256, 0, s>>>(x, slot_pos, slot_e, off, S, H, q, qs);
+    k_fp8_padding_rows<<<blocks_for((int64_t)P * 32, 256), 256, 0, s>>>(pair_tok, off, E, P, H, q, qs);
+}
+
+// One warp per (row, 128-group) of act.
+__global__ void k_silu_mul_fp8(const bf16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs) {
+    const int64_t w = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+    const int KB = I / 128, lane = threadIdx.x & 31;
+    if (w >= (int64_t)P * KB) return;  // whole warps leave together
+    const int p = (int)(w / KB), g = (int)(w % KB);
+    const uint2 ra = *(const uint2 *)(G + (int64_t)p * 2 * I + g * 128 + lane * 4);
+    const uint2 rb = *(const uint2 *)(G + (int64_t)p * 2 * I + I + g * 128 + lane * 4);
+    const __nv_bfloat162 a0 = *(const __nv_bfloat162 *)&ra.x, a1 = *(const __nv_bfloat162 *)&ra.y;
+    const __nv_bfloat162 b0 = *(const __nv_bfloat162 *)&rb.x, b1 = *(const __nv_bfloat162 *)&rb.y;
+    float v[4] = {silu_mul1(__low2float(a0), __low2float(b0)), silu_mul1(__high2float(a0), __high2float(b0)),
+                  silu_mul1(__low2float(a1), __low2float(b1)), silu_mul1(__high2float(a1), __high2float(b1))},
+          sc;
+    uint32_t packed = fp8_quant4(v, &sc);
+    *(uint32_t *)(q + (int64_t)p * I + g * 128 + lane * 4) = packed;
+    if (lane == 0) {
+        const int e = fp8_expert_of_row(off, E, p), n = off[e + 1] - off[e];
+        qs[(int64_t)off[e] * KB + (int64_t)g * n + (p - off[e])] = sc;
+    }
+}
+void reap_k_silu_mul_fp8(const bf16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs, cudaStream_t s) {
+    if (P <= 0) return;
+    k_silu_mul_fp8<<<blocks_for((int64_t)P * (I / 128) * 32, 256), 256, 0, s>>>(G, P, I, off, E, q, qs);
+}
+
+__global__ void k_fp8_pack_scales(const float *sa, const float *sb, int E, int OBa, int OBb, int KB, int ld,
+                                  float *out) {
+    const int OB = OBa + OBb;
+    const int64_t n = (int64_t)E * OB * ld;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        const int kb = (int)(i % ld), ob = (int)(i / ld % OB);
+        const int64_t e = i / ((int64_t)ld * OB);
+        float v = 0.f;
+        if (kb < KB) v = ob < OBa ? sa[(e * OBa + ob) * KB + kb] : sb[(e * OBb + ob - OBa) * KB + kb];
+        out[i] = v;
+    }
+}
+void reap_k_fp8_pack_scales(const float *sa, const float *sb, int E, int OBa, int OBb, int KB, int ld, float *out,
+                            cudaStream_t s) {
+    int64_t n = (int64_t)E * (OBa + OBb) * ld;
+    if (n > 0) k_fp8_pack_scales<<<grid_capped(n, 132 * 8), 256, 0, s>>>(sa, sb, E, OBa, OBb, KB, ld, out);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Statistics and combine
 
 // Statistics + combine in one pass over Y (reap_k_stats_combine). One block per token t: its

@@ -169,6 +169,50 @@ cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, 
                                         int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,
                                         cudaDataType_t ctype, int *launches);
 
+// FP8 expert GEMMs (`reap score --gpu-experts fp8`, opt-in; bench/RESULTS.md has the numbers that
+// keep it so). Weights stay E4M3 with one f32 scale per 128x128 block (the checkpoint's own), the
+// activations are quantised to E4M3 per row and 128 channels exactly as reap_quant_e4m3_block
+// (lib/dtype.c, the reference) does with 1x128 blocks: scale = amax / 448 (1 for an all-zero group),
+// q = e4m3(x / scale), IEEE division, round to nearest even, saturating. cuBLASLt multiplies them
+// with BLK128x128_32F scales on the weights and VEC128_32F on the activations, f32 out, f32
+// accumulate (fast accumulation is not offered with block scaling).
+//
+// Activation scales, laid out for one GEMM per expert of the padded layout (reap_k_permute_padded):
+// expert e's rows off[e]..off[e+1) (n_e of them, a multiple of 64) have their scales at
+// qs + off[e] * KB, row off[e] + r's group kb at [kb * n_e + r] (the row index fastest), KB = K/128;
+// qs holds off[E] * KB floats. The weight scales of expert e: (m/128, ld) row-major, ld =
+// reap_k_fp8_ld(k) (the K-block index fastest, rows padded to a multiple of 4 floats).
+static inline __host__ __device__ int reap_k_fp8_ld(int k) { return (k / 128 + 3) / 4 * 4; }
+// The model shapes the FP8 path takes: hidden and intermediate sizes multiples of 128.
+static inline int reap_k_fp8_shapes_ok(int H, int I) { return H > 0 && I > 0 && H % 128 == 0 && I % 128 == 0; }
+// reap_k_scatter_rows with the rows quantised on the way: q (P, H) e4m3, qs the scales as above;
+// padding rows (pair_tok < 0) get zero codes and scale 1. slot_e (N, S) each slot's expert (the
+// expert of pair slot_pos[t*S + j]); off (E + 2) the device offsets of the padded layout. H % 128
+// == 0, S <= 64, x 8-byte aligned.
+void reap_k_scatter_rows_fp8(const __nv_bfloat16 *x, const int *slot_pos, const int *slot_e, const int *off, int N,
+                             int S, const int *pair_tok, int P, int E, int H, uint8_t *q, float *qs, cudaStream_t s);
+// act = silu(G[:, :I]) * G[:, I:] in f32 from the bf16 gate|up output G (P, 2I) of the FP8 GEMM,
+// quantised: q (P, I) e4m3, qs as above with K = I. I % 128 == 0, G 8-byte aligned. off as above.
+void reap_k_silu_mul_fp8(const __nv_bfloat16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs,
+                         cudaStream_t s);
+// One layer's weight scales for the FP8 GEMMs: out (E, OBa + OBb, ld) with row ob < OBa from
+// sa (E, OBa, KB) and the rest from sb (E, OBb, KB) (sb may be NULL when OBb == 0), ld >= KB, the
+// padding columns 0. For w1|w3: sa = w1's scales, sb = w3's; for w2: sa alone.
+void reap_k_fp8_pack_scales(const float *sa, const float *sb, int E, int OBa, int OBb, int KB, int ld, float *out,
+                            cudaStream_t s);
+// The expert GEMMs in FP8 (kernels/xgemm_each.cu, the cache of reap_k_expert_gemms_each): C
+// (off[E], m) in ctype (CUDA_R_32F, or CUDA_R_16BF: the pipeline's gate|up output, 1.1x faster and
+// half the bytes for the SiLU to read) = A (off[E], k) e4m3 (scales As as above) * W_e (m, k)^T e4m3 (W (E, m, k), scales
+// Ws (E, m/128, reap_k_fp8_ld(k))). off: host offsets of the padded layout. m % 128 == 0, k % 128
+// == 0. prepare_fp8 finds the algorithm of every row count ns ahead of time and returns
+// CUBLAS_STATUS_NOT_SUPPORTED when cuBLASLt has none for one of them (no fallback: a bf16 GEMM
+// would need the dequantised weights). Checked against float64 in kernels/dev/dev_fp8.
+cublasStatus_t reap_k_xgemm_each_prepare_fp8(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns,
+                                             int nn);
+cublasStatus_t reap_k_expert_gemms_fp8(reap_k_xgemm_each *x, cudaStream_t s, const int *off, int E, int m, int k,
+                                       const uint8_t *W, const float *Ws, const uint8_t *A, const float *As, void *C,
+                                       cudaDataType_t ctype, int *launches);
+
 // `reap eval` on the GPU (kernels/evalhead.cu): z holds the logits of vocabulary ids [v0, v0 + n)
 // of n_models models at P positions, row stride ld: model k's position i at row k*P + i (k = 0 the
 // original). Folds them into st ((n_models - 1) * P running states, reap_eval_state_init'ed before

@@ -21,6 +21,7 @@ enum { EACH_CACHE = 512 };
 typedef struct {
     int m, k, n;
     cudaDataType_t ct;
+    int fp8;  // block-scaled E4M3 operands (reap_k_expert_gemms_fp8)
     int ok;  // 0: no algorithm: cublasGemmEx for this row count
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t la, lb, lc;
@@ -67,23 +68,41 @@ cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out) {
     return CUBLAS_STATUS_SUCCESS;
 }
 
-// Row-major C (n, m) ctype = A (n, k) bf16 * W (m, k)^T bf16 is column-major C^T (m, n) =
-// op(W^T) (m, k) * A^T (k, n), W^T stored (k, m) with transa = T.
-static each_entry *each_get(reap_k_xgemm_each *x, int m, int k, int n, cudaDataType_t ct) {
-    for (int i = 0; i < x->n; i++)
-        if (x->e[i].n == n && x->e[i].m == m && x->e[i].k == k && x->e[i].ct == ct) return &x->e[i];
+// Row-major C (n, m) ctype = A (n, k) * W (m, k)^T is column-major C^T (m, n) = op(W^T) (m, k) *
+// A^T (k, n), W^T stored (k, m) with transa = T ("TN": also the only form of FP8 on Hopper). bf16
+// operands, or with fp8 E4M3 ones whose scales are BLK128x128 (W) and VEC128 (A), their pointers set
+// before each call.
+static each_entry *each_get(reap_k_xgemm_each *x, int m, int k, int n, cudaDataType_t ct, int fp8) {
+    for (int i = 0; i < x->n; i++) {
+        const each_entry *t = &x->e[i];
+        if (t->n == n && t->m == m && t->k == k && t->ct == ct && t->fp8 == fp8) return &x->e[i];
+    }
     if (x->n == EACH_CACHE) return NULL;
     each_entry *t = &x->e[x->n++];
     memset(t, 0, sizeof *t);
-    t->m = m, t->k = k, t->n = n, t->ct = ct;
+    t->m = m, t->k = k, t->n = n, t->ct = ct, t->fp8 = fp8;
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    const cudaDataType_t at = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     if (cublasLtMatmulDescCreate(&t->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS ||
         cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta) != CUBLAS_STATUS_SUCCESS ||
         cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb) != CUBLAS_STATUS_SUCCESS ||
-        cublasLtMatrixLayoutCreate(&t->la, CUDA_R_16BF, k, m, k) != CUBLAS_STATUS_SUCCESS ||
-        cublasLtMatrixLayoutCreate(&t->lb, CUDA_R_16BF, k, n, k) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutCreate(&t->la, at, k, m, k) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatrixLayoutCreate(&t->lb, at, k, n, k) != CUBLAS_STATUS_SUCCESS ||
         cublasLtMatrixLayoutCreate(&t->lc, ct, m, n, m) != CUBLAS_STATUS_SUCCESS)
         return t;  // ok = 0
+    if (fp8) {
+        int32_t blk = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F, vec = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+        const void *any = x->ws;  // a device pointer for the query; each call sets the real ones
+        if (cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &blk, sizeof blk) !=
+                CUBLAS_STATUS_SUCCESS ||
+            cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &vec, sizeof vec) !=
+                CUBLAS_STATUS_SUCCESS ||
+            cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &any, sizeof any) !=
+                CUBLAS_STATUS_SUCCESS ||
+            cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &any, sizeof any) !=
+                CUBLAS_STATUS_SUCCESS)
+            return t;
+    }
     cublasLtMatmulPreference_t pref;
     if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return t;
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &x->ws_bytes, sizeof x->ws_bytes);
@@ -99,7 +118,17 @@ static each_entry *each_get(reap_k_xgemm_each *x, int m, int k, int n, cudaDataT
 
 cublasStatus_t reap_k_xgemm_each_prepare(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns, int nn) {
     for (int i = 0; i < nn; i++)
-        if (!each_get(x, m, k, ns[i], ctype)) return CUBLAS_STATUS_ALLOC_FAILED;
+        if (!each_get(x, m, k, ns[i], ctype, 0)) return CUBLAS_STATUS_ALLOC_FAILED;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t reap_k_xgemm_each_prepare_fp8(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns,
+                                             int nn) {
+    for (int i = 0; i < nn; i++) {
+        const each_entry *t = each_get(x, m, k, ns[i], ctype, 1);
+        if (!t) return CUBLAS_STATUS_ALLOC_FAILED;
+        if (!t->ok) return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -116,7 +145,7 @@ cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, 
         if (n <= 0) continue;
         const __nv_bfloat16 *w = W + (size_t)e * m * k, *a = A + (size_t)off[e] * k;
         void *c = (char *)C + (size_t)off[e] * m * csize;
-        each_entry *t = each_get(x, m, k, n, ctype);
+        each_entry *t = each_get(x, m, k, n, ctype, 0);
         cublasStatus_t st;
         if (t && t->ok && aligned256(w) && aligned256(a) && aligned256(c))
             st = cublasLtMatmul(x->lt, t->desc, &one, w, t->la, a, t->lb, &zero, c, t->lc, c, t->lc, &t->algo, x->ws,
@@ -124,6 +153,32 @@ cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, 
         else
             st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, CUDA_R_16BF, k, a, CUDA_R_16BF, k, &zero, c,
                               ctype, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (st != CUBLAS_STATUS_SUCCESS) return st;
+        if (launches) ++*launches;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t reap_k_expert_gemms_fp8(reap_k_xgemm_each *x, cudaStream_t s, const int *off, int E, int m, int k,
+                                       const uint8_t *W, const float *Ws, const uint8_t *A, const float *As, void *C,
+                                       cudaDataType_t ctype, int *launches) {
+    const float one = 1.f, zero = 0.f;
+    const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
+    const size_t ws_e = (size_t)(m / 128) * reap_k_fp8_ld(k), KB = (size_t)k / 128;
+    if (launches) *launches = 0;
+    for (int e = 0; e < E; e++) {
+        const int n = off[e + 1] - off[e];
+        if (n <= 0) continue;
+        each_entry *t = each_get(x, m, k, n, ctype, 1);
+        if (!t || !t->ok) return CUBLAS_STATUS_NOT_SUPPORTED;
+        const void *sa = Ws + e * ws_e, *sb = As + (size_t)off[e] * KB;
+        cublasStatus_t st = cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sa, sizeof sa);
+        if (st == CUBLAS_STATUS_SUCCESS)
+            st = cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sb, sizeof sb);
+        void *c = (char *)C + (size_t)off[e] * m * csize;
+        if (st == CUBLAS_STATUS_SUCCESS)
+            st = cublasLtMatmul(x->lt, t->desc, &one, W + (size_t)e * m * k, t->la, A + (size_t)off[e] * k, t->lb,
+                                &zero, c, t->lc, c, t->lc, &t->algo, x->ws, x->ws_bytes, s);
         if (st != CUBLAS_STATUS_SUCCESS) return st;
         if (launches) ++*launches;
     }

@@ -13,13 +13,42 @@ const char *reap_gpu_router_name(reap_gpu_router r) {
     return (unsigned)r < REAP_GPU_ROUTER_COUNT ? router_names[r] : "?";
 }
 
+// The index of s in names[0..n), or -1.
+static int name_index(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
 int reap_gpu_router_parse(const char *s, reap_gpu_router *out) {
-    for (int i = 0; i < REAP_GPU_ROUTER_COUNT; i++)
-        if (!strcmp(s, router_names[i])) {
-            *out = (reap_gpu_router)i;
-            return REAP_OK;
-        }
+    int i = name_index(router_names, REAP_GPU_ROUTER_COUNT, s);
+    if (i >= 0) {
+        *out = (reap_gpu_router)i;
+        return REAP_OK;
+    }
     return reap_fail(REAP_EUSAGE, "GPU router precision '%s': expected fp32 or tf32x3", s);
+}
+
+static const char *const experts_names[REAP_GPU_EXPERTS_COUNT] = {"bf16", "fp8"};
+
+const char *reap_gpu_experts_name(reap_gpu_experts x) {
+    return (unsigned)x < REAP_GPU_EXPERTS_COUNT ? experts_names[x] : "?";
+}
+
+int reap_gpu_experts_parse(const char *s, reap_gpu_experts *out) {
+    int i = name_index(experts_names, REAP_GPU_EXPERTS_COUNT, s);
+    if (i >= 0) {
+        *out = (reap_gpu_experts)i;
+        return REAP_OK;
+    }
+    return reap_fail(REAP_EUSAGE, "GPU expert GEMM precision '%s': expected bf16 or fp8", s);
+}
+
+const char *reap_gpu_experts_fp8_why(const reap_m2_config *c, int expert_dtype) {
+    if (expert_dtype != REAP_DT_F8_E4M3) return "the experts are not FP8 (E4M3)";
+    if (c->block_r != 128 || c->block_c != 128) return "the experts' FP8 scales are not in 128x128 blocks";
+    if (c->hidden % 128 || c->inter % 128) return "the hidden or intermediate size is not a multiple of 128";
+    return NULL;
 }
 
 static const char *const hidden_names[REAP_GPU_HIDDEN_COUNT] = {"auto", "host", "gpu"};
@@ -29,11 +58,11 @@ const char *reap_gpu_hidden_name(reap_gpu_hidden h) {
 }
 
 int reap_gpu_hidden_parse(const char *s, reap_gpu_hidden *out) {
-    for (int i = 0; i < REAP_GPU_HIDDEN_COUNT; i++)
-        if (!strcmp(s, hidden_names[i])) {
-            *out = (reap_gpu_hidden)i;
-            return REAP_OK;
-        }
+    int i = name_index(hidden_names, REAP_GPU_HIDDEN_COUNT, s);
+    if (i >= 0) {
+        *out = (reap_gpu_hidden)i;
+        return REAP_OK;
+    }
     return reap_fail(REAP_EUSAGE, "hidden states '%s': expected auto, host or gpu", s);
 }
 

@@ -34,6 +34,17 @@ typedef enum { REAP_GPU_ROUTER_FP32, REAP_GPU_ROUTER_TF32X3, REAP_GPU_ROUTER_COU
 const char *reap_gpu_router_name(reap_gpu_router r);  // "fp32", "tf32x3"
 int reap_gpu_router_parse(const char *s, reap_gpu_router *out);
 
+// Expert GEMM precision: bf16 (the FP8 weights dequantised once a layer; the default) or fp8
+// (E4M3 weights with their 128x128 block scales as stored, activations quantised per token and 128
+// channels; opt-in: faster, less exact, bench/RESULTS.md "FP8 expert GEMMs in the pipeline").
+// fp8 is taken only where the checkpoint's experts are FP8 in 128x128 blocks and the hidden and
+// intermediate sizes are multiples of 128 (reap_gpu_experts_fp8_why says why not); bf16 otherwise.
+typedef enum { REAP_GPU_EXPERTS_BF16, REAP_GPU_EXPERTS_FP8, REAP_GPU_EXPERTS_COUNT } reap_gpu_experts;
+const char *reap_gpu_experts_name(reap_gpu_experts x);  // "bf16", "fp8"
+int reap_gpu_experts_parse(const char *s, reap_gpu_experts *out);
+// NULL when the model's experts can run as FP8 GEMMs, else the reason (a static string).
+const char *reap_gpu_experts_fp8_why(const reap_m2_config *c, int expert_dtype);
+
 // Byte offsets of one layer's tensors in the raw buffer (experts w1 | w3 | w2 in expert_dtype, then
 // their FP8 scales s1 | s3 | s2 when FP8, then the f32 tensors wq | wk | wv | wo | ln1 | ln2 |
 // q_norm | k_norm | gate | bias). ln1..bias are contiguous (keep_bytes from ln1): they are copied to

@@ -77,10 +77,11 @@ static void loader_release(loader *f) {
     f->st = REAP_EINVAL;  // released
 }
 
-// Two page-locked buffers of the largest layer for the GPU path (NULL when they cannot be had:
-// pageable memory then, with a warning). The first layer's buffer (layer parity picks it) is
-// allocated first, so that its read starts while the other is page-locked (3.8 GB each at
-// MiniMax-M2's size).
+// Two page-locked buffers of the largest layer for the GPU path (3.8 GB each at MiniMax-M2's size;
+// pageable when they cannot be page-locked, with a warning). The first layer's (layer parity picks
+// it) is plain memory (reap_big_alloc), so that its read starts at once, and is page-locked
+// (reap_gpu_pin) while that read runs, after the other buffer (cudaHostAlloc): page-locking 3.8 GB
+// took ~1 s, which the first read used to wait for (bench/RESULTS.md).
 static int arena_size(const reap_ckpt *c, const reap_m2_config *cfg, size_t *bytes) {
     *bytes = 0;
     for (int l = 0; l < cfg->n_layers; l++) {
@@ -92,13 +93,14 @@ static int arena_size(const reap_ckpt *c, const reap_m2_config *cfg, size_t *byt
     return REAP_OK;
 }
 
+static void warn_pageable(size_t bytes) {
+    char b1[32];
+    reap_warn("cannot page-lock %s of host memory for the layer weights: copies to the GPU will be slower",
+              reap_fmt_bytes((double)bytes, b1, sizeof b1));
+}
 static void alloc_arena(void *arena[2], int i, size_t bytes) {
     arena[i] = reap_gpu_host_alloc(bytes);
-    if (!arena[i]) {
-        char b1[32];
-        reap_warn("cannot page-lock %s of host memory for the layer weights: copies to the GPU will be slower",
-                  reap_fmt_bytes((double)bytes, b1, sizeof b1));
-    }
+    if (!arena[i]) warn_pageable(bytes);
 }
 
 static int open_gpus(const reap_m2_config *cfg, int rows, int T, int n_streams, const reap_pipeline_params *p,
@@ -113,6 +115,17 @@ static int open_gpus(const reap_m2_config *cfg, int rows, int T, int n_streams, 
     }
     gp.rows = rows, gp.T = T, gp.n_streams = n_streams, gp.host_every_layer = p->host_every_layer;
     return reap_gpu_open(cfg, &gp, g);
+}
+
+// The expert GEMMs' precision, when fp8 was asked for (taken, or why not).
+static void say_experts(const reap_gpu *gpu) {
+    reap_gpu_counters k;
+    reap_gpu_get_counters(gpu, &k);
+    if (k.experts_fp8)
+        reap_info("expert GEMMs: fp8 (E4M3 weights with their 128x128 block scales, activations per token and 128 "
+                  "channels; --gpu-experts fp8)");
+    else if (k.experts_fp8_why)
+        reap_info("expert GEMMs: bf16, not fp8 as asked: %s", k.experts_fp8_why);
 }
 
 // Says where the hidden states live (reap_gpu_open chose: lib/gpu_layout.h), and returns 1 when the
@@ -219,15 +232,19 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
     memset(ld, 0, sizeof ld);
     ld[0].st = ld[1].st = REAP_EINVAL;  // nothing held
     pthread_t th;
-    int cur = 0, reading = 0, hpinned[64] = {0}, st = REAP_OK;
+    int cur = 0, reading = 0, hpinned[64] = {0}, first_pinned = 0, st = REAP_OK;
     float *bias = reap_xmalloc(sizeof(float) * (size_t)(cfg->n_experts > 0 ? cfg->n_experts : 1));
     if (first >= L) goto out;
     if (cuda && (st = arena_size(c, cfg, &arena_bytes))) goto out;
-    if (cuda) alloc_arena(arena, first & 1, arena_bytes);
-    // the first layer's read overlaps the other buffer's page-locking, the GPUs' start and the
+    if (cuda) arena[first & 1] = reap_big_alloc(arena_bytes);
+    // the first layer's read overlaps the page-locking of both buffers, the GPUs' start and the
     // embedding (not staged: the GPUs open later)
     reading = loader_start(&ld[0], &th, c, cfg, first, &p->read, arena, arena_bytes, NULL);
-    if (cuda) alloc_arena(arena, (first & 1) ^ 1, arena_bytes);
+    if (cuda) {
+        alloc_arena(arena, (first & 1) ^ 1, arena_bytes);
+        first_pinned = reap_gpu_pin(arena[first & 1], arena_bytes) == 0;
+        if (!first_pinned) warn_pageable(arena_bytes);
+    }
     if (cuda && (st = open_gpus(cfg, rows, T, n_streams, p, &gpu))) goto out;
     if (embed_ids) {
         const double te = reap_now();
@@ -244,6 +261,7 @@ int reap_pipeline_run_streams(const reap_ckpt *c, const reap_m2_config *cfg, int
         if ((st = reap_gpu_hidden_copy(gpu, h, s[i].h, &done))) goto out;
         if (!done) memcpy(s[i].h, h, hbytes);
     }
+    if (cuda) say_experts(gpu);
     if (cuda && say_hidden(gpu, p, cfg, T, n_streams))
         for (int i = 0; i < n_streams; i++) hpinned[i] = reap_gpu_pin(s[i].h, hbytes) == 0;
 
@@ -294,9 +312,10 @@ out:
     }
     for (int i = 0; i < n_streams; i++)
         if (hpinned[i]) reap_gpu_unpin(s[i].h);
+    if (first_pinned) reap_gpu_unpin(arena[first & 1]);
     reap_gpu_close(gpu);
-    reap_gpu_host_free(arena[0]);
-    reap_gpu_host_free(arena[1]);
+    reap_big_free(arena[first & 1], arena_bytes);
+    reap_gpu_host_free(arena[(first & 1) ^ 1]);
     free(bias);
     if (info) *info = inf;
     return st;

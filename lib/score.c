@@ -324,7 +324,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     pp.device = dev, pp.router = p->router, pp.cancel = p->cancel, pp.read = p->read;
     pp.gpu.devices = p->gpus, pp.gpu.n_devices = p->n_gpus, pp.gpu.mem_cap = p->gpu_mem;
     pp.gpu.router = p->gpu_router, pp.gpu.chunk_tokens = p->gpu_chunk_tokens, pp.gpu.profile = p->profile;
-    pp.gpu.hidden = p->gpu_hidden;
+    pp.gpu.hidden = p->gpu_hidden, pp.gpu.experts = p->gpu_experts;
     pp.host_every_layer = p->work_dir != NULL;  // the resume files save h after every layer
     pp.h_unused = p->work_dir == NULL;          // else the final hidden states are never read
     pp.on_layer = after_layer, pp.ctx = &run;

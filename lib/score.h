@@ -36,6 +36,7 @@ typedef struct {
     int n_gpus;
     size_t gpu_mem;            // bytes per GPU (0: all free memory less 1 GiB)
     reap_gpu_router gpu_router;  // router GEMM precision on the GPU (fp32)
+    reap_gpu_experts gpu_experts;  // expert GEMM precision on the GPU (bf16)
     int gpu_chunk_tokens;      // tokens per GPU chunk (0: 65536)
     reap_gpu_hidden gpu_hidden;  // where the hidden states live between layers (auto: on the GPUs when they fit)
     int profile;               // GPU: print every step's time per layer on stderr

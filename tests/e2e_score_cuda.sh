@@ -147,3 +147,27 @@ if "$REAP" eval "$ck" --scores "$dir/gpu.json" --ratio 0.25,0.5 $ev --device cud
 else
     bad cuda_eval_whatif_hidden_on_gpu_same_numbers_as_host "$(cat "$dir/eh.err" "$dir/eg.err" | tail -3)"
 fi
+# --gpu-experts fp8 (opt-in): on a checkpoint whose FP8 blocks are not 128x128 (tiny: 16x16) it runs
+# bf16, says why, and gives the same statistics (up to the float64 summation order); on one in 128x128 blocks it runs FP8 and the statistics
+# file says so (its agreement with the CPU: tool_gpucheck in e2e_gpucheck); a bad value is a usage error.
+if "$REAP" score "$ck" $args --device cuda --gpu-experts fp8 -o "$dir/fp8fb.json" 2>"$dir/fp8fb.err" &&
+    grep -q 'expert GEMMs: bf16, not fp8 as asked: .*128x128' "$dir/fp8fb.err" &&
+    "$DIFF" "$dir/gpu.json" "$dir/fp8fb.json" 1e-12 >/dev/null; then
+    ok cuda_fp8_experts_fall_back_to_bf16_on_other_blocks
+else
+    bad cuda_fp8_experts_fall_back_to_bf16_on_other_blocks "$(tail -3 "$dir/fp8fb.err" 2>/dev/null)"
+fi
+"$REAP" score "$ck" $args --device cuda --gpu-experts fp9 -o "$dir/fp9.json" 2>"$dir/fp9.err"
+rc=$?
+if [ $rc = 2 ] && grep -q -- "--gpu-experts.*'fp9'" "$dir/fp9.err" && [ ! -f "$dir/fp9.json" ]; then
+    ok cuda_fp8_experts_bad_value_is_a_usage_error
+else
+    bad cuda_fp8_experts_bad_value_is_a_usage_error "exit $rc: $(cat "$dir/fp9.err")"
+fi
+if "$REAP" synth "$dir/b128" --preset small --block-size 128 --layers 2 -q &&
+    "$REAP" score "$dir/b128" $args --device cuda --gpu-experts fp8 -o "$dir/fp8.json" 2>"$dir/fp8.err" &&
+    grep -q 'expert GEMMs: fp8' "$dir/fp8.err" && grep -q '"expert_gemm": *"fp8' "$dir/fp8.json"; then
+    ok cuda_fp8_experts_run_on_128x128_blocks
+else
+    bad cuda_fp8_experts_run_on_128x128_blocks "$(tail -3 "$dir/fp8.err" 2>/dev/null)"
+fi

@@ -14,7 +14,11 @@
 // The benchmark (bench/gpu_bench.sh) runs `reap score` itself, the code path users run.
 //
 //   tool_gpucheck DIR [--rows N] [--seq-len T] [--layers N] [--router MODE] [--gpu-router fp32|tf32x3]
-//                     [--check] [--gpu-mem BYTES] [--gpus N] [--vs-gpus N]
+//                     [--gpu-experts bf16|fp8] [--check] [--gpu-mem BYTES] [--gpus N] [--vs-gpus N]
+//
+// With --gpu-experts fp8 (the opt-in FP8 expert GEMMs) --check applies the FP8 limits instead,
+// from the e4m3 rounding of the activations (each expert output ~2.6e-2 off, bench/RESULTS.md):
+// 99% choices, 5e-2 sums, 90% pruned overlap, and that FP8 ran (gpucheck_fp8_used).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +156,7 @@ static int vs_gpus(const reap_ckpt *c, const reap_m2_config *cfg, int rows, int 
 }
 
 int main(int argc, char **argv) {
-    const char *dir = NULL, *router = "model", *gpu_router = "fp32";
+    const char *dir = NULL, *router = "model", *gpu_router = "fp32", *gpu_experts = "bf16";
     int rows = 4, T = 256, layers = -1, check = 0, ngpu = 1, vs = 0;
     size_t cap = 0;
     for (int i = 1; i < argc; i++) {
@@ -162,6 +166,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--router") && i + 1 < argc) router = argv[++i];
         else if (!strcmp(argv[i], "--check")) check = 1;
         else if (!strcmp(argv[i], "--gpu-router") && i + 1 < argc) gpu_router = argv[++i];
+        else if (!strcmp(argv[i], "--gpu-experts") && i + 1 < argc) gpu_experts = argv[++i];
         else if (!strcmp(argv[i], "--gpu-mem") && i + 1 < argc) cap = (size_t)strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--gpus") && i + 1 < argc) ngpu = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--vs-gpus") && i + 1 < argc) vs = atoi(argv[++i]);
@@ -181,7 +186,9 @@ int main(int argc, char **argv) {
     }
     reap_router_mode mode;
     reap_gpu_router gr;
-    if (reap_router_mode_parse(router, &mode) || reap_gpu_router_parse(gpu_router, &gr)) {
+    reap_gpu_experts gx;
+    if (reap_router_mode_parse(router, &mode) || reap_gpu_router_parse(gpu_router, &gr) ||
+        reap_gpu_experts_parse(gpu_experts, &gx)) {
         fprintf(stderr, "tool_gpucheck: %s\n", reap_err_msg());
         return 2;
     }
@@ -220,7 +227,7 @@ int main(int argc, char **argv) {
 
     int dev0 = 0;
     reap_gpu_params gp = reap_gpu_default_params();
-    gp.devices = &dev0, gp.n_devices = 1, gp.rows = rows, gp.T = T, gp.router = gr;
+    gp.devices = &dev0, gp.n_devices = 1, gp.rows = rows, gp.T = T, gp.router = gr, gp.experts = gx;
     int devs[16];
     if (ngpu > 1) {
         int n = ngpu < 16 ? ngpu : 16;
@@ -236,8 +243,12 @@ int main(int argc, char **argv) {
                            reap_xmalloc(sizeof(double) * N * k), reap_xmalloc(sizeof(float) * N * k)};
     double worst_choice = 1, worst_gate = 0, worst_norm = 0, worst_overlap = 1, tcpu = 0, tgpu = 0;
     int worst_cnt_layer = -1;
-    printf("gpucheck %s: %d rows x %d tokens, %d layers, router %s, %d GPU(s)\n", dir, rows, T, layers, router,
-           gp.n_devices);
+    reap_gpu_counters gk;
+    reap_gpu_get_counters(g, &gk);
+    const int fp8 = gx == REAP_GPU_EXPERTS_FP8;
+    printf("gpucheck %s: %d rows x %d tokens, %d layers, router %s, %d GPU(s), expert GEMMs %s%s%s\n", dir, rows, T,
+           layers, router, gp.n_devices, gk.experts_fp8 ? "fp8" : "bf16", gk.experts_fp8_why ? ": " : "",
+           gk.experts_fp8_why ? gk.experts_fp8_why : "");
     printf("layer  choices_same  max_rel_gate  max_rel_norm  experts>=100  pruned30_overlap  cpu_s  gpu_s\n");
     for (int L = 0; L < layers; L++) {
         reap_layer_weights w;
@@ -296,12 +307,16 @@ int main(int argc, char **argv) {
     printf("final hidden states: rel L2 difference %.3e; cpu %.2f s, gpu %.2f s (incl. upload)\n", sqrt(diff / ref),
            tcpu, tgpu);
     if (check) {
-        printf("%s gpucheck_tokens_counted\n", worst_cnt_layer < 0 ? "PASS" : "FAIL");
-        printf("%s gpucheck_choices_99.9pct (worst layer %.4f%%)\n", worst_choice >= 0.999 ? "PASS" : "FAIL",
+        const double lc = fp8 ? 0.99 : 0.999, ls = fp8 ? 5e-2 : 1e-2, lo = fp8 ? 0.90 : 0.98;
+        const char *pre = fp8 ? "gpucheck_fp8" : "gpucheck", *nc = fp8 ? "99" : "99.9", *ns = fp8 ? "5e-2" : "1e-2",
+                   *no = fp8 ? "90" : "98";
+        if (fp8) printf("%s gpucheck_fp8_used\n", gk.experts_fp8 ? "PASS" : "FAIL");
+        printf("%s %s_tokens_counted\n", worst_cnt_layer < 0 ? "PASS" : "FAIL", pre);
+        printf("%s %s_choices_%spct (worst layer %.4f%%)\n", worst_choice >= lc ? "PASS" : "FAIL", pre, nc,
                100 * worst_choice);
-        printf("%s gpucheck_gate_norm_sums_1e-2 (worst %.2e, %.2e)\n",
-               worst_gate <= 1e-2 && worst_norm <= 1e-2 ? "PASS" : "FAIL", worst_gate, worst_norm);
-        printf("%s gpucheck_pruned30_overlap_98pct (worst %.2f%%)\n", worst_overlap >= 0.98 ? "PASS" : "FAIL",
+        printf("%s %s_gate_norm_sums_%s (worst %.2e, %.2e)\n", worst_gate <= ls && worst_norm <= ls ? "PASS" : "FAIL",
+               pre, ns, worst_gate, worst_norm);
+        printf("%s %s_pruned30_overlap_%spct (worst %.2f%%)\n", worst_overlap >= lo ? "PASS" : "FAIL", pre, no,
                100 * worst_overlap);
     }
     reap_gpu_close(g);

@@ -1,8 +1,12 @@
 // tool_statsdiff.c: compares two statistics files (tests): same model fingerprint, router and
 // layers; per layer tokens and per expert counts exactly; gate_sum, norm_sum and reap_sum within a
 // relative tolerance (default 0: bit-identical); max_act exactly. Prints the first differences and
-// exits 0 when the files agree, 1 when they differ, 2 on a load error.
-//   tool_statsdiff A.json B.json [REL_TOL]
+// exits 0 when the files agree, 1 when they differ, 2 on a load error. With MIN_COUNT it also prints
+// how far apart two runs that are not meant to be identical are (bench/gpu_bench.sh: bf16 against
+// FP8 expert GEMMs): the share of routed pairs whose expert moved (half the sum of |count
+// differences| over the total count) and the largest relative difference of each sum over experts
+// with at least MIN_COUNT tokens in both.
+//   tool_statsdiff A.json B.json [REL_TOL [MIN_COUNT]]
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +21,13 @@ static int close_enough(double a, double b, double tol) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: tool_statsdiff A.json B.json [REL_TOL]\n");
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: tool_statsdiff A.json B.json [REL_TOL [MIN_COUNT]]\n");
         return 2;
     }
-    double tol = argc == 4 ? strtod(argv[3], NULL) : 0;
+    double tol = argc >= 4 ? strtod(argv[3], NULL) : 0;
+    const long long min_count = argc == 5 ? strtoll(argv[4], NULL, 10) : -1;
+    double moved = 0, total = 0, worst_big[3] = {0, 0, 0};
     reap_stats a, b;
     if (reap_stats_load(argv[1], &a) || reap_stats_load(argv[2], &b)) {
         fprintf(stderr, "tool_statsdiff: %s\n", reap_err_msg());
@@ -51,6 +57,11 @@ int main(int argc, char **argv) {
                      (unsigned long long)q->count);
             const double va[3] = {p->gate_sum, p->norm_sum, p->reap_sum}, vb[3] = {q->gate_sum, q->norm_sum, q->reap_sum};
             const char *names[3] = {"gate_sum", "norm_sum", "reap_sum"};
+            moved += fabs((double)p->count - (double)q->count) / 2, total += (double)p->count;
+            if (min_count >= 0 && (long long)p->count >= min_count && (long long)q->count >= min_count)
+                for (int i = 0; i < 3; i++)
+                    if (va[i] != vb[i])
+                        worst_big[i] = fmax(worst_big[i], fabs(va[i] - vb[i]) / fmax(fabs(va[i]), fabs(vb[i])));
             for (int i = 0; i < 3; i++) {
                 if (va[i] != vb[i]) worst = fmax(worst, fabs(va[i] - vb[i]) / fmax(fabs(va[i]), fabs(vb[i])));
                 if (!close_enough(va[i], vb[i], tol))
@@ -62,6 +73,10 @@ int main(int argc, char **argv) {
     }
     printf("%s: %d differences; largest relative difference of the sums %.3g (tolerance %g)\n",
            diffs ? "DIFFERENT" : "same", diffs, worst, tol);
+    if (min_count >= 0)
+        printf("apart: %.4f%% of the routed pairs moved to another expert; over experts with >= %lld tokens the largest "
+               "relative difference of gate_sum %.3g, norm_sum %.3g, reap_sum %.3g\n",
+               total > 0 ? 100 * moved / total : 0, min_count, worst_big[0], worst_big[1], worst_big[2]);
     reap_stats_free(&a);
     reap_stats_free(&b);
     return diffs ? 1 : 0;
