@@ -15,11 +15,14 @@
 #     (tests/tool_statsdiff at STATSDIFF, if built) and whether `reap prune --ratio 0.30` drops the same
 #     experts from either file;
 #  6. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens;
+#     with IO=1, first bench/io_bench.sh on the same checkpoint (root: it drops the page cache),
+#     so that one run prints every figure of issue 16: parallel O_DIRECT rate, score's reader
+#     against it, prune / cp -r + sync, verify against reading both once (REPEATS, default 2);
 #  7. with TORCH=1, the same layers through transformers' MiniMaxM2 in PyTorch with a dense
 #     all-expert observer (bench/torch_dense_observer.py) and the tokens/s ratio.
 #   BIN=dir with reap (default build)  DEV=dir with dev_rates  WORK=scratch  OUT=log dir
 #   ROWS (1024) SEQ (2048) LAYERS (4) TORCH (1) TORCH_ROWS (32) REAP_ARGS (extra score options)
-#   SRC_COPIES (1: copies of the calibration source; 3 fill 1024 rows) FP8 (1)
+#   SRC_COPIES (1: copies of the calibration source; 3 fill 1024 rows) FP8 (1) IO (0) REPEATS (2)
 #   STATSDIFF (tests/tool_statsdiff next to BIN: $BIN/../tests/tool_statsdiff or $BIN/tests/tool_statsdiff)
 BIN=${BIN:-build}
 DEV=${DEV:-$BIN/dev}
@@ -39,6 +42,10 @@ if [ ! -f "$WORK/m2/config.json" ]; then
     t0=$(date +%s)
     "$BIN/reap" synth "$WORK/m2" --preset minimax-m2 --layers "$LAYERS" -q || exit 1
     say "synth_s $(( $(date +%s) - t0 )) size $(du -sh "$WORK/m2" | cut -f1)"
+fi
+if [ "${IO:-0}" = 1 ]; then
+    BIN=$BIN WORK=$WORK OUT=$OUT LAYERS=$LAYERS REPEATS=${REPEATS:-2} sh bench/io_bench.sh >/dev/null || exit 1
+    sed 's/^/IO /' "$OUT/io_bench.log" | tee -a "$LOG"
 fi
 # about 40 MB of source, SRC_COPIES times (1024 rows need 3)
 SRC=$WORK/python-src-x${SRC_COPIES:-1}.jsonl
@@ -82,6 +89,11 @@ awk -v L="$LAYERS" '
 /^WARM layer [0-9]+\// {split($3, a, "/"); if (a[1] > 1) {steady += $8; ns++}}
 /^WARM gpu: expert GEMMs/ {te=$5; tl=$9}
 /^WARM gpu: .*peak memory/ {mem=$(NF-1)}
+/^COLD   peak RSS/ {rss=$4 " " $5}
+/^IO disk: parallel O_DIRECT/ {od=$(NF-1)}
+/^IO score: loader/ {ior=$4; iop=$7}
+/^IO \| [0-9]+ \|/ {pr=pr sprintf("%s%s s / %s s = %s", pr ? "; " : "", $9, $5, $13); prss=$15}
+/^IO verify run/ {v=$0; sub(/^IO verify run [0-9]+: /, "", v); vr=vr (vr ? "; " : "") v}
 /^WARM gpu: phase/ {ph=ph sprintf(" %s %.3fs", $4, $5)}
 /^FP8 run: [0-9]/ {fgpu=$16}
 /^FP8 layer [0-9]+\// {split($3, a, "/"); if (a[1] > 1) {fsteady += $8; fns++}}
@@ -103,7 +115,10 @@ END {
   printf("SUMMARY warm cache: %.0f tokens/s (wall %.2f s, GPU %.2f s); GPU compute %.0f token-layers/s, steady layers %.3f s each\n", tok/wwall, wwall, wgpu, tok*L/wgpu, ns ? steady/ns : 0);
   printf("SUMMARY per layer (warm):%s\n", ph);
   if (rate) printf("SUMMARY expert GEMMs %.0f TFLOP/s = %.0f%% of measured %.0f; whole layer %.0f TFLOP/s = %.0f%%\n", te, 100*te/rate, rate, tl, 100*tl/rate);
-  printf("SUMMARY peak GPU memory %.2f GiB\n", mem);
+  printf("SUMMARY peak GPU memory %.2f GiB; peak host RSS %s (cold run)\n", mem, rss);
+  if (od) printf("SUMMARY disk (io_bench, cold): parallel O_DIRECT %s GB/s; reap score'"'"'s reader %s GB/s = %s of it\n", od, ior, iop);
+  if (pr) printf("SUMMARY reap prune --ratio 0.30 / cp -r + sync: %s (peak RSS %s MiB)\n", pr, prss);
+  if (vr) printf("SUMMARY verify: %s\n", vr);
   if (fgpu) {
     printf("SUMMARY warm cache, --gpu-experts fp8: GPU compute %.0f token-layers/s = %.2fx bf16, steady layers %.3f s each; expert GEMMs %.0f TFLOP/s (FP8 FLOP counted as bf16); peak GPU memory %.2f GiB\n", tok*L/fgpu, wgpu/fgpu, fns ? fsteady/fns : 0, fte, fmem);
     printf("SUMMARY per layer (warm, fp8):%s\n", fph);

@@ -12,7 +12,8 @@
 #     VERIFY1=path of a build with -DVERIFY_THREADS=1 adds the one-stream verify.
 # The page cache is dropped as root before every timed run (echo 3 > /proc/sys/vm/drop_caches);
 # without root the script stops: a warm cache would make every figure meaningless.
-#   BIN=dir with reap and tests/tool_synth_stats (default build)  WORK=scratch (/tmp/reap-bench)
+#   BIN=dir with reap and tests/tool_synth_stats (default build; or SYNTH_STATS=path of that tool,
+#   else $BIN/../tests/tool_synth_stats as in a bundle)  WORK=scratch (/tmp/reap-bench)
 #   LAYERS (4: a 16 GB MiniMax-M2-shaped checkpoint)  REPEATS (2)  ROWS (64)  SEQ (2048)  OUT (.)
 #   PRUNE_THREADS (empty): more writer counts to time once each, e.g. "2 4 16"
 BIN=${BIN:-build}
@@ -38,7 +39,9 @@ if [ ! -f "$M/config.json" ]; then
     "$R" synth "$M" --preset minimax-m2 --layers "$LAYERS" -q || exit 1
     say "synth $(el "$t0" "$(now)") s"
 fi
-[ -f "$WORK/stats.json" ] || "$BIN/tests/tool_synth_stats" "$M" "$WORK/stats.json" 7 || exit 1
+SYNTH_STATS=${SYNTH_STATS:-$BIN/tests/tool_synth_stats}
+[ -x "$SYNTH_STATS" ] || SYNTH_STATS=$BIN/../tests/tool_synth_stats
+[ -f "$WORK/stats.json" ] || "$SYNTH_STATS" "$M" "$WORK/stats.json" 7 || exit 1
 src_bytes=$(du -sbL "$M/" | cut -f1)
 say "source $M: $(awk -v b="$src_bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }'), $(ls "$M"/*.safetensors | wc -l) shards"
 
