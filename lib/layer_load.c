@@ -55,50 +55,138 @@ static const char *const k_expert_what[3] = {"w1.weight", "w3.weight", "w2.weigh
 
 static int is_fp8(reap_dtype dt) { return dt == REAP_DT_F8_E4M3 || dt == REAP_DT_F8_E5M2; }
 
-// How the expert weights are read: past the page cache (reap_st_read_direct: O_DIRECT descriptors of
-// the shards, -1 where refused) through a page-aligned bounce buffer per thread, then copied into
-// place. Through the page cache, the reader ran at 76-118% of parallel O_DIRECT reads of the same
-// files on the GPU machine's virtual disk and 31% on the 2-core VM's (bench/RESULTS.md).
-typedef struct {
-    int *dfd;          // (n_shards)
-    char **bounce;     // one per reading thread
-    size_t bounce_bytes;
-} direct_ctx;
+// How the expert weights are read. Every raw tensor of the layer's experts (the matrices, and their
+// F32 block scales of the expected shape) is a member; members back to back in one shard (gaps of at
+// most PIECE_GAP bytes are read and dropped) make one read of up to PIECE_BYTES: a piece, read past
+// the page cache (reap_st_read_direct: O_DIRECT, -1 descriptors where refused) into a page-aligned
+// bounce buffer per thread and copied into place. Pieces are taken in the order of their first
+// expert, so that parts land in order whatever the file's order (files sorted by name hold experts
+// 1, 10, 100, ...; files sorted by dtype first hold every scale apart from its matrix). Scales of
+// another dtype or shape are converted one by one (reap_ckpt_read_f32), each its own unit. One read
+// per tensor, each scale a 4 KiB read of its own, read at 88% of parallel O_DIRECT reads of the same
+// files on the GPU machine; through the page cache 76-118% there and 31% on the 2-core VM
+// (bench/RESULTS.md).
+enum { PIECE_BYTES = 16 << 20, PIECE_GAP = 64 << 10 };
 
-// Tensor t whole into dst (raw bytes).
-static int read_tensor(const reap_ckpt *c, const direct_ctx *d, const reap_ckpt_tensor *t, void *dst) {
-    const reap_st_file *f = c->shards[t->shard];
-    const uint64_t n = reap_st_nbytes(t->t);
-    if (n + 2 * REAP_DIO_ALIGN > d->bounce_bytes) {  // larger than the bounce buffer: through the page cache
-        int st = reap_st_read(f, t->t, 0, n, dst);
-        reap_st_release(f, t->t);
-        return st;
-    }
-    size_t at;  // reap_st_read_direct releases the pages where it read through the page cache
-    char *b = d->bounce[omp_get_thread_num()];
-    int st = reap_st_read_direct(f, d->dfd[t->shard], f->data_offset + t->t->begin, n, b, &at);
-    if (!st) memcpy(dst, b + at, (size_t)n);
-    return st;
+typedef struct {
+    const reap_ckpt_tensor *t;  // raw: its bytes go to dst
+    void *dst;
+    int item;                   // 3e + m: matrix m (w1, w3, w2) of expert e, or its scale
+    const char *convert;        // non-NULL: a scale to convert into dst (reap_ckpt_read_f32), shape s0 x s1
+    int64_t s0, s1;
+} member;
+
+// A unit of work: members m[0..n) of one read (a piece), or one conversion (n = 1, convert set).
+typedef struct {
+    int m0, n;
+    int shard;
+    uint64_t off, len;  // the piece's range in its file
+    int first;          // its lowest item (the order units are taken in)
+} unit;
+
+typedef struct {
+    member *m;
+    int n_members;
+    unit *u;
+    int n_units;
+    int *dfd;        // (n_shards): O_DIRECT descriptors, -1 refused, -2 not this layer's
+    char **bounce;   // one per reading thread
+    size_t bounce_bytes;
+} expert_plan;
+
+static uint64_t member_off(const reap_ckpt *c, const member *m) {
+    return c->shards[m->t->shard]->data_offset + m->t->t->begin;
 }
 
-// Reads expert e's matrix `what` (r, cols) raw into dst and, for FP8, its block scales into sdst
-// (F32 scales of the expected shape read as the matrix is; any other goes through
-// reap_ckpt_read_f32, which converts or names what is wrong).
-static int load_expert_matrix(const reap_ckpt *c, const reap_m2_config *cfg, const direct_ctx *d, int layer, int e,
-                              const char *what, int64_t r, int64_t cols, reap_dtype *dt, uint8_t *dst, float *sdst) {
-    const reap_ckpt_tensor *t;
-    int st = expert_tensor(c, layer, e, what, r, cols, dt, &t);
-    if (st) return st;
-    if ((st = read_tensor(c, d, t, dst))) return st;
-    if (!is_fp8(*dt)) return REAP_OK;
-    char sname[160];
-    snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
-    int64_t shape[2] = {(r + cfg->block_r - 1) / cfg->block_r, (cols + cfg->block_c - 1) / cfg->block_c};
-    const reap_ckpt_tensor *s = reap_ckpt_find(c, sname);
-    if (!s) return reap_fail(REAP_EINVAL, "%s: FP8 tensor %s has no %s", c->dir, t->name, sname);
-    if (s->t->dtype == REAP_DT_F32 && s->t->ndim == 2 && s->t->shape[0] == shape[0] && s->t->shape[1] == shape[1])
-        return read_tensor(c, d, s, sdst);
-    return reap_ckpt_read_f32(c, sname, 2, shape, sdst);
+static const reap_ckpt *sort_ckpt;  // qsort's context (plans are made on the calling thread only)
+static int by_place(const void *pa, const void *pb) {
+    const member *a = pa, *b = pb;
+    if (a->t->shard != b->t->shard) return a->t->shard < b->t->shard ? -1 : 1;
+    uint64_t x = member_off(sort_ckpt, a), y = member_off(sort_ckpt, b);
+    return x < y ? -1 : x > y ? 1 : a->item - b->item;
+}
+static int by_first(const void *pa, const void *pb) {
+    const unit *a = pa, *b = pb;
+    if (a->first != b->first) return a->first - b->first;
+    if (a->shard != b->shard) return a->shard - b->shard;
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
+// The layer's expert members in reading order (matrix, then its scale; experts in order), checked
+// as a serial reader would meet them: the first bad tensor is the one named.
+static int plan_members(const reap_ckpt *c, const reap_m2_config *cfg, int layer, const reap_layer_weights *w,
+                        size_t m13, size_t s13, size_t s2, expert_plan *p) {
+    const int E = cfg->n_experts;
+    const int64_t H = cfg->hidden, I = cfg->inter;
+    p->m = reap_xmalloc(sizeof(member) * (size_t)E * 6);
+    reap_dtype dt = w->expert_dtype;
+    for (int i = 0; i < 3 * E; i++) {
+        const int e = i / 3, m = i % 3;
+        const int64_t r = m == 2 ? H : I, cols = m == 2 ? I : H;
+        const reap_ckpt_tensor *t;
+        int st = expert_tensor(c, layer, e, k_expert_what[m], r, cols, &dt, &t);
+        if (st) return st;
+        uint8_t *dst = (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * m13;
+        p->m[p->n_members++] = (member){t, dst, i, NULL, 0, 0};
+        if (!is_fp8(dt)) continue;
+        float *sd = (m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2) + (size_t)e * (m == 2 ? s2 : s13);
+        const int64_t s0 = (r + cfg->block_r - 1) / cfg->block_r, s1 = (cols + cfg->block_c - 1) / cfg->block_c;
+        char sname[160];
+        snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
+        const reap_ckpt_tensor *s = reap_ckpt_find(c, sname);
+        if (!s) return reap_fail(REAP_EINVAL, "%s: FP8 tensor %s has no %s", c->dir, t->name, sname);
+        int raw = s->t->dtype == REAP_DT_F32 && s->t->ndim == 2 && s->t->shape[0] == s0 && s->t->shape[1] == s1;
+        p->m[p->n_members++] = (member){s, sd, i, raw ? NULL : s->name, s0, s1};
+    }
+    return REAP_OK;
+}
+
+// Pieces of up to piece_bytes of the raw members (sorted by place), one unit per conversion; units
+// sorted by first item.
+static void plan_units(const reap_ckpt *c, size_t piece_bytes, expert_plan *p) {
+    sort_ckpt = c;
+    qsort(p->m, (size_t)p->n_members, sizeof *p->m, by_place);
+    p->u = reap_xmalloc(sizeof(unit) * (size_t)(p->n_members > 0 ? p->n_members : 1));
+    size_t biggest = 0;
+    for (int k = 0; k < p->n_members;) {
+        const member *m = &p->m[k];
+        unit u = {k, 1, m->t->shard, member_off(c, m), reap_st_nbytes(m->t->t), m->item};
+        if (!m->convert) {
+            uint64_t end = u.off + u.len;
+            while (k + u.n < p->n_members) {
+                const member *x = &p->m[k + u.n];
+                uint64_t xo = member_off(c, x), xe = xo + reap_st_nbytes(x->t->t);
+                if (x->convert || x->t->shard != u.shard || xo > end + PIECE_GAP ||
+                    (xe > end ? xe : end) - u.off > piece_bytes)
+                    break;
+                if (xe > end) end = xe;
+                if (x->item < u.first) u.first = x->item;
+                u.n++;
+            }
+            u.len = end - u.off;
+            if (u.len > biggest) biggest = u.len;
+        }
+        p->u[p->n_units++] = u;
+        k += u.n;
+    }
+    qsort(p->u, (size_t)p->n_units, sizeof *p->u, by_first);
+    p->bounce_bytes = biggest + 2 * REAP_DIO_ALIGN;
+}
+
+// Unit u: one read and its members copied into place, or one conversion.
+static int run_unit(const reap_ckpt *c, const expert_plan *p, const unit *u) {
+    const member *m = &p->m[u->m0];
+    if (m->convert) {
+        int64_t shape[2] = {m->s0, m->s1};
+        return reap_ckpt_read_f32(c, m->convert, 2, shape, m->dst);
+    }
+    const reap_st_file *f = c->shards[u->shard];
+    size_t at;  // reap_st_read_direct releases the pages where it read through the page cache
+    char *b = p->bounce[omp_get_thread_num()];
+    int st = reap_st_read_direct(f, p->dfd[u->shard], u->off, u->len, b, &at);
+    for (int k = 0; k < u->n && !st; k++)
+        memcpy(m[k].dst, b + at + (member_off(c, &m[k]) - u->off), (size_t)reap_st_nbytes(m[k].t->t));
+    return st;
 }
 
 int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, size_t *bytes) {
@@ -144,12 +232,11 @@ struct layer_reader {
     int (*run)(layer_reader *r, int item);  // reads one item; a failure's message is on its thread
     int n_items;
     const f32_item *f32;                    // run_f32's items
-    // run_expert: item 3e + m is matrix m (w1, w3, w2) of expert e; parts of per_part experts
-    reap_dtype dt;
-    size_t m13, s13, s2;                    // bytes of one w1/w3/w2, floats of one s1/s3 and one s2
+    // run_experts: item i is unit i of the plan; parts of per_part experts
+    const expert_plan *plan;
     int per_part, n_parts, parts_done;      // parts_done: parts reported (calling thread only)
-    const direct_ctx *direct;               // how run_expert reads
-    atomic_int *part_items;                 // (n_parts) items finished per part; NULL: no parts
+    atomic_int *part_items;                 // (n_parts) members read per part; NULL: no parts
+    int *part_need;                         // (n_parts) members of each part
     reap_layer_part_fn part;
     void *ctx;
     atomic_int next;                        // next item to draw
@@ -165,17 +252,12 @@ static int run_f32(layer_reader *r, int i) {
     return reap_ckpt_read_f32(r->c, reap_m2_layer_name(n, r->layer, it->what), it->nd, shape, *it->dst);
 }
 
-static int run_expert(layer_reader *r, int i) {
-    const char *const *what = k_expert_what;
-    int e = i / 3, m = i % 3;
-    const reap_layer_weights *w = r->w;
-    int64_t H = r->cfg->hidden, I = r->cfg->inter;
-    uint8_t *dst = (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * r->m13;
-    float *s = m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2;
-    size_t sn = m == 2 ? r->s2 : r->s13;
-    reap_dtype dt = r->dt;
-    return load_expert_matrix(r->c, r->cfg, r->direct, r->layer, e, what[m], m == 2 ? H : I, m == 2 ? I : H, &dt, dst,
-                              s ? s + (size_t)e * sn : NULL);
+static int run_experts(layer_reader *r, int i) {
+    const unit *u = &r->plan->u[i];
+    int st = run_unit(r->c, r->plan, u);
+    if (!st && r->part_items)
+        for (int k = 0; k < u->n; k++) atomic_fetch_add(&r->part_items[r->plan->m[u->m0 + k].item / 3 / r->per_part], 1);
+    return st;
 }
 
 // Reports, in order, the parts whose items have all been read (calling thread only).
@@ -183,7 +265,7 @@ static void report_parts(layer_reader *r) {
     int E = r->cfg->n_experts;
     while (r->parts_done < r->n_parts) {
         int e0 = r->parts_done * r->per_part, e1 = e0 + r->per_part < E ? e0 + r->per_part : E;
-        if (atomic_load(&r->part_items[r->parts_done]) != 3 * (e1 - e0)) break;
+        if (atomic_load(&r->part_items[r->parts_done]) != r->part_need[r->parts_done]) break;
         r->parts_done++;
         r->part(r->ctx, r->w, e0, e1);
     }
@@ -201,8 +283,6 @@ static void reader_work(layer_reader *r, int master) {
                 r->fail_st = st;
                 snprintf(r->fail_msg, sizeof r->fail_msg, "%s", reap_err_msg());
             }
-        } else if (r->part_items) {
-            atomic_fetch_add(&r->part_items[i / 3 / r->per_part], 1);
         }
         if (master && r->part_items) report_parts(r);
     }
@@ -242,7 +322,9 @@ static int experts_per_part(size_t part_bytes, size_t expert_bytes) {
     return n < 1 ? 1 : n > INT32_MAX / 4 ? INT32_MAX / 4 : (int)n;
 }
 
-reap_layer_load_opts reap_layer_load_default_opts(void) { return (reap_layer_load_opts){READ_THREADS, PART_BYTES}; }
+reap_layer_load_opts reap_layer_load_default_opts(void) {
+    return (reap_layer_load_opts){READ_THREADS, PART_BYTES, PIECE_BYTES};
+}
 
 // REAP_EINVAL naming the tensor and the first non-finite value of x (n floats), else REAP_OK.
 static int check_finite(const reap_ckpt *c, const reap_m2_config *cfg, int layer, const char *what, const float *x,
@@ -329,33 +411,39 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
     w->bytes = b;
     if (part) part(ctx, w, 0, 0);
 
-    // one bounce buffer per reading thread (reader_run uses at most nt, numbered from 0)
-    if (nt > 3 * E) nt = (int)(3 * E);
-    direct_ctx d = {reap_xmalloc(sizeof(int) * (size_t)(c->n_shards + 1)), reap_xcalloc((size_t)nt, sizeof(char *)),
-                    m13 + 2 * REAP_DIO_ALIGN};
-    // only the shards that hold this layer's experts (a checkpoint may have hundreds)
-    for (int i = 0; i < c->n_shards; i++) d.dfd[i] = -2;
-    for (int64_t e = 0; e < E; e++)
-        for (int m = 0; m < 3; m++) {
-            char name[128];
-            const reap_ckpt_tensor *t = reap_ckpt_find(c, reap_m2_expert_name(name, layer, (int)e, k_expert_what[m]));
-            if (t && d.dfd[t->shard] == -2) d.dfd[t->shard] = reap_st_direct_open(c->shards[t->shard]);
-        }
-    for (int i = 0; i < nt; i++) d.bounce[i] = reap_big_alloc(d.bounce_bytes);
-    r = (layer_reader){.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_expert, .n_items = (int)(3 * E),
-                       .dt = dt, .m13 = m13, .s13 = s13, .s2 = s2, .part = part, .ctx = ctx, .direct = &d};
+    expert_plan pl = {0};
+    if ((st = plan_members(c, cfg, layer, w, m13, s13, s2, &pl))) {
+        free(pl.m);
+        goto fail;
+    }
+    plan_units(c, o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
+    // O_DIRECT descriptors of the shards that hold this layer's experts only (a checkpoint may have
+    // hundreds); one bounce buffer per reading thread (reader_run uses at most nt, numbered from 0)
+    pl.dfd = reap_xmalloc(sizeof(int) * (size_t)(c->n_shards + 1));
+    for (int i = 0; i < c->n_shards; i++) pl.dfd[i] = -2;
+    for (int k = 0; k < pl.n_members; k++) {
+        int sh = pl.m[k].t->shard;
+        if (!pl.m[k].convert && pl.dfd[sh] == -2) pl.dfd[sh] = reap_st_direct_open(c->shards[sh]);
+    }
+    if (nt > pl.n_units) nt = pl.n_units;
+    pl.bounce = reap_xcalloc((size_t)(nt > 0 ? nt : 1), sizeof(char *));
+    for (int i = 0; i < nt; i++) pl.bounce[i] = reap_big_alloc(pl.bounce_bytes);
+    r = (layer_reader){.c = c, .cfg = cfg, .layer = layer, .w = w, .run = run_experts, .n_items = pl.n_units,
+                       .plan = &pl, .part = part, .ctx = ctx};
     if (part) {
         r.per_part = experts_per_part(o ? o->part_bytes : 0, 3 * m13 + (2 * s13 + s2) * sizeof(float));
         r.n_parts = (int)((E + r.per_part - 1) / r.per_part);
         r.part_items = reap_xmalloc((size_t)r.n_parts * sizeof *r.part_items);
+        r.part_need = reap_xcalloc((size_t)r.n_parts, sizeof *r.part_need);
         for (int p = 0; p < r.n_parts; p++) atomic_init(&r.part_items[p], 0);
+        for (int k = 0; k < pl.n_members; k++) r.part_need[pl.m[k].item / 3 / r.per_part]++;
     }
     st = reader_run(&r, nt);
-    free(r.part_items);
+    free(r.part_items), free(r.part_need);
     for (int i = 0; i < c->n_shards; i++)
-        if (d.dfd[i] >= 0) close(d.dfd[i]);  // -1: refused, -2: not this layer's
-    for (int i = 0; i < nt; i++) reap_big_free(d.bounce[i], d.bounce_bytes);
-    free(d.dfd), free(d.bounce);
+        if (pl.dfd[i] >= 0) close(pl.dfd[i]);  // -1: refused, -2: not this layer's
+    for (int i = 0; i < nt; i++) reap_big_free(pl.bounce[i], pl.bounce_bytes);
+    free(pl.dfd), free(pl.bounce), free(pl.m), free(pl.u);
     if (st) goto fail;
     return REAP_OK;
 fail:

@@ -33,9 +33,11 @@ typedef struct {
 typedef struct {
     int threads;        // reads in flight (default 8, at most 256)
     size_t part_bytes;  // expert bytes per reported part (default 64 MiB; at least one expert per part)
+    size_t piece_bytes; // most bytes of one read of expert tensors back to back in a file (default 16 MiB;
+                        // a larger tensor is read alone)
 } reap_layer_load_opts;
 
-// The defaults: 8 threads, parts of 64 MiB.
+// The defaults: 8 threads, parts of 64 MiB, reads of up to 16 MiB.
 reap_layer_load_opts reap_layer_load_default_opts(void);
 
 // Reads layer `layer` into heap buffers (release with reap_layer_free, which accepts a NULL w).

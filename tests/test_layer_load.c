@@ -137,12 +137,13 @@ static size_t expert_bytes(const ref_layer *r) {
     return 3 * r->m13 + (r->sn[0] + r->sn[1] + r->sn[2]) * sizeof(float);
 }
 
-static size_t part_bytes;  // the part size the tests load with (0: the loader's default)
+static size_t part_bytes;   // the part size the tests load with (0: the loader's default)
+static size_t piece_bytes;  // the read size the tests load with (0: the loader's default)
 
 // reap_layer_load_ex with `threads` threads and parts of part_bytes.
 static int load(const reap_ckpt *c, int layer, void *arena, size_t arena_bytes, int threads, reap_layer_part_fn part,
                 void *ctx, reap_layer_weights *w) {
-    reap_layer_load_opts o = {.threads = threads, .part_bytes = part_bytes};
+    reap_layer_load_opts o = {.threads = threads, .part_bytes = part_bytes, .piece_bytes = piece_bytes};
     return reap_layer_load_ex(c, &cfg, layer, arena, arena_bytes, &o, part, ctx, w);
 }
 
@@ -238,6 +239,7 @@ static void test_opts_set_threads_and_part_size(void) {
     reap_layer_load_opts d = reap_layer_load_default_opts();
     CHECK_EQ_INT(d.threads, 8);
     CHECK_EQ_INT(d.part_bytes, 64 << 20);
+    CHECK_EQ_INT(d.piece_bytes, 16 << 20);
     // parts of 2 experts when asked, with 1 or 2 threads; one part with the default size
     for (int k = 0; k < 3; k++) {
         part_log g;
@@ -253,6 +255,108 @@ static void test_opts_set_threads_and_part_size(void) {
         reap_layer_free(&w);
     }
     ref_free(&ref);
+}
+
+// Loads layer `layer` of c with reads of several sizes (one tensor per read, a matrix and a scale,
+// about one expert, a few experts, everything) and thread counts: the bytes of direct reads of
+// every tensor, parts in order, each landed when reported.
+static int same_for_any_piece_size(const reap_ckpt *c, int layer) {
+    ref_layer ref;
+    if (ref_load(c, layer, &ref)) return 0;
+    size_t eb = expert_bytes(&ref);
+    const size_t pieces[] = {1, ref.m13, ref.m13 + 64, eb, 3 * eb + 100, (size_t)1 << 30, 0};
+    const int threads[] = {1, 3, 8};
+    int ok = 1;
+    for (size_t p = 0; p < sizeof pieces / sizeof pieces[0] && ok; p++)
+        for (size_t t = 0; t < sizeof threads / sizeof threads[0] && ok; t++) {
+            piece_bytes = pieces[p];
+            part_log g;
+            log_init(&g, &ref);
+            reap_layer_weights w;
+            int n_parts = 0;
+            ok = load(c, layer, NULL, 0, threads[t], log_part, &g, &w) == REAP_OK;
+            if (ok) {
+                ok = same_f32(&w, &ref) && same_experts(&w, &ref, 0, cfg.n_experts) && log_covers_all(&g, &n_parts) &&
+                     g.landed && !g.other_thread;
+                reap_layer_free(&w);
+            }
+            if (!ok) printf("  reads of %zu bytes, %d threads: %s\n", pieces[p], threads[t], reap_err_msg());
+        }
+    piece_bytes = 0;
+    ref_free(&ref);
+    return ok;
+}
+
+static void test_any_read_size_gives_the_same_bytes(void) {
+    for (int layer = 0; layer < cfg.n_layers; layer++) CHECK_MSG(same_for_any_piece_size(good, layer), "layer %d", layer);
+}
+
+// Rewrites the shard holding tensor `name` (F32) with it stored as BF16 (its values rounded) and
+// the rest as it was: a block scale the loader must convert instead of copying.
+static int scale_to_bf16(const char *dir, const char *name) {
+    reap_ckpt *c = NULL;
+    if (reap_ckpt_open(dir, &c)) return 1;
+    const reap_ckpt_tensor *s = reap_ckpt_find(c, name);
+    int st = !s || s->t->dtype != REAP_DT_F32;
+    const reap_st_file *f = st ? NULL : c->shards[s->shard];
+    reap_st_writer *w = NULL;
+    if (!st) st = reap_st_writer_open(f->path, &w);
+    for (int i = 0; !st && i < f->n_tensors; i++) {
+        const reap_st_tensor *t = &f->tensors[i];
+        st = reap_st_writer_add(w, t->name, t == s->t ? REAP_DT_BF16 : t->dtype, t->ndim, t->shape);
+    }
+    if (!st) st = reap_st_writer_begin(w);
+    for (int i = 0; !st && i < f->n_tensors; i++) {
+        const reap_st_tensor *t = &f->tensors[i];
+        size_t n = (size_t)reap_st_nbytes(t);
+        uint8_t *b = reap_xmalloc(n + 1);
+        if (!(st = reap_st_read(f, t, 0, n, b))) {
+            if (t == s->t) {
+                uint16_t *h = (uint16_t *)b;
+                for (size_t k = 0; k < n / 4; k++) {
+                    float x;
+                    memcpy(&x, b + 4 * k, 4);
+                    h[k] = reap_f32_to_bf16(x);
+                }
+                n /= 2;
+            }
+            st = reap_st_writer_write(w, b, n);
+        }
+        free(b);
+    }
+    if (!st) st = reap_st_writer_finish(w);
+    else if (w) reap_st_writer_abort(w);
+    const uint64_t shrunk = st ? 0 : reap_st_nbytes(s->t) / 2;
+    reap_ckpt_close(c);
+    // the index's metadata.total_size counts the tensors' bytes: shrink it by as much
+    char *ip = reap_path_join(dir, "model.safetensors.index.json"), *j = NULL, *k;
+    size_t n = 0;
+    if (!st && !(st = reap_read_file(ip, &j, &n)) && (k = strstr(j, "\"total_size\""))) {
+        k += strcspn(k, "0123456789");
+        char *rest;
+        unsigned long long total = strtoull(k, &rest, 10);
+        char *out = reap_xasprintf("%.*s%llu%s", (int)(k - j), j, total - shrunk, rest);
+        st = reap_write_file_atomic(ip, out, strlen(out));
+        free(out);
+    }
+    free(j), free(ip);
+    return st != 0;
+}
+
+static void test_scales_of_another_dtype_are_converted(void) {
+    char *dir = tpath("bf16_scale");
+    reap_synth_params sp;
+    reap_synth_preset("tiny", &sp);
+    sp.n_experts = 24, sp.threads = 1;
+    CHECK(reap_synth_write(&sp, dir, 0) == REAP_OK);
+    CHECK(scale_to_bf16(dir, "model.layers.1.block_sparse_moe.experts.5.w2.weight_scale_inv") == 0);
+    reap_ckpt *c = NULL;
+    CHECK_MSG(reap_ckpt_open(dir, &c) == REAP_OK, "%s", reap_err_msg());
+    const reap_ckpt_tensor *t = c ? reap_ckpt_find(c, "model.layers.1.block_sparse_moe.experts.5.w2.weight_scale_inv") : NULL;
+    CHECK(t && t->t->dtype == REAP_DT_BF16);
+    if (t) CHECK(same_for_any_piece_size(c, 1));
+    reap_ckpt_close(c);
+    free(dir);
 }
 
 // Swaps the two dimensions in the header entry of tensor `name` (2-D, both sizes the same number of
@@ -389,6 +493,8 @@ int main(void) {
     ref_free(&ref);
     RUN(test_parallel_load_matches_direct_reads_for_any_thread_count);
     RUN(test_parts_follow_the_part_size);
+    RUN(test_any_read_size_gives_the_same_bytes);
+    RUN(test_scales_of_another_dtype_are_converted);
     RUN(test_load_and_load_into_use_the_same_reader);
     RUN(test_opts_set_threads_and_part_size);
     RUN(test_parallel_load_fails_like_serial_naming_first_bad_expert);
