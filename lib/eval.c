@@ -494,15 +494,17 @@ int reap_eval_run(const char *orig, const char *const *others, int n_others, con
     // estimate and of what --mem bounds; MemAvailable is compared with the rest only: those
     // libraries are resident already, so MemAvailable has them counted out.
     const size_t runtime = REAP_GPU_RUNTIME_HOST_BYTES;
-    size_t need = (size_t)streams * hb + 2 * layer + ws + logits + perpos + runtime;
-    char b1[32], b2[32], b3[32], b4[32], b5[32], g[64] = "";
+    const size_t read_buf = reap_layer_read_buffer_bytes(oc, &m, 0, &p->read);
+    size_t need = (size_t)streams * hb + 2 * layer + read_buf + ws + logits + perpos + runtime;
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], g[64] = "";
     if (runtime) snprintf(g, sizeof g, " + CUDA libraries %s", reap_fmt_bytes((double)runtime, b1, sizeof b1));
     int have = p->mem_cap ? (avail = p->mem_cap, 1) : mem_available(&avail);
     reap_info("eval %s: %d model(s) against the original, %d rows x %d tokens (%lld positions), %s", orig, nv, R, T,
               (long long)N, reap_device_name(dev));
-    reap_info("memory: %s = hidden states %s per model x %d + two layers %s + workspace %s + logits %s%s",
+    reap_info("memory: %s = hidden states %s per model x %d + two layers %s + read buffers %s + workspace %s + logits %s%s",
               reap_fmt_bytes((double)need, b1, sizeof b1), reap_fmt_bytes((double)hb, b2, sizeof b2), streams,
-              reap_fmt_bytes(2.0 * layer, b3, sizeof b3), reap_fmt_bytes((double)ws, b4, sizeof b4),
+              reap_fmt_bytes(2.0 * layer, b3, sizeof b3), reap_fmt_bytes((double)read_buf, b6, sizeof b6),
+              reap_fmt_bytes((double)ws, b4, sizeof b4),
               reap_fmt_bytes((double)logits, b5, sizeof b5), g);
     if (have && (p->mem_cap ? need : need - runtime) > avail) {
         st = reap_fail(REAP_ENOMEM, "eval: %d models need %s (hidden states %s each) but %s is available%s: use fewer "

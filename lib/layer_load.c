@@ -113,23 +113,24 @@ static int by_first(const void *pa, const void *pb) {
 }
 
 // The layer's expert members in reading order (matrix, then its scale; experts in order), checked
-// as a serial reader would meet them: the first bad tensor is the one named.
+// as a serial reader would meet them: the first bad tensor is the one named. w NULL: no
+// destinations (the plan's reads only, for reap_layer_read_buffer_bytes).
 static int plan_members(const reap_ckpt *c, const reap_m2_config *cfg, int layer, const reap_layer_weights *w,
                         size_t m13, size_t s13, size_t s2, expert_plan *p) {
     const int E = cfg->n_experts;
     const int64_t H = cfg->hidden, I = cfg->inter;
     p->m = reap_xmalloc(sizeof(member) * (size_t)E * 6);
-    reap_dtype dt = w->expert_dtype;
+    reap_dtype dt = w ? (reap_dtype)w->expert_dtype : (reap_dtype)-1;
     for (int i = 0; i < 3 * E; i++) {
         const int e = i / 3, m = i % 3;
         const int64_t r = m == 2 ? H : I, cols = m == 2 ? I : H;
         const reap_ckpt_tensor *t;
         int st = expert_tensor(c, layer, e, k_expert_what[m], r, cols, &dt, &t);
         if (st) return st;
-        uint8_t *dst = (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * m13;
+        uint8_t *dst = w ? (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * m13 : NULL;
         p->m[p->n_members++] = (member){t, dst, i, NULL, 0, 0};
         if (!is_fp8(dt)) continue;
-        float *sd = (m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2) + (size_t)e * (m == 2 ? s2 : s13);
+        float *sd = w ? (m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2) + (size_t)e * (m == 2 ? s2 : s13) : NULL;
         const int64_t s0 = (r + cfg->block_r - 1) / cfg->block_r, s1 = (cols + cfg->block_c - 1) / cfg->block_c;
         char sname[160];
         snprintf(sname, sizeof sname, "%s_scale_inv", t->name);
@@ -324,6 +325,20 @@ static int experts_per_part(size_t part_bytes, size_t expert_bytes) {
 
 reap_layer_load_opts reap_layer_load_default_opts(void) {
     return (reap_layer_load_opts){READ_THREADS, PART_BYTES, PIECE_BYTES};
+}
+
+size_t reap_layer_read_buffer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer,
+                                    const reap_layer_load_opts *o) {
+    expert_plan pl = {0};
+    size_t bytes = 0;
+    if (plan_members(c, cfg, layer, NULL, 0, 0, 0, &pl) == REAP_OK) {
+        plan_units(c, o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
+        int nt = read_threads(o ? o->threads : 0);
+        if (nt > pl.n_units) nt = pl.n_units;
+        bytes = (size_t)nt * pl.bounce_bytes;
+    }
+    free(pl.m), free(pl.u);
+    return bytes;
 }
 
 // REAP_EINVAL naming the tensor and the first non-finite value of x (n floats), else REAP_OK.

@@ -39,6 +39,12 @@ typedef struct {
 
 // The defaults: 8 threads, parts of 64 MiB, reads of up to 16 MiB.
 reap_layer_load_opts reap_layer_load_default_opts(void);
+// Host bytes the reader's own buffers take while it reads layer `layer` with o (NULL: defaults): a
+// page-aligned buffer per reading thread in use, each of the layer's largest read (up to
+// o->piece_bytes of tensors back to back, or one larger tensor). 0 when an expert tensor is
+// missing or malformed (loading the layer names it).
+size_t reap_layer_read_buffer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer,
+                                    const reap_layer_load_opts *o);
 
 // Reads layer `layer` into heap buffers (release with reap_layer_free, which accepts a NULL w).
 int reap_layer_load(const reap_ckpt *c, const reap_m2_config *cfg, int layer, reap_layer_weights *w);

@@ -274,7 +274,8 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     inf.mem_hidden = ntok * H * sizeof(float);
     inf.mem_workspace = dev == REAP_DEVICE_CPU && nr > 0 ? reap_forward_workspace_bytes(&cfg, nr, T, omp_get_max_threads()) : 0;
     inf.mem_runtime = REAP_GPU_RUNTIME_HOST_BYTES;
-    inf.mem_estimate = inf.mem_layer + inf.mem_hidden + inf.mem_workspace + ntok * 5 + inf.mem_runtime;
+    const size_t read_buf = reap_layer_read_buffer_bytes(c, &cfg, 0, &p->read);
+    inf.mem_estimate = inf.mem_layer + read_buf + inf.mem_hidden + inf.mem_workspace + ntok * 5 + inf.mem_runtime;
     {
         char a[32], b[32], w[32], t[32], g[64] = "";
         if (inf.mem_runtime) {
@@ -286,10 +287,11 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
                   model_dir, cfg.n_layers, cfg.n_experts, cfg.top_k, p->shard_index, p->shard_count, nr, pk->rows, T,
                   (long long)inf.tokens_valid, reap_router_mode_name(p->router), reap_device_name(dev),
                   dev == REAP_DEVICE_CPU ? "" : " (host side)");
-        reap_info("memory estimate %s = %s %s + hidden states %s + workspace %s%s%s",
+        char rb[32];
+        reap_info("memory estimate %s = %s %s + read buffers %s + hidden states %s + workspace %s%s%s",
                   reap_fmt_bytes((double)inf.mem_estimate, t, sizeof t),
                   layers_held == 2 ? "two layers (computing + prefetched)" : "one layer",
-                  reap_fmt_bytes((double)inf.mem_layer, a, sizeof a),
+                  reap_fmt_bytes((double)inf.mem_layer, a, sizeof a), reap_fmt_bytes((double)read_buf, rb, sizeof rb),
                   reap_fmt_bytes((double)inf.mem_hidden, b, sizeof b), reap_fmt_bytes((double)inf.mem_workspace, w, sizeof w),
                   g, dev == REAP_DEVICE_CPU ? "" : " (GPU memory separate)");
     }
