@@ -236,6 +236,9 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
     if (dev == REAP_DEVICE_AUTO) dev = reap_gpu_count() > 0 ? REAP_DEVICE_CUDA : REAP_DEVICE_CPU;
     if (dev == REAP_DEVICE_CUDA && reap_gpu_count() <= 0) return reap_ckpt_close(c), reap_fail(REAP_EDEVICE, "--device cuda: no CUDA device (a reap built without CUDA, or no GPU visible): use --device cpu");
     inf.device = dev;
+    if (dev == REAP_DEVICE_CPU && (p->gpu_router != REAP_GPU_ROUTER_FP32 || p->gpu_experts != REAP_GPU_EXPERTS_BF16))
+        reap_warn("--gpu-router %s / --gpu-experts %s apply to the GPU only: the CPU computes in f32",
+                  reap_gpu_router_name(p->gpu_router), reap_gpu_experts_name(p->gpu_experts));
 
     // This shard's rows.
     int T = pk->seq_len, H = cfg.hidden, nr = 0;

@@ -155,4 +155,12 @@ else bad cpu_isa_unknown_is_usage_error "$(cat "$dir/err.txt")"; fi
 "$REAP" score "$ck" $args --read-part-bytes 0 -o "$dir/x.json" -q 2>"$dir/err.txt"
 if [ $? = 2 ] && grep -q "read-part-bytes: bad size '0'" "$dir/err.txt"; then ok read_part_bytes_zero_is_usage_error
 else bad read_part_bytes_zero_is_usage_error "$(cat "$dir/err.txt")"; fi
+
+# GPU-only settings on the CPU: a warning saying so, the same bits as without them, and nothing
+# about them in the file (the CPU computes in f32).
+"$REAP" score "$ck" $args --gpu-experts fp8 --gpu-router tf32x3 -o "$dir/gpuopts.json" 2>"$dir/err.txt" >/dev/null
+if grep -q "warning: --gpu-router tf32x3 / --gpu-experts fp8 apply to the GPU only" "$dir/err.txt" &&
+    "$DIFF" "$dir/full.json" "$dir/gpuopts.json" 0 >/dev/null && ! grep -q "fp8\|tf32x3" "$dir/gpuopts.json"
+then ok gpu_settings_on_cpu_warned_and_ignored
+else bad gpu_settings_on_cpu_warned_and_ignored "$(cat "$dir/err.txt")"; fi
 exit 0
