@@ -42,7 +42,7 @@ static const char *k_details =
     "Resume: with --work-dir DIR the statistics of finished layers and the hidden states after the\n"
     "last one are kept (written atomically after every layer); rerunning the same command after a\n"
     "crash or kill continues from there. A work dir of a different run (model, calibration, router,\n"
-    "shard) is refused. Memory: two layers' weights (the next is read while one computes) + the\n"
+    "shard, --gpu-experts fp8 on the GPU) is refused. Memory: two layers' weights (the next is read while one computes) + the\n"
     "reader's buffers (up to 8 x 16 MiB) + rows x seq-len x hidden x 4 bytes of hidden states + a bounded\n"
     "workspace (+ 220 MB for the CUDA libraries in a CUDA build), printed at start; the peak RSS is\n"
     "printed at the end.\n"

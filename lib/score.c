@@ -74,9 +74,11 @@ static void remove_hidden_except(const char *dir, int keep, int n_layers) {
     }
 }
 
-// The identity of a run: everything the statistics depend on.
-static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows) {
+// The identity of a run: everything the statistics depend on (fp8: FP8 expert GEMMs asked for on
+// the GPU; absent otherwise, so that work dirs of earlier versions still resume).
+static char *run_key(const reap_stats *s, const char *ids_hash, int shard_rows, int fp8) {
     cJSON *k = cJSON_CreateObject();
+    if (fp8) cJSON_AddStringToObject(k, "expert_gemm", "fp8");
     cJSON_AddStringToObject(k, "fingerprint", s->fingerprint);
     cJSON_AddStringToObject(k, "router_sha256", s->router_digest);
     cJSON_AddItemToObject(k, "calibration", cJSON_Duplicate(s->calib, 1));
@@ -114,13 +116,14 @@ static int workdir_open(const char *dir, reap_stats *s, const char *key, float *
             goto out;
         }
         const char *what = "its arguments differ";
-        const char *fields[] = {"fingerprint", "router_sha256", "router", "calibration", "shard_rows", "ids_sha256"};
+        const char *fields[] = {"fingerprint", "router_sha256", "router", "calibration", "shard_rows", "ids_sha256",
+                                "expert_gemm"};
         const char *names[] = {"the model (fingerprint) differs", "the model's router weights differ", "the router mode differs",
                                "the calibration arguments differ", "the shard differs",
-                               "the calibration rows (token ids) differ"};
-        for (int i = 0; i < 6; i++) {
+                               "the calibration rows (token ids) differ", "--gpu-experts fp8 differs"};
+        for (int i = 0; i < 7; i++) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, fields[i]), *y = cJSON_GetObjectItemCaseSensitive(b, fields[i]);
-            if (!x || !y || !cJSON_Compare(x, y, 1)) {
+            if ((x || y) && !(x && y && cJSON_Compare(x, y, 1))) {
                 what = names[i];
                 break;
             }
@@ -315,7 +318,7 @@ int reap_score_rows(const char *model_dir, const reap_packed *pk, const reap_sco
         reap_sbuf_append(&b, mask, ntok);
         reap_sha256_buf(b.p, b.n, ids_hash);
         reap_sbuf_free(&b);
-        char *key = run_key(out, ids_hash, nr);
+        char *key = run_key(out, ids_hash, nr, dev != REAP_DEVICE_CPU && p->gpu_experts == REAP_GPU_EXPERTS_FP8);
         st = workdir_open(p->work_dir, out, key, h, ntok * H, &done_layers);
         free(key);
         if (st) goto done;

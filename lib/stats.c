@@ -469,6 +469,12 @@ static const cJSON *calib_item(const reap_stats *s, const char *key) {
     return s->calib ? cJSON_GetObjectItemCaseSensitive(s->calib, key) : NULL;
 }
 
+// 1 when s was scored with FP8 expert GEMMs (calibration.gpu.expert_gemm "fp8 ...").
+static int expert_gemm_fp8(const reap_stats *s) {
+    const cJSON *g = calib_item(s, "gpu"), *e = g ? cJSON_GetObjectItemCaseSensitive(g, "expert_gemm") : NULL;
+    return cJSON_IsString(e) && strncmp(e->valuestring, "fp8", 3) == 0;
+}
+
 static char *json_text(const cJSON *j) {
     if (!j) return reap_xstrdup("(absent)");
     char *t = cJSON_PrintUnformatted(j);
@@ -571,6 +577,12 @@ int reap_stats_merge(reap_stats *dst, const reap_stats *src, const char *src_pat
             return st;
         }
     }
+    // Shards scored with FP8 expert GEMMs differ from bf16 or CPU ones by up to ~7% an expert
+    // (bench/RESULTS.md): not one set of statistics. bf16 (GPU) and f32 (CPU) shards do merge.
+    const int fa = expert_gemm_fp8(dst), fb = expert_gemm_fp8(src);
+    if (fa != fb)
+        return reap_fail(REAP_EINVAL, "%s: scored with %s expert GEMMs, the merge target with %s: score every shard with "
+                         "the same --gpu-experts", p, fb ? "fp8" : "bf16/f32", fa ? "fp8" : "bf16/f32");
     int ca, cb, na, nb, *la, *lb;
     int st = read_shards(dst, "merge target", &ca, &la, &na);
     if (st) return st;

@@ -30,6 +30,22 @@ if "$REAP" merge "$dir/s2.json" "$dir/s0.json" "$dir/s3.json" "$dir/s1.json" -o 
 else
     bad merged_shards_equal_single_run "$(head -3 "$dir/diff.txt")"
 fi
+# Shards scored with FP8 expert GEMMs (calibration.gpu.expert_gemm, written by a GPU run with
+# --gpu-experts fp8) merge with each other but not with bf16 or CPU ones.
+for i in 0 1 2 3; do
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); d["calibration"]["gpu"] = {"expert_gemm": "fp8 e4m3 x e4m3"}
+json.dump(d, open(sys.argv[2], "w"))' "$dir/s$i.json" "$dir/f$i.json"
+done
+if "$REAP" merge "$dir/s0.json" "$dir/f1.json" "$dir/s2.json" "$dir/s3.json" -o "$dir/mixed.json" 2>"$dir/err.txt"; then
+    bad merge_refuses_fp8_with_bf16_shards
+elif grep -q "f1.json: scored with fp8 expert GEMMs, the merge target with bf16/f32" "$dir/err.txt" && [ ! -e "$dir/mixed.json" ]
+then ok merge_refuses_fp8_with_bf16_shards
+else bad merge_refuses_fp8_with_bf16_shards "$(cat "$dir/err.txt")"; fi
+if "$REAP" merge "$dir/f0.json" "$dir/f1.json" "$dir/f2.json" "$dir/f3.json" -o "$dir/fp8.json" >/dev/null 2>"$dir/err.txt" &&
+    "$DIFF" "$dir/full.json" "$dir/fp8.json" 1e-12 >/dev/null
+then ok merge_fp8_shards
+else bad merge_fp8_shards "$(cat "$dir/err.txt")"; fi
 if "$REAP" merge "$dir/s0.json" "$dir/s0.json" -o "$dir/bad.json" 2>"$dir/err.txt"; then
     bad merge_refuses_overlapping_shards
 elif grep -q "already included" "$dir/err.txt"; then ok merge_refuses_overlapping_shards

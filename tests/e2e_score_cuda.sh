@@ -171,3 +171,23 @@ if "$REAP" synth "$dir/b128" --preset small --block-size 128 --layers 2 -q &&
 else
     bad cuda_fp8_experts_run_on_128x128_blocks "$(tail -3 "$dir/fp8.err" 2>/dev/null)"
 fi
+# A work dir of an fp8 run, killed after its first layer, is not resumed without --gpu-experts fp8
+# (the layers done would mix fp8 and bf16 statistics); with it, the run resumes and finishes.
+wd8=$dir/wd8
+REAP_TEST_SLOW_MS=300 "$REAP" score "$dir/b128" $args --device cuda --gpu-experts fp8 -w "$wd8" -o "$dir/fp8r.json" -q \
+    2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 600 ] && ! ls "$wd8"/hidden-* >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=
+if ls "$wd8"/hidden-* >/dev/null 2>&1 && [ ! -f "$dir/fp8r.json" ] &&
+    ! "$REAP" score "$dir/b128" $args --device cuda -w "$wd8" -o "$dir/fp8r.json" -q 2>"$dir/fp8r.err" &&
+    grep -q "belongs to another run (--gpu-experts fp8 differs)" "$dir/fp8r.err" && [ ! -f "$dir/fp8r.json" ] &&
+    "$REAP" score "$dir/b128" $args --device cuda --gpu-experts fp8 -w "$wd8" -o "$dir/fp8r.json" -q &&
+    "$DIFF" "$dir/fp8.json" "$dir/fp8r.json" 1e-6 >/dev/null; then
+    ok cuda_fp8_work_dir_resumes_only_with_fp8
+else
+    bad cuda_fp8_work_dir_resumes_only_with_fp8 "$(cat "$dir/fp8r.err" 2>/dev/null | tail -2)"
+fi
