@@ -32,10 +32,10 @@ static void *layer_alloc(layer_arena *a, size_t bytes, int f32) {
     return a->p + at;
 }
 
-static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what, int64_t r, int64_t cols,
-                         reap_dtype *dt, const reap_ckpt_tensor **out) {
+static int expert_tensor(const reap_ckpt *c, const reap_family *f, int layer, int e, const char *what, int64_t r,
+                         int64_t cols, reap_dtype *dt, const reap_ckpt_tensor **out) {
     char name[128];
-    reap_m2_expert_name(name, layer, e, what);
+    reap_family_expert_name(f, name, layer, e, what);
     const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
     if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
     if (t->t->ndim != 2 || t->t->shape[0] != r || t->t->shape[1] != cols)
@@ -50,8 +50,11 @@ static int expert_tensor(const reap_ckpt *c, int layer, int e, const char *what,
     return REAP_OK;
 }
 
-// An expert's three matrices, in the order the reader takes them (item 3e + m is matrix m of e).
-static const char *const k_expert_what[3] = {"w1.weight", "w3.weight", "w2.weight"};
+// An expert's three matrices, in the order the reader takes them (item 3e + m is matrix m of e):
+// gate (I, H), up (I, H), down (H, I), named by the family.
+static const char *expert_what(const reap_family *f, int m) {
+    return m == 0 ? f->expert_gate : m == 1 ? f->expert_up : f->expert_down;
+}
 
 static int is_fp8(reap_dtype dt) { return dt == REAP_DT_F8_E4M3 || dt == REAP_DT_F8_E5M2; }
 
@@ -125,7 +128,7 @@ static int plan_members(const reap_ckpt *c, const reap_m2_config *cfg, int layer
         const int e = i / 3, m = i % 3;
         const int64_t r = m == 2 ? H : I, cols = m == 2 ? I : H;
         const reap_ckpt_tensor *t;
-        int st = expert_tensor(c, layer, e, k_expert_what[m], r, cols, &dt, &t);
+        int st = expert_tensor(c, cfg->family, layer, e, expert_what(cfg->family, m), r, cols, &dt, &t);
         if (st) return st;
         uint8_t *dst = w ? (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * m13 : NULL;
         p->m[p->n_members++] = (member){t, dst, i, NULL, 0, 0};
@@ -195,7 +198,7 @@ int reap_layer_bytes(const reap_ckpt *c, const reap_m2_config *cfg, int layer, s
     size_t E = (size_t)cfg->n_experts, I = (size_t)cfg->inter;
     size_t f = 2 * H + 2 * q * H + 2 * kv * H + (cfg->qk_norm ? q + kv : 0) + E * H + E;
     char name[128];
-    reap_m2_expert_name(name, layer, 0, "w1.weight");
+    reap_family_expert_name(cfg->family, name, layer, 0, cfg->family->expert_gate);
     const reap_ckpt_tensor *t = reap_ckpt_find(c, name);
     if (!t) return reap_fail(REAP_EINVAL, "%s: tensor %s is missing", c->dir, name);
     size_t esz = reap_dtype_size(t->t->dtype);
@@ -250,7 +253,8 @@ static int run_f32(layer_reader *r, int i) {
     const f32_item *it = &r->f32[i];
     char n[128];
     int64_t shape[2] = {it->d0, it->d1};
-    return reap_ckpt_read_f32(r->c, reap_m2_layer_name(n, r->layer, it->what), it->nd, shape, *it->dst);
+    return reap_ckpt_read_f32(r->c, reap_family_layer_name(r->cfg->family, n, r->layer, it->what), it->nd, shape,
+                              *it->dst);
 }
 
 static int run_experts(layer_reader *r, int i) {
@@ -379,8 +383,8 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
         F32(q_norm, "self_attn.q_norm.weight", 1, q, 0);
         F32(k_norm, "self_attn.k_norm.weight", 1, kv, 0);
     }
-    F32(gate, "block_sparse_moe.gate.weight", 2, E, H);
-    if (cfg->use_routing_bias) F32(bias, "block_sparse_moe.e_score_correction_bias", 1, E, 0);
+    F32(gate, cfg->family->router_gate, 2, E, H);
+    if (cfg->use_routing_bias) F32(bias, cfg->family->router_bias, 1, E, 0);
 #undef F32
     for (int i = 0; i < nf; i++) {
         size_t n = (size_t)f[i].d0 * (size_t)(f[i].nd == 2 ? f[i].d1 : 1);
@@ -397,7 +401,7 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
 
     reap_dtype dt = (reap_dtype)-1;
     const reap_ckpt_tensor *t0;
-    if ((st = expert_tensor(c, layer, 0, "w1.weight", I, H, &dt, &t0))) goto fail;
+    if ((st = expert_tensor(c, cfg->family, layer, 0, cfg->family->expert_gate, I, H, &dt, &t0))) goto fail;
     if (dt != REAP_DT_F32 && dt != REAP_DT_BF16 && dt != REAP_DT_F16 && !is_fp8(dt)) {
         st = reap_fail(REAP_EINVAL, "%s: tensor %s has dtype %s: expert weights must be F8_E4M3, F8_E5M2, BF16, F16 or F32",
                        c->dir, t0->name, reap_dtype_name(dt));
