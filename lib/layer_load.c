@@ -73,6 +73,7 @@ enum { PIECE_BYTES = 16 << 20, PIECE_GAP = 64 << 10 };
 
 typedef struct {
     const reap_ckpt_tensor *t;  // raw: its bytes go to dst
+    uint64_t off;               // its first byte in its file
     void *dst;
     int item;                   // 3e + m: matrix m (w1, w3, w2) of expert e, or its scale
     const char *convert;        // non-NULL: a scale to convert into dst (reap_ckpt_read_f32), shape s0 x s1
@@ -97,16 +98,10 @@ typedef struct {
     size_t bounce_bytes;
 } expert_plan;
 
-static uint64_t member_off(const reap_ckpt *c, const member *m) {
-    return c->shards[m->t->shard]->data_offset + m->t->t->begin;
-}
-
-static const reap_ckpt *sort_ckpt;  // qsort's context (plans are made on the calling thread only)
 static int by_place(const void *pa, const void *pb) {
     const member *a = pa, *b = pb;
     if (a->t->shard != b->t->shard) return a->t->shard < b->t->shard ? -1 : 1;
-    uint64_t x = member_off(sort_ckpt, a), y = member_off(sort_ckpt, b);
-    return x < y ? -1 : x > y ? 1 : a->item - b->item;
+    return a->off < b->off ? -1 : a->off > b->off ? 1 : a->item - b->item;
 }
 static int by_first(const void *pa, const void *pb) {
     const unit *a = pa, *b = pb;
@@ -131,7 +126,7 @@ static int plan_members(const reap_ckpt *c, const reap_m2_config *cfg, int layer
         int st = expert_tensor(c, cfg->family, layer, e, expert_what(cfg->family, m), r, cols, &dt, &t);
         if (st) return st;
         uint8_t *dst = w ? (m == 0 ? w->w1 : m == 1 ? w->w3 : w->w2) + (size_t)e * m13 : NULL;
-        p->m[p->n_members++] = (member){t, dst, i, NULL, 0, 0};
+        p->m[p->n_members++] = (member){t, c->shards[t->shard]->data_offset + t->t->begin, dst, i, NULL, 0, 0};
         if (!is_fp8(dt)) continue;
         float *sd = w ? (m == 0 ? w->s1 : m == 1 ? w->s3 : w->s2) + (size_t)e * (m == 2 ? s2 : s13) : NULL;
         const int64_t s0 = (r + cfg->block_r - 1) / cfg->block_r, s1 = (cols + cfg->block_c - 1) / cfg->block_c;
@@ -140,26 +135,26 @@ static int plan_members(const reap_ckpt *c, const reap_m2_config *cfg, int layer
         const reap_ckpt_tensor *s = reap_ckpt_find(c, sname);
         if (!s) return reap_fail(REAP_EINVAL, "%s: FP8 tensor %s has no %s", c->dir, t->name, sname);
         int raw = s->t->dtype == REAP_DT_F32 && s->t->ndim == 2 && s->t->shape[0] == s0 && s->t->shape[1] == s1;
-        p->m[p->n_members++] = (member){s, sd, i, raw ? NULL : s->name, s0, s1};
+        p->m[p->n_members++] =
+            (member){s, c->shards[s->shard]->data_offset + s->t->begin, sd, i, raw ? NULL : s->name, s0, s1};
     }
     return REAP_OK;
 }
 
 // Pieces of up to piece_bytes of the raw members (sorted by place), one unit per conversion; units
 // sorted by first item.
-static void plan_units(const reap_ckpt *c, size_t piece_bytes, expert_plan *p) {
-    sort_ckpt = c;
+static void plan_units(size_t piece_bytes, expert_plan *p) {
     qsort(p->m, (size_t)p->n_members, sizeof *p->m, by_place);
     p->u = reap_xmalloc(sizeof(unit) * (size_t)(p->n_members > 0 ? p->n_members : 1));
     size_t biggest = 0;
     for (int k = 0; k < p->n_members;) {
         const member *m = &p->m[k];
-        unit u = {k, 1, m->t->shard, member_off(c, m), reap_st_nbytes(m->t->t), m->item};
+        unit u = {k, 1, m->t->shard, m->off, reap_st_nbytes(m->t->t), m->item};
         if (!m->convert) {
             uint64_t end = u.off + u.len;
             while (k + u.n < p->n_members) {
                 const member *x = &p->m[k + u.n];
-                uint64_t xo = member_off(c, x), xe = xo + reap_st_nbytes(x->t->t);
+                uint64_t xo = x->off, xe = xo + reap_st_nbytes(x->t->t);
                 if (x->convert || x->t->shard != u.shard || xo > end + PIECE_GAP ||
                     (xe > end ? xe : end) - u.off > piece_bytes)
                     break;
@@ -189,7 +184,7 @@ static int run_unit(const reap_ckpt *c, const expert_plan *p, const unit *u) {
     char *b = p->bounce[omp_get_thread_num()];
     int st = reap_st_read_direct(f, p->dfd[u->shard], u->off, u->len, b, &at);
     for (int k = 0; k < u->n && !st; k++)
-        memcpy(m[k].dst, b + at + (member_off(c, &m[k]) - u->off), (size_t)reap_st_nbytes(m[k].t->t));
+        memcpy(m[k].dst, b + at + (m[k].off - u->off), (size_t)reap_st_nbytes(m[k].t->t));
     return st;
 }
 
@@ -336,7 +331,7 @@ size_t reap_layer_read_buffer_bytes(const reap_ckpt *c, const reap_m2_config *cf
     expert_plan pl = {0};
     size_t bytes = 0;
     if (plan_members(c, cfg, layer, NULL, 0, 0, 0, &pl) == REAP_OK) {
-        plan_units(c, o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
+        plan_units(o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
         int nt = read_threads(o ? o->threads : 0);
         if (nt > pl.n_units) nt = pl.n_units;
         bytes = (size_t)nt * pl.bounce_bytes;
@@ -435,7 +430,7 @@ static int load_layer(const reap_ckpt *c, const reap_m2_config *cfg, int layer, 
         free(pl.m);
         goto fail;
     }
-    plan_units(c, o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
+    plan_units(o && o->piece_bytes ? o->piece_bytes : PIECE_BYTES, &pl);
     // O_DIRECT descriptors of the shards that hold this layer's experts only (a checkpoint may have
     // hundreds); one bounce buffer per reading thread (reader_run uses at most nt, numbered from 0)
     pl.dfd = reap_xmalloc(sizeof(int) * (size_t)(c->n_shards + 1));
