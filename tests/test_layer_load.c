@@ -257,6 +257,18 @@ static void test_opts_set_threads_and_part_size(void) {
     ref_free(&ref);
 }
 
+// A fresh tiny checkpoint with 24 experts (as the good one) in tmpdir/name, to be damaged by a
+// test; NULL when it cannot be written.
+static char *synth_tiny24(const char *name) {
+    char *dir = tpath(name);
+    reap_synth_params sp;
+    reap_synth_preset("tiny", &sp);
+    sp.n_experts = 24, sp.threads = 1;
+    if (reap_synth_write(&sp, dir, 0) == REAP_OK) return dir;
+    free(dir);
+    return NULL;
+}
+
 // Loads layer `layer` of c with reads of several sizes (one tensor per read, a matrix and a scale,
 // about one expert, a few experts, everything) and thread counts: the bytes of direct reads of
 // every tensor, parts in order, each landed when reported.
@@ -344,11 +356,8 @@ static int scale_to_bf16(const char *dir, const char *name) {
 }
 
 static void test_scales_of_another_dtype_are_converted(void) {
-    char *dir = tpath("bf16_scale");
-    reap_synth_params sp;
-    reap_synth_preset("tiny", &sp);
-    sp.n_experts = 24, sp.threads = 1;
-    CHECK(reap_synth_write(&sp, dir, 0) == REAP_OK);
+    char *dir = synth_tiny24("bf16_scale");
+    CHECK_MSG(dir != NULL, "%s", reap_err_msg());
     CHECK(scale_to_bf16(dir, "model.layers.1.block_sparse_moe.experts.5.w2.weight_scale_inv") == 0);
     reap_ckpt *c = NULL;
     CHECK_MSG(reap_ckpt_open(dir, &c) == REAP_OK, "%s", reap_err_msg());
@@ -437,11 +446,8 @@ static void check_same_failure(const char *dir, const char *want, int bad_expert
 }
 
 static void test_parallel_load_fails_like_serial_naming_first_bad_expert(void) {
-    char *dir = tpath("bad_experts");
-    reap_synth_params sp;
-    reap_synth_preset("tiny", &sp);
-    sp.n_experts = 24, sp.threads = 1;
-    CHECK(reap_synth_write(&sp, dir, 0) == REAP_OK);
+    char *dir = synth_tiny24("bad_experts");
+    CHECK_MSG(dir != NULL, "%s", reap_err_msg());
     // broken experts in the middle of layer 1, many in a row so that several threads fail at once:
     // the earliest in reading order is named
     char name[128];
@@ -457,11 +463,8 @@ static void test_parallel_load_fails_like_serial_naming_first_bad_expert(void) {
 }
 
 static void test_parallel_load_fails_like_serial_naming_attention_before_experts(void) {
-    char *dir = tpath("bad_attention");
-    reap_synth_params sp;
-    reap_synth_preset("tiny", &sp);
-    sp.n_experts = 24, sp.threads = 1;
-    CHECK(reap_synth_write(&sp, dir, 0) == REAP_OK);
+    char *dir = synth_tiny24("bad_attention");
+    CHECK_MSG(dir != NULL, "%s", reap_err_msg());
     CHECK(corrupt_shape(dir, "model.layers.1.block_sparse_moe.experts.2.w3.weight") == 0);
     CHECK(corrupt_shape(dir, "model.layers.1.self_attn.v_proj.weight") == 0);
     CHECK(corrupt_shape(dir, "model.layers.1.self_attn.k_proj.weight") == 0);

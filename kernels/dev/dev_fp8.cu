@@ -96,6 +96,13 @@ static const char *bst(cublasStatus_t s) { return cublasGetStatusString(s); }
 static int round_up(int a, int b) { return (a + b - 1) / b * b; }
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
 
+// n values of T from the device (a failed copy is counted by SC; the vector is then zeros).
+template <class T> static std::vector<T> down(const void *d, size_t n) {
+    std::vector<T> h(n);
+    SC(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+
 template <class T> static T *up(const std::vector<T> &v) {
     T *p = dev<T>(v.size());
     CU(cudaMemcpy(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
@@ -801,8 +808,7 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     std::vector<int> hoff(E + 2);
     if (!SC(cudaMemcpy(hoff.data(), off, (E + 2) * 4, cudaMemcpyDeviceToHost))) return;
     const int P = hoff[E];
-    std::vector<int> pt(P);
-    SC(cudaMemcpy(pt.data(), ptok, (size_t)P * 4, cudaMemcpyDeviceToHost));
+    std::vector<int> pt = down<int>(ptok, P);
     std::vector<int> eor(P);  // each row's expert
     for (int e = 0; e < E; e++)
         for (int p = hoff[e]; p < hoff[e + 1]; p++) eor[p] = e;
@@ -814,10 +820,8 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     // gather + quantise
     reap_k_scatter_rows_fp8(dx, spos, dse, off, N, S, ptok, P, E, H, q, qs, 0);
     if (!SC(cudaDeviceSynchronize())) return;
-    std::vector<uint8_t> hq((size_t)P * H);
-    std::vector<float> hqs((size_t)P * KH);
-    SC(cudaMemcpy(hq.data(), q, hq.size(), cudaMemcpyDeviceToHost));
-    SC(cudaMemcpy(hqs.data(), qs, hqs.size() * 4, cudaMemcpyDeviceToHost));
+    std::vector<uint8_t> hq = down<uint8_t>(q, (size_t)P * H);
+    std::vector<float> hqs = down<float>(qs, (size_t)P * KH);
     size_t bad_q = 0, bad_s = 0, pad = 0;
     std::vector<uint8_t> cq(H);
     std::vector<float> cs(KH);
@@ -844,11 +848,10 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
         const int KB = k / BLK, OA = sa == &s1 ? I / BLK : m / BLK;
         std::vector<float> hc((size_t)P * m);
         if (c_bf16) {
-            std::vector<bf16> hb(hc.size());
-            SC(cudaMemcpy(hb.data(), dC, hb.size() * 2, cudaMemcpyDeviceToHost));
+            std::vector<bf16> hb = down<bf16>(dC, hc.size());
             for (size_t i = 0; i < hb.size(); i++) hc[i] = __bfloat162float(hb[i]);
         } else {
-            SC(cudaMemcpy(hc.data(), dC, hc.size() * 4, cudaMemcpyDeviceToHost));
+            hc = down<float>(dC, hc.size());
         }
         std::vector<double> got, ref;
         size_t nonzero_pad = 0;
@@ -887,10 +890,8 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     // SiLU x up, quantised
     reap_k_silu_mul_fp8(G, P, I, off, E, q, qs, 0);
     if (!SC(cudaDeviceSynchronize())) return;
-    std::vector<uint8_t> aq((size_t)P * I);
-    std::vector<float> aqs((size_t)P * KI);
-    SC(cudaMemcpy(aq.data(), q, aq.size(), cudaMemcpyDeviceToHost));
-    SC(cudaMemcpy(aqs.data(), qs, aqs.size() * 4, cudaMemcpyDeviceToHost));
+    std::vector<uint8_t> aq = down<uint8_t>(q, (size_t)P * I);
+    std::vector<float> aqs = down<float>(qs, (size_t)P * KI);
     size_t diff_q = 0, far_q = 0, far_s = 0;
     std::vector<float> v(I);
     cq.resize(I), cs.resize(KI);
