@@ -11,9 +11,9 @@
 #  4. "warm": the same with the layers in the page cache (--keep-page-cache, read once before),
 #     i.e. a disk faster than the GPU: the wall is then set by the GPU; with --profile;
 #  5. with FP8=1 (the default), "FP8": the warm run again with --gpu-experts fp8 (the opt-in FP8
-#     expert GEMMs): its GPU tokens/s, and how far its statistics are from the bf16 run's
-#     (tests/tool_statsdiff at STATSDIFF, if built) and whether `reap prune --ratio 0.30` drops the same
-#     experts from either file;
+#     expert GEMMs), and "FAST": with --gpu-router tf32x3 too (the fastest settings): their GPU
+#     tokens/s, and how far their statistics are from the bf16 run's (tests/tool_statsdiff at
+#     STATSDIFF, if built) and whether `reap prune --ratio 0.30` drops the same experts;
 #  6. projects the wall time of the full 62-layer MiniMax-M2 at 1,024 x 2,048 tokens;
 #     with IO=1, first bench/io_bench.sh on the same checkpoint (root: it drops the page cache),
 #     so that one run prints every figure of issue 16: parallel O_DIRECT rate, score's reader
@@ -64,19 +64,25 @@ score COLD
 cat "$WORK"/m2/*.safetensors >/dev/null
 say "warm: layers in the page cache"
 score WARM --profile --keep-page-cache
+# the experts `reap prune --ratio 0.30` drops with a statistics file, as "layer id" lines
+dropped() {
+    "$BIN/reap" prune "$WORK/m2" --scores "$1" --ratio 0.30 --dry-run -o "$WORK/dry-run" 2>/dev/null |
+        awk '/^layer/ {l=$2} /dropped id/ {d=1; next} /kept id/ {d=0} d {for (i = 1; i <= NF; i++) {split($i, a, ":"); print l, a[1]}}' | sort
+}
+STATSDIFF=${STATSDIFF:-$BIN/../tests/tool_statsdiff}
+[ -x "$STATSDIFF" ] || STATSDIFF=$BIN/tests/tool_statsdiff
+against_bf16() { # label: its pruned set at 0.30 and its statistics against the bf16 warm run's
+    dropped "$WORK/WARM.json" >"$WORK/dropped-bf16"
+    dropped "$WORK/$1.json" >"$WORK/dropped-$1"
+    say "$1 pruned at 0.30: $(comm -12 "$WORK/dropped-bf16" "$WORK/dropped-$1" | wc -l) of $(wc -l <"$WORK/dropped-bf16") dropped experts the same as with bf16; differing (layer id, bf16 left, $1 right): $(comm -3 "$WORK/dropped-bf16" "$WORK/dropped-$1" | tr '\t\n' '> ' | head -c 400)"
+    [ -x "$STATSDIFF" ] && "$STATSDIFF" "$WORK/WARM.json" "$WORK/$1.json" 0 100 | tail -1 | sed "s/^/$1 vs bf16 statistics: /" | tee -a "$LOG"
+}
 if [ "${FP8:-1}" = 1 ]; then
     score FP8 --profile --keep-page-cache --gpu-experts fp8
-    # the experts `reap prune --ratio 0.30` drops with either file, as "layer id" lines
-    dropped() {
-        "$BIN/reap" prune "$WORK/m2" --scores "$1" --ratio 0.30 --dry-run -o "$WORK/dry-run" 2>/dev/null |
-            awk '/^layer/ {l=$2} /dropped id/ {d=1; next} /kept id/ {d=0} d {for (i = 1; i <= NF; i++) {split($i, a, ":"); print l, a[1]}}' | sort
-    }
-    dropped "$WORK/WARM.json" >"$WORK/dropped-bf16"
-    dropped "$WORK/FP8.json" >"$WORK/dropped-fp8"
-    say "FP8 pruned at 0.30: $(comm -12 "$WORK/dropped-bf16" "$WORK/dropped-fp8" | wc -l) of $(wc -l <"$WORK/dropped-bf16") dropped experts the same as with bf16; differing (layer id, bf16 left, fp8 right): $(comm -3 "$WORK/dropped-bf16" "$WORK/dropped-fp8" | tr '\t\n' '> ' | head -c 400)"
-    STATSDIFF=${STATSDIFF:-$BIN/../tests/tool_statsdiff}
-    [ -x "$STATSDIFF" ] || STATSDIFF=$BIN/tests/tool_statsdiff
-    [ -x "$STATSDIFF" ] && "$STATSDIFF" "$WORK/WARM.json" "$WORK/FP8.json" 0 100 | tail -1 | sed 's/^/FP8 vs bf16 statistics: /' | tee -a "$LOG"
+    against_bf16 FP8
+    # the fastest settings reap offers: FP8 expert GEMMs and the 3xTF32 router
+    score FAST --profile --keep-page-cache --gpu-experts fp8 --gpu-router tf32x3
+    against_bf16 FAST
 fi
 awk -v L="$LAYERS" '
 /^RATE gemm_bf16_8192/ {rate=$3}
@@ -100,6 +106,9 @@ awk -v L="$LAYERS" '
 /^FP8 gpu: expert GEMMs/ {fte=$5}
 /^FP8 gpu: .*peak memory/ {fmem=$(NF-1)}
 /^FP8 gpu: phase/ {fph=fph sprintf(" %s %.3fs", $4, $5)}
+/^FAST run: [0-9]/ {xgpu=$16}
+/^FAST layer [0-9]+\// {split($3, a, "/"); if (a[1] > 1) {xsteady += $8; xns++}}
+/^FAST gpu: phase/ {xph=xph sprintf(" %s %.3fs", $4, $5)}
 END {
   if (!tok) exit;
   dgbps = rb / rs / 1e9;
@@ -122,6 +131,10 @@ END {
   if (fgpu) {
     printf("SUMMARY warm cache, --gpu-experts fp8: GPU compute %.0f token-layers/s = %.2fx bf16, steady layers %.3f s each; expert GEMMs %.0f TFLOP/s (FP8 FLOP counted as bf16); peak GPU memory %.2f GiB\n", tok*L/fgpu, wgpu/fgpu, fns ? fsteady/fns : 0, fte, fmem);
     printf("SUMMARY per layer (warm, fp8):%s\n", fph);
+  }
+  if (xgpu) {
+    printf("SUMMARY warm cache, --gpu-experts fp8 --gpu-router tf32x3: GPU compute %.0f token-layers/s = %.2fx bf16, steady layers %.3f s each\n", tok*L/xgpu, wgpu/xgpu, xns ? xsteady/xns : 0);
+    printf("SUMMARY per layer (warm, fp8, tf32x3):%s\n", xph);
   }
   gl = wgpu / L * (1024*2048/tok); dl = rb / L / (dgbps*1e9);
   printf("SUMMARY projection 62 layers x 1024 x 2048 tokens: GPU %.0f s, disk %.0f s (%.2f GB/s), overlapped wall ~%.0f s (%.1f min)\n", 62*gl, 62*dl, dgbps, 62*(gl>dl?gl:dl), 62*(gl>dl?gl:dl)/60);

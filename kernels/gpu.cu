@@ -197,7 +197,7 @@ static int open_dev(reap_gpu *g, gdev *d) {
         d->xq = (uint8_t *)d->xe, d->xqs = (float *)(d->xq + (rows + a - 1) / a * a);
         cublasStatus_t b1 = reap_k_xgemm_each_prepare_fp8(d->xe1, 2 * I, H, CUDA_R_16BF, ns, nn);
         cublasStatus_t b2 =
-            b1 == CUBLAS_STATUS_SUCCESS ? reap_k_xgemm_each_prepare_fp8(d->xe1, H, I, CUDA_R_32F, ns, nn) : b1;
+            b1 == CUBLAS_STATUS_SUCCESS ? reap_k_xgemm_each_prepare_fp8(d->xe1, H, I, CUDA_R_16BF, ns, nn) : b1;
         if (b2 == CUBLAS_STATUS_NOT_SUPPORTED)
             return reap_fail(REAP_EDEVICE,
                              "GPU %d: --gpu-experts fp8: cuBLASLt %d has no block-scaled FP8 matmul for these expert "
@@ -293,7 +293,7 @@ static int warm_up(reap_gpu *g, gdev *d) {
         CK(cudaMemsetAsync(d->xe, 0, L->xe, d->s));
         CB(reap_k_expert_gemms_fp8(d->xe1, d->s, off, E, 2 * I, H, d->w13q, d->w13s, d->xq, d->xqs, d->gy, CUDA_R_16BF,
                                    NULL));
-        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, off, E, H, I, d->w2q, d->w2s, d->xq, d->xqs, d->gy, CUDA_R_32F, NULL));
+        CB(reap_k_expert_gemms_fp8(d->xe1, d->s, off, E, H, I, d->w2q, d->w2s, d->xq, d->xqs, d->gy, CUDA_R_16BF, NULL));
     } else {
         CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, 2 * I, H, d->w13, d->xe, d->gy, CUDA_R_32F, NULL));
         CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, off, E, H, I, d->w2, d->act, d->gy, CUDA_R_32F, NULL));
@@ -533,7 +533,8 @@ static int step_permute(chunk *k) {
     return REAP_OK;
 }
 // With FP8 expert GEMMs the gather and the SiLU quantise their outputs on the way (kern.cuh), and
-// the gate|up GEMM writes bf16 (the SiLU reads half the bytes; its error is small beside e4m3's).
+// both GEMMs write bf16 (the SiLU and the statistics read half the bytes; the rounding is small
+// beside e4m3's).
 static int step_gather(chunk *k) {  // one read per token
     const reap_m2_config *c = &k->g->cfg;
     gdev *d = k->d;
@@ -569,7 +570,7 @@ static int step_gemm_down(chunk *k) {
     gdev *d = k->d;
     if (k->g->fp8)
         CB(reap_k_expert_gemms_fp8(d->xe1, d->s, d->h_off, c->n_experts, c->hidden, c->inter, d->w2q, d->w2s, d->xq,
-                                   d->xqs, d->gy, CUDA_R_32F, NULL));
+                                   d->xqs, d->gy, CUDA_R_16BF, NULL));
     else
         CB(reap_k_expert_gemms_each(d->xe1, d->blas, d->s, d->h_off, c->n_experts, c->hidden, c->inter, d->w2, d->act,
                                     d->gy, CUDA_R_32F, NULL));
@@ -582,7 +583,7 @@ static int step_count_tokens(chunk *k) {
 // statistics of every pair and the weighted combine in one pass over the expert outputs
 static int step_stats_combine(chunk *k) {
     gdev *d = k->d;
-    reap_k_stats_combine(d->gy, d->slot_pos, d->slot_e, d->slot_g, d->slot_w, k->N, k->S, k->g->cfg.hidden, d->h,
+    reap_k_stats_combine(d->gy, k->g->fp8, d->slot_pos, d->slot_e, d->slot_g, d->slot_w, k->N, k->S, k->g->cfg.hidden, d->h,
                          d->st_cnt, d->st_gate, d->st_norm, d->st_reap, d->st_max, d->s);
     return REAP_OK;
 }
@@ -962,7 +963,7 @@ extern "C" cJSON *reap_gpu_settings_json(const reap_gpu *g) {
     cJSON_AddStringToObject(o, "router_gemm", reap_gpu_router_name(g->p.router));
     cJSON_AddStringToObject(o, "expert_gemm",
                             g->fp8 ? "fp8 e4m3 x e4m3 (128x128 weight blocks, 1x128 activation blocks), gate|up -> bf16, "
-                                     "down -> f32, cuBLASLt per expert, padded layout"
+                                     "down -> bf16, cuBLASLt per expert, padded layout"
                                    : "bf16 x bf16 -> f32, cuBLASLt per expert, padded layout");
     cJSON_AddStringToObject(o, "attention", "bf16 q|k|v and o-proj GEMMs, fp32 accumulate");
     cJSON_AddNumberToObject(o, "chunk_rows", g->chunk_rows);

@@ -700,14 +700,23 @@ __device__ __forceinline__ uint32_t fp8_quant4(const float v[4], float *scale) {
     return packed;
 }
 
-// One block per token; warp w quantises the token's 128-groups w, w + 8, ... once and writes the
-// codes and the scale to every pair of the token.
-__global__ void k_scatter_rows_fp8(const bf16 *x, const int *slot_pos, const int *slot_e, const int *off, int S, int H,
-                                   uint8_t *q, float *qs) {
+// One block per token; warp w quantises the token's 128-groups w, w + nw, ... once and writes the
+// codes to every pair of the token, lane j the scale of slot j. The warp's first groups are loaded
+// before the slots are looked up (a chain of three dependent reads), so that both are in flight
+// together; groups go FP8_BATCH at a time, all loads first.
+#define FP8_BATCH 4
+__global__ void __launch_bounds__(256) k_scatter_rows_fp8(const bf16 *__restrict__ x, const int *__restrict__ slot_pos,
+                                                          const int *__restrict__ slot_e, const int *__restrict__ off,
+                                                          int S, int H, uint8_t *__restrict__ q, float *__restrict__ qs) {
     __shared__ int sp[64], sr[64], sn[64];
     __shared__ int64_t sbase[64];
     const int64_t t = blockIdx.x;
     const int KB = H / 128, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    const bf16 *xt = x + t * H + lane * 4;
+    uint2 raw[FP8_BATCH];
+#pragma unroll
+    for (int j = 0; j < FP8_BATCH; j++)
+        if (warp + j * nw < KB) raw[j] = *(const uint2 *)(xt + (warp + j * nw) * 128);
     if (threadIdx.x < S) {
         int p = slot_pos[t * S + threadIdx.x];
         sp[threadIdx.x] = p;
@@ -718,15 +727,23 @@ __global__ void k_scatter_rows_fp8(const bf16 *x, const int *slot_pos, const int
         }
     }
     __syncthreads();
-    for (int g = warp; g < KB; g += nw) {
-        uint2 raw = *(const uint2 *)(x + t * H + g * 128 + lane * 4);
-        __nv_bfloat162 p0 = *(__nv_bfloat162 *)&raw.x, p1 = *(__nv_bfloat162 *)&raw.y;
-        float v[4] = {__low2float(p0), __high2float(p0), __low2float(p1), __high2float(p1)}, sc;
-        uint32_t packed = fp8_quant4(v, &sc);
-        for (int j = 0; j < S; j++) {
-            if (sp[j] < 0) continue;
-            *(uint32_t *)(q + (int64_t)sp[j] * H + g * 128 + lane * 4) = packed;
-            if (lane == 0) qs[sbase[j] + (int64_t)g * sn[j] + sr[j]] = sc;
+    for (int g0 = warp; g0 < KB; g0 += FP8_BATCH * nw) {
+        if (g0 != warp) {
+#pragma unroll
+            for (int j = 0; j < FP8_BATCH; j++)
+                if (g0 + j * nw < KB) raw[j] = *(const uint2 *)(xt + (g0 + j * nw) * 128);
+        }
+#pragma unroll
+        for (int j = 0; j < FP8_BATCH; j++) {
+            const int g = g0 + j * nw;
+            if (g >= KB) break;
+            __nv_bfloat162 p0 = *(__nv_bfloat162 *)&raw[j].x, p1 = *(__nv_bfloat162 *)&raw[j].y;
+            float v[4] = {__low2float(p0), __high2float(p0), __low2float(p1), __high2float(p1)}, sc;
+            uint32_t packed = fp8_quant4(v, &sc);
+            for (int i = 0; i < S; i++)
+                if (sp[i] >= 0) *(uint32_t *)(q + (int64_t)sp[i] * H + g * 128 + lane * 4) = packed;
+            for (int i = lane; i < S; i += 32)
+                if (sp[i] >= 0) qs[sbase[i] + (int64_t)g * sn[i] + sr[i]] = sc;
         }
     }
 }
@@ -746,29 +763,44 @@ void reap_k_scatter_rows_fp8(const bf16 *x, const int *slot_pos, const int *slot
     k_fp8_padding_rows<<<blocks_for((int64_t)P * 32, 256), 256, 0, s>>>(pair_tok, off, E, P, H, q, qs);
 }
 
-// One warp per (row, 128-group) of act.
-__global__ void k_silu_mul_fp8(const bf16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs) {
-    const int64_t w = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+// One warp per row of act: the row's expert is looked up once while its first groups load; the
+// groups go FP8_BATCH at a time, all loads first (one warp per (row, group), with a lookup each,
+// ran at ~40% of the memory rate).
+__global__ void __launch_bounds__(256) k_silu_mul_fp8(const bf16 *__restrict__ G, int P, int I,
+                                                      const int *__restrict__ off, int E, uint8_t *__restrict__ q,
+                                                      float *__restrict__ qs) {
+    const int64_t p = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
     const int KB = I / 128, lane = threadIdx.x & 31;
-    if (w >= (int64_t)P * KB) return;  // whole warps leave together
-    const int p = (int)(w / KB), g = (int)(w % KB);
-    const uint2 ra = *(const uint2 *)(G + (int64_t)p * 2 * I + g * 128 + lane * 4);
-    const uint2 rb = *(const uint2 *)(G + (int64_t)p * 2 * I + I + g * 128 + lane * 4);
-    const __nv_bfloat162 a0 = *(const __nv_bfloat162 *)&ra.x, a1 = *(const __nv_bfloat162 *)&ra.y;
-    const __nv_bfloat162 b0 = *(const __nv_bfloat162 *)&rb.x, b1 = *(const __nv_bfloat162 *)&rb.y;
-    float v[4] = {silu_mul1(__low2float(a0), __low2float(b0)), silu_mul1(__high2float(a0), __high2float(b0)),
-                  silu_mul1(__low2float(a1), __low2float(b1)), silu_mul1(__high2float(a1), __high2float(b1))},
-          sc;
-    uint32_t packed = fp8_quant4(v, &sc);
-    *(uint32_t *)(q + (int64_t)p * I + g * 128 + lane * 4) = packed;
-    if (lane == 0) {
-        const int e = fp8_expert_of_row(off, E, p), n = off[e + 1] - off[e];
-        qs[(int64_t)off[e] * KB + (int64_t)g * n + (p - off[e])] = sc;
+    if (p >= P) return;  // whole warps leave together
+    const bf16 *ga = G + p * 2 * I + lane * 4, *gb = ga + I;
+    int64_t sbase = 0;
+    int n = 0;
+    for (int g0 = 0; g0 < KB; g0 += FP8_BATCH) {
+        uint2 ra[FP8_BATCH], rb[FP8_BATCH];
+#pragma unroll
+        for (int j = 0; j < FP8_BATCH; j++)
+            if (g0 + j < KB) ra[j] = *(const uint2 *)(ga + (g0 + j) * 128), rb[j] = *(const uint2 *)(gb + (g0 + j) * 128);
+        if (g0 == 0) {
+            const int e = fp8_expert_of_row(off, E, (int)p);
+            n = off[e + 1] - off[e], sbase = (int64_t)off[e] * KB + (p - off[e]);
+        }
+#pragma unroll
+        for (int j = 0; j < FP8_BATCH; j++) {
+            if (g0 + j >= KB) break;
+            const __nv_bfloat162 a0 = *(const __nv_bfloat162 *)&ra[j].x, a1 = *(const __nv_bfloat162 *)&ra[j].y;
+            const __nv_bfloat162 b0 = *(const __nv_bfloat162 *)&rb[j].x, b1 = *(const __nv_bfloat162 *)&rb[j].y;
+            float v[4] = {silu_mul1(__low2float(a0), __low2float(b0)), silu_mul1(__high2float(a0), __high2float(b0)),
+                          silu_mul1(__low2float(a1), __low2float(b1)), silu_mul1(__high2float(a1), __high2float(b1))},
+                  sc;
+            uint32_t packed = fp8_quant4(v, &sc);
+            *(uint32_t *)(q + p * I + (g0 + j) * 128 + lane * 4) = packed;
+            if (lane == 0) qs[sbase + (int64_t)(g0 + j) * n] = sc;
+        }
     }
 }
 void reap_k_silu_mul_fp8(const bf16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs, cudaStream_t s) {
     if (P <= 0) return;
-    k_silu_mul_fp8<<<blocks_for((int64_t)P * (I / 128) * 32, 256), 256, 0, s>>>(G, P, I, off, E, q, qs);
+    k_silu_mul_fp8<<<blocks_for((int64_t)P * 32, 256), 256, 0, s>>>(G, P, I, off, E, q, qs);
 }
 
 __global__ void k_fp8_pack_scales(const float *sa, const float *sb, int E, int OBa, int OBb, int KB, int ld,
@@ -820,12 +852,23 @@ __device__ __forceinline__ void sc_atomic_max_double(double *a, double v) {
     else atomicMin((unsigned long long *)a, (unsigned long long)b);
 }
 
-__device__ __forceinline__ void sc_pair_stats(const float *y, int H, int e, double g, unsigned long long *cnt,
+// Y's elements as floats: f32 or bf16 rows (bf16: the FP8 path's down GEMM output).
+__device__ __forceinline__ float sc_f(float x) { return x; }
+__device__ __forceinline__ float sc_f(bf16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float4 sc_ld4(const float *row, int c) { return ((const float4 *)row)[c]; }
+__device__ __forceinline__ float4 sc_ld4(const bf16 *row, int c) {
+    uint2 r = ((const uint2 *)row)[c];
+    __nv_bfloat162 a = *(__nv_bfloat162 *)&r.x, b = *(__nv_bfloat162 *)&r.y;
+    return make_float4(__low2float(a), __high2float(a), __low2float(b), __high2float(b));
+}
+
+template <class T>
+__device__ __forceinline__ void sc_pair_stats(const T *y, int H, int e, double g, unsigned long long *cnt,
                                               double *gate, double *norm, double *reap, double *max_act) {
     int lane = threadIdx.x & 31;
     float ss = 0.f, mx = -INFINITY;
     for (int i = lane; i < H; i += 32) {
-        float x = y[i];
+        float x = sc_f(y[i]);
         ss += x * x;
         mx = fmaxf(mx, x);
     }
@@ -841,27 +884,28 @@ __device__ __forceinline__ void sc_pair_stats(const float *y, int H, int e, doub
     }
 }
 
-// copies of the needed rows of slots g0..g0+ng-1 into rows (ng rows of H4 float4)
-__device__ __forceinline__ void sc_issue(float4 *rows, const float *Y, const int *sp, const float *sw, const double *sg,
-                                         int g0, int ng, int H4) {
+// copies of the needed rows of slots g0..g0+ng-1 into rows (ng rows of R16 16-byte pieces)
+__device__ __forceinline__ void sc_issue(uint4 *rows, const uint4 *Y, const int *sp, const float *sw, const double *sg,
+                                         int g0, int ng, int R16) {
     for (int r = 0; r < ng; r++) {
         int j = g0 + r, p = sp[j];
         if (p < 0 || (sw[j] == 0.f && sg[j] < 0)) continue;
-        const float4 *src = (const float4 *)Y + (size_t)p * H4;
-        for (int i = threadIdx.x; i < H4; i += blockDim.x) sc_cp_async16(rows + (size_t)r * H4 + i, src + i);
+        const uint4 *src = Y + (size_t)p * R16;
+        for (int i = threadIdx.x; i < R16; i += blockDim.x) sc_cp_async16(rows + (size_t)r * R16 + i, src + i);
     }
 }
 
-template <bool DB>
-__global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, const int *slot_pos, const int *slot_e,
+template <class T, bool DB>
+__global__ void __launch_bounds__(256) k_stats_combine_staged(const T *Y, const int *slot_pos, const int *slot_e,
                                                               const double *slot_g, const float *slot_w, int S, int H,
                                                               int G, float *h, unsigned long long *cnt, double *gate,
                                                               double *norm, double *reap, double *max_act) {
-    extern __shared__ float4 sc_rows[];  // 1 or 2 (DB) buffers of G rows, this token's h row, (G < S) H partial sums
+    extern __shared__ uint4 sc_rows[];  // 1 or 2 (DB) buffers of G rows of T, this token's h row, (G < S) H partial sums
     __shared__ int sp[SC_MAXS], se[SC_MAXS];
     __shared__ float sw[SC_MAXS];
     __shared__ double sg[SC_MAXS];
     const int t = blockIdx.x, tid = threadIdx.x, nt = blockDim.x, warp = tid >> 5, nw = nt >> 5, H4 = H >> 2;
+    const int R16 = H * (int)sizeof(T) / 16;  // 16-byte pieces of a row of Y
     if (tid < S) {
         size_t i = (size_t)t * S + tid;
         int p = slot_pos[i];
@@ -869,15 +913,15 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
         sg[tid] = p >= 0 ? slot_g[i] : -1.0, se[tid] = p >= 0 ? slot_e[i] : -1;
     }
     __syncthreads();
-    float4 *hrow = sc_rows + (size_t)(DB ? 2 : 1) * G * H4, *acc = hrow + H4, *ht = (float4 *)(h + (size_t)t * H);
-    sc_issue(sc_rows, Y, sp, sw, sg, 0, min(G, S), H4);
+    float4 *hrow = (float4 *)(sc_rows + (size_t)(DB ? 2 : 1) * G * R16), *acc = hrow + H4, *ht = (float4 *)(h + (size_t)t * H);
+    sc_issue(sc_rows, (const uint4 *)Y, sp, sw, sg, 0, min(G, S), R16);
     for (int i = tid; i < H4; i += nt) sc_cp_async16(hrow + i, ht + i);
     sc_cp_async_commit();
     for (int g0 = 0, b = 0; g0 < S; g0 += G, b ^= DB ? 1 : 0) {
         const int ng = min(G, S - g0), last = g0 + G >= S;
-        float4 *rows = sc_rows + (size_t)b * G * H4;
+        const T *rows = (const T *)(sc_rows + (size_t)b * G * R16);
         if (DB && !last) {  // the next group into the other buffer (free since the end of the last group)
-            sc_issue(sc_rows + (size_t)(b ^ 1) * G * H4, Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), H4);
+            sc_issue(sc_rows + (size_t)(b ^ 1) * G * R16, (const uint4 *)Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), R16);
             sc_cp_async_commit();
             sc_cp_async_wait_one();
         } else {
@@ -886,8 +930,7 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
         __syncthreads();
         for (int r = warp; r < ng; r += nw) {
             int j = g0 + r;
-            if (sp[j] >= 0 && sg[j] >= 0)
-                sc_pair_stats((const float *)(rows + (size_t)r * H4), H, se[j], sg[j], cnt, gate, norm, reap, max_act);
+            if (sp[j] >= 0 && sg[j] >= 0) sc_pair_stats(rows + (size_t)r * H, H, se[j], sg[j], cnt, gate, norm, reap, max_act);
         }
         for (int c = tid; c < H4; c += nt) {
             float4 a = g0 ? acc[c] : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -895,7 +938,7 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
                 int j = g0 + r;
                 float w = sw[j];
                 if (sp[j] >= 0 && w != 0.f) {
-                    float4 y = rows[(size_t)r * H4 + c];
+                    float4 y = sc_ld4(rows + (size_t)r * H, c);
                     a.x = fmaf(w, y.x, a.x), a.y = fmaf(w, y.y, a.y), a.z = fmaf(w, y.z, a.z), a.w = fmaf(w, y.w, a.w);
                 }
             }
@@ -909,12 +952,14 @@ __global__ void __launch_bounds__(256) k_stats_combine_staged(const float *Y, co
         }
         if (!last) {
             __syncthreads();  // the rows of this group are free again
-            if (!DB) sc_issue(sc_rows, Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), H4), sc_cp_async_commit();
+            if (!DB)
+                sc_issue(sc_rows, (const uint4 *)Y, sp, sw, sg, g0 + G, min(G, S - g0 - G), R16), sc_cp_async_commit();
         }
     }
 }
 
-__global__ void __launch_bounds__(256) k_stats_combine_direct(const float *Y, const int *slot_pos, const int *slot_e,
+template <class T>
+__global__ void __launch_bounds__(256) k_stats_combine_direct(const T *Y, const int *slot_pos, const int *slot_e,
                                                               const double *slot_g, const float *slot_w, int S, int H,
                                                               float *h, unsigned long long *cnt, double *gate,
                                                               double *norm, double *reap, double *max_act) {
@@ -931,58 +976,72 @@ __global__ void __launch_bounds__(256) k_stats_combine_direct(const float *Y, co
         float a = 0.f;
         for (int j = 0; j < S; j++) {
             int p = sp[j];
-            if (p >= 0 && sw[j] != 0.f) a = fmaf(sw[j], Y[(size_t)p * H + c], a);
+            if (p >= 0 && sw[j] != 0.f) a = fmaf(sw[j], sc_f(Y[(size_t)p * H + c]), a);
         }
         h[(size_t)t * H + c] += a;
     }
 }
 
-void reap_k_stats_combine_rows(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+template <class T>
+static void stats_combine_rows(const T *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
                                const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
                                double *gate, double *norm, double *reap, double *max_act, int stage_rows,
                                int double_buffer, cudaStream_t s) {
-    if (N <= 0 || S <= 0 || H <= 0) return;
-    const size_t row = (size_t)H * 4;
+    const size_t row = (size_t)H * sizeof(T), hrow = (size_t)H * 4;  // a row of Y; of h and of the sums
     int G = 0, db = double_buffer != 0, optin = 0, dev = 0;
-    if (stage_rows != 0 && H % 4 == 0 && S <= SC_MAXS && kern_aligned(Y, 16) && kern_aligned(h, 16) &&
+    if (stage_rows != 0 && H % 4 == 0 && row % 16 == 0 && S <= SC_MAXS && kern_aligned(Y, 16) && kern_aligned(h, 16) &&
         cudaGetDevice(&dev) == cudaSuccess &&
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) == cudaSuccess) {
         if (stage_rows > 0) {
             G = stage_rows < S ? stage_rows : S;
         } else {  // 72 KB: three blocks per SM (else as many rows as one block may have); 2 rows a group
-            int fit = (int)((72 * 1024) / row);
-            db = S + 1 > fit;
-            if (db && (fit - 2) / 2 < 1) fit = (int)((size_t)optin / row);
-            G = db ? (fit - 2) / 2 : S;
+            size_t budget = 72 * 1024 > 2 * hrow ? 72 * 1024 - 2 * hrow : 0;
+            int fit = (int)(budget / row);
+            db = S > fit;
+            if (db && fit / 2 < 1) fit = (int)(((size_t)optin > 2 * hrow ? (size_t)optin - 2 * hrow : 0) / row);
+            G = db ? fit / 2 : S;
             if (db && G > 2) G = 2;
         }
     }
     if (G >= S) db = 0;
-    size_t bytes = G >= 1 ? (size_t)((db ? 2 : 1) * G + 1 + (G < S)) * row : 0;
+    size_t bytes = G >= 1 ? (size_t)((db ? 2 : 1) * G) * row + (size_t)(1 + (G < S)) * hrow : 0;
     if (G >= 1 && bytes <= (size_t)optin) {
-        cudaError_t e = db ? cudaFuncSetAttribute(k_stats_combine_staged<true>,
+        cudaError_t e = db ? cudaFuncSetAttribute(k_stats_combine_staged<T, true>,
                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes)
-                           : cudaFuncSetAttribute(k_stats_combine_staged<false>,
+                           : cudaFuncSetAttribute(k_stats_combine_staged<T, false>,
                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
         if (e == cudaSuccess) {
             if (db)
-                k_stats_combine_staged<true><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h, cnt,
-                                                                   gate, norm, reap, max_act);
+                k_stats_combine_staged<T, true><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h,
+                                                                      cnt, gate, norm, reap, max_act);
             else
-                k_stats_combine_staged<false><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h,
-                                                                    cnt, gate, norm, reap, max_act);
+                k_stats_combine_staged<T, false><<<N, 256, bytes, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, G, h,
+                                                                       cnt, gate, norm, reap, max_act);
             return;
         }
     }
-    k_stats_combine_direct<<<N, 256, 0, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, h, cnt, gate, norm, reap,
-                                              max_act);
+    k_stats_combine_direct<T><<<N, 256, 0, s>>>(Y, slot_pos, slot_e, slot_g, slot_w, S, H, h, cnt, gate, norm, reap,
+                                                 max_act);
 }
 
-void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+void reap_k_stats_combine_rows(const void *Y, int y_bf16, const int *slot_pos, const int *slot_e, const double *slot_g,
+                               const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
+                               double *gate, double *norm, double *reap, double *max_act, int stage_rows,
+                               int double_buffer, cudaStream_t s) {
+    if (N <= 0 || S <= 0 || H <= 0) return;
+    if (y_bf16)
+        stats_combine_rows((const bf16 *)Y, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap,
+                           max_act, stage_rows, double_buffer, s);
+    else
+        stats_combine_rows((const float *)Y, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap,
+                           max_act, stage_rows, double_buffer, s);
+}
+
+void reap_k_stats_combine(const void *Y, int y_bf16, const int *slot_pos, const int *slot_e, const double *slot_g,
                           const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
                           double *norm, double *reap, double *max_act, cudaStream_t s) {
-    reap_k_stats_combine_rows(Y, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap, max_act, -1, 1,
-                              s);
+    reap_k_stats_combine_rows(Y, y_bf16, slot_pos, slot_e, slot_g, slot_w, N, S, H, h, cnt, gate, norm, reap, max_act,
+                              -1, 1, s);
 }
 
 __global__ void k_count_tokens(const uint8_t *mask, int N, unsigned long long *tokens) {

@@ -129,21 +129,22 @@ void reap_k_scatter_rows(const __nv_bfloat16 *x, const int *slot_pos, int N, int
 void reap_k_silu_mul(const float *G, int P, int I, __nv_bfloat16 *act, cudaStream_t s);
 // The REAP statistics and the weighted combine of the expert outputs, in one pass over Y that reads
 // each needed row once (by token: the rows of slot_pos, so padding rows are never read). Y (P, H)
-// f32 expert outputs; slot_pos, slot_e (N, S) int, slot_g (N, S) f64, slot_w (N, S) f32 as
+// expert outputs, f32 or (y_bf16) bf16; slot_pos, slot_e (N, S) int, slot_g (N, S) f64, slot_w (N, S) f32 as
 // reap_k_route / reap_k_permute* leave them. For every slot with slot_pos >= 0 and slot_g >= 0:
 // cnt[e] += 1, gate[e] += g, norm[e] += ||y||, reap[e] += g ||y|| (float64; ||y|| from an f32 sum
 // of squares) and max_act[e] = max(max_act[e], max_i y_i), e = slot_e, y = Y[slot_pos]; all (E).
 // h (N, H) f32 += sum_j slot_w[t, j] * Y[slot_pos[t, j]] in slot order (f32 fma). No scratch
-// memory; shared memory per block 72 KB at S = 8, H = 3072 (two double-buffered groups of 2 rows,
-// the h row, partial sums). Checked against float64 in kernels/dev/dev_kernels.
-void reap_k_stats_combine(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+// memory; shared memory per block 72 KB at S = 8, H = 3072 in f32 (two double-buffered groups of 2
+// rows, the h row, partial sums), 60 KB in bf16 (the token's 8 rows and the h row). Checked against float64 in kernels/dev/dev_kernels.
+void reap_k_stats_combine(const void *Y, int y_bf16, const int *slot_pos, const int *slot_e, const double *slot_g,
                           const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt, double *gate,
                           double *norm, double *reap, double *max_act, cudaStream_t s);
 // The same with the rows staged stage_rows at a time (> 0; in two buffers, the next group copied
 // while one is computed, when double_buffer), chosen as above (< 0: double_buffer ignored), or read
-// straight from global memory twice (0; also whenever H % 4 != 0, S > 64, Y/h are not 16-byte
-// aligned or the rows do not fit in shared memory). For kernels/dev (tests of every path, timings).
-void reap_k_stats_combine_rows(const float *Y, const int *slot_pos, const int *slot_e, const double *slot_g,
+// straight from global memory twice (0; also whenever H % 4 != 0, a row is not a multiple of 16
+// bytes, S > 64, Y/h are not 16-byte aligned or the rows do not fit in shared memory). For
+// kernels/dev (tests of every path, timings).
+void reap_k_stats_combine_rows(const void *Y, int y_bf16, const int *slot_pos, const int *slot_e, const double *slot_g,
                                const float *slot_w, int N, int S, int H, float *h, unsigned long long *cnt,
                                double *gate, double *norm, double *reap, double *max_act, int stage_rows,
                                int double_buffer, cudaStream_t s);

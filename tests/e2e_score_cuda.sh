@@ -59,15 +59,23 @@ else
     bad cuda_shards_merge
 fi
 
+# kill_after_first_layer WORKDIR SCORE-ARGS...: starts `reap score ... -w WORKDIR` slowed down
+# (REAP_TEST_SLOW_MS), kills it once the work dir holds a layer's hidden states.
+kill_after_first_layer() {
+    kwd=$1
+    shift
+    REAP_TEST_SLOW_MS=300 "$REAP" score "$@" -w "$kwd" -q 2>/dev/null &
+    pid=$!
+    n=0
+    while [ $n -lt 600 ] && ! ls "$kwd"/hidden-* >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=
+}
+
 # Kill after a few layers, resume, compare with the uninterrupted GPU run (same rows, same chunks).
 wd=$dir/wd
-REAP_TEST_SLOW_MS=300 "$REAP" score "$ck" $args --device cuda -w "$wd" -o "$dir/resumed.json" -q 2>/dev/null &
-pid=$!
-n=0
-while [ $n -lt 600 ] && ! ls "$wd"/hidden-* >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-pid=
+kill_after_first_layer "$wd" "$ck" $args --device cuda -o "$dir/resumed.json"
 if [ -f "$dir/resumed.json" ]; then
     bad cuda_killed_run_left_no_output "finished before the kill"
 else
@@ -174,14 +182,7 @@ fi
 # A work dir of an fp8 run, killed after its first layer, is not resumed without --gpu-experts fp8
 # (the layers done would mix fp8 and bf16 statistics); with it, the run resumes and finishes.
 wd8=$dir/wd8
-REAP_TEST_SLOW_MS=300 "$REAP" score "$dir/b128" $args --device cuda --gpu-experts fp8 -w "$wd8" -o "$dir/fp8r.json" -q \
-    2>/dev/null &
-pid=$!
-n=0
-while [ $n -lt 600 ] && ! ls "$wd8"/hidden-* >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-pid=
+kill_after_first_layer "$wd8" "$dir/b128" $args --device cuda --gpu-experts fp8 -o "$dir/fp8r.json"
 if ls "$wd8"/hidden-* >/dev/null 2>&1 && [ ! -f "$dir/fp8r.json" ] &&
     ! "$REAP" score "$dir/b128" $args --device cuda -w "$wd8" -o "$dir/fp8r.json" -q 2>"$dir/fp8r.err" &&
     grep -q "belongs to another run (--gpu-experts fp8 differs)" "$dir/fp8r.err" && [ ! -f "$dir/fp8r.json" ] &&

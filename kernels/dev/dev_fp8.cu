@@ -62,6 +62,9 @@
 //   TIME dequant_layer: reap_k_dequant_bf16 over one M2 layer's experts as kernels/gpu_weights.cu
 //       issues it (256 experts x w1, w3 (1536 x 3072) + w2 (3072 x 1536): 768 calls, 3.6 GB fp8 ->
 //       7.2 GB bf16): the cost the FP8 path removes, once per layer.
+//   TIME wqkv / wo N=65536: an experiment, the attention projections (q|k|v: out 8192, in 3072; o:
+//       out 3072, in 6144) over one 64k-token chunk as FP8 block-scaled matmuls against bf16 (the
+//       pipeline runs them in bf16). `dev_fp8 proj` runs only the probe, the layout check and these.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -749,7 +752,7 @@ static void time_dequant(Timer &tm) {
 // the operands it was given, rel L2 <= 5e-3; padding rows exactly 0), reap_k_silu_mul_fp8 (against
 // the CPU's silu of the GPU's bf16 gate|up output quantised by reap_quant_e4m3_block: at most 1e-3 of the codes may
 // differ, by one step, where expf's last bit moves a value across a rounding boundary) and the down
-// GEMM (as gate|up, f32 output). Shapes: M2's (H 3072, I 1536) and a small one whose K-block counts (2 and 1)
+// GEMM (as gate|up, bf16 output, which the statistics read). Shapes: M2's (H 3072, I 1536) and a small one whose K-block counts (2 and 1)
 // are not multiples of 4 (the weight scales' padded rows).
 static uint8_t rand_e4m3() {
     uint8_t b = (uint8_t)(urand() * 256);
@@ -918,14 +921,15 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
            ok ? "PASS" : "FAIL", tag, diff_q, aq.size(), far_q, far_s);
     failures += !ok;
 
-    CB(reap_k_expert_gemms_fp8(x, 0, hoff_host.data(), E, H, I, dw2, ws2, q, qs, Y, CUDA_R_32F, NULL));
+    CB(reap_k_expert_gemms_fp8(x, 0, hoff_host.data(), E, H, I, dw2, ws2, q, qs, Y, CUDA_R_16BF, NULL));
     if (!SC(cudaDeviceSynchronize())) return;
-    check_gemm("down", Y, 0, H, I, aq, aqs, w2, &s2, NULL);
+    check_gemm("down", Y, 1, H, I, aq, aqs, w2, &s2, NULL);
     void *fr[] = {dx, dse, cnt, off, cur, ptok, pslot, spos, dw13, dw2, q, ds1, ds3, ds2, ws13, ws2, qs, G, Y};
     for (void *p : fr) cudaFree(p);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    const int proj_only = argc > 1 && !strcmp(argv[1], "proj");  // only the attention projections' timing
     int nd = 0;
     if (cudaGetDeviceCount(&nd) != cudaSuccess || nd == 0) {
         printf("SKIP dev_fp8: no CUDA device\n");
@@ -953,19 +957,27 @@ int main(void) {
     Weight w13, w2;
     make_weight(w13, "w13", 2 * M2_I, M2_H);  // gate|up: out 2I, in H
     make_weight(w2, "w2", M2_H, M2_I);        // down: out H, in I
-    check_pipeline(x, M2_H, M2_I, 16, 512, 8);
-    if (!dead) check_pipeline(x, 256, 128, 8, 300, 4);
+    if (!proj_only) check_pipeline(x, M2_H, M2_I, 16, 512, 8);
+    if (!dead && !proj_only) check_pipeline(x, 256, 128, 8, 300, 4);
     std::vector<Variant> vs = probe(lt, w13);
     if (!dead) check_layout(lt, vs, w13);
     for (const Weight *w : {&w13, &w2})
         for (int N : {64, 256, 1024, 4096})
-            if (!dead) check_case(lt, hb, x, vs, *w, N);
+            if (!dead && !proj_only) check_case(lt, hb, x, vs, *w, N);
     if (!getenv("DEV_NO_TIMING") && !dead) {
         Timer tm;
         for (const Weight *w : {&w13, &w2})
             for (int N : {1024, 4096, 16384})
-                if (!dead) time_shape(lt, hb, x, vs, *w, N, tm);
-        if (!dead) time_dequant(tm);
+                if (!dead && !proj_only) time_shape(lt, hb, x, vs, *w, N, tm);
+        if (!dead && !proj_only) time_dequant(tm);
+        // experiment: the attention projections (q|k|v 8192 x 3072, o 3072 x 6144) over a chunk of
+        // 64k tokens, FP8 block-scaled against bf16 (the pipeline runs them in bf16)
+        Weight wqkv, wo;
+        make_weight(wqkv, "wqkv", 8192, M2_H);
+        make_weight(wo, "wo", M2_H, 6144);
+        for (const Weight *w : {&wqkv, &wo})
+            if (!dead) time_shape(lt, hb, x, vs, *w, 65536, tm);
+        free_weight(wqkv), free_weight(wo);
     }
     free_weight(w13), free_weight(w2);
     reap_k_xgemm_each_destroy(x);

@@ -679,7 +679,7 @@ static void check_moe_glue(Timer &tm) {
     XRef r = stats_combine_ref(Y, hspos, se, sg, sw, N, S, H, s0, habs);
     float *dY = up(Y);
     SCBufs b = sc_up(s0);
-    reap_k_stats_combine(dY, spos, dse, dsg, dsw, N, S, H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
+    reap_k_stats_combine(dY, 0, spos, dse, dsg, dsw, N, S, H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
     XOut o = sc_down(b, E, (size_t)N * H);
     char msg[256];
     int ok = stats_combine_cmp(o, r, habs, S, H, msg, sizeof msg);
@@ -816,7 +816,7 @@ static void check_expert_phase(Timer &tm) {
         s0.h = h0, s0.cnt.assign(E, 0), s0.gate.assign(E, 0), s0.norm.assign(E, 0), s0.reap.assign(E, 0);
         s0.mx.assign(E, -INFINITY);
         SCBufs b = sc_up(s0);
-        reap_k_stats_combine(Y, spos, dse, dsg, dsw, N, S, H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
+        reap_k_stats_combine(Y, 0, spos, dse, dsg, dsw, N, S, H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
         o = sc_down(b, E, (size_t)N * H);
         void *fr[] = {cnt, off, cur, ptok, pslot, spos, xe, dact, gy, Y};
         for (void *q : fr) CU(cudaFree(q));
@@ -924,38 +924,66 @@ static void sc_free(SCData &d) {
     void *fr[] = {d.dse, d.dspos, d.dpslot, d.dsw, d.dY, d.dsg};
     for (void *p : fr) CU(cudaFree(p));
 }
-// reap_k_stats_combine itself (stage_rows = db = -1) or reap_k_stats_combine_rows, from the starting values s
-static XOut sc_run(const SCData &d, const XOut &s, int stage_rows, int db) {
+// reap_k_stats_combine itself (stage_rows = db = -1) or reap_k_stats_combine_rows, from the starting values s,
+// on Y (f32, or bf16 when bf)
+static XOut sc_run(const SCData &d, const void *Y, int bf, const XOut &s, int stage_rows, int db) {
     SCBufs b = sc_up(s);
     if (stage_rows == -1 && db == -1)
-        reap_k_stats_combine(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
+        reap_k_stats_combine(Y, bf, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, b.h, b.cnt, b.gate, b.norm, b.reap, b.mx, 0);
     else
-        reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, b.h, b.cnt, b.gate, b.norm, b.reap,
-                                  b.mx, stage_rows, db, 0);
+        reap_k_stats_combine_rows(Y, bf, d.dspos, d.dse, d.dsg, d.dsw, d.N, d.S, d.H, b.h, b.cnt, b.gate, b.norm,
+                                  b.reap, b.mx, stage_rows, db, 0);
     return sc_down(b, d.E, (size_t)d.N * d.H);
 }
+// Y rounded to bf16, and those values back in f32
+__global__ void k_round_bf16(const float *y, size_t n, bf16 *yb, float *yr) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        bf16 v = __float2bfloat16(y[i]);
+        yb[i] = v, yr[i] = __bfloat162float(v);
+    }
+}
+// h values that are not bit-identical, count/max mismatches and the largest relative difference of
+// the float64 sums between two runs
+static int sc_same(const XOut &a, const XOut &b, int E, size_t *hdiff, int *cm, double *fu) {
+    *hdiff = 0, *cm = 0, *fu = 0;
+    for (size_t i = 0; i < a.h.size(); i++) *hdiff += memcmp(&a.h[i], &b.h[i], 4) != 0;
+    for (int e = 0; e < E; e++) {
+        *cm += a.cnt[e] != b.cnt[e] || !(a.mx[e] == b.mx[e]);
+        *fu = fmax(*fu, fmax(rel(b.gate[e], a.gate[e]), fmax(rel(b.norm[e], a.norm[e]), rel(b.reap[e], a.reap[e]))));
+    }
+    return *hdiff == 0 && *cm == 0 && *fu <= 1e-12;
+}
+// Also the bf16 rows (the FP8 path's down output): the same path on Y rounded to bf16 must give
+// what it gives on those values in f32, to the bit.
 static void check_stats_combine_case(const char *name, int N, int S, int k, int E, int H, int stage_rows, int db) {
     SCData d;
     sc_make(d, N, S, k, E, H, 1);
     XOut s0 = sc_start(E, (size_t)N * H);
     std::vector<double> habs;
     XRef r = stats_combine_ref(d.Y, d.spos, d.se, d.sg, d.sw, N, S, H, s0, habs);
-    XOut a = sc_run(d, s0, 0, 0), b = sc_run(d, s0, stage_rows, db);  // a: the direct path
+    XOut a = sc_run(d, d.dY, 0, s0, 0, 0), b = sc_run(d, d.dY, 0, s0, stage_rows, db);  // a: the direct path
     char msg[256];
     int ok = stats_combine_cmp(b, r, habs, S, H, msg, sizeof msg);
-    size_t hdiff = 0;
-    for (size_t i = 0; i < a.h.size(); i++) hdiff += memcmp(&a.h[i], &b.h[i], 4) != 0;
-    int cm = 0;
-    double fu = 0;
-    for (int e = 0; e < E; e++) {
-        cm += a.cnt[e] != b.cnt[e] || !(a.mx[e] == b.mx[e]);
-        fu = fmax(fu, fmax(rel(b.gate[e], a.gate[e]), fmax(rel(b.norm[e], a.norm[e]), rel(b.reap[e], a.reap[e]))));
-    }
-    int same = hdiff == 0 && cm == 0 && fu <= 1e-12;
+    size_t hdiff;
+    int cm;
+    double fu;
+    int same = sc_same(a, b, E, &hdiff, &cm, &fu);
     printf("%s %s: vs float64: %s; vs the direct path: %zu h values not bit-identical, %d count/max mismatches, sums "
            "rel %.1e\n",
            ok && same ? "PASS" : "FAIL", name, msg, hdiff, cm, fu);
     failures += !(ok && same);
+    const size_t n = (size_t)d.rows * H;
+    bf16 *yb = dev<bf16>(n);
+    float *yr = dev<float>(n);
+    k_round_bf16<<<1024, 256>>>(d.dY, n, yb, yr);
+    XOut f = sc_run(d, yr, 0, s0, stage_rows, db), g = sc_run(d, yb, 1, s0, stage_rows, db);
+    same = sc_same(f, g, E, &hdiff, &cm, &fu);
+    printf("%s %s_bf16: vs f32 of the same values: %zu h values not bit-identical, %d count/max mismatches, sums "
+           "rel %.1e\n",
+           same ? "PASS" : "FAIL", name, hdiff, cm, fu);
+    failures += !same;
+    CU(cudaFree(yb));
+    CU(cudaFree(yr));
     sc_free(d);
 }
 
@@ -985,12 +1013,23 @@ static void check_stats_combine(Timer &tm) {
     const int modes[][2] = {{-1, -1}, {8, 0}, {4, 0}, {2, 0}, {1, 1}, {2, 1}, {3, 1}, {0, 0}};
     for (auto &m : modes) {
         double ms = tm.median_ms([&] {
-            if (m[0] == -1) reap_k_stats_combine(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, 0);
-            else reap_k_stats_combine_rows(d.dY, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, m[0], m[1], 0);
+            if (m[0] == -1) reap_k_stats_combine(d.dY, 0, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, 0);
+            else reap_k_stats_combine_rows(d.dY, 0, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, m[0], m[1], 0);
         });
         printf("TIME stats_combine M2 chunk %d tokens x %d slots, H %d (%d rows), %s %d: %.3f ms, %.0f GB/s\n", N, S, H,
                d.rows, m[0] < 0 ? "default" : !m[0] ? "direct (no staging)" : m[1] ? "double-buffered groups of" : "groups of",
                m[0] < 0 ? 0 : m[0], ms, need / ms / 1e6);
+    }
+    {  // bf16 rows (the FP8 path), the default choice
+        bf16 *yb = dev<bf16>((size_t)d.rows * H);
+        float *yr = dev<float>((size_t)d.rows * H);
+        k_round_bf16<<<1024, 256>>>(d.dY, (size_t)d.rows * H, yb, yr);
+        const double need_b = (double)N * S * H * 2 + 2.0 * N * H * 4;
+        double ms = tm.median_ms([&] { reap_k_stats_combine(yb, 1, d.dspos, d.dse, d.dsg, d.dsw, N, S, H, h, c64, gs, ns, rs, mx, 0); });
+        printf("TIME stats_combine M2 chunk %d tokens x %d slots, H %d (%d rows), bf16 rows, default: %.3f ms, %.0f GB/s\n",
+               N, S, H, d.rows, ms, need_b / ms / 1e6);
+        CU(cudaFree(yb));
+    CU(cudaFree(yr));
     }
     void *fr[] = {c64, gs, ns, rs, mx, h};
     for (void *p : fr) CU(cudaFree(p));
