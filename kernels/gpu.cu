@@ -190,11 +190,13 @@ static int open_dev(reap_gpu *g, gdev *d) {
     CB(reap_k_xgemm_each_create(&d->xe1));
     int ns[256], nn = reap_k_pad_classes(reap_k_pad_rows(N), ns, 256);  // every size class of an expert in a chunk
     if (nn > 256) nn = 256;
-    if (g->fp8) {  // the codes, then their scales, 256-byte aligned (they fit: a code is half a bf16)
-        const size_t a = 256, rows = L->pair_rows * (size_t)(H > I ? H : I);
+    if (g->fp8) {  // the codes, then their scales, 256-byte aligned (they fit: a code is half a bf16;
+        // in xe the gather's row-major scales follow: 8 bytes per 128 codes beside 256 of bf16)
+        const size_t a = 256, hm = H > I ? H : I, rows = L->pair_rows * hm, sb = L->pair_rows * (hm / 128) * 4;
         d->w13q = (uint8_t *)d->w13, d->w13s = (float *)(d->w13q + ((size_t)E * 2 * I * H + a - 1) / a * a);
         d->w2q = (uint8_t *)d->w2, d->w2s = (float *)(d->w2q + ((size_t)E * H * I + a - 1) / a * a);
         d->xq = (uint8_t *)d->xe, d->xqs = (float *)(d->xq + (rows + a - 1) / a * a);
+        d->xqr = (float *)((uint8_t *)d->xqs + (sb + a - 1) / a * a);
         cublasStatus_t b1 = reap_k_xgemm_each_prepare_fp8(d->xe1, 2 * I, H, CUDA_R_16BF, ns, nn);
         cublasStatus_t b2 =
             b1 == CUBLAS_STATUS_SUCCESS ? reap_k_xgemm_each_prepare_fp8(d->xe1, H, I, CUDA_R_16BF, ns, nn) : b1;
@@ -539,8 +541,8 @@ static int step_gather(chunk *k) {  // one read per token
     const reap_m2_config *c = &k->g->cfg;
     gdev *d = k->d;
     if (k->g->fp8)
-        reap_k_scatter_rows_fp8(d->xb, d->slot_pos, d->slot_e, d->off, k->N, k->S, d->pair_tok, k->P, c->n_experts,
-                                c->hidden, d->xq, d->xqs, d->s);
+        reap_k_scatter_rows_fp8(d->xb, d->slot_pos, d->off, k->N, k->S, d->pair_tok, k->P, c->n_experts, c->hidden,
+                                d->xq, d->xqs, d->xqr, d->s);
     else
         reap_k_scatter_rows(d->xb, d->slot_pos, k->N, k->S, d->pair_tok, k->P, c->hidden, d->xe, d->s);
     return REAP_OK;

@@ -50,7 +50,7 @@ typedef struct {
     // each followed (256-byte aligned) by its block scales (E, out/128, reap_k_fp8_ld(in)); xe holds
     // the quantised activations (PP, H or I) and then their scales (kern.cuh: the layout).
     uint8_t *w13q, *w2q, *xq;
-    float *w13s, *w2s, *xqs;
+    float *w13s, *w2s, *xqs, *xqr;
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)
     float *ln1, *ln2, *qn, *kn, *gate, *bias;  // (H), (H), (nh hd), (nkv hd), (E, H), (E): into keep
     float *gate_cat, *gate_lo;  // 3xTF32 router: the gate split (E, 2H) [hi | hi], (E, H) lo

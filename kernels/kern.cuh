@@ -187,11 +187,12 @@ static inline __host__ __device__ int reap_k_fp8_ld(int k) { return (k / 128 + 3
 // The model shapes the FP8 path takes: hidden and intermediate sizes multiples of 128.
 static inline int reap_k_fp8_shapes_ok(int H, int I) { return H > 0 && I > 0 && H % 128 == 0 && I % 128 == 0; }
 // reap_k_scatter_rows with the rows quantised on the way: q (P, H) e4m3, qs the scales as above;
-// padding rows (pair_tok < 0) get zero codes and scale 1. slot_e (N, S) each slot's expert (the
-// expert of pair slot_pos[t*S + j]); off (E + 2) the device offsets of the padded layout. H % 128
-// == 0, S <= 64, x 8-byte aligned.
-void reap_k_scatter_rows_fp8(const __nv_bfloat16 *x, const int *slot_pos, const int *slot_e, const int *off, int N,
-                             int S, const int *pair_tok, int P, int E, int H, uint8_t *q, float *qs, cudaStream_t s);
+// padding rows (pair_tok < 0) get zero codes and scale 1. off (E + 2) the device offsets of the
+// padded layout (its 64-row tiles each lie in one expert); qr (P, H/128) f32 scratch (the scales
+// row-major on the way). H % 128 == 0, S <= 64, x 8-byte aligned.
+void reap_k_scatter_rows_fp8(const __nv_bfloat16 *x, const int *slot_pos, const int *off, int N, int S,
+                             const int *pair_tok, int P, int E, int H, uint8_t *q, float *qs, float *qr,
+                             cudaStream_t s);
 // act = silu(G[:, :I]) * G[:, I:] in f32 from the bf16 gate|up output G (P, 2I) of the FP8 GEMM,
 // quantised: q (P, I) e4m3, qs as above with K = I. I % 128 == 0, G 8-byte aligned. off as above.
 void reap_k_silu_mul_fp8(const __nv_bfloat16 *G, int P, int I, const int *off, int E, uint8_t *q, float *qs,

@@ -64,7 +64,9 @@
 //       7.2 GB bf16): the cost the FP8 path removes, once per layer.
 //   TIME wqkv / wo N=65536: an experiment, the attention projections (q|k|v: out 8192, in 3072; o:
 //       out 3072, in 6144) over one 64k-token chunk as FP8 block-scaled matmuls against bf16 (the
-//       pipeline runs them in bf16). `dev_fp8 proj` runs only the probe, the layout check and these.
+//       pipeline runs them in bf16).
+//   TIME gather: reap_k_scatter_rows_fp8 against the bf16 gather at M2's chunk shape.
+//   `dev_fp8 proj` runs only the probe, the layout check and the last two.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,13 +118,8 @@ template <class T> static T *up(const std::vector<T> &v) {
 // x (N, K) bf16 row-major, K % 128 == 0 -> q (N, K) e4m3 and s[n * s_n + kb * s_k] f32, one warp per
 // (token, 128-group): amax, scale = amax / 448 (1 when amax == 0), q = e4m3(x / scale) (IEEE
 // division, round to nearest even, saturating to +-448): reap_quant_e4m3_block with 1x128 blocks.
-__global__ void k_quant_act(const bf16 *x, int N, int K, uint8_t *q, float *s, int64_t s_n, int64_t s_k) {
-    const int KB = K / BLK, lane = threadIdx.x & 31;
-    const int64_t w = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
-    if (w >= (int64_t)N * KB) return;  // per warp: the whole warp leaves together
-    const int64_t n = w / KB, kb = w % KB;
-    const size_t off = (size_t)n * K + kb * BLK + lane * 4;
-    uint2 raw = *(const uint2 *)(x + off);
+// A warp's 128-group from the lane's 4 bf16 (raw): the group's scale and the lane's 4 codes.
+__device__ __forceinline__ uint32_t quant4(uint2 raw, float *scale) {
     __nv_bfloat162 p0 = *(__nv_bfloat162 *)&raw.x, p1 = *(__nv_bfloat162 *)&raw.y;
     float v[4] = {__low2float(p0), __high2float(p0), __low2float(p1), __high2float(p1)};
     float a = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
@@ -131,7 +128,17 @@ __global__ void k_quant_act(const bf16 *x, int N, int K, uint8_t *q, float *s, i
     uint32_t packed = 0;
     for (int j = 0; j < 4; j++)
         packed |= (uint32_t)__nv_cvt_float_to_fp8(v[j] / sc, __NV_SATFINITE, __NV_E4M3) << (8 * j);
-    *(uint32_t *)(q + off) = packed;
+    *scale = sc;
+    return packed;
+}
+__global__ void k_quant_act(const bf16 *x, int N, int K, uint8_t *q, float *s, int64_t s_n, int64_t s_k) {
+    const int KB = K / BLK, lane = threadIdx.x & 31;
+    const int64_t w = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
+    if (w >= (int64_t)N * KB) return;  // per warp: the whole warp leaves together
+    const int64_t n = w / KB, kb = w % KB;
+    const size_t off = (size_t)n * K + kb * BLK + lane * 4;
+    float sc;
+    *(uint32_t *)(q + off) = quant4(*(const uint2 *)(x + off), &sc);
     if (lane == 0) s[n * s_n + kb * s_k] = sc;
 }
 static void quant_act(const bf16 *x, int N, int K, uint8_t *q, float *s, int64_t s_n, int64_t s_k) {
@@ -763,6 +770,55 @@ static double rel_l2(const std::vector<double> &got, const std::vector<double> &
     for (size_t i = 0; i < got.size(); i++) num += (got[i] - ref[i]) * (got[i] - ref[i]), den += ref[i] * ref[i];
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
+// Random routing: N tokens x S distinct experts of E each, a slot empty (-1) with probability p_empty.
+static std::vector<int> random_slots(int N, int S, int E, double p_empty) {
+    std::vector<int> se((size_t)N * S);
+    for (int t = 0; t < N; t++)
+        for (int j = 0; j < S; j++) {
+            int e;
+            bool dup;
+            do {
+                e = (int)(urand() * E), dup = false;
+                for (int i = 0; i < j; i++) dup |= se[(size_t)t * S + i] == e;
+            } while (dup);
+            se[(size_t)t * S + j] = p_empty > 0 && urand() < p_empty ? -1 : e;
+        }
+    return se;
+}
+
+// ---- the gather's time -----------------------------------------------------------------------------
+// reap_k_scatter_rows_fp8 at M2's chunk shape (64k tokens x 8 slots, random routing) against the
+// bf16 gather (reap_k_scatter_rows). Its first version stored each scale straight into cuBLASLt's
+// per-expert layout (4 bytes at a time into a 50 MB array, from blocks of unrelated tokens):
+// 1.593 ms against 0.996 ms for the shipped row-major scales + a transpose per 64-row tile
+// (bench/RESULTS.md, 2026-12-06).
+static void time_gather(Timer &tm) {
+    const int N = 65536, S = 8, E = 256, H = M2_H, KB = H / BLK, cap = N * S + N * S / 8 + 64 * E;
+    std::vector<int> se = random_slots(N, S, E, 0);
+    bf16 *dx = dev<bf16>((size_t)N * H), *xe = dev<bf16>((size_t)cap * H);
+    k_fill_bf<<<1024, 256>>>(dx, (size_t)N * H, 99);
+    int *dse = up(se), *cnt = dev<int>(E), *off = dev<int>(E + 2), *cur = dev<int>(E), *ptok = dev<int>(cap),
+        *pslot = dev<int>(cap), *spos = dev<int>((size_t)N * S);
+    uint8_t *q = dev<uint8_t>((size_t)cap * H);
+    float *qs = dev<float>((size_t)cap * KB), *qr = dev<float>((size_t)cap * KB);
+    reap_k_permute_padded(dse, N, S, E, cap, cnt, off, cur, ptok, pslot, spos, 0);
+    const int P = down<int>(off, E + 2)[E];
+    const double bytes_fp8 = (double)N * H * 2 + (double)P * (H + 4 * KB), bytes_bf = (double)N * H * 2 + (double)P * H * 2;
+    double t1 = tm.median_ms([&] {
+        reap_k_scatter_rows_fp8(dx, spos, off, N, S, ptok, P, E, H, q, qs, qr, 0);
+        return cudaGetLastError() == cudaSuccess;
+    });
+    double t2 = tm.median_ms([&] {
+        reap_k_scatter_rows(dx, spos, N, S, ptok, P, H, xe, 0);
+        return cudaGetLastError() == cudaSuccess;
+    });
+    printf("TIME gather M2 chunk %d tokens x %d slots (%d rows): fp8 (reap_k_scatter_rows_fp8) %.3f ms (%.0f GB/s), bf16 "
+           "(reap_k_scatter_rows) %.3f ms (%.0f GB/s)\n",
+           N, S, P, t1, bytes_fp8 / t1 / 1e6, t2, bytes_bf / t2 / 1e6);
+    void *fr[] = {dx, xe, dse, cnt, off, cur, ptok, pslot, spos, q, qs, qr};
+    for (void *p : fr) cudaFree(p);
+}
+
 static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int S) {
     char tag[64];
     snprintf(tag, sizeof tag, "H%d_I%d_E%d_N%d", H, I, E, N);
@@ -779,17 +835,7 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
                 hx[i] = __float2bfloat16(nrand() * mag), fx[i] = __bfloat162float(hx[i]);
             }
         }
-    std::vector<int> se((size_t)N * S);
-    for (int t = 0; t < N; t++)
-        for (int j = 0; j < S; j++) {
-            int e;
-            bool dup;
-            do {
-                e = (int)(urand() * E), dup = false;
-                for (int i = 0; i < j; i++) dup |= se[(size_t)t * S + i] == e;
-            } while (dup);
-            se[(size_t)t * S + j] = urand() < 0.125 ? -1 : e;
-        }
+    std::vector<int> se = random_slots(N, S, E, 0.125);
     // weights: E4M3 codes, one scale per 128x128 block; w13 = w1 rows then w3 rows per expert
     std::vector<uint8_t> w13((size_t)E * 2 * I * H), w2((size_t)E * H * I);
     std::vector<float> s1((size_t)E * KI * KH), s3(s1.size()), s2((size_t)E * KH * KI);
@@ -821,7 +867,9 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     };
 
     // gather + quantise
-    reap_k_scatter_rows_fp8(dx, spos, dse, off, N, S, ptok, P, E, H, q, qs, 0);
+    float *qr = dev<float>((size_t)cap * KH);
+    reap_k_scatter_rows_fp8(dx, spos, off, N, S, ptok, P, E, H, q, qs, qr, 0);
+    CU(cudaFree(qr));
     if (!SC(cudaDeviceSynchronize())) return;
     std::vector<uint8_t> hq = down<uint8_t>(q, (size_t)P * H);
     std::vector<float> hqs = down<float>(qs, (size_t)P * KH);
@@ -970,6 +1018,7 @@ int main(int argc, char **argv) {
             for (int N : {1024, 4096, 16384})
                 if (!dead && !proj_only) time_shape(lt, hb, x, vs, *w, N, tm);
         if (!dead && !proj_only) time_dequant(tm);
+        if (!dead) time_gather(tm);
         // experiment: the attention projections (q|k|v 8192 x 3072, o 3072 x 6144) over a chunk of
         // 64k tokens, FP8 block-scaled against bf16 (the pipeline runs them in bf16)
         Weight wqkv, wo;
