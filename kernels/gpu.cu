@@ -585,8 +585,8 @@ static int step_count_tokens(chunk *k) {
 // statistics of every pair and the weighted combine in one pass over the expert outputs
 static int step_stats_combine(chunk *k) {
     gdev *d = k->d;
-    reap_k_stats_combine(d->gy, k->g->fp8, d->slot_pos, d->slot_e, d->slot_g, d->slot_w, k->N, k->S, k->g->cfg.hidden, d->h,
-                         d->st_cnt, d->st_gate, d->st_norm, d->st_reap, d->st_max, d->s);
+    reap_k_stats_combine(d->gy, k->g->fp8, d->slot_pos, d->slot_e, d->slot_g, d->slot_w, k->N, k->S, k->g->cfg.hidden,
+                         d->h, d->st_cnt, d->st_gate, d->st_norm, d->st_reap, d->st_max, d->s);
     return REAP_OK;
 }
 

@@ -48,7 +48,8 @@ typedef struct {
     bf16 *w13, *w2;           // (E, 2I, H), (E, H, I)
     // With FP8 expert GEMMs (g->fp8) the same buffers hold the E4M3 codes (E, 2I, H) and (E, H, I),
     // each followed (256-byte aligned) by its block scales (E, out/128, reap_k_fp8_ld(in)); xe holds
-    // the quantised activations (PP, H or I) and then their scales (kern.cuh: the layout).
+    // the quantised activations (PP, H or I), then their scales (kern.cuh: the layout), then the
+    // gather's scales row-major (xqr, scratch of reap_k_scatter_rows_fp8).
     uint8_t *w13q, *w2q, *xq;
     float *w13s, *w2s, *xqs, *xqr;
     bf16 *wqkv, *wo;          // ((nh+2nkv) hd, H), (H, nh hd)

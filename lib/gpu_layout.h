@@ -12,9 +12,11 @@
 //   slot_*    (P)              expert, combine weight (f32), statistics gate (f64), pair index
 //   pair_*    (PP)             token and slot of each row of the padded expert layout,
 //                              PP = P + P/8 + 64 E (room for the padding of reap_k_pad_rows)
-//   gy        (PP, max(2I, H)) f32  gate|up then down outputs; the attention scratch (q|k|v f32,
-//                              attention output, router input) and q, k, v bf16 live inside it
-//   xe        (PP, max(H, I)) bf16  gathered expert inputs; the SiLU output lives inside it
+//   gy        (PP, max(2I, H)) f32  gate|up then down outputs (bf16 with FP8 expert GEMMs); the
+//                              attention scratch (q|k|v f32, attention output, router input) and
+//                              q, k, v bf16 live inside it
+//   xe        (PP, max(H, I)) bf16  gathered expert inputs; the SiLU output lives inside it (with
+//                              FP8 expert GEMMs: the e4m3 codes, their scales, the gather's scratch)
 //   cnt, off, cursor, stats   (E) per-expert counts and float64 statistics
 //   raw       one layer as read: experts in their stored dtype + FP8 scales, attention f32 (below)
 //   keep      ln1, ln2, q_norm, k_norm, gate, bias f32 of the computing layer
