@@ -313,28 +313,10 @@ static int compare_logits(const reap_ckpt *oc, const reap_m2_config *m, const fl
     return st;
 }
 
-// 1 when tensor name holds the same bytes in a and b (read 64 MiB at a time).
-static int same_tensor(const reap_ckpt *a, const reap_ckpt *b, const char *name, int *same) {
-    const reap_ckpt_tensor *ta = reap_ckpt_find(a, name), *tb = reap_ckpt_find(b, name);
-    *same = ta && tb && ta->t->dtype == tb->t->dtype && reap_st_nbytes(ta->t) == reap_st_nbytes(tb->t);
-    if (!*same) return REAP_OK;
-    const uint64_t B = (uint64_t)64 << 20, n = reap_st_nbytes(ta->t);
-    uint8_t *x = reap_xmalloc(B), *y = reap_xmalloc(B);
-    int st = REAP_OK;
-    for (uint64_t o = 0; o < n && *same && !st; o += B) {
-        uint64_t k = n - o < B ? n - o : B;
-        if (!(st = reap_st_read(a->shards[ta->shard], ta->t, o, k, x)) &&
-            !(st = reap_st_read(b->shards[tb->shard], tb->t, o, k, y)))
-            *same = memcmp(x, y, k) == 0;
-    }
-    free(x), free(y);
-    return st;
-}
-
 // compare_logits on one GPU (kernels/gpu.h, reap_gpu_head): every model's normed positions of a
-// chunk go up together and one lm_head GEMM per vocabulary slab serves them all, so every model
-// must have the original's lm_head (reap prune copies it; *fallback = 1 otherwise, and when the
-// GPU cannot hold it: the caller then compares on the CPU). Final norms are each model's own.
+// chunk go up together and one lm_head GEMM per vocabulary slab serves them all: every model has
+// the original's lm_head, byte for byte (reap_eval_check_pair refused any other). *fallback = 1
+// when the GPU cannot hold it: the caller then compares on the CPU. Final norms are each model's own.
 static int compare_logits_gpu(const reap_ckpt *oc, const reap_m2_config *m, const float *h0, variant *v, int nv,
                               const int64_t *pos, int64_t N, const reap_packed *pk, acc *ref, int n_cats, int device,
                               size_t mem_cap, int *fallback) {
@@ -342,14 +324,7 @@ static int compare_logits_gpu(const reap_ckpt *oc, const reap_m2_config *m, cons
     const reap_ckpt_tensor *t;
     *fallback = 0;
     int st = reap_head_tensor(oc, m, &t);
-    for (int j = 0; j < nv && !st && !*fallback; j++) {
-        int same = 1;
-        if (v[j].c && !(st = same_tensor(oc, v[j].c, t->name, &same)) && !same) {
-            reap_warn("%s: its %s differs from the original's: logits compared on the CPU", v[j].name, t->name);
-            *fallback = 1;
-        }
-    }
-    if (st || *fallback) return st;
+    if (st) return st;
     float *nw = reap_xmalloc(sizeof(float) * (size_t)nm * H);
     for (int k = 0; k < nm && !st; k++) st = reap_final_norm_weight(k && v[k - 1].c ? v[k - 1].c : oc, m, nw + (size_t)k * H);
     reap_gpu_head *g = NULL;
