@@ -165,6 +165,13 @@ void reap_k_fill_neg_inf(double *x, int n, cudaStream_t s);
 typedef struct reap_k_xgemm_each reap_k_xgemm_each;
 cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out);
 void reap_k_xgemm_each_destroy(reap_k_xgemm_each *x);  // accepts NULL
+// Spreads each call's experts over n streams (1..4; 1 at creation): the caller's stream s and n-1
+// side streams of x, each with its own cuBLASLt workspace (32 MiB), so that one expert's last
+// partial wave of tiles overlaps the next expert's first. The call still looks synchronous on s:
+// the side streams wait for s first and s waits for them at the end. Call with x's device current.
+// An experiment, not measured yet (no GPU could be had when it was written): the pipeline keeps 1;
+// `dev_fp8 experts` and dev_xgemm_each time one M2 chunk on 1-4 streams, and both check it.
+cublasStatus_t reap_k_xgemm_each_streams(reap_k_xgemm_each *x, int n);
 cublasStatus_t reap_k_xgemm_each_prepare(reap_k_xgemm_each *x, int m, int k, cudaDataType_t ctype, const int *ns, int nn);
 cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, cudaStream_t s, const int *off, int E,
                                         int m, int k, const __nv_bfloat16 *W, const __nv_bfloat16 *A, void *C,

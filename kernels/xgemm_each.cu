@@ -16,7 +16,7 @@
 
 #include "kern.cuh"
 
-enum { EACH_CACHE = 512 };
+enum { EACH_CACHE = 512, EACH_MAX_STREAMS = 4 };
 
 typedef struct {
     int m, k, n;
@@ -30,8 +30,14 @@ typedef struct {
 
 struct reap_k_xgemm_each {
     cublasLtHandle_t lt;
-    void *ws;
+    void *ws;  // = wss[0], the caller's stream's
     size_t ws_bytes;
+    // reap_k_xgemm_each_streams: the experts spread over n_streams streams, the caller's and
+    // side[1..n_streams), each with its own workspace; fork and join[] order them with the caller's
+    int n_streams;
+    cudaStream_t side[EACH_MAX_STREAMS];
+    void *wss[EACH_MAX_STREAMS];
+    cudaEvent_t fork, join[EACH_MAX_STREAMS];
     int n;
     each_entry e[EACH_CACHE];
 };
@@ -45,6 +51,12 @@ void reap_k_xgemm_each_destroy(reap_k_xgemm_each *x) {
         if (t->la) cublasLtMatrixLayoutDestroy(t->la);
         if (t->desc) cublasLtMatmulDescDestroy(t->desc);
     }
+    for (int i = 1; i < EACH_MAX_STREAMS; i++) {
+        if (x->side[i]) cudaStreamDestroy(x->side[i]);
+        if (x->join[i]) cudaEventDestroy(x->join[i]);
+        if (x->wss[i]) cudaFree(x->wss[i]);
+    }
+    if (x->fork) cudaEventDestroy(x->fork);
     if (x->ws) cudaFree(x->ws);
     if (x->lt) cublasLtDestroy(x->lt);
     free(x);
@@ -64,8 +76,62 @@ cublasStatus_t reap_k_xgemm_each_create(reap_k_xgemm_each **out) {
         reap_k_xgemm_each_destroy(x);
         return st;
     }
+    x->wss[0] = x->ws, x->n_streams = 1;
     *out = x;
     return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t reap_k_xgemm_each_streams(reap_k_xgemm_each *x, int n) {
+    if (n < 1) n = 1;
+    if (n > EACH_MAX_STREAMS) n = EACH_MAX_STREAMS;
+    if (n > 1 && !x->fork && cudaEventCreateWithFlags(&x->fork, cudaEventDisableTiming) != cudaSuccess) goto fail;
+    for (int i = 1; i < n; i++) {
+        if (!x->side[i] && cudaStreamCreateWithFlags(&x->side[i], cudaStreamNonBlocking) != cudaSuccess) goto fail;
+        if (!x->join[i] && cudaEventCreateWithFlags(&x->join[i], cudaEventDisableTiming) != cudaSuccess) goto fail;
+        if (!x->wss[i] && cudaMalloc(&x->wss[i], x->ws_bytes) != cudaSuccess) goto fail;
+    }
+    x->n_streams = n;
+    return CUBLAS_STATUS_SUCCESS;
+fail:
+    cudaGetLastError();
+    return CUBLAS_STATUS_ALLOC_FAILED;
+}
+
+// The streams of one call: fork() makes the side streams wait for the caller's stream s; pick()
+// gives each expert the stream with the fewest rows so far (the experts' row counts differ);
+// join() makes s wait for them all.
+typedef struct {
+    cudaStream_t st[EACH_MAX_STREAMS];
+    long long rows[EACH_MAX_STREAMS];
+    int n;
+} each_fan;
+
+static cublasStatus_t fan_fork(reap_k_xgemm_each *x, cudaStream_t s, each_fan *f) {
+    memset(f, 0, sizeof *f);
+    f->n = x->n_streams, f->st[0] = s;
+    if (f->n > 1 && cudaEventRecord(x->fork, s) != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+    for (int i = 1; i < f->n; i++) {
+        f->st[i] = x->side[i];
+        if (cudaStreamWaitEvent(x->side[i], x->fork, 0) != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+static int fan_pick(each_fan *f, int rows) {
+    int b = 0;
+    for (int i = 1; i < f->n; i++)
+        if (f->rows[i] < f->rows[b]) b = i;
+    f->rows[b] += rows;
+    return b;
+}
+
+static cublasStatus_t fan_join(reap_k_xgemm_each *x, const each_fan *f, cublasStatus_t st) {
+    for (int i = 1; i < f->n; i++)  // always joined, also after a failure: s must not run ahead of them
+        if ((cudaEventRecord(x->join[i], f->st[i]) != cudaSuccess ||
+             cudaStreamWaitEvent(f->st[0], x->join[i], 0) != cudaSuccess) &&
+            st == CUBLAS_STATUS_SUCCESS)
+            st = CUBLAS_STATUS_EXECUTION_FAILED;
+    return st;
 }
 
 // Row-major C (n, m) ctype = A (n, k) * W (m, k)^T is column-major C^T (m, n) = op(W^T) (m, k) *
@@ -140,23 +206,25 @@ cublasStatus_t reap_k_expert_gemms_each(reap_k_xgemm_each *x, cublasHandle_t h, 
     const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
     const float one = 1.f, zero = 0.f;
     if (launches) *launches = 0;
-    for (int e = 0; e < E; e++) {
+    each_fan f;
+    cublasStatus_t st = fan_fork(x, s, &f);
+    for (int e = 0; e < E && st == CUBLAS_STATUS_SUCCESS; e++) {
         const int n = off[e + 1] - off[e];
         if (n <= 0) continue;
         const __nv_bfloat16 *w = W + (size_t)e * m * k, *a = A + (size_t)off[e] * k;
         void *c = (char *)C + (size_t)off[e] * m * csize;
         each_entry *t = each_get(x, m, k, n, ctype, 0);
-        cublasStatus_t st;
-        if (t && t->ok && aligned256(w) && aligned256(a) && aligned256(c))
-            st = cublasLtMatmul(x->lt, t->desc, &one, w, t->la, a, t->lb, &zero, c, t->lc, c, t->lc, &t->algo, x->ws,
-                                x->ws_bytes, s);
-        else
+        if (t && t->ok && aligned256(w) && aligned256(a) && aligned256(c)) {
+            const int i = fan_pick(&f, n);
+            st = cublasLtMatmul(x->lt, t->desc, &one, w, t->la, a, t->lb, &zero, c, t->lc, c, t->lc, &t->algo,
+                                x->wss[i], x->ws_bytes, f.st[i]);
+        } else {  // on h's stream, s
             st = cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &one, w, CUDA_R_16BF, k, a, CUDA_R_16BF, k, &zero, c,
                               ctype, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-        if (st != CUBLAS_STATUS_SUCCESS) return st;
-        if (launches) ++*launches;
+        }
+        if (st == CUBLAS_STATUS_SUCCESS && launches) ++*launches;
     }
-    return CUBLAS_STATUS_SUCCESS;
+    return fan_join(x, &f, st);
 }
 
 cublasStatus_t reap_k_expert_gemms_fp8(reap_k_xgemm_each *x, cudaStream_t s, const int *off, int E, int m, int k,
@@ -166,21 +234,27 @@ cublasStatus_t reap_k_expert_gemms_fp8(reap_k_xgemm_each *x, cudaStream_t s, con
     const size_t csize = ctype == CUDA_R_16BF ? 2 : 4;
     const size_t ws_e = (size_t)(m / 128) * reap_k_fp8_ld(k), KB = (size_t)k / 128;
     if (launches) *launches = 0;
-    for (int e = 0; e < E; e++) {
+    each_fan f;
+    cublasStatus_t st = fan_fork(x, s, &f);
+    for (int e = 0; e < E && st == CUBLAS_STATUS_SUCCESS; e++) {
         const int n = off[e + 1] - off[e];
         if (n <= 0) continue;
         each_entry *t = each_get(x, m, k, n, ctype, 1);
-        if (!t || !t->ok) return CUBLAS_STATUS_NOT_SUPPORTED;
+        if (!t || !t->ok) {
+            st = CUBLAS_STATUS_NOT_SUPPORTED;
+            break;
+        }
+        // the scale pointers are read when the matmul is enqueued, so one descriptor serves every expert
         const void *sa = Ws + e * ws_e, *sb = As + (size_t)off[e] * KB;
-        cublasStatus_t st = cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sa, sizeof sa);
+        st = cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sa, sizeof sa);
         if (st == CUBLAS_STATUS_SUCCESS)
             st = cublasLtMatmulDescSetAttribute(t->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sb, sizeof sb);
         void *c = (char *)C + (size_t)off[e] * m * csize;
+        const int i = fan_pick(&f, n);
         if (st == CUBLAS_STATUS_SUCCESS)
             st = cublasLtMatmul(x->lt, t->desc, &one, W + (size_t)e * m * k, t->la, A + (size_t)off[e] * k, t->lb,
-                                &zero, c, t->lc, c, t->lc, &t->algo, x->ws, x->ws_bytes, s);
-        if (st != CUBLAS_STATUS_SUCCESS) return st;
-        if (launches) ++*launches;
+                                &zero, c, t->lc, c, t->lc, &t->algo, x->wss[i], x->ws_bytes, f.st[i]);
+        if (st == CUBLAS_STATUS_SUCCESS && launches) ++*launches;
     }
-    return CUBLAS_STATUS_SUCCESS;
+    return fan_join(x, &f, st);
 }

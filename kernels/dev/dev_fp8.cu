@@ -65,8 +65,10 @@
 //   TIME wqkv / wo N=65536: an experiment, the attention projections (q|k|v: out 8192, in 3072; o:
 //       out 3072, in 6144) over one 64k-token chunk as FP8 block-scaled matmuls against bf16 (the
 //       pipeline runs them in bf16).
+//   TIME experts: one M2 chunk's expert GEMMs (gate|up + down, bf16 out) on 1 to 4 streams.
 //   TIME gather: reap_k_scatter_rows_fp8 against the bf16 gather at M2's chunk shape.
-//   `dev_fp8 proj` runs only the probe, the layout check and the last two.
+//   `dev_fp8 proj` runs only the probe, the layout check and the last two; `dev_fp8 experts` only
+//   TIME experts.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -760,7 +762,8 @@ static void time_dequant(Timer &tm) {
 // the CPU's silu of the GPU's bf16 gate|up output quantised by reap_quant_e4m3_block: at most 1e-3 of the codes may
 // differ, by one step, where expf's last bit moves a value across a rounding boundary) and the down
 // GEMM (as gate|up, bf16 output, which the statistics read). Shapes: M2's (H 3072, I 1536) and a small one whose K-block counts (2 and 1)
-// are not multiples of 4 (the weight scales' padded rows).
+// are not multiples of 4 (the weight scales' padded rows). Each on one stream and again with the
+// experts spread over 3 (reap_k_xgemm_each_streams; the names end in "_streams").
 static uint8_t rand_e4m3() {
     uint8_t b = (uint8_t)(urand() * 256);
     return (b & 0x7F) == 0x7F ? (uint8_t)(b - 1) : b;  // no NaN codes
@@ -819,9 +822,10 @@ static void time_gather(Timer &tm) {
     for (void *p : fr) cudaFree(p);
 }
 
-static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int S) {
+static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int S, int streams) {
     char tag[64];
-    snprintf(tag, sizeof tag, "H%d_I%d_E%d_N%d", H, I, E, N);
+    snprintf(tag, sizeof tag, "H%d_I%d_E%d_N%d%s", H, I, E, N, streams > 1 ? "_streams" : "");
+    CB(reap_k_xgemm_each_streams(x, streams));
     const int KH = H / BLK, KI = I / BLK, ldH = reap_k_fp8_ld(H), ldI = reap_k_fp8_ld(I);
     const int cap = N * S + N * S / 8 + 64 * E;
     // tokens: bf16 with every 128-group its own magnitude; slots: S distinct experts, 1 in 8 empty
@@ -974,10 +978,74 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     check_gemm("down", Y, 1, H, I, aq, aqs, w2, &s2, NULL);
     void *fr[] = {dx, dse, cnt, off, cur, ptok, pslot, spos, dw13, dw2, q, ds1, ds3, ds2, ws13, ws2, qs, G, Y};
     for (void *p : fr) cudaFree(p);
+    CB(reap_k_xgemm_each_streams(x, 1));
+}
+
+// ---- the expert GEMMs of one chunk on 1 to 4 streams --------------------------------------------------
+// One M2 chunk (64k tokens x 8 slots = 524k pairs) over 256 experts of log-normal sizes (as
+// dev_xgemm_each's chunk), padded: reap_k_expert_gemms_fp8 gate|up then down, bf16 out, as the
+// pipeline calls them, with the experts spread over 1-4 streams (reap_k_xgemm_each_streams).
+__global__ void k_fill_e4m3(uint8_t *p, size_t n, uint32_t seed) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint32_t v = (uint32_t)i * 2654435761u ^ seed;
+        v ^= v >> 15, v *= 2246822519u, v ^= v >> 13;
+        uint8_t b = (uint8_t)v;
+        p[i] = (b & 0x7F) == 0x7F ? (uint8_t)(b - 1) : b;  // no NaN codes
+    }
+}
+__global__ void k_fill_f32(float *p, size_t n, float v) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) p[i] = v;
+}
+static void time_experts(reap_k_xgemm_each *x, Timer &tm) {
+    const int E = M2_E, H = M2_H, I = M2_I, P = 65536 * 8, KH = H / BLK, KI = I / BLK;
+    std::vector<double> wgt(E);
+    double sum = 0;
+    for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
+    std::vector<int> off(E + 1, 0);
+    int tot = 0;
+    for (int e = 0; e < E; e++) {
+        int n = e ? (int)(wgt[e] / sum * P) : 0;
+        tot += n, off[e + 1] = n;
+    }
+    off[1] = P - tot;
+    for (int e = 0; e < E; e++) off[e + 1] = off[e] + reap_k_pad_rows(off[e + 1]);
+    const size_t R = off[E];
+    uint8_t *W13 = dev<uint8_t>((size_t)E * 2 * I * H), *W2 = dev<uint8_t>((size_t)E * H * I), *X = dev<uint8_t>(R * H),
+            *A = dev<uint8_t>(R * I);
+    const size_t n13 = (size_t)E * 2 * KI * reap_k_fp8_ld(H), n2 = (size_t)E * KH * reap_k_fp8_ld(I);
+    float *s13 = dev<float>(n13), *s2 = dev<float>(n2), *xs = dev<float>(R * KH), *as = dev<float>(R * KI);
+    bf16 *G = dev<bf16>(R * 2 * I), *Y = dev<bf16>(R * H);
+    k_fill_e4m3<<<1024, 256>>>(W13, (size_t)E * 2 * I * H, 1);
+    k_fill_e4m3<<<1024, 256>>>(W2, (size_t)E * H * I, 2);
+    k_fill_e4m3<<<1024, 256>>>(X, R * H, 3);
+    k_fill_e4m3<<<1024, 256>>>(A, R * I, 4);
+    k_fill_f32<<<1024, 256>>>(s13, n13, 1e-3f);
+    k_fill_f32<<<1024, 256>>>(s2, n2, 1e-3f);
+    k_fill_f32<<<1024, 256>>>(xs, R * KH, 1e-2f);
+    k_fill_f32<<<1024, 256>>>(as, R * KI, 1e-2f);
+    const double fl = 2.0 * P * 3.0 * I * H;  // routed pairs only
+    for (int ns = 1; ns <= 4 && !dead; ns++) {
+        CB(reap_k_xgemm_each_streams(x, ns));
+        double t1 = tm.median_ms([&] {
+            return reap_k_expert_gemms_fp8(x, 0, off.data(), E, 2 * I, H, W13, s13, X, xs, G, CUDA_R_16BF, NULL) ==
+                   CUBLAS_STATUS_SUCCESS;
+        });
+        double t2 = tm.median_ms([&] {
+            return reap_k_expert_gemms_fp8(x, 0, off.data(), E, H, I, W2, s2, A, as, Y, CUDA_R_16BF, NULL) ==
+                   CUBLAS_STATUS_SUCCESS;
+        });
+        printf("TIME experts fp8 M2 chunk (%d pairs, rows %.3fx), %d stream%s: gate|up %.3f ms + down %.3f ms = %.3f ms, "
+               "%.0f TFLOP/s\n",
+               P, (double)R / P, ns, ns > 1 ? "s" : "", t1, t2, t1 + t2, fl / (t1 + t2) / 1e9);
+    }
+    CB(reap_k_xgemm_each_streams(x, 1));
+    void *fr[] = {W13, W2, X, A, s13, s2, xs, as, G, Y};
+    for (void *p : fr) cudaFree(p);
 }
 
 int main(int argc, char **argv) {
     const int proj_only = argc > 1 && !strcmp(argv[1], "proj");  // only the attention projections' timing
+    const int experts_only = argc > 1 && !strcmp(argv[1], "experts");  // only the chunk's expert GEMMs' timing
     int nd = 0;
     if (cudaGetDeviceCount(&nd) != cudaSuccess || nd == 0) {
         printf("SKIP dev_fp8: no CUDA device\n");
@@ -1005,8 +1073,16 @@ int main(int argc, char **argv) {
     Weight w13, w2;
     make_weight(w13, "w13", 2 * M2_I, M2_H);  // gate|up: out 2I, in H
     make_weight(w2, "w2", M2_H, M2_I);        // down: out H, in I
-    if (!proj_only) check_pipeline(x, M2_H, M2_I, 16, 512, 8);
-    if (!dead && !proj_only) check_pipeline(x, 256, 128, 8, 300, 4);
+    if (experts_only) {
+        Timer tm;
+        time_experts(x, tm);
+        reap_k_xgemm_each_destroy(x);
+        printf("%d failures\n", failures);
+        return failures ? 1 : 0;
+    }
+    if (!proj_only)
+        for (int streams : {1, 3})
+            if (!dead) check_pipeline(x, M2_H, M2_I, 16, 512, 8, streams), check_pipeline(x, 256, 128, 8, 300, 4, streams);
     std::vector<Variant> vs = probe(lt, w13);
     if (!dead) check_layout(lt, vs, w13);
     for (const Weight *w : {&w13, &w2})
@@ -1018,6 +1094,7 @@ int main(int argc, char **argv) {
             for (int N : {1024, 4096, 16384})
                 if (!dead && !proj_only) time_shape(lt, hb, x, vs, *w, N, tm);
         if (!dead && !proj_only) time_dequant(tm);
+        if (!dead && !proj_only) time_experts(x, tm);
         if (!dead) time_gather(tm);
         // experiment: the attention projections (q|k|v 8192 x 3072, o 3072 x 6144) over a chunk of
         // 64k tokens, FP8 block-scaled against bf16 (the pipeline runs them in bf16)

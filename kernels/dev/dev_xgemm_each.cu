@@ -129,14 +129,20 @@ static void check_expert_gemms_each() {
     check_case("expert_gemms_each_padded_bf16_out", x, hb, n, 1, 192, 320, CUDA_R_16BF);
     check_case("expert_gemms_each_plain_bf16_out", x, hb, n, 0, 192, 320, CUDA_R_16BF);
     check_case("expert_gemms_each_padded_f32_cached", x, hb, n, 1, 192, 320, CUDA_R_32F);  // plans from the first case
+    // the experts spread over 3 streams (the fallback's GEMMs stay on the caller's)
+    CB(reap_k_xgemm_each_streams(x, 3));
+    check_case("expert_gemms_each_padded_f32_3_streams", x, hb, n, 1, 192, 320, CUDA_R_32F);
+    check_case("expert_gemms_each_plain_f32_3_streams", x, hb, n, 0, 192, 320, CUDA_R_32F);
+    check_case("expert_gemms_each_padded_bf16_out_3_streams", x, hb, n, 1, 192, 320, CUDA_R_16BF);
     reap_k_xgemm_each_destroy(x);
     reap_k_xgemm_each_destroy(NULL);
     cublasDestroy(hb);
 }
 
-// One MiniMax-M2 chunk's expert GEMMs (256 experts, 32k tokens x 8 = 262k pairs, uneven sizes as
-// the synthesised router gives: largest ~8.7k, ~50 below 256) in the padded layout: wall time of
-// issuing + running gate|up (f32 out) and down, as the product calls them.
+// One MiniMax-M2 chunk's expert GEMMs (256 experts, 64k tokens x 8 = 524k pairs, uneven sizes as
+// the synthesised router gives: log-normal, a few below 256) in the padded layout: wall time of
+// issuing + running gate|up (f32 out) and down, as the product calls them, on 1 to 4 streams
+// (reap_k_xgemm_each_streams).
 __global__ void k_fill_bf(bf16 *p, size_t n, uint32_t seed) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         uint32_t v = (uint32_t)i * 2654435761u ^ seed;
@@ -145,7 +151,7 @@ __global__ void k_fill_bf(bf16 *p, size_t n, uint32_t seed) {
     }
 }
 static void time_expert_chunk() {
-    const int E = 256, H = 3072, I = 1536, P = 32768 * 8;
+    const int E = 256, H = 3072, I = 1536, P = 65536 * 8;
     std::vector<double> wgt(E);
     double sum = 0;
     for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
@@ -168,21 +174,24 @@ static void time_expert_chunk() {
     CB(cublasCreate(&hb));
     reap_k_xgemm_each *x = NULL;
     CB(reap_k_xgemm_each_create(&x));
-    int launches[2] = {0, 0};
-    std::vector<double> t;
-    for (int rep = 0; rep < 6; rep++) {  // the first run fills the plan cache: not counted
-        CU(cudaDeviceSynchronize());
-        double t0 = reap_now();
-        CB(reap_k_expert_gemms_each(x, hb, 0, off.data(), E, 2 * I, H, W13, X, G, CUDA_R_32F, &launches[0]));
-        CB(reap_k_expert_gemms_each(x, hb, 0, off.data(), E, H, I, W2, A, Y, CUDA_R_32F, &launches[1]));
-        CU(cudaDeviceSynchronize());
-        if (rep) t.push_back(reap_now() - t0);
+    for (int ns = 1; ns <= 4; ns++) {
+        CB(reap_k_xgemm_each_streams(x, ns));
+        int launches[2] = {0, 0};
+        std::vector<double> t;
+        for (int rep = 0; rep < 6; rep++) {  // the first run fills the plan cache: not counted
+            CU(cudaDeviceSynchronize());
+            double t0 = reap_now();
+            CB(reap_k_expert_gemms_each(x, hb, 0, off.data(), E, 2 * I, H, W13, X, G, CUDA_R_32F, &launches[0]));
+            CB(reap_k_expert_gemms_each(x, hb, 0, off.data(), E, H, I, W2, A, Y, CUDA_R_32F, &launches[1]));
+            CU(cudaDeviceSynchronize());
+            if (rep) t.push_back(reap_now() - t0);
+        }
+        std::sort(t.begin(), t.end());
+        const double fl = 2.0 * P * 3.0 * I * H, s = t[t.size() / 2];  // routed pairs only (padding rows not counted)
+        printf("TIME expert_chunk each (padded), %d stream%s: %.2f ms = %.0f TFLOP/s (%d pairs, largest %d, %d below "
+               "256, rows %.3fx, %d + %d GEMMs)\n",
+               ns, ns > 1 ? "s" : "", s * 1e3, fl / s / 1e12, P, mx, small, (double)R / P, launches[0], launches[1]);
     }
-    std::sort(t.begin(), t.end());
-    const double fl = 2.0 * P * 3.0 * I * H, s = t[t.size() / 2];  // routed pairs only (padding rows not counted)
-    printf("TIME expert_chunk each (padded): %.2f ms = %.0f TFLOP/s (%d pairs, largest %d, %d below 256, rows %.3fx, "
-           "%d + %d GEMMs)\n",
-           s * 1e3, fl / s / 1e12, P, mx, small, (double)R / P, launches[0], launches[1]);
     reap_k_xgemm_each_destroy(x);
     cublasDestroy(hb);
     void *fr[] = {W13, W2, X, A, G, Y};
