@@ -47,6 +47,19 @@ static double urand() {  // [0, 1)
 }
 static float nrand() { return (float)(sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307 * urand())); }
 
+// Row counts of one chunk's P routed pairs over E experts, uneven as the synthesised router gives
+// them: log-normal weights exp(1.1 N(0, 1)), the rounding remainder to expert 0.
+static std::vector<int> lognormal_rows(int E, int P) {
+    std::vector<double> wgt(E);
+    double sum = 0;
+    for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
+    std::vector<int> n(E);
+    int tot = 0;
+    for (int e = 0; e < E; e++) tot += n[e] = (int)(wgt[e] / sum * P);
+    n[0] += P - tot;
+    return n;
+}
+
 // n elements of T on the device, poisoned
 template <class T> static T *dev(size_t n) {
     T *p;

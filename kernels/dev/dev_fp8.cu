@@ -822,10 +822,10 @@ static void time_gather(Timer &tm) {
     for (void *p : fr) cudaFree(p);
 }
 
+// streams: how many x spreads the experts over (set by the caller; only named here)
 static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int S, int streams) {
     char tag[64];
     snprintf(tag, sizeof tag, "H%d_I%d_E%d_N%d%s", H, I, E, N, streams > 1 ? "_streams" : "");
-    CB(reap_k_xgemm_each_streams(x, streams));
     const int KH = H / BLK, KI = I / BLK, ldH = reap_k_fp8_ld(H), ldI = reap_k_fp8_ld(I);
     const int cap = N * S + N * S / 8 + 64 * E;
     // tokens: bf16 with every 128-group its own magnitude; slots: S distinct experts, 1 in 8 empty
@@ -978,7 +978,6 @@ static void check_pipeline(reap_k_xgemm_each *x, int H, int I, int E, int N, int
     check_gemm("down", Y, 1, H, I, aq, aqs, w2, &s2, NULL);
     void *fr[] = {dx, dse, cnt, off, cur, ptok, pslot, spos, dw13, dw2, q, ds1, ds3, ds2, ws13, ws2, qs, G, Y};
     for (void *p : fr) cudaFree(p);
-    CB(reap_k_xgemm_each_streams(x, 1));
 }
 
 // ---- the expert GEMMs of one chunk on 1 to 4 streams --------------------------------------------------
@@ -998,17 +997,9 @@ __global__ void k_fill_f32(float *p, size_t n, float v) {
 }
 static void time_experts(reap_k_xgemm_each *x, Timer &tm) {
     const int E = M2_E, H = M2_H, I = M2_I, P = 65536 * 8, KH = H / BLK, KI = I / BLK;
-    std::vector<double> wgt(E);
-    double sum = 0;
-    for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
+    const std::vector<int> n = lognormal_rows(E, P);
     std::vector<int> off(E + 1, 0);
-    int tot = 0;
-    for (int e = 0; e < E; e++) {
-        int n = e ? (int)(wgt[e] / sum * P) : 0;
-        tot += n, off[e + 1] = n;
-    }
-    off[1] = P - tot;
-    for (int e = 0; e < E; e++) off[e + 1] = off[e] + reap_k_pad_rows(off[e + 1]);
+    for (int e = 0; e < E; e++) off[e + 1] = off[e] + reap_k_pad_rows(n[e]);
     const size_t R = off[E];
     uint8_t *W13 = dev<uint8_t>((size_t)E * 2 * I * H), *W2 = dev<uint8_t>((size_t)E * H * I), *X = dev<uint8_t>(R * H),
             *A = dev<uint8_t>(R * I);
@@ -1043,6 +1034,44 @@ static void time_experts(reap_k_xgemm_each *x, Timer &tm) {
     for (void *p : fr) cudaFree(p);
 }
 
+// Every check, then (without DEV_NO_TIMING) every timing; proj_only: the probe, the layout check,
+// the gather's and the attention projections' timings.
+static void run_all(const Lt &lt, cublasHandle_t hb, reap_k_xgemm_each *x, int proj_only) {
+    Weight w13, w2;
+    make_weight(w13, "w13", 2 * M2_I, M2_H);  // gate|up: out 2I, in H
+    make_weight(w2, "w2", M2_H, M2_I);        // down: out H, in I
+    if (!proj_only)
+        for (int streams : {1, 3}) {
+            CB(reap_k_xgemm_each_streams(x, streams));
+            if (!dead) check_pipeline(x, M2_H, M2_I, 16, 512, 8, streams);
+            if (!dead) check_pipeline(x, 256, 128, 8, 300, 4, streams);
+        }
+    CB(reap_k_xgemm_each_streams(x, 1));
+    std::vector<Variant> vs = probe(lt, w13);
+    if (!dead) check_layout(lt, vs, w13);
+    for (const Weight *w : {&w13, &w2})
+        for (int N : {64, 256, 1024, 4096})
+            if (!dead && !proj_only) check_case(lt, hb, x, vs, *w, N);
+    if (!getenv("DEV_NO_TIMING") && !dead) {
+        Timer tm;
+        for (const Weight *w : {&w13, &w2})
+            for (int N : {1024, 4096, 16384})
+                if (!dead && !proj_only) time_shape(lt, hb, x, vs, *w, N, tm);
+        if (!dead && !proj_only) time_dequant(tm);
+        if (!dead && !proj_only) time_experts(x, tm);
+        if (!dead) time_gather(tm);
+        // experiment: the attention projections (q|k|v 8192 x 3072, o 3072 x 6144) over a chunk of
+        // 64k tokens, FP8 block-scaled against bf16 (the pipeline runs them in bf16)
+        Weight wqkv, wo;
+        make_weight(wqkv, "wqkv", 8192, M2_H);
+        make_weight(wo, "wo", M2_H, 6144);
+        for (const Weight *w : {&wqkv, &wo})
+            if (!dead) time_shape(lt, hb, x, vs, *w, 65536, tm);
+        free_weight(wqkv), free_weight(wo);
+    }
+    free_weight(w13), free_weight(w2);
+}
+
 int main(int argc, char **argv) {
     const int proj_only = argc > 1 && !strcmp(argv[1], "proj");  // only the attention projections' timing
     const int experts_only = argc > 1 && !strcmp(argv[1], "experts");  // only the chunk's expert GEMMs' timing
@@ -1070,42 +1099,12 @@ int main(int argc, char **argv) {
     reap_k_xgemm_each *x = NULL;
     CB(reap_k_xgemm_each_create(&x));
 
-    Weight w13, w2;
-    make_weight(w13, "w13", 2 * M2_I, M2_H);  // gate|up: out 2I, in H
-    make_weight(w2, "w2", M2_H, M2_I);        // down: out H, in I
     if (experts_only) {
         Timer tm;
         time_experts(x, tm);
-        reap_k_xgemm_each_destroy(x);
-        printf("%d failures\n", failures);
-        return failures ? 1 : 0;
+    } else {
+        run_all(lt, hb, x, proj_only);
     }
-    if (!proj_only)
-        for (int streams : {1, 3})
-            if (!dead) check_pipeline(x, M2_H, M2_I, 16, 512, 8, streams), check_pipeline(x, 256, 128, 8, 300, 4, streams);
-    std::vector<Variant> vs = probe(lt, w13);
-    if (!dead) check_layout(lt, vs, w13);
-    for (const Weight *w : {&w13, &w2})
-        for (int N : {64, 256, 1024, 4096})
-            if (!dead && !proj_only) check_case(lt, hb, x, vs, *w, N);
-    if (!getenv("DEV_NO_TIMING") && !dead) {
-        Timer tm;
-        for (const Weight *w : {&w13, &w2})
-            for (int N : {1024, 4096, 16384})
-                if (!dead && !proj_only) time_shape(lt, hb, x, vs, *w, N, tm);
-        if (!dead && !proj_only) time_dequant(tm);
-        if (!dead && !proj_only) time_experts(x, tm);
-        if (!dead) time_gather(tm);
-        // experiment: the attention projections (q|k|v 8192 x 3072, o 3072 x 6144) over a chunk of
-        // 64k tokens, FP8 block-scaled against bf16 (the pipeline runs them in bf16)
-        Weight wqkv, wo;
-        make_weight(wqkv, "wqkv", 8192, M2_H);
-        make_weight(wo, "wo", M2_H, 6144);
-        for (const Weight *w : {&wqkv, &wo})
-            if (!dead) time_shape(lt, hb, x, vs, *w, 65536, tm);
-        free_weight(wqkv), free_weight(wo);
-    }
-    free_weight(w13), free_weight(w2);
     reap_k_xgemm_each_destroy(x);
     cublasDestroy(hb);
     cudaFree(lt.ws);

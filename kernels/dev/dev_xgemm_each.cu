@@ -152,13 +152,7 @@ __global__ void k_fill_bf(bf16 *p, size_t n, uint32_t seed) {
 }
 static void time_expert_chunk() {
     const int E = 256, H = 3072, I = 1536, P = 65536 * 8;
-    std::vector<double> wgt(E);
-    double sum = 0;
-    for (int e = 0; e < E; e++) sum += wgt[e] = exp(1.1 * nrand());
-    std::vector<int> n(E);
-    int tot = 0;
-    for (int e = 0; e < E; e++) tot += n[e] = (int)(wgt[e] / sum * P);
-    n[0] += P - tot;
+    const std::vector<int> n = lognormal_rows(E, P);
     std::vector<int> off = offsets(n, 1);
     int mx = 0, small = 0;
     for (int e = 0; e < E; e++) mx = n[e] > mx ? n[e] : mx, small += n[e] > 0 && n[e] < 256;
